@@ -1,0 +1,1 @@
+"""Graphs a newcomer runs first. Each uses only `engine`."""
