@@ -1,0 +1,46 @@
+"""Sluice's embedded graph engine: LangGraph's graph API, with dynamic and static interrupts.
+
+A LangGraph graph runs here after changing its imports:
+
+    from engine import StateGraph, START, END, interrupt, Command, Send, InMemorySaver
+"""
+
+from .checkpoint import Checkpointer, InMemorySaver, MemorySaver, SavedCheckpoint
+from .errors import (
+    CheckpointConflict,
+    CheckpointerError,
+    EmptyInputError,
+    GraphRecursionError,
+    InvalidUpdateError,
+    SluiceError,
+)
+from .graph import StateGraph
+from .interrupts import interrupt
+from .pregel import CompiledGraph
+from .types import END, START, Command, Interrupt, PregelTask, Send, StateSnapshot
+
+CompiledStateGraph = CompiledGraph
+
+__all__ = [
+    "StateGraph",
+    "CompiledGraph",
+    "CompiledStateGraph",
+    "START",
+    "END",
+    "interrupt",
+    "Command",
+    "Send",
+    "Interrupt",
+    "StateSnapshot",
+    "PregelTask",
+    "InMemorySaver",
+    "MemorySaver",
+    "Checkpointer",
+    "SavedCheckpoint",
+    "SluiceError",
+    "CheckpointConflict",
+    "CheckpointerError",
+    "EmptyInputError",
+    "GraphRecursionError",
+    "InvalidUpdateError",
+]

@@ -1,0 +1,6 @@
+"""Checkpoint storage: the protocol, the in-memory reference, and (separately) Redis."""
+
+from .base import Checkpointer, SavedCheckpoint
+from .memory import InMemorySaver, MemorySaver
+
+__all__ = ["Checkpointer", "SavedCheckpoint", "InMemorySaver", "MemorySaver"]

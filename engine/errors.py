@@ -1,0 +1,70 @@
+"""The engine's one error tree.
+
+SluiceError
+├── GraphBuildError          the graph definition is invalid (raised by add_* and compile())
+├── InvalidUpdateError       a node wrote something the state cannot take
+├── GraphRecursionError      recursion_limit steps ran without reaching END
+├── EmptyInputError          a run was asked for with nothing to do
+├── ResumeError              a resume that cannot be applied (no checkpointer, ambiguous value)
+├── ConfigError              the run config lacks what the call needs (thread_id, ...)
+├── SerializationError       a value cannot be stored (names the key)
+└── CheckpointerError        the storage failed (connection, script, corrupt data)
+    └── CheckpointConflict   the thread moved on since it was read; nothing was written
+
+Several also derive from the builtin LangGraph raises in the same place (ValueError,
+RuntimeError), so code that catches those keeps working.
+"""
+
+from __future__ import annotations
+
+
+class SluiceError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class GraphBuildError(SluiceError, ValueError):
+    """The graph definition is invalid."""
+
+
+class InvalidUpdateError(SluiceError, ValueError):
+    """A node returned an update the state cannot accept."""
+
+
+class GraphRecursionError(SluiceError, RecursionError):
+    """The run took more supersteps than its recursion_limit allows."""
+
+
+class EmptyInputError(SluiceError, ValueError):
+    """A run was requested with no input and nothing to resume."""
+
+
+class ResumeError(SluiceError, RuntimeError):
+    """A Command(resume=...) that cannot be applied."""
+
+
+class ConfigError(SluiceError, ValueError):
+    """The run's config is missing something the call needs."""
+
+
+class SerializationError(SluiceError, TypeError):
+    """A value cannot be serialised for storage."""
+
+
+class CheckpointerError(SluiceError, RuntimeError):
+    """The checkpoint storage failed."""
+
+
+class CheckpointConflict(CheckpointerError):
+    """The thread's head moved since it was read: another run got there first."""
+
+
+class ParentCommandError(SluiceError):
+    """Raised inside a subgraph to hand a Command to the parent graph (internal)."""
+
+    def __init__(self, command: object) -> None:
+        super().__init__("Command(graph=Command.PARENT) raised outside a subgraph")
+        self.command = command
+
+
+class InterruptOutsideGraphError(SluiceError, RuntimeError):
+    """interrupt() was called outside a running graph node."""

@@ -1,0 +1,304 @@
+"""StateGraph: the builder LangGraph users know, compiled into an immutable CompiledGraph."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+
+from .errors import GraphBuildError
+from .state import StateSchema
+from .types import END, START, Command
+
+if TYPE_CHECKING:
+    from .checkpoint.base import Checkpointer
+    from .pregel import CompiledGraph
+
+_RESERVED_CHARS = ("|", ":")
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    action: Any  # a callable or a CompiledGraph (subgraph)
+    is_subgraph: bool
+    is_async: bool
+    wants_config: bool
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Branch:
+    source: str
+    path: Callable[..., Any]
+    path_map: dict[Hashable, str] | None
+    is_async: bool
+    wants_config: bool
+
+    def targets(self) -> list[str] | None:
+        return None if self.path_map is None else list(self.path_map.values())
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """The validated, immutable shape of a graph."""
+
+    schema: StateSchema
+    nodes: dict[str, NodeSpec]
+    edges: dict[str, tuple[str, ...]]  # source -> static targets
+    joins: tuple[tuple[tuple[str, ...], str], ...]  # (sources waited for, target)
+    branches: dict[str, tuple[Branch, ...]]
+    order: dict[str, int] = field(default_factory=dict)  # node -> position it was added at
+
+
+def _wants_config(fn: Callable[..., Any]) -> bool:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if any(p.name == "config" for p in params):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
+
+
+def _is_async_callable(fn: Any) -> bool:
+    return inspect.iscoroutinefunction(fn) or (callable(fn) and inspect.iscoroutinefunction(type(fn).__call__))
+
+
+def _may_return_command(fn: Any) -> bool:
+    try:
+        hints = get_type_hints(fn)
+    except Exception:
+        return True  # unknown: do not claim the graph can never end
+    ret = hints.get("return")
+    return ret is None or "Command" in repr(ret) or ret is Command
+
+
+class StateGraph:
+    """Build a graph whose nodes read and update a shared state."""
+
+    def __init__(
+        self,
+        state_schema: Any = None,
+        config_schema: Any = None,
+        *,
+        input_schema: Any = None,
+        output_schema: Any = None,
+        context_schema: Any = None,
+        **_: Any,
+    ) -> None:
+        if state_schema is None:
+            raise GraphBuildError("StateGraph needs a state schema, e.g. StateGraph(State) with a TypedDict State.")
+        self.schema = StateSchema(state_schema)
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: set[tuple[str, str]] = set()
+        self._edge_order: list[tuple[str, str]] = []
+        self.joins: list[tuple[tuple[str, ...], str]] = []
+        self.branches: dict[str, list[Branch]] = {}
+        self.compiled = False
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def add_node(self, node: Any, action: Any = None, *, metadata: dict[str, Any] | None = None, **_: Any) -> StateGraph:
+        if action is None:
+            action = node
+            name = getattr(node, "name", None) if _is_compiled(node) else getattr(node, "__name__", None)
+            if not isinstance(name, str):
+                raise GraphBuildError(f"Cannot infer a name for node {node!r}: pass add_node('name', action).")
+        else:
+            name = node
+        if not isinstance(name, str) or not name:
+            raise GraphBuildError(f"Node names must be non-empty strings, got {name!r}")
+        if name in (START, END):
+            raise GraphBuildError(f"Node name '{name}' is reserved")
+        if any(c in name for c in _RESERVED_CHARS):
+            raise GraphBuildError(f"Node name '{name}' must not contain '|' or ':'")
+        if name in self.nodes:
+            raise GraphBuildError(f"Node `{name}` already present.")
+        if not (callable(action) or _is_compiled(action)):
+            raise GraphBuildError(f"Node '{name}' must be a function or a compiled graph, got {type(action).__name__}")
+        sub = _is_compiled(action)
+        self.nodes[name] = NodeSpec(
+            name=name,
+            action=action,
+            is_subgraph=sub,
+            is_async=sub or _is_async_callable(action),
+            wants_config=False if sub else _wants_config(action),
+            metadata=metadata,
+        )
+        return self
+
+    def add_sequence(self, nodes: Sequence[Any]) -> StateGraph:
+        previous: str | None = None
+        for item in nodes:
+            if isinstance(item, tuple):
+                self.add_node(item[0], item[1])
+                name = item[0]
+            else:
+                self.add_node(item)
+                name = list(self.nodes)[-1]
+            if previous is not None:
+                self.add_edge(previous, name)
+            previous = name
+        return self
+
+    # -- edges ---------------------------------------------------------------------------------
+    def add_edge(self, start_key: str | list[str], end_key: str) -> StateGraph:
+        if isinstance(start_key, str):
+            if start_key == END:
+                raise GraphBuildError("END cannot be a start node")
+            if end_key == START:
+                raise GraphBuildError("START cannot be an end node")
+            if (start_key, end_key) not in self.edges:
+                self.edges.add((start_key, end_key))
+                self._edge_order.append((start_key, end_key))
+            return self
+        sources = tuple(start_key)
+        if not sources:
+            raise GraphBuildError("add_edge() needs at least one start node")
+        for s in sources:
+            if s == END:
+                raise GraphBuildError("END cannot be a start node")
+        if len(sources) == 1:
+            return self.add_edge(sources[0], end_key)
+        self.joins.append((sources, end_key))
+        return self
+
+    def add_conditional_edges(
+        self,
+        source: str,
+        path: Callable[..., Any],
+        path_map: dict[Hashable, str] | list[str] | None = None,
+    ) -> StateGraph:
+        if isinstance(path_map, list):
+            mapping: dict[Hashable, str] | None = {name: name for name in path_map}
+        elif isinstance(path_map, dict):
+            mapping = dict(path_map)
+        else:
+            mapping = None
+        branch = Branch(source, path, mapping, _is_async_callable(path), _wants_config(path))
+        self.branches.setdefault(source, []).append(branch)
+        return self
+
+    def set_entry_point(self, key: str) -> StateGraph:
+        return self.add_edge(START, key)
+
+    def set_conditional_entry_point(self, path: Callable[..., Any], path_map: Any = None) -> StateGraph:
+        return self.add_conditional_edges(START, path, path_map)
+
+    def set_finish_point(self, key: str) -> StateGraph:
+        return self.add_edge(key, END)
+
+    # -- compile -------------------------------------------------------------------------------
+    def validate(self, interrupt_nodes: Sequence[str]) -> GraphSpec:
+        known = set(self.nodes)
+        for source, target in self._edge_order:
+            if source != START and source not in known:
+                raise GraphBuildError(f"Found edge starting at unknown node `{source}`")
+            if target != END and target not in known:
+                raise GraphBuildError(f"Found edge ending at unknown node `{target}`")
+        for sources, target in self.joins:
+            for s in sources:
+                if s != START and s not in known:
+                    raise GraphBuildError(f"Found edge starting at unknown node `{s}`")
+            if target != END and target not in known:
+                raise GraphBuildError(f"Found edge ending at unknown node `{target}`")
+        for source, branches in self.branches.items():
+            if source != START and source not in known:
+                raise GraphBuildError(f"Found conditional edge starting at unknown node `{source}`")
+            for branch in branches:
+                for target in branch.targets() or ():
+                    if target != END and target not in known:
+                        raise GraphBuildError(f"Found conditional edge from '{source}' to unknown node `{target}`")
+        has_entry = any(s == START for s, _ in self._edge_order) or START in self.branches
+        if not has_entry:
+            raise GraphBuildError(
+                "Graph must have an entrypoint: add at least one edge from START to another node. "
+                "For example: builder.add_edge(START, 'first_node')."
+            )
+        for name in interrupt_nodes:
+            if name not in known:
+                raise GraphBuildError(f"Interrupt node `{name}` not found")
+        self._check_end_reachable()
+        edges: dict[str, list[str]] = {}
+        for source, target in self._edge_order:
+            edges.setdefault(source, []).append(target)
+        return GraphSpec(
+            schema=self.schema,
+            nodes=dict(self.nodes),
+            edges={k: tuple(v) for k, v in edges.items()},
+            joins=tuple(self.joins),
+            branches={k: tuple(v) for k, v in self.branches.items()},
+            order={name: i for i, name in enumerate(self.nodes)},
+        )
+
+    def _check_end_reachable(self) -> None:
+        """Refuse graphs that can only loop forever: every path is static and none reaches END."""
+        if self.branches or any(not n.is_subgraph and _may_return_command(n.action) for n in self.nodes.values()):
+            return
+        successors: dict[str, set[str]] = {}
+        for source, target in self._edge_order:
+            successors.setdefault(source, set()).add(target)
+        for sources, target in self.joins:
+            for s in sources:
+                successors.setdefault(s, set()).add(target)
+        seen: set[str] = set()
+        stack = [START]
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            nxt = successors.get(node, set())
+            if node != START and (not nxt or END in nxt):
+                return  # a node without outgoing edges, or an edge to END, finishes the run
+            stack.extend(nxt - {END})
+        raise GraphBuildError(
+            "END is unreachable: every path from START loops forever. Add an edge to END or a conditional edge."
+        )
+
+    def compile(
+        self,
+        checkpointer: Checkpointer | None | Literal[False] = None,
+        *,
+        interrupt_before: Sequence[str] | Literal["*"] | None = None,
+        interrupt_after: Sequence[str] | Literal["*"] | None = None,
+        name: str | None = None,
+        debug: bool = False,
+        **_: Any,
+    ) -> CompiledGraph:
+        from .pregel import CompiledGraph
+
+        before = _breakpoint_list(interrupt_before)
+        after = _breakpoint_list(interrupt_after)
+        named = [n for n in (*(before if before != "*" else ()), *(after if after != "*" else ()))]
+        spec = self.validate(named)
+        self.compiled = True
+        return CompiledGraph(
+            spec=spec,
+            builder=self,
+            checkpointer=checkpointer,
+            interrupt_before=before,
+            interrupt_after=after,
+            name=name or "LangGraph",
+        )
+
+
+Breakpoints = tuple[str, ...] | Literal["*"]
+
+
+def _breakpoint_list(value: Sequence[str] | str | None) -> Breakpoints:
+    if value is None:
+        return ()
+    if value == "*":
+        return "*"
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _is_compiled(obj: Any) -> bool:
+    from .pregel import CompiledGraph
+
+    return isinstance(obj, CompiledGraph)
