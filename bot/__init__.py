@@ -1,0 +1,1 @@
+"""Sluice service: the HTTP API, the Slack bot and the playground, in one aiohttp application."""

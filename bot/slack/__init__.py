@@ -1,0 +1,84 @@
+"""The Slack approval bot: pauses become interactive messages, decisions become resumes.
+
+`build(...)` assembles the bot from its parts (a Web API client, a pause store, approvers, the
+runs layer and the graphs registry seen through `bot.slack.ports`); `setup(...)` is what
+`bot.app` calls: it builds the bot from the service's own objects, mounts `POST /slack/events`,
+registers the run listener and starts Socket Mode with the app when `SLACK_APP_TOKEN` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack import approvers as approvers_mod
+from bot.slack.approvers import Approvers
+from bot.slack.commands import Commands
+from bot.slack.decisions import Decisions
+from bot.slack.deps import Deps
+from bot.slack.listeners import register
+from bot.slack.notifier import Notifier
+from bot.slack.ports import Assistants, RunEvent, Runs, Spawn
+from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
+from bot.slack.transport import EVENTS_PATH, SocketMode, mount
+from bot.slack.web import SlackCalls, make_client
+
+log = logging.getLogger("sluice.slack")
+
+__all__ = ["SlackBot", "build", "mount", "EVENTS_PATH", "RunEvent"]
+
+
+@dataclass
+class SlackBot:
+    bolt: AsyncApp
+    deps: Deps
+    notifier: Notifier
+    decisions: Decisions
+    commands: Commands
+    socket: SocketMode | None = None
+
+    async def on_run_event(self, event: RunEvent) -> None:
+        """The run listener: called by the runs layer, in order, for each pause and end of a run."""
+        await self.notifier.handle(event)
+
+    async def start(self) -> None:
+        if self.socket is not None:
+            await self.socket.start()
+
+    async def stop(self) -> None:
+        if self.socket is not None:
+            await self.socket.stop()
+
+
+def build(
+    *,
+    bot_token: str,
+    signing_secret: str,
+    runs: Runs,
+    assistants: Assistants,
+    spawn: Spawn,
+    api_url: str | None = None,
+    app_token: str | None = None,
+    default_channel: str | None = None,
+    approvers: str | None = None,
+    redis: Any = None,
+    command: str = "/sluice",
+) -> SlackBot:
+    client = make_client(bot_token, api_url)
+    calls = SlackCalls(client)
+    store: PauseStore = RedisPauseStore(redis) if redis is not None else MemoryPauseStore()
+    per_assistant = {name: assistants.approvers(name) for name in assistants.names() if assistants.approvers(name)}
+    allowed = Approvers(approvers_mod.parse(approvers), per_assistant, calls.group_members)
+    if not approvers_mod.parse(approvers) and not per_assistant:
+        log.warning("SLUICE_APPROVERS is not set: every Slack decision will be refused. %s", approvers_mod.HOW_TO)
+    deps = Deps(calls, store, allowed, runs, assistants, spawn, default_channel)
+    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    notifier = Notifier(deps)
+    decisions = Decisions(deps)
+    commands = Commands(deps, notifier)
+    register(bolt, deps, decisions, commands, command)
+    socket = SocketMode(bolt, app_token) if app_token else None
+    return SlackBot(bolt, deps, notifier, decisions, commands, socket)

@@ -1,0 +1,352 @@
+"""Block Kit for pauses, decisions and modals (pure functions of their inputs).
+
+Every limit of `bot.slack.limits` is enforced here, visibly: a long value is cut with
+"…(truncated)" in a message and shown whole in its modal where it fits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.slack import limits
+from bot.slack.pause import ButtonRef, Pause
+from bot.slack.prompts import (
+    LABELS,
+    BreakpointPrompt,
+    Decision,
+    Prompt,
+    SlotDecision,
+    TextPrompt,
+    ToolPrompt,
+    ValuePrompt,
+)
+
+Block = dict[str, Any]
+ACTION_PREFIX = "sluice"
+VERBS: dict[str, str] = {
+    "approve": "Approved",
+    "edit": "Edited",
+    "reject": "Rejected",
+    "respond": "Responded",
+    "continue": "Continued",
+}
+ICONS: dict[str, str] = {"approve": "✅", "edit": "✏️", "reject": "⛔", "respond": "💬", "continue": "▶️"}
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn needs &, < and > escaped; nothing else."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_json(value: Any) -> str:
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def section(text: str, limit: int = limits.SECTION_TEXT) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": limits.clip(text, limit)}}
+
+
+def code(text: str, limit: int = limits.SECTION_TEXT) -> Block:
+    """A code block whose content is clipped so that the fences always survive."""
+    body = escape(text).replace("```", "`\u200b``")
+    return section("```" + limits.clip(body, limit - 6) + "```", limit)
+
+
+def quote(text: str, limit: int = limits.SECTION_TEXT) -> Block:
+    body = limits.clip(escape(text), limit - 200)
+    return section("\n".join("> " + line for line in body.split("\n")) if body else "> _(empty)_", limit)
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": limits.clip(text, limits.SECTION_FIELD)}]}
+
+
+def button(decision: Decision, ref: ButtonRef) -> Block:
+    b: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": limits.clip(LABELS[decision], limits.BUTTON_TEXT)},
+        "action_id": action_id(decision, ref.slot),
+        "value": ref.encode()[: limits.BUTTON_VALUE],
+    }
+    if decision in ("approve", "continue"):
+        b["style"] = "primary"
+    elif decision == "reject":
+        b["style"] = "danger"
+    return b
+
+
+def action_id(decision: str, slot: str) -> str:
+    return f"{ACTION_PREFIX}.{decision}.{slot}"
+
+
+def parse_action_id(value: str) -> tuple[str, str] | None:
+    parts = value.split(".")
+    if len(parts) != 4 or parts[0] != ACTION_PREFIX:
+        return None
+    return parts[1], f"{parts[2]}.{parts[3]}"
+
+
+def when(ts: float) -> str:
+    """A Slack date token: shown in each reader's own time zone."""
+    return f"<!date^{int(ts)}^{{date_short_pretty}} at {{time}}|{int(ts)}>"
+
+
+# --- a pause ----------------------------------------------------------------------------------
+
+
+def pause_text(pause: Pause) -> str:
+    """The notification text (also what clients without Block Kit show)."""
+    what = "Continue?" if pause.breakpoint and not pause.interrupts else "a decision"
+    return limits.clip(f"{pause.assistant_id} is waiting for {what}", limits.MESSAGE_TEXT)
+
+
+def pause_blocks(
+    pause: Pause, decided: Mapping[str, SlotDecision] | None = None, closed: str | None = None
+) -> list[Block]:
+    """The message of a pause: every prompt, its buttons for undecided slots, who decided the others.
+
+    `closed` replaces all remaining buttons with a note (the pause was decided or went stale).
+    """
+    rendered = _pause_blocks(pause, decided or {}, closed, compact=False)
+    if len(rendered) > limits.MESSAGE_BLOCKS:  # many tool calls: name and arguments in one section each
+        rendered = _pause_blocks(pause, decided or {}, closed, compact=True)
+    return fit(rendered, limits.MESSAGE_BLOCKS)
+
+
+def _pause_blocks(pause: Pause, decided: Mapping[str, SlotDecision], closed: str | None, compact: bool) -> list[Block]:
+    prompts = pause.prompts
+    blocks: list[Block] = [section(f"*{escape(pause.assistant_id)}* is waiting for you")]
+    for p, prompt in enumerate(prompts):
+        if len(prompts) > 1:
+            blocks.append(context(f"Interrupt {p + 1} of {len(prompts)}"))
+        blocks += _prompt_blocks(pause, p, prompt, decided, closed is not None, compact)
+    if closed:
+        blocks.append(context(closed))
+    blocks.append(context(f"thread `{pause.thread_id}` · checkpoint `{pause.checkpoint_id}`"))
+    return blocks
+
+
+def _prompt_blocks(
+    pause: Pause, p: int, prompt: Prompt, decided: Mapping[str, SlotDecision], closed: bool, compact: bool
+) -> list[Block]:
+    out: list[Block] = []
+    if isinstance(prompt, TextPrompt):
+        out.append(section("*Text to revise*"))
+        out.append(quote(prompt.text))
+    elif isinstance(prompt, ValuePrompt):
+        out.append(section("*The graph asks:*"))
+        out.append(code(to_json(prompt.value)))
+    elif isinstance(prompt, BreakpointPrompt):
+        nodes = ", ".join(f"`{escape(n)}`" for n in prompt.nodes) or "the next step"
+        out.append(section(f"*Paused {prompt.when} {nodes}*"))
+        if pause.summary:
+            out.append(context("State"))
+            out.append(code(pause.summary))
+    elif isinstance(prompt, ToolPrompt):
+        n = len(prompt.actions)
+        for s, action in enumerate(prompt.actions):
+            head = (
+                f"*Tool call {s + 1} of {n}: `{escape(action.name)}`*"
+                if n > 1
+                else f"*Tool call: `{escape(action.name)}`*"
+            )
+            if action.description:
+                head += "\n" + escape(action.description)
+            if compact:
+                head = limits.clip(head, 1000)
+                out.append(
+                    section(
+                        head + "\n" + code(to_json(action.args), limits.SECTION_TEXT - len(head) - 1)["text"]["text"]
+                    )
+                )
+            else:
+                out.append(section(head))
+                out.append(code(to_json(action.args), limits.SECTION_TEXT))
+            out += _slot_footer(pause, p, s, prompt, decided, closed)
+        return out
+    out += _slot_footer(pause, p, 0, prompt, decided, closed)
+    return out
+
+
+def _slot_footer(
+    pause: Pause, p: int, s: int, prompt: Prompt, decided: Mapping[str, SlotDecision], closed: bool
+) -> list[Block]:
+    slot = f"{p}.{s}"
+    d = decided.get(slot)
+    if d is not None:
+        return decision_blocks(d)
+    if closed:
+        return []
+    ref = ButtonRef(pause.thread_id, pause.checkpoint_id, pause.interrupt_id(p), slot)
+    return [
+        {
+            "type": "actions",
+            "block_id": f"{ACTION_PREFIX}.{slot}",
+            "elements": [button(d_, ref) for d_ in prompt.allowed(s)],
+        }
+    ]
+
+
+def decision_blocks(d: SlotDecision, at: float | None = None) -> list[Block]:
+    """Who decided what (and when, once known); an edit, reason or reply is shown after it."""
+    stamp = f" at {when(at)}" if at else ""
+    out = [context(f"{ICONS.get(d.decision, '')} *{VERBS.get(d.decision, d.decision)}* by <@{d.user}>{stamp}")]
+    if d.decision == "edit":
+        value = d.value if isinstance(d.value, str) else to_json(d.value)
+        out.append(code(value) if not isinstance(d.value, str) else quote(value))
+    elif d.decision in ("reject", "respond") and d.value not in (None, ""):
+        out.append(quote(d.value if isinstance(d.value, str) else to_json(d.value)))
+    return out
+
+
+def decided_blocks(pause: Pause, decided: Mapping[str, SlotDecision], at: float) -> list[Block]:
+    """The message once the pause is resumed: buttons gone, every decision with who and when."""
+    users = sorted({d.user for d in decided.values() if d.user})
+    who = ", ".join(f"<@{u}>" for u in users) or "someone"
+    return pause_blocks(pause, decided, closed=f"Decided by {who} at {when(at)}; the graph goes on.")
+
+
+def fit(blocks: list[Block], max_blocks: int) -> list[Block]:
+    """At most `max_blocks` blocks; when cut, the last one says how many were left out."""
+    if len(blocks) <= max_blocks:
+        return blocks
+    kept = blocks[: max_blocks - 1]
+    kept.append(context(f"{limits.TRUNCATED} {len(blocks) - len(kept)} more blocks not shown"))
+    return kept
+
+
+# --- other messages ---------------------------------------------------------------------------
+
+
+def notice_blocks(title: str, body: str | None = None, as_code: bool = False) -> list[Block]:
+    blocks = [section(title)]
+    if body:
+        blocks.append(code(body) if as_code else quote(body))
+    return blocks
+
+
+def final_answer(values: Any) -> tuple[str, bool]:
+    """What a finished run answered: the last message's content when there are messages, else the values."""
+    if isinstance(values, Mapping):
+        messages = values.get("messages")
+        if isinstance(messages, Sequence) and messages and not isinstance(messages, str):
+            last = messages[-1]
+            content = last.get("content") if isinstance(last, Mapping) else getattr(last, "content", last)
+            if isinstance(content, str):
+                return content, False
+        if len(values) == 1:
+            (only,) = values.values()
+            if isinstance(only, str):
+                return only, False
+    return to_json(values), True
+
+
+# --- modals -----------------------------------------------------------------------------------
+
+MAX_PARTS = 20  # a longer edit is shown read-only (a modal holds 100 blocks and 250 KB)
+
+
+def modal_title(text: str) -> Block:
+    return {"type": "plain_text", "text": limits.clip(text, limits.MODAL_TITLE, "…")}
+
+
+def text_inputs(label: str, initial: str, multiline: bool = True, optional: bool = False) -> list[Block]:
+    """One input, or several ("part i of n") when `initial` is longer than an input holds."""
+    parts = limits.chunks(initial, limits.INPUT_MAX)
+    blocks = []
+    for i, part in enumerate(parts):
+        element: Block = {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": multiline,
+            "max_length": limits.INPUT_MAX,
+        }
+        if part:
+            element["initial_value"] = part
+        name = label if len(parts) == 1 else f"{label} (part {i + 1} of {len(parts)})"
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"part.{i}",
+                "label": {"type": "plain_text", "text": limits.clip(name, limits.INPUT_LABEL)},
+                "element": element,
+                "optional": optional,
+            }
+        )
+    return blocks
+
+
+def modal(ref: ButtonRef, title: str, intro: str | None, inputs: list[Block], submit: str | None) -> Block:
+    blocks: list[Block] = []
+    if intro:
+        blocks.append(section(intro))
+    blocks += inputs
+    view: Block = {
+        "type": "modal",
+        "callback_id": f"{ACTION_PREFIX}.modal",
+        "title": modal_title(title),
+        "close": modal_title("Cancel"),
+        "private_metadata": ref.encode()[: limits.PRIVATE_METADATA],
+        "blocks": fit(blocks, limits.MODAL_BLOCKS),
+    }
+    if submit:
+        view["submit"] = modal_title(submit)
+    return view
+
+
+def decision_modal(pause: Pause, ref: ButtonRef) -> Block:
+    """The modal behind Edit, Reject and Respond (ids in private_metadata, values fetched here)."""
+    prompt = pause.prompts[ref.prompt_index]
+    decision = ref.decision
+    if decision == "edit" and isinstance(prompt, TextPrompt):
+        return _edit_modal(ref, "Edit the text", None, prompt.text)
+    if decision == "edit" and isinstance(prompt, ToolPrompt):
+        action = prompt.actions[ref.slot_index]
+        return _edit_modal(
+            ref, f"Edit {action.name}", f"Arguments of `{escape(action.name)}`, as JSON.", to_json(action.args)
+        )
+    if decision == "reject":
+        name = prompt.actions[ref.slot_index].name if isinstance(prompt, ToolPrompt) else "this"
+        inputs = text_inputs("Reason", "", optional=True)
+        return modal(
+            ref, f"Reject {name}", f"Why reject `{escape(name)}`? The reason goes back to the agent.", inputs, "Reject"
+        )
+    intro = None
+    if isinstance(prompt, ValuePrompt):
+        intro = "Your reply is the graph's answer: valid JSON is sent as JSON, anything else as text."
+    return modal(ref, "Respond", intro, text_inputs("Reply", ""), "Send")
+
+
+def _edit_modal(ref: ButtonRef, title: str, intro: str | None, initial: str) -> Block:
+    parts = limits.chunks(initial, limits.INPUT_MAX)
+    if len(parts) > MAX_PARTS:
+        note = (
+            f"This value is {len(initial):,} characters long: too long to edit in Slack. "
+            "Approve it as it is, or change it through the API (`POST /threads/{id}/runs` with a resume command)."
+        )
+        return modal(ref, title, note, [code(initial[:2800])], None)
+    if len(parts) > 1:
+        extra = (
+            f"It is {len(initial):,} characters long, so it is split into {len(parts)} parts joined in order on submit."
+        )
+        intro = f"{intro} {extra}" if intro else extra
+    return modal(ref, title, intro, text_inputs("Value" if intro else "Text", initial), "Save")
+
+
+def read_parts(state_values: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """Joins the parts of a submitted modal in order; errors for parts longer than an input allows."""
+    parts: list[tuple[int, str]] = []
+    errors: dict[str, str] = {}
+    for block_id, actions in state_values.items():
+        if not block_id.startswith("part.") or not isinstance(actions, Mapping):
+            continue
+        value = (actions.get("value") or {}).get("value") or ""
+        if len(value) > limits.INPUT_MAX:
+            errors[block_id] = f"At most {limits.INPUT_MAX:,} characters ({len(value):,} given)."
+        parts.append((int(block_id.split(".")[1]), value))
+    return "".join(v for _, v in sorted(parts)), errors

@@ -1,0 +1,108 @@
+"""Runs started from Slack, and `/sluice pending`.
+
+`/sluice <assistant> <text>` and `@sluice <assistant> <text>` start a run whose pauses, final
+answer or error go into a Slack thread: the mention's own thread, or a thread under a message the
+command posts. `/sluice pending` lists the channel's pending pauses and posts each again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bot.slack import blocks
+from bot.slack.deps import Deps
+from bot.slack.notifier import SLACK_ORIGIN, Notifier
+from bot.slack.pause import Placement
+
+log = logging.getLogger("sluice.slack")
+
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def usage(names: list[str]) -> str:
+    return (
+        "Usage: `/sluice <assistant> <text>` starts a run here; `/sluice pending` lists and re-posts "
+        f"the pauses waiting in this channel. Assistants: {', '.join(f'`{n}`' for n in names) or 'none'}."
+    )
+
+
+class Commands:
+    def __init__(self, deps: Deps, notifier: Notifier) -> None:
+        self.d = deps
+        self.notifier = notifier
+
+    async def slash(self, user: str, channel: str, text: str) -> None:
+        words = text.strip().split(None, 1)
+        if not words or words[0] in ("help", "-h", "--help"):
+            await self.d.calls.ephemeral(channel, user, usage(self.d.assistants.names()))
+            return
+        if words[0] == "pending":
+            await self.pending(user, channel)
+            return
+        assistant, request = words[0], words[1] if len(words) > 1 else ""
+        if assistant not in self.d.assistants.names():
+            await self.d.calls.ephemeral(
+                channel, user, f"No assistant `{assistant}`. " + usage(self.d.assistants.names())
+            )
+            return
+        intro = f"<@{user}> started *{blocks.escape(assistant)}*" + (f": {blocks.escape(request)}" if request else "")
+        ts = await self.d.calls.post(Placement(channel), f"{assistant} started", [blocks.section(intro)], "-")
+        if ts is None:
+            await self.d.calls.ephemeral(channel, user, "Could not post in this channel; is the bot a member of it?")
+            return
+        await self.start(user, Placement(channel, ts), assistant, request)
+
+    async def mention(self, user: str, channel: str, text: str, ts: str, thread_ts: str | None) -> None:
+        words = MENTION.sub("", text).strip().split(None, 1)
+        place = Placement(channel, thread_ts or ts)
+        if not words or words[0] not in self.d.assistants.names():
+            await self.d.calls.post(
+                place, "usage", [blocks.section(usage(self.d.assistants.names()).replace("/sluice", "@sluice"))], "-"
+            )
+            return
+        await self.start(user, place, words[0], words[1] if len(words) > 1 else "")
+
+    async def start(self, user: str, place: Placement, assistant: str, request: str) -> None:
+        configurable = {"slack_channel": place.channel, "slack_thread_ts": place.thread_ts}
+        metadata = {
+            SLACK_ORIGIN: True,
+            "slack_user": user,
+            "slack_channel": place.channel,
+            "slack_thread_ts": place.thread_ts,
+        }
+        try:
+            thread_id = await self.d.runs.start(
+                assistant,
+                self.d.assistants.input_for(assistant, request),
+                config={"configurable": configurable},
+                metadata=metadata,
+            )
+        except Exception as exc:
+            log.exception("starting %s from Slack failed", assistant)
+            await self.d.calls.post(
+                place,
+                "failed",
+                [
+                    blocks.section(
+                        f"Could not start *{blocks.escape(assistant)}*: `{type(exc).__name__}: {blocks.escape(str(exc))}`"
+                    )
+                ],
+                "-",
+            )
+            return
+        log.info("run of %s started from Slack by %s on thread %s", assistant, user, thread_id)
+
+    async def pending(self, user: str, channel: str) -> None:
+        found = await self.d.store.pending(channel)
+        if not found:
+            await self.d.calls.ephemeral(channel, user, "Nothing is waiting for a decision in this channel.")
+            return
+        lines = []
+        for thread_id, checkpoint_id in found:
+            pause = await self.d.store.get(thread_id, checkpoint_id)
+            if pause is None or pause.placement is None:
+                continue
+            await self.notifier.post(pause)
+            lines.append(f"• *{blocks.escape(pause.assistant_id)}* on thread `{thread_id}`")
+        await self.d.calls.ephemeral(channel, user, f"{len(lines)} pending, posted again below:\n" + "\n".join(lines))

@@ -1,0 +1,239 @@
+"""Turns clicks, modal submissions and thread replies into decisions, and complete decisions into a resume.
+
+Every path checks, in order: the pause exists, the person may decide, the pause is still the
+thread's current one and undecided. Anything else gets a short private reply and changes nothing.
+The store records a slot's decision atomically, so of two clicks exactly one counts, and the
+pause is resumed once, by whoever recorded its last slot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bot.slack import blocks
+from bot.slack.deps import Deps
+from bot.slack.pause import ButtonRef, Pause
+from bot.slack.ports import ResumeConflict
+from bot.slack.prompts import (
+    BreakpointPrompt,
+    SlotDecision,
+    TextPrompt,
+    ToolPrompt,
+    ValuePrompt,
+    parse_reply,
+    resume_value,
+)
+
+log = logging.getLogger("sluice.slack")
+
+NEEDS_MODAL = {"edit", "respond"}
+GONE = "This pause is no longer pending: the thread has moved on. Nothing was changed."
+DONE = "This pause was already decided. Nothing was changed."
+UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
+FIRST_INPUT = "part.0"
+
+
+class Decisions:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+
+    # --- checks -------------------------------------------------------------------------
+
+    async def _refusal(self, pause: Pause | None, user: str, slot: str, decision: str) -> str | None:
+        """Why `user` may not take `decision` on `slot` now, or None."""
+        if pause is None:
+            return UNKNOWN
+        verdict = await self.d.approvers.check(user, pause.assistant_id)
+        if not verdict.allowed:
+            return verdict.reason
+        if await self.d.store.current(pause.thread_id) != pause.checkpoint_id:
+            return GONE
+        if await self.d.store.status(pause.thread_id, pause.checkpoint_id) != "pending":
+            return DONE
+        decided = await self.d.store.decided(pause.thread_id, pause.checkpoint_id)
+        if slot in decided:
+            return f"<@{decided[slot].user}> already decided this ({decided[slot].decision}). Nothing was changed."
+        try:
+            p, s = (int(x) for x in slot.split("."))
+            allowed = pause.prompts[p].allowed(s)
+        except (ValueError, IndexError):
+            return UNKNOWN
+        if decision not in allowed:
+            return f"{decision} is not allowed here. Nothing was changed."
+        return None
+
+    # --- a button ----------------------------------------------------------------------
+
+    async def click(self, user: str, channel: str, ref: ButtonRef, decision: str, trigger_id: str) -> None:
+        pause = await self.d.store.get(ref.thread_id, ref.checkpoint_id)
+        refusal = await self._refusal(pause, user, ref.slot, decision)
+        if refusal is not None or pause is None:
+            await self.d.calls.ephemeral(channel, user, refusal or UNKNOWN, ref.thread_id)
+            return
+        prompt = pause.prompts[ref.prompt_index]
+        modal = decision in NEEDS_MODAL or (
+            decision == "reject" and isinstance(prompt, ToolPrompt) and prompt.shape != "inbox"
+        )
+        if modal:
+            view = blocks.decision_modal(
+                pause, ButtonRef(ref.thread_id, ref.checkpoint_id, ref.interrupt_id, ref.slot, decision)
+            )
+            if not await self.d.calls.open_view(trigger_id, view, pause.thread_id):
+                await self.d.calls.ephemeral(
+                    channel, user, "Slack did not open the form; press the button again.", pause.thread_id
+                )
+            return
+        await self.record(pause, ref.slot, SlotDecision(decision, None, user), channel)  # type: ignore[arg-type]
+
+    # --- a modal -------------------------------------------------------------------------
+
+    async def validate_submission(
+        self, user: str, ref: ButtonRef, state_values: Mapping[str, Any]
+    ) -> tuple[dict[str, str], SlotDecision | None, Pause | None]:
+        """Field errors to show in the modal, or the decision to record (checked before the ack)."""
+        pause = await self.d.store.get(ref.thread_id, ref.checkpoint_id)
+        refusal = await self._refusal(pause, user, ref.slot, ref.decision)
+        if refusal is not None or pause is None:
+            return {FIRST_INPUT: _plain(refusal or UNKNOWN)}, None, None
+        text, errors = blocks.read_parts(state_values)
+        if errors:
+            return errors, None, None
+        prompt = pause.prompts[ref.prompt_index]
+        value: Any
+        if ref.decision == "edit" and isinstance(prompt, TextPrompt):
+            if not text.strip():
+                return (
+                    {FIRST_INPUT: "The text cannot be empty. Write the revised text, or close this and Approve."},
+                    None,
+                    None,
+                )
+            value = text
+        elif ref.decision == "edit" and isinstance(prompt, ToolPrompt):
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                return {FIRST_INPUT: f"Not valid JSON: {exc}"}, None, None
+            original = prompt.actions[ref.slot_index].args
+            if isinstance(original, Mapping) and not isinstance(value, dict):
+                return {FIRST_INPUT: "The arguments must be a JSON object, like the original ones."}, None, None
+        elif ref.decision == "reject":
+            value = text.strip() or None
+        elif ref.decision == "respond":
+            if not text.strip():
+                return {FIRST_INPUT: "Write a reply first."}, None, None
+            value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
+        else:
+            return {FIRST_INPUT: "This form does not match the pause any more."}, None, None
+        return {}, SlotDecision(ref.decision, value, user), pause  # type: ignore[arg-type]
+
+    # --- a reply in the pause's Slack thread ----------------------------------------------
+
+    async def reply(self, user: str, channel: str, thread_ts: str, text: str) -> bool:
+        """Answers the pause posted at `thread_ts` when exactly one undecided slot takes a reply."""
+        found = await self.d.store.by_message(channel, thread_ts)
+        if found is None:
+            return False
+        pause = await self.d.store.get(*found)
+        if pause is None:
+            return False
+        decided = await self.d.store.decided(pause.thread_id, pause.checkpoint_id)
+        open_slots = [
+            f"{p}.{s}"
+            for p, prompt in enumerate(pause.prompts)
+            for s in range(prompt.slots)
+            if "respond" in prompt.allowed(s) and f"{p}.{s}" not in decided
+        ]
+        if not open_slots:
+            return False
+        if len(open_slots) > 1:
+            await self.d.calls.ephemeral(
+                channel,
+                user,
+                "Several actions take a reply here: use their Respond buttons.",
+                pause.thread_id,
+                thread_ts,
+            )
+            return True
+        slot = open_slots[0]
+        refusal = await self._refusal(pause, user, slot, "respond")
+        if refusal is not None:
+            await self.d.calls.ephemeral(channel, user, refusal, pause.thread_id, thread_ts)
+            return True
+        prompt = pause.prompts[int(slot.split(".")[0])]
+        value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
+        await self.record(pause, slot, SlotDecision("respond", value, user), channel)
+        return True
+
+    # --- recording and resuming -------------------------------------------------------------
+
+    async def record(self, pause: Pause, slot: str, decision: SlotDecision, channel: str) -> None:
+        result = await self.d.store.decide(pause, slot, decision)
+        if result.outcome in ("unknown", "stale", "closed", "taken"):
+            reason = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}[result.outcome]
+            await self.d.calls.ephemeral(channel, decision.user, reason, pause.thread_id)
+            return
+        if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
+            await self._show(pause, blocks.pause_blocks(pause, result.decided))
+            return
+        await self._resume(pause, result.decided, slot, decision, channel)
+
+    async def _resume(
+        self, pause: Pause, decided: Mapping[str, SlotDecision], slot: str, decision: SlotDecision, channel: str
+    ) -> None:
+        prompts = pause.prompts
+        is_breakpoint = len(prompts) == 1 and isinstance(prompts[0], BreakpointPrompt)
+        values = [
+            resume_value(prompt, [decided[f"{p}.{s}"] for s in range(prompt.slots)]) for p, prompt in enumerate(prompts)
+        ]
+        value: Any = values[0] if len(values) == 1 else {i.id: v for i, v in zip(pause.interrupts, values, strict=True)}
+        configurable: dict[str, Any] = {}
+        if pause.placement:
+            configurable["slack_channel"] = pause.placement.channel
+            if pause.placement.thread_ts:
+                configurable["slack_thread_ts"] = pause.placement.thread_ts
+        metadata: dict[str, Any] = {"slack_decided_by": sorted({d.user for d in decided.values()})}
+        if pause.from_slack:
+            metadata["slack_origin"] = True
+        try:
+            await self.d.runs.resume(
+                pause.thread_id,
+                pause.assistant_id,
+                value,
+                is_breakpoint=is_breakpoint,
+                config={"configurable": configurable},
+                metadata=metadata,
+            )
+        except ResumeConflict:
+            await self.d.store.close(pause, "answered_elsewhere")
+            note = "No longer pending: it was answered elsewhere before this decision arrived."
+            await self._show(pause, blocks.pause_blocks(pause, {}, closed=note))
+            await self.d.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
+            return
+        except Exception as exc:
+            log.exception("resuming thread %s failed", pause.thread_id)
+            await self.d.store.undo(pause, slot)
+            await self.d.calls.ephemeral(
+                channel,
+                decision.user,
+                f"The graph could not be resumed ({type(exc).__name__}); try again.",
+                pause.thread_id,
+            )
+            return
+        await self.d.store.close(pause, "decided")
+        await self._show(pause, blocks.decided_blocks(pause, decided, time.time()))
+
+    async def _show(self, pause: Pause, body: list[dict[str, Any]]) -> None:
+        if pause.placement is None:
+            return
+        latest = await self.d.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
+        ts = (latest or pause).ts
+        if ts:
+            await self.d.calls.update(pause.placement.channel, ts, blocks.pause_text(pause), body, pause.thread_id)
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")

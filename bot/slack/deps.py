@@ -1,0 +1,21 @@
+"""The parts every Slack module shares, assembled once by `bot.slack.setup`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.slack.approvers import Approvers
+from bot.slack.ports import Assistants, Runs, Spawn
+from bot.slack.store import PauseStore
+from bot.slack.web import SlackCalls
+
+
+@dataclass
+class Deps:
+    calls: SlackCalls
+    store: PauseStore
+    approvers: Approvers
+    runs: Runs
+    assistants: Assistants
+    spawn: Spawn
+    default_channel: str | None = None

@@ -1,0 +1,104 @@
+"""slack-bolt listeners: each acks at once and hands the work to the background scheduler.
+
+Only a modal submission does work before its ack, because Slack shows field errors only from
+the ack; that work is a few store reads and pure validation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.slack.blocks import ACTION_PREFIX, parse_action_id
+from bot.slack.commands import Commands
+from bot.slack.decisions import Decisions
+from bot.slack.deps import Deps
+from bot.slack.pause import ButtonRef
+
+log = logging.getLogger("sluice.slack")
+
+ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.(approve|edit|reject|respond|continue)\.")
+SEEN_EVENTS = 2048  # event ids remembered to drop Slack's retries of an event already handled
+
+
+class _Seen:
+    def __init__(self, size: int) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, event_id: str | None) -> bool:
+        if not event_id:
+            return True
+        if event_id in self._ids:
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
+
+
+def register(
+    app: AsyncApp, deps: Deps, decisions: Decisions, commands: Commands, command_name: str = "/sluice"
+) -> None:
+    seen = _Seen(SEEN_EVENTS)
+
+    @app.action(ACTIONS)
+    async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        action = body["actions"][0]
+        parsed = parse_action_id(action.get("action_id", ""))
+        ref = ButtonRef.decode(action.get("value") or "")
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        if parsed is None or ref is None or ref.slot != parsed[1]:
+            deps.spawn(
+                deps.calls.ephemeral(channel, user, "This button is not one of Sluice's any more. Nothing was changed.")
+            )
+            return
+        deps.spawn(decisions.click(user, channel, ref, parsed[0], body.get("trigger_id", "")))
+
+    @app.view(f"{ACTION_PREFIX}.modal")
+    async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
+        view = body["view"]
+        ref = ButtonRef.decode(view.get("private_metadata") or "")
+        user = body["user"]["id"]
+        if ref is None:
+            await ack(response_action="errors", errors={"part.0": "This form is not one of Sluice's."})
+            return
+        errors, decision, pause = await decisions.validate_submission(
+            user, ref, view.get("state", {}).get("values", {})
+        )
+        if errors or decision is None or pause is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        channel = pause.placement.channel if pause.placement else ""
+        deps.spawn(decisions.record(pause, ref.slot, decision, channel))
+
+    @app.command(command_name)
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack()
+        deps.spawn(commands.slash(command["user_id"], command["channel_id"], command.get("text") or ""))
+
+    @app.event("app_mention")
+    async def on_mention(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        await ack()
+        if not seen.first_time(body.get("event_id")):
+            return
+        thread_ts = event.get("thread_ts")
+        if thread_ts and await deps.store.by_message(event["channel"], thread_ts):
+            return  # a reply in a pause's thread that names the bot: the message listener answers it
+        deps.spawn(commands.mention(event["user"], event["channel"], event.get("text") or "", event["ts"], thread_ts))
+
+    @app.event("message")
+    async def on_message(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+        await ack()
+        if not seen.first_time(body.get("event_id")):
+            return
+        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts") or not event.get("user"):
+            return
+        deps.spawn(decisions.reply(event["user"], event["channel"], event["thread_ts"], event.get("text") or ""))

@@ -1,0 +1,136 @@
+"""Posts pauses to Slack and follows the thread: a run listener.
+
+One message per pause, placed by (first found): the run's `config.configurable.slack_channel`
+(+ `slack_thread_ts`), its metadata, the assistant's default channel, `SLUICE_SLACK_CHANNEL`.
+When the thread moves on without a Slack decision (e.g. resumed over the API), the old message
+is updated to say so. Runs started from Slack get their final answer or error in their thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bot.slack import blocks, limits
+from bot.slack.deps import Deps
+from bot.slack.pause import Pause, PendingInterrupt, Placement
+from bot.slack.ports import RunEvent
+
+log = logging.getLogger("sluice.slack")
+
+SLACK_ORIGIN = "slack_origin"  # run metadata: the run was started from Slack (its answer goes back there)
+
+
+def placement_for(event: RunEvent, default: str | None) -> Placement | None:
+    configurable = event.config.get("configurable") or {}
+    for source in (configurable, event.metadata):
+        if isinstance(source, Mapping) and source.get("slack_channel"):
+            thread_ts = source.get("slack_thread_ts")
+            return Placement(str(source["slack_channel"]), str(thread_ts) if thread_ts else None)
+    return Placement(default) if default else None
+
+
+def summary(values: Any) -> str:
+    text = json.dumps(values, indent=2, ensure_ascii=False, default=str) if values is not None else ""
+    return limits.clip(text, 2800)
+
+
+class Notifier:
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+
+    async def handle(self, event: RunEvent) -> None:
+        try:
+            if event.kind == "paused":
+                await self._paused(event)
+            else:
+                await self._ended(event)
+        except Exception:  # a notification failure must never break the run that fired it
+            log.exception("Slack notification for thread %s failed", event.thread_id)
+
+    async def _paused(self, event: RunEvent) -> None:
+        default = self.d.assistants.default_channel(event.assistant_id) or self.d.default_channel
+        placement = placement_for(event, default)
+        pause = Pause(
+            thread_id=event.thread_id,
+            checkpoint_id=event.checkpoint_id,
+            assistant_id=event.assistant_id,
+            run_id=event.run_id,
+            interrupts=tuple(PendingInterrupt(str(i.get("id", "")), i.get("value")) for i in event.interrupts),
+            breakpoint=event.breakpoint if not event.interrupts else None,
+            summary=summary(event.values) if event.breakpoint and not event.interrupts else "",
+            placement=placement,
+            created_at=time.time(),
+            from_slack=bool(event.metadata.get(SLACK_ORIGIN)),
+        )
+        created, previous = await self.d.store.open(pause)
+        if previous:
+            await self._moved_on(event.thread_id, previous)
+        if not created:
+            return  # reported twice: already posted (or indexed for `/sluice pending`)
+        if placement is None:
+            log.warning(
+                "thread %s paused but no Slack channel is known: set SLUICE_SLACK_CHANNEL or pass "
+                "config.configurable.slack_channel",
+                event.thread_id,
+            )
+            return
+        await self.post(pause)
+
+    async def post(self, pause: Pause) -> Pause:
+        """Posts (or re-posts) a pending pause with the slots decided so far."""
+        assert pause.placement is not None
+        decided = await self.d.store.decided(pause.thread_id, pause.checkpoint_id)
+        ts = await self.d.calls.post(
+            pause.placement, blocks.pause_text(pause), blocks.pause_blocks(pause, decided), pause.thread_id
+        )
+        if ts is None:
+            return pause  # stays pending and indexed: `/sluice pending` posts it again
+        posted = pause.posted(pause.placement, ts)
+        await self.d.store.set_posted(posted)
+        return posted
+
+    async def _ended(self, event: RunEvent) -> None:
+        previous = await self.d.store.leave(event.thread_id)
+        if previous:
+            await self._moved_on(event.thread_id, previous)
+        if not event.metadata.get(SLACK_ORIGIN):
+            return
+        placement = placement_for(event, None)
+        if placement is None:
+            return
+        if event.kind == "finished":
+            answer, as_code = blocks.final_answer(event.values)
+            body = blocks.notice_blocks(f"*{blocks.escape(event.assistant_id)}* finished.", answer, as_code)
+            text = f"{event.assistant_id} finished"
+        else:
+            body = blocks.notice_blocks(
+                f"*{blocks.escape(event.assistant_id)}* failed: `{blocks.escape(event.error_type or 'Error')}`",
+                event.message,
+                True,
+            )
+            text = f"{event.assistant_id} failed: {event.error_type}"
+        await self.d.calls.post(placement, text, body, event.thread_id)
+
+    async def _moved_on(self, thread_id: str, checkpoint_id: str) -> None:
+        """The pause's message loses its buttons when the thread went on without a Slack decision."""
+        status = await self.d.store.status(thread_id, checkpoint_id)
+        if status != "pending":
+            return
+        pause = await self.d.store.get(thread_id, checkpoint_id)
+        if pause is None:
+            return
+        await self.d.store.close(pause, "moved_on")
+        if pause.placement and pause.ts:
+            decided = await self.d.store.decided(thread_id, checkpoint_id)
+            note = "No longer pending: the thread went on without a decision here (answered elsewhere)."
+            await self.d.calls.update(
+                pause.placement.channel,
+                pause.ts,
+                blocks.pause_text(pause),
+                blocks.pause_blocks(pause, decided, closed=note),
+                thread_id,
+            )

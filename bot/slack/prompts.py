@@ -1,0 +1,233 @@
+"""What a pause asks of a person, read from its interrupt payload (pure; no Slack here).
+
+Each interrupt becomes one `Prompt`; a static breakpoint is a `BreakpointPrompt`. A prompt has
+one or more *slots*: the things a person decides one by one (a text revision has one, a batch
+of tool calls one per call). The pause is resumed once every slot of every prompt is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Decision = Literal["approve", "edit", "reject", "respond", "continue"]
+DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject", "respond", "continue")
+LABELS: dict[Decision, str] = {
+    "approve": "Approve",
+    "edit": "Edit",
+    "reject": "Reject",
+    "respond": "Respond",
+    "continue": "Continue",
+}
+ToolShape = Literal["hitl", "inbox", "tool_approval"]
+
+
+@dataclass(frozen=True)
+class TextPrompt:
+    """A proposed text: Approve keeps it, Edit changes it. The resume value is the text."""
+
+    text: str
+    field: str | None = None
+
+    @property
+    def slots(self) -> int:
+        return 1
+
+    def allowed(self, slot: int) -> tuple[Decision, ...]:
+        return ("approve", "edit")
+
+
+@dataclass(frozen=True)
+class ToolAction:
+    name: str
+    args: Any
+    description: str | None
+    allowed: tuple[Decision, ...]
+
+
+@dataclass(frozen=True)
+class ToolPrompt:
+    """Tool calls to review (HumanInTheLoopMiddleware, agent-inbox or per-call shape)."""
+
+    shape: ToolShape
+    actions: tuple[ToolAction, ...]
+
+    @property
+    def slots(self) -> int:
+        return len(self.actions)
+
+    def allowed(self, slot: int) -> tuple[Decision, ...]:
+        return self.actions[slot].allowed
+
+
+@dataclass(frozen=True)
+class ValuePrompt:
+    """Any other value: shown as JSON, answered with Respond."""
+
+    value: Any
+
+    @property
+    def slots(self) -> int:
+        return 1
+
+    def allowed(self, slot: int) -> tuple[Decision, ...]:
+        return ("respond",)
+
+
+@dataclass(frozen=True)
+class BreakpointPrompt:
+    """A static breakpoint: Continue resumes with None."""
+
+    when: str
+    nodes: tuple[str, ...]
+
+    @property
+    def slots(self) -> int:
+        return 1
+
+    def allowed(self, slot: int) -> tuple[Decision, ...]:
+        return ("continue",)
+
+
+Prompt = TextPrompt | ToolPrompt | ValuePrompt | BreakpointPrompt
+
+_HITL_DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject", "respond")
+
+
+def classify(value: Any) -> Prompt:
+    """The prompt an interrupt value asks for."""
+    if isinstance(value, Mapping):
+        if "action_requests" in value:
+            hitl = _hitl(value)
+            if hitl is not None:
+                return hitl
+        if value.get("type") == "tool_approval" and isinstance(value.get("name"), str):
+            action = ToolAction(
+                value["name"], value.get("args"), _str_or_none(value.get("description")), _HITL_DECISIONS
+            )
+            return ToolPrompt("tool_approval", (action,))
+        if "text_to_revise" in value and isinstance(value["text_to_revise"], str):
+            return TextPrompt(value["text_to_revise"], "text_to_revise")
+        if len(value) == 1:
+            ((key, only),) = value.items()
+            if isinstance(only, str):
+                return TextPrompt(only, str(key))
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        inbox = _inbox(value)
+        if inbox is not None:
+            return inbox
+    return ValuePrompt(value)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _hitl(value: Mapping[str, Any]) -> ToolPrompt | None:
+    requests = value.get("action_requests")
+    configs = value.get("review_configs") or []
+    if not isinstance(requests, list) or not requests or not isinstance(configs, list):
+        return None
+    by_name: dict[str, tuple[Decision, ...]] = {}
+    for config in configs:
+        if isinstance(config, Mapping) and isinstance(config.get("action_name"), str):
+            allowed = config.get("allowed_decisions") or list(_HITL_DECISIONS)
+            by_name[config["action_name"]] = tuple(d for d in _HITL_DECISIONS if d in allowed)
+    actions = []
+    for request in requests:
+        if not isinstance(request, Mapping) or not isinstance(request.get("name"), str):
+            return None
+        allowed = by_name.get(request["name"], _HITL_DECISIONS)
+        actions.append(
+            ToolAction(request["name"], request.get("args"), _str_or_none(request.get("description")), allowed)
+        )
+    return ToolPrompt("hitl", tuple(actions))
+
+
+def _inbox(value: Sequence[Any]) -> ToolPrompt | None:
+    if not value:
+        return None
+    actions = []
+    for item in value:
+        if not isinstance(item, Mapping) or not isinstance(item.get("action_request"), Mapping):
+            return None
+        request, config = item["action_request"], item.get("config") or {}
+        if not isinstance(request.get("action"), str):
+            return None
+        flags = {
+            "approve": config.get("allow_accept", True),
+            "edit": config.get("allow_edit", True),
+            "reject": config.get("allow_ignore", True),
+            "respond": config.get("allow_respond", True),
+        }
+        allowed = tuple(d for d in _HITL_DECISIONS if flags[d])
+        actions.append(
+            ToolAction(request["action"], request.get("args"), _str_or_none(item.get("description")), allowed)
+        )
+    return ToolPrompt("inbox", tuple(actions))
+
+
+# --- resume values --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotDecision:
+    """One decided slot: what, the value it carries (edited text/args, reason, reply), by whom."""
+
+    decision: Decision
+    value: Any = None
+    user: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"decision": self.decision, "value": self.value, "user": self.user}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SlotDecision:
+        return cls(data["decision"], data.get("value"), data.get("user", ""))
+
+
+def resume_value(prompt: Prompt, decisions: Sequence[SlotDecision]) -> Any:
+    """The resume value for one prompt once all its slots are decided, in the shape it expects."""
+    if isinstance(prompt, BreakpointPrompt):
+        return None
+    if isinstance(prompt, TextPrompt):
+        d = decisions[0]
+        return prompt.text if d.decision == "approve" else d.value
+    if isinstance(prompt, ValuePrompt):
+        return decisions[0].value
+    if prompt.shape == "inbox":
+        return [_inbox_response(a, d) for a, d in zip(prompt.actions, decisions, strict=True)]
+    made = [_hitl_decision(a, d) for a, d in zip(prompt.actions, decisions, strict=True)]
+    return made[0] if prompt.shape == "tool_approval" else {"decisions": made}
+
+
+def _hitl_decision(action: ToolAction, d: SlotDecision) -> dict[str, Any]:
+    if d.decision == "edit":
+        return {"type": "edit", "edited_action": {"name": action.name, "args": d.value}}
+    if d.decision in ("reject", "respond"):
+        out: dict[str, Any] = {"type": d.decision}
+        if d.value is not None and d.value != "":
+            out["message"] = d.value
+        return out
+    return {"type": "approve"}
+
+
+def _inbox_response(action: ToolAction, d: SlotDecision) -> dict[str, Any]:
+    if d.decision == "edit":
+        return {"type": "edit", "args": {"action": action.name, "args": d.value}}
+    if d.decision == "respond":
+        return {"type": "response", "args": d.value}
+    if d.decision == "reject":
+        return {"type": "ignore", "args": None}
+    return {"type": "accept", "args": None}
+
+
+def parse_reply(text: str) -> Any:
+    """A free-text answer: JSON when it is valid JSON, else the string itself."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,88 @@
+"""The bot's calls to Slack's Web API: retried where Slack says so, otherwise logged with the thread id.
+
+A failed post never raises into the caller's flow: the pause stays pending (and indexed), so
+`/sluice pending` can post it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import limits
+from bot.slack.pause import Placement
+
+log = logging.getLogger("sluice.slack")
+
+
+def make_client(token: str, base_url: str | None) -> AsyncWebClient:
+    """A Web API client honouring 429 Retry-After and retrying dropped connections."""
+    client = AsyncWebClient(token=token, base_url=base_url or "https://slack.com/api/", timeout=15)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class SlackCalls:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def post(self, placement: Placement, text: str, blocks: list[dict[str, Any]], thread_id: str) -> str | None:
+        """Posts a message; returns its ts, or None (logged) when Slack refused or was unreachable."""
+        try:
+            response = await self.client.chat_postMessage(
+                channel=placement.channel,
+                thread_ts=placement.thread_ts,
+                text=limits.clip(text, limits.MESSAGE_TEXT),
+                blocks=blocks,
+                unfurl_links=False,
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.error("chat.postMessage to %s for thread %s failed: %s", placement.channel, thread_id, _why(exc))
+            return None
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]], thread_id: str) -> bool:
+        try:
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=limits.clip(text, limits.MESSAGE_TEXT), blocks=blocks
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.error("chat.update %s/%s for thread %s failed: %s", channel, ts, thread_id, _why(exc))
+            return False
+        return True
+
+    async def ephemeral(
+        self, channel: str, user: str, text: str, thread_id: str = "-", thread_ts: str | None = None
+    ) -> None:
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=limits.clip(text, limits.MESSAGE_TEXT), thread_ts=thread_ts
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.error("chat.postEphemeral to %s in %s (thread %s) failed: %s", user, channel, thread_id, _why(exc))
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any], thread_id: str) -> bool:
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.error("views.open for thread %s failed: %s", thread_id, _why(exc))
+            return False
+        return True
+
+    async def group_members(self, group: str) -> list[str]:
+        response = await self.client.usergroups_users_list(usergroup=group)
+        return [str(u) for u in response.get("users") or []]

@@ -1,0 +1,250 @@
+"""End to end: the bot on a real port, real Redis, real slack-bolt talking HTTP to the local Slack,
+and every click, submission and command a signed request as Slack sends it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from bot.slack import limits
+from tests.slack.harness import APPROVER, CHANNEL, GROUPIE, OUTSIDER, Env, action_ids, button, button_value
+
+
+async def test_seed_text_revision_approved_as_is(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "original text"})
+    message = env.pause_message(thread)
+    assert "original text" in json.dumps(message.blocks)
+    delivery = await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    assert delivery.status == 200
+    await env.settle()
+    state = await env.state(thread, "text_revision")
+    assert state.values == {"some_text": "original text"} and state.next == ()
+    updated = env.slack.message(CHANNEL, message.ts)
+    assert (
+        action_ids(updated) == []
+        and f"<@{APPROVER}>" in json.dumps(updated.blocks)
+        and "Approved" in json.dumps(updated.blocks)
+    )
+
+
+async def test_seed_text_revision_edited_in_the_modal(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "original text"})
+    message = env.pause_message(thread)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Edit"))
+    await env.settle()
+    view = env.slack.top_view(APPROVER)
+    assert view is not None
+    field = next(b for b in view.view["blocks"] if b["type"] == "input")
+    assert field["element"]["initial_value"] == "original text" and field["element"]["multiline"]
+    refused = await env.slack.submit(APPROVER, view.id, {"part.0": "   "})
+    assert refused.json()["response_action"] == "errors" and "part.0" in refused.json()["errors"]
+    assert env.slack.top_view(APPROVER) is not None  # still open, with the error
+    ok = await env.slack.submit(APPROVER, view.id, {"part.0": "Edited text"})
+    assert ok.status == 200 and env.slack.top_view(APPROVER) is None
+    await env.settle()
+    assert (await env.state(thread, "text_revision")).values == {"some_text": "Edited text"}
+    shown = json.dumps(env.slack.message(CHANNEL, message.ts).blocks)
+    assert "Edited" in shown and "Edited text" in shown and f"<@{APPROVER}>" in shown
+
+
+async def test_tool_calls_approved_and_rejected_with_a_reason(env: Env) -> None:
+    thread = await env.start("tool_approval", {"request": "Send the report to ana@example.com and delete old.txt"})
+    message = env.pause_message(thread)
+    assert [e for e in action_ids(message)] and json.dumps(message.blocks).count("Tool call") == 2
+    # delete_file allows only approve and reject
+    assert sum(1 for a in action_ids(message) if a.endswith(".0.1")) == 2
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve", 0))
+    await env.settle()
+    partly = env.slack.message(CHANNEL, message.ts)
+    assert env.runs.resumes == [] and "Approved" in json.dumps(partly.blocks)
+    await env.slack.click(GROUPIE, CHANNEL, message.ts, button(partly, "Reject"))
+    await env.settle()
+    view = env.slack.top_view(GROUPIE)
+    assert view is not None
+    await env.slack.submit(GROUPIE, view.id, {"part.0": "keep the draft"})
+    await env.settle()
+    assert env.runs.resumes == [
+        (thread, {"decisions": [{"type": "approve"}, {"type": "reject", "message": "keep the draft"}]})
+    ]
+    state = await env.state(thread, "tool_approval")
+    assert state.values["results"] == [
+        "Email sent to ana@example.com: 'Q3 report'",
+        "Rejected delete_file: keep the draft",
+    ]
+    final = json.dumps(env.slack.message(CHANNEL, message.ts).blocks)
+    assert (
+        action_ids(env.slack.message(CHANNEL, message.ts)) == []
+        and "keep the draft" in final
+        and f"<@{GROUPIE}>" in final
+    )
+
+
+async def test_tool_call_edited_as_json(env: Env) -> None:
+    thread = await env.start("tool_approval", {"request": "mail ana@example.com, delete a.txt"})
+    message = env.pause_message(thread)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Edit"))
+    await env.settle()
+    view = env.slack.top_view(APPROVER)
+    assert view is not None
+    bad = await env.slack.submit(APPROVER, view.id, {"part.0": "{not json"})
+    assert "Not valid JSON" in bad.json()["errors"]["part.0"]
+    args = {"to": "bo@example.com", "subject": "Hi", "body": "edited"}
+    await env.slack.submit(APPROVER, view.id, {"part.0": json.dumps(args)})
+    await env.settle()
+    partly = env.slack.message(CHANNEL, message.ts)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(partly, "Approve"))
+    await env.settle()
+    state = await env.state(thread, "tool_approval")
+    assert state.values["results"] == ["Email sent to bo@example.com: 'Hi'", "Deleted a.txt"]
+
+
+async def test_static_breakpoint_continued(env: Env) -> None:
+    thread = await env.start("notify", {"input": "x"})
+    message = env.pause_message(thread)
+    assert "Paused before `node_b`" in json.dumps(message.blocks) and action_ids(message) == [
+        button(message, "Continue")
+    ]
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Continue"))
+    await env.settle()
+    state = await env.state(thread, "notify")
+    assert state.values["steps"] == ["a", "b", "c"] and state.next == ()
+    assert "Continued" in json.dumps(env.slack.message(CHANNEL, message.ts).blocks)
+
+
+async def test_double_click_and_outsider_make_exactly_one_resume(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "t"})
+    message = env.pause_message(thread)
+    approve, value = button(message, "Approve"), button_value(message, "Approve")
+    outsider = await env.slack.click(OUTSIDER, CHANNEL, message.ts, approve)
+    assert outsider.status == 200
+    await env.settle()
+    assert env.runs.resumes == [] and action_ids(env.slack.message(CHANNEL, message.ts)) != []
+    assert "not one of the approvers" in env.slack.ephemerals(OUTSIDER)[-1].text
+    import asyncio
+
+    first, second = await asyncio.gather(
+        env.slack.click(APPROVER, CHANNEL, message.ts, approve), env.slack.click(GROUPIE, CHANNEL, message.ts, approve)
+    )
+    assert first.status == second.status == 200
+    await env.settle()
+    assert len(env.runs.resumes) == 1
+    assert len(env.slack.ephemerals(APPROVER) + env.slack.ephemerals(GROUPIE)) == 1
+    updates = env.slack.message(CHANNEL, message.ts).updates
+    await env.slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)
+    await env.settle()
+    assert len(env.runs.resumes) == 1 and env.slack.message(CHANNEL, message.ts).updates == updates
+
+
+async def test_stale_button_after_the_thread_moved_on(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "t"})
+    message = env.pause_message(thread)
+    approve, value = button(message, "Approve"), button_value(message, "Approve")
+    # the thread is answered elsewhere (the HTTP API): the message says so and loses its buttons
+    await env.runs.resume(thread, "text_revision", "via the API", is_breakpoint=False, config={}, metadata={})
+    await env.settle()
+    assert action_ids(env.slack.message(CHANNEL, message.ts)) == []
+    resumes = len(env.runs.resumes)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)  # an old client still shows it
+    await env.settle()
+    assert len(env.runs.resumes) == resumes
+    assert "no longer pending" in env.slack.ephemerals(APPROVER)[-1].text
+    assert (await env.state(thread, "text_revision")).values == {"some_text": "via the API"}
+
+
+async def test_forged_and_stale_signatures_are_refused(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "t"})
+    message = env.pause_message(thread)
+    payload = env.slack.block_actions_payload(APPROVER, button(message, "Approve"), channel=CHANNEL, ts=message.ts)
+    body, headers = env.slack.interaction_request(payload)
+    forged = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+    assert (await env.slack.deliver(body, forged)).status == 401
+    with freeze_time(datetime.now() - timedelta(minutes=6)):
+        old_body, old_headers = env.slack.interaction_request(payload)
+    assert (await env.slack.deliver(old_body, old_headers)).status == 401
+    await env.settle()
+    assert env.runs.resumes == [] and env.slack.ephemerals() == []
+    assert action_ids(env.slack.message(CHANNEL, message.ts)) != []
+    assert (await env.state(thread, "text_revision")).next == ("human_node",)
+    assert (await env.slack.deliver(body, headers)).status == 200  # the genuine one still works
+    await env.settle()
+    assert len(env.runs.resumes) == 1
+
+
+async def test_huge_payload_is_posted_without_a_slack_error(env: Env) -> None:
+    huge = "word " * 10_000  # 50,000 chars: 17 inputs in the modal
+    thread = await env.start("text_revision", {"some_text": huge})
+    message = env.pause_message(thread)
+    assert limits.TRUNCATED in json.dumps(message.blocks, ensure_ascii=False)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Edit"))
+    await env.settle()
+    view = env.slack.top_view(APPROVER)
+    assert view is not None
+    parts = [b for b in view.view["blocks"] if b["type"] == "input"]
+    assert "".join(p["element"]["initial_value"] for p in parts) == huge  # whole, split across inputs
+    await env.slack.submit(APPROVER, view.id, {})  # submitted unchanged
+    await env.settle()
+    assert (await env.state(thread, "text_revision")).values == {"some_text": huge}
+
+
+async def test_slash_command_run_is_answered_in_its_thread(env: Env) -> None:
+    delivery = await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "text_revision first draft")
+    assert delivery.status == 200
+    await env.settle()
+    root = env.slack.channel_messages(CHANNEL)[0]
+    assert "text_revision" in json.dumps(root.blocks)
+    pause = env.slack.channel_messages(CHANNEL)[1]
+    assert pause.thread_ts == root.ts and "first draft" in json.dumps(pause.blocks)
+    await env.slack.click(APPROVER, CHANNEL, pause.ts, button(pause, "Approve"))
+    await env.settle()
+    replies = env.slack.thread(CHANNEL, root.ts)
+    assert "finished" in json.dumps(replies[-1].blocks) and "first draft" in json.dumps(replies[-1].blocks)
+
+
+async def test_a_reply_in_the_thread_answers_a_respond_pause(env: Env) -> None:
+    from bot.slack.ports import RunEvent
+
+    await env.bot.on_run_event(
+        RunEvent(
+            "paused",
+            "t-reply",
+            "r1",
+            "agent",
+            "c1",
+            ({"id": "f" * 32, "value": {"question": "which?", "options": [1, 2]}},),
+            config={"configurable": {"slack_channel": CHANNEL}},
+        )
+    )
+    message = next(m for m in env.slack.channel_messages(CHANNEL) if "t-reply" in json.dumps(m.blocks))
+    assert action_ids(message) == [button(message, "Respond")]
+    env.runs.graphs["agent"] = env.runs.graphs["text_revision"]
+    try:
+        await env.slack.say(APPROVER, CHANNEL, '{"pick": 2}', thread_ts=message.ts)
+    except Exception:
+        pass
+    await env.settle()
+    assert env.runs.resumes and env.runs.resumes[0] == ("t-reply", {"pick": 2})
+
+
+async def test_no_approvers_configured_refuses_every_decision(redis_client: object) -> None:
+    from tests.slack.harness import make_env
+
+    env, close = await make_env(redis_client, approvers=None)
+    try:
+        thread = await env.start("text_revision", {"some_text": "t"})
+        message = env.pause_message(thread)
+        await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+        await env.settle()
+        assert env.runs.resumes == [] and "SLUICE_APPROVERS" in env.slack.ephemerals(APPROVER)[-1].text
+    finally:
+        await close()
+
+
+async def test_pending_lists_and_reposts(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "t"})
+    before = len(env.slack.channel_messages(CHANNEL))
+    await env.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", "pending")
+    await env.settle()
+    assert len(env.slack.channel_messages(CHANNEL)) == before + 1
+    assert thread in env.slack.ephemerals(OUTSIDER)[-1].text
