@@ -5,7 +5,7 @@ A LangGraph graph runs here after changing its imports:
     from engine import StateGraph, START, END, interrupt, Command, Send, InMemorySaver
 """
 
-from .checkpoint import Checkpointer, InMemorySaver, MemorySaver, SavedCheckpoint
+from .checkpoint import Checkpointer, InMemorySaver, MemorySaver, RedisSaver, SavedCheckpoint
 from .errors import (
     CheckpointConflict,
     CheckpointerError,
@@ -35,6 +35,7 @@ __all__ = [
     "PregelTask",
     "InMemorySaver",
     "MemorySaver",
+    "RedisSaver",
     "Checkpointer",
     "SavedCheckpoint",
     "SluiceError",

@@ -2,5 +2,6 @@
 
 from .base import Checkpointer, SavedCheckpoint
 from .memory import InMemorySaver, MemorySaver
+from .redis import RedisSaver
 
-__all__ = ["Checkpointer", "SavedCheckpoint", "InMemorySaver", "MemorySaver"]
+__all__ = ["Checkpointer", "SavedCheckpoint", "InMemorySaver", "MemorySaver", "RedisSaver"]

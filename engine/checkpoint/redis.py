@@ -1,0 +1,209 @@
+"""RedisSaver: checkpoints in plain Redis 7 / Valkey (no modules), single server or Redis Cluster.
+
+Each call is one round trip: a Lua script (EVALSHA) over the thread's two keys (keys.py), so a
+checkpoint, its head pointer, its history entry and the TTL refresh land together or not at all.
+Writes are conditional on the head, which makes two resumes of one pause race to exactly one winner.
+
+    saver = RedisSaver.from_url("redis://localhost:6379/0", ttl=7 * 24 * 3600)
+    graph = builder.compile(checkpointer=saver)
+
+`from_url` decides between a single-server and a cluster client with `cluster=`: True or False
+says it; None (the default) asks the server once, on first use, with `INFO cluster`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisError
+from redis.typing import EncodableT
+
+from ..errors import CheckpointConflict, CheckpointerError
+from . import keys
+from .base import SavedCheckpoint
+from .redis_scripts import HISTORY, LOAD_HEAD, SAVE, SAVE_WRITES, decode_writes, encode_writes
+
+T = TypeVar("T")
+Client = Redis | RedisCluster
+
+_DONE, _HEAD_MOVED, _ALREADY_WRITTEN = 1, 0, 2
+
+
+def _bytes(value: Any) -> bytes:
+    """Replies are bytes, or str from a client made with decode_responses=True."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, fit for error messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    host = parts.hostname or ""
+    netloc = user + (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def describe(client: Client) -> str:
+    """A password-free URL naming the server a client talks to."""
+    if isinstance(client, RedisCluster):
+        node = client.get_default_node() or next(iter(client.startup_nodes), None)
+        return f"redis://{node.host}:{node.port} (cluster)" if node else "redis cluster"
+    kwargs = client.connection_pool.connection_kwargs
+    if kwargs.get("path"):
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    user = f"{kwargs['username']}@" if kwargs.get("username") else ""
+    return f"redis://{user}{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+
+
+def _decode(checkpoint_id: Any, stored: Any, record: Any) -> SavedCheckpoint:
+    parent, _, blob = _bytes(stored).partition(b"\0")
+    writes = decode_writes(_bytes(record)) if record else {}
+    return SavedCheckpoint(_text(checkpoint_id), parent.decode() or None, blob, writes)
+
+
+class RedisSaver:
+    """Checkpoints in Redis; `ttl` (seconds) expires a thread that has not been written for that long."""
+
+    durable = True  # survives the process: the engine saves each finished task of a parallel step
+
+    def __init__(self, client: Client, *, ttl: int | None = None) -> None:
+        if ttl is not None and (not isinstance(ttl, int) or ttl <= 0):
+            raise ValueError(f"ttl must be a positive number of seconds or None, got {ttl!r}")
+        self.ttl = ttl
+        self._url: str | None = None
+        self._owned = False
+        self._client: Client | None = None
+        self._detect: tuple[str, dict[str, Any]] | None = None
+        self._detect_lock = asyncio.Lock()
+        self._use(client)
+
+    @classmethod
+    def from_url(cls, url: str, *, ttl: int | None = None, cluster: bool | None = None, **options: Any) -> RedisSaver:
+        """A saver owning a client for `url`; `options` go to the redis-py client (timeouts, pool size...)."""
+        if cluster is None:
+            saver = cls(Redis.from_url(url, **options), ttl=ttl)
+            saver._detect = (url, options)
+        else:
+            client: Client = RedisCluster.from_url(url, **options) if cluster else Redis.from_url(url, **options)
+            saver = cls(client, ttl=ttl)
+        saver._owned = True
+        saver._url = redact(url)
+        return saver
+
+    def _use(self, client: Client) -> None:
+        self._client = client
+        self._save = client.register_script(SAVE)
+        self._save_writes = client.register_script(SAVE_WRITES)
+        self._load_head = client.register_script(LOAD_HEAD)
+        self._history = client.register_script(HISTORY)
+
+    @property
+    def client(self) -> Client:
+        assert self._client is not None
+        return self._client
+
+    @property
+    def url(self) -> str:
+        return self._url or describe(self.client)
+
+    async def aclose(self) -> None:
+        """Close the client if this saver made it (from_url); a client passed in stays the caller's."""
+        if self._owned and self._client is not None:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> RedisSaver:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    # -- talking to Redis ----------------------------------------------------------------------
+    async def _ready(self) -> None:
+        """On the first call of a from_url saver without `cluster=`, switch to a cluster client if needed."""
+        if self._detect is None:
+            return
+        async with self._detect_lock:
+            if self._detect is None:
+                return
+            url, options = self._detect
+            info = await self.client.info("cluster")
+            if info.get("cluster_enabled") in (1, "1"):
+                await self.client.aclose()
+                self._use(RedisCluster.from_url(url, **options))
+            self._detect = None
+
+    async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
+        try:
+            await self._ready()
+            return await op()
+        except (RedisError, OSError) as exc:
+            raise CheckpointerError(
+                f"Redis at {self.url} failed ({type(exc).__name__}: {exc}). Nothing was half-written; "
+                "retry once Redis is reachable."
+            ) from exc
+
+    # -- the Checkpointer protocol -------------------------------------------------------------
+    async def load(self, thread_id: str, ns: str, checkpoint_id: str | None = None) -> SavedCheckpoint | None:
+        cp_key = keys.checkpoint_key(thread_id)
+        if checkpoint_id is None:
+            got = await self._call(lambda: self._load_head(
+                keys=[cp_key], args=[keys.head_field(ns), keys.BLOB + keys.member(ns, ""), keys.WRITES + keys.member(ns, "")]
+            ))
+            return _decode(*got) if got else None
+        name = keys.member(ns, checkpoint_id)
+        stored, record = await self._call(lambda: self.client.hmget(cp_key, [keys.BLOB + name, keys.WRITES + name]))
+        return _decode(checkpoint_id, stored, record) if stored is not None else None
+
+    async def save(self, thread_id: str, ns: str, checkpoint: SavedCheckpoint, *, expected_head: str | None) -> None:
+        thread_keys = keys.thread_keys(thread_id)
+        if not checkpoint.id:
+            raise CheckpointerError("A checkpoint id cannot be empty")
+        name = keys.member(ns, checkpoint.id)
+        value = (checkpoint.parent_id or "").encode() + b"\0" + checkpoint.blob
+        args: list[EncodableT] = [keys.head_field(ns), expected_head or "", keys.BLOB + name, value, name, checkpoint.id, self.ttl or 0]
+        status = await self._call(lambda: self._save(keys=thread_keys, args=args))
+        if int(status[0]) == _HEAD_MOVED:
+            raise CheckpointConflict(
+                f"Thread {thread_id!r} moved on: its head is {_text(status[1]) or None!r}, not {expected_head!r}"
+            )
+
+    async def save_writes(
+        self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False
+    ) -> None:
+        thread_keys = keys.thread_keys(thread_id)
+        args: list[EncodableT] = [keys.head_field(ns), checkpoint_id, keys.WRITES + keys.member(ns, checkpoint_id),
+                "1" if exclusive else "0", self.ttl or 0, encode_writes(writes)]
+        status = await self._call(lambda: self._save_writes(keys=thread_keys, args=args))
+        if int(status[0]) == _HEAD_MOVED:
+            raise CheckpointConflict(f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}")
+        if int(status[0]) == _ALREADY_WRITTEN:
+            raise CheckpointConflict(f"Thread {thread_id!r}: this pause was already answered ({_text(status[1])})")
+
+    async def history(
+        self, thread_id: str, ns: str, *, limit: int | None = None, before: str | None = None
+    ) -> list[SavedCheckpoint]:
+        if limit is not None and limit <= 0:
+            return []
+        thread_keys = keys.thread_keys(thread_id)
+        high, low = keys.history_range(ns, before)
+        args: list[EncodableT] = [high, low, -1 if limit is None else limit, keys.BLOB, keys.WRITES]
+        flat = await self._call(lambda: self._history(keys=thread_keys, args=args))
+        prefix = len(keys.member(ns, "").encode())
+        return [
+            _decode(_bytes(flat[i])[prefix:], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)
+        ]
+
+    async def delete_thread(self, thread_id: str) -> None:
+        # A thread's key set is fixed (keys.py), so one DEL removes every namespace atomically.
+        thread_keys = keys.thread_keys(thread_id)
+        await self._call(lambda: self.client.delete(*thread_keys))

@@ -1,0 +1,130 @@
+"""Lua scripts of the Redis checkpointer, and the pending-writes record they share with Python.
+
+Every script takes all its keys in KEYS[] (KEYS[1] = the thread's checkpoint hash, KEYS[2] = its
+history index; see keys.py) and gets field names from Python, so the keyspace is defined once.
+Scripts answer conflicts with a status instead of an error reply, so the client can raise the
+typed CheckpointConflict without parsing messages: {1} = done, {0, head} = the head moved,
+{2, key} = an exclusive write found `key` already written.
+
+Pending writes of one checkpoint are one hash field holding a record of length-prefixed entries,
+`<len>:<task key><len>:<blob>` repeated, so attaching writes is one HSET and loading them one HGET,
+whatever their number, with no key per write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Shared Lua: parse a writes record into {key, first byte, last byte} entries; refresh the TTL.
+_LIB = """
+local function entries(rec)
+  local out, pos, n = {}, 1, #rec
+  while pos <= n do
+    local c = string.find(rec, ':', pos, true)
+    local klen = tonumber(string.sub(rec, pos, c - 1))
+    local key = string.sub(rec, c + 1, c + klen)
+    local c2 = string.find(rec, ':', c + klen + 1, true)
+    local stop = c2 + tonumber(string.sub(rec, c + klen + 1, c2 - 1))
+    out[#out + 1] = {key, pos, stop}
+    pos = stop + 1
+  end
+  return out
+end
+
+local function refresh(ttl)
+  ttl = tonumber(ttl)
+  if ttl > 0 then
+    for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+  end
+end
+"""
+
+# ARGV: head field, expected head ('' = none), blob field, parent\0blob, index member, new id, ttl.
+SAVE = _LIB + """
+local head = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if head ~= ARGV[2] then return {0, head} end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4], ARGV[1], ARGV[6])
+redis.call('ZADD', KEYS[2], 0, ARGV[5])
+refresh(ARGV[7])
+return {1}
+"""
+
+# ARGV: head field, checkpoint id, writes field, exclusive ('1' / '0'), ttl, record of new entries.
+SAVE_WRITES = _LIB + """
+local got = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[3])
+if got[1] ~= ARGV[2] then return {0, got[1] or ''} end
+local incoming = {}
+for _, e in ipairs(entries(ARGV[6])) do incoming[e[1]] = true end
+local old, kept = got[2] or '', {}
+for _, e in ipairs(entries(old)) do
+  if incoming[e[1]] then
+    if ARGV[4] == '1' then return {2, e[1]} end
+  else
+    kept[#kept + 1] = string.sub(old, e[2], e[3])
+  end
+end
+kept[#kept + 1] = ARGV[6]
+redis.call('HSET', KEYS[1], ARGV[3], table.concat(kept))
+refresh(ARGV[5])
+return {1}
+"""
+
+# ARGV: head field, blob field prefix, writes field prefix. Returns {id, parent\0blob, writes} or nil.
+LOAD_HEAD = """
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+local got = redis.call('HMGET', KEYS[1], ARGV[2] .. id, ARGV[3] .. id)
+if not got[1] then return false end
+return {id, got[1], got[2] or ''}
+"""
+
+# ARGV: max, min (ZREVRANGEBYLEX bounds), limit (-1 = all), blob prefix, writes prefix.
+# Returns member, parent\0blob, writes, ... newest first; reads only the page asked for.
+HISTORY = """
+local members
+if tonumber(ARGV[3]) >= 0 then
+  members = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+else
+  members = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2])
+end
+local out, batch = {}, 500
+for first = 1, #members, batch do
+  local fields = {}
+  local last = math.min(first + batch - 1, #members)
+  for i = first, last do
+    fields[#fields + 1] = ARGV[4] .. members[i]
+    fields[#fields + 1] = ARGV[5] .. members[i]
+  end
+  local got = redis.call('HMGET', KEYS[1], unpack(fields))
+  for i = first, last do
+    local j = 2 * (i - first)
+    if got[j + 1] then
+      out[#out + 1] = members[i]
+      out[#out + 1] = got[j + 1]
+      out[#out + 1] = got[j + 2] or ''
+    end
+  end
+end
+return out
+"""
+
+
+def encode_writes(writes: Mapping[str, bytes]) -> bytes:
+    parts: list[bytes] = []
+    for key, blob in writes.items():
+        raw = key.encode()
+        parts += [b"%d:" % len(raw), raw, b"%d:" % len(blob), blob]
+    return b"".join(parts)
+
+
+def decode_writes(record: bytes) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(record):
+        colon = record.index(b":", pos)
+        end = colon + 1 + int(record[pos:colon])
+        key = record[colon + 1 : end].decode()
+        colon = record.index(b":", end)
+        pos = colon + 1 + int(record[end:colon])
+        out[key] = record[colon + 1 : pos]
+    return out

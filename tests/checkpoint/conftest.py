@@ -1,0 +1,41 @@
+"""The `saver` fixtures: every contract test runs on memory, a single Redis and a Redis Cluster."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from engine import InMemorySaver, RedisSaver
+from engine.checkpoint.base import Checkpointer
+
+BACKENDS = ["memory", "redis", "cluster"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_saver(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Checkpointer]]:
+    """Fresh savers on one backend; each Redis saver has its own client, as another process would."""
+    memory = InMemorySaver()
+    url = request.getfixturevalue({"redis": "redis_url", "cluster": "redis_cluster_url"}[backend]) if backend != "memory" else ""
+    made: list[RedisSaver] = []
+
+    def make(ttl: int | None = None) -> Checkpointer:
+        if backend == "memory":
+            return memory
+        saver = RedisSaver.from_url(url, ttl=ttl, cluster=backend == "cluster")
+        made.append(saver)
+        return saver
+
+    yield make
+    for saver in made:
+        await saver.aclose()
+
+
+@pytest.fixture
+def saver(make_saver: Callable[..., Checkpointer]) -> Checkpointer:
+    return make_saver()
