@@ -206,6 +206,7 @@ class Decisions:
                 is_breakpoint=is_breakpoint,
                 config={"configurable": configurable},
                 metadata=metadata,
+                checkpoint_id=pause.checkpoint_id,
             )
         except ResumeConflict:
             await self.d.store.close(pause, "answered_elsewhere")

@@ -6,9 +6,12 @@ adapted to these in `bot.slack.setup`, so the bot's modules depend on nothing el
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Coroutine
 from typing import Any, Protocol
+
+from bot.run_events import ResumeConflict, RunEvent
+
+__all__ = ["Runs", "ResumeConflict", "Assistants", "Spawn", "RunEvent"]
 
 
 class Runs(Protocol):
@@ -21,15 +24,13 @@ class Runs(Protocol):
         is_breakpoint: bool,
         config: dict[str, Any],
         metadata: dict[str, Any],
+        checkpoint_id: str | None = None,
     ) -> None:
-        """Resumes the thread's pending pause; raises `ResumeConflict` when it was already answered."""
+        """Resumes the thread's pending pause (the one at `checkpoint_id` when given); raises
+        `ResumeConflict` when it was already answered or the thread moved on."""
 
     async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:
         """Starts a run on a new thread; returns the thread id."""
-
-
-class ResumeConflict(Exception):
-    """The pause was answered elsewhere, or the thread moved on, before this resume could claim it."""
 
 
 class Assistants(Protocol):
@@ -45,21 +46,3 @@ class Assistants(Protocol):
 
 class Spawn(Protocol):
     def __call__(self, coro: Coroutine[Any, Any, Any], /) -> Any: ...
-
-
-@dataclass(frozen=True)
-class RunEvent:
-    """A run paused, finished or failed, as the Slack bot needs to know it."""
-
-    kind: str  # "paused" | "finished" | "failed"
-    thread_id: str
-    run_id: str
-    assistant_id: str
-    checkpoint_id: str = ""
-    interrupts: tuple[Mapping[str, Any], ...] = ()
-    breakpoint: tuple[str, tuple[str, ...]] | None = None
-    values: Any = None
-    config: Mapping[str, Any] = field(default_factory=dict)
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    error_type: str = ""
-    message: str = ""

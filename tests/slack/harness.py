@@ -158,6 +158,7 @@ class EngineRuns:
         is_breakpoint: bool,
         config: dict[str, Any],
         metadata: dict[str, Any],
+        checkpoint_id: str | None = None,
     ) -> None:
         self.resumes.append((thread_id, value))
         try:

@@ -1,0 +1,52 @@
+"""Assistants: each graph of the graphs file is one assistant, named by its graph id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.api import bodies, wire
+from bot.registry import Assistant
+from bot.runs import RunManager, RunsError
+
+MANAGER = web.AppKey("sluice_runs", RunManager)
+
+
+def assistant_json(assistant: Assistant) -> dict[str, Any]:
+    return {
+        "assistant_id": assistant.assistant_id,
+        "graph_id": assistant.graph_id,
+        "config": {},
+        "context": {},
+        "metadata": {"created_by": "system"},
+        "name": assistant.graph_id,
+        "description": None,
+        "version": 1,
+        "created_at": assistant.created_at,
+        "updated_at": assistant.created_at,
+    }
+
+
+async def search(request: web.Request) -> web.Response:
+    query = await bodies.parse(request, bodies.AssistantSearch, optional=True)
+    found = [
+        a
+        for a in request.app[MANAGER].registry
+        if (query.graph_id is None or a.graph_id == query.graph_id)
+        and (query.name is None or query.name in a.graph_id)
+        and (not query.metadata or all(assistant_json(a)["metadata"].get(k) == v for k, v in query.metadata.items()))
+    ]
+    return wire.respond([assistant_json(a) for a in found[query.offset : query.offset + query.limit]])
+
+
+async def get(request: web.Request) -> web.Response:
+    found = request.app[MANAGER].registry.find(request.match_info["assistant_id"])
+    if found is None:
+        raise RunsError(404, f"Assistant '{request.match_info['assistant_id']}' not found")
+    return wire.respond(assistant_json(found))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/assistants/search", search)
+    app.router.add_get("/assistants/{assistant_id}", get)

@@ -1,0 +1,46 @@
+"""Who may call the API: holders of SLUICE_API_KEY, or, without a key, loopback clients only."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from bot.api import wire
+
+API_PREFIXES = ("/assistants", "/threads", "/runs", "/info", "/store")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _is_loopback(remote: str | None) -> bool:
+    if not remote:
+        return False
+    try:
+        return ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def is_api_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+
+
+def middleware(api_key: str | None) -> Middleware:
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not is_api_path(request.path):
+            return await handler(request)
+        if api_key:
+            given = request.headers.get("x-api-key", "")
+            if not hmac.compare_digest(given.encode(), api_key.encode()):
+                return wire.problem(401, "Missing or wrong x-api-key header")
+        elif not _is_loopback(request.remote):
+            return wire.problem(
+                403, "This API answers loopback clients only; set SLUICE_API_KEY to serve other hosts with a key"
+            )
+        return await handler(request)
+
+    return check

@@ -1,0 +1,132 @@
+"""Request bodies of the HTTP API, validated as the LangGraph server does (422 on bad input).
+
+Unknown fields are accepted and ignored: the SDK sends options we do not act on (webhook,
+durability, ...), and refusing them would break unmodified clients.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+Breakpoints = Literal["*"] | list[str] | None
+STREAM_MODES = ("values", "updates")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ThreadCreate(Body):
+    thread_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+
+    @field_validator("thread_id")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if value is not None:
+            uuid.UUID(value)
+        return value
+
+
+class ThreadPatch(Body):
+    metadata: dict[str, Any] = {}
+
+
+class ThreadSearch(Body):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+class StateUpdate(Body):
+    values: Any = None
+    as_node: str | None = None
+    checkpoint_id: str | None = None
+    checkpoint: dict[str, Any] | None = None
+
+
+class HistoryQuery(Body):
+    limit: int = 10
+    before: str | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+
+
+class CheckpointQuery(Body):
+    checkpoint: dict[str, Any]
+    subgraphs: bool = False
+
+
+class AssistantSearch(Body):
+    graph_id: str | None = None
+    name: str | None = None
+    metadata: dict[str, Any] | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+class CommandBody(Body):
+    resume: Any = None
+    update: Any = None
+    goto: Any = None
+
+
+class RunCreate(Body):
+    assistant_id: str
+    input: Any = None
+    command: CommandBody | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint_id: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    interrupt_before: Breakpoints = None
+    interrupt_after: Breakpoints = None
+    stream_mode: str | list[str] = "values"
+    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "enqueue"
+    if_not_exists: Literal["create", "reject"] = "reject"
+    on_completion: Literal["delete", "keep"] | None = None
+
+    @field_validator("stream_mode")
+    @classmethod
+    def _modes(cls, value: str | list[str]) -> str | list[str]:
+        for mode in [value] if isinstance(value, str) else value:
+            if mode not in STREAM_MODES:
+                raise ValueError(f"stream_mode {mode!r} is not supported; use one of {', '.join(STREAM_MODES)}")
+        return value
+
+    def command_dict(self) -> dict[str, Any] | None:
+        """The command as sent: `resume` counts when present, even when its value is null."""
+        if self.command is None:
+            return None
+        return {k: getattr(self.command, k) for k in self.command.model_fields_set}
+
+
+async def parse(request: web.Request, model: type[Body], *, optional: bool = False) -> Any:
+    """The request's JSON body as `model`; raises 422 with a detail naming the bad field."""
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            return model()
+        raise web.HTTPUnprocessableEntity(text=json.dumps({"detail": "Request body is required"}),
+                                          content_type="application/json")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise web.HTTPUnprocessableEntity(text=json.dumps({"detail": f"Invalid JSON body: {exc}"}),
+                                          content_type="application/json") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise web.HTTPUnprocessableEntity(text=json.dumps({"detail": problems}), content_type="application/json") from None

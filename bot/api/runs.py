@@ -1,0 +1,212 @@
+"""Runs: create, wait, stream (SSE), join, list, cancel; stateless runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from aiohttp import web
+
+from bot.api import bodies, wire
+from bot.api.assistants import MANAGER
+from bot.records import RunRecord
+from bot.runs import RunManager, RunRequest, RunsError
+
+HEARTBEAT_S = 5.0
+
+
+def _manager(request: web.Request) -> RunManager:
+    return request.app[MANAGER]
+
+
+def _run_request(body: bodies.RunCreate) -> RunRequest:
+    config = dict(body.config or {})
+    if body.context:
+        config["configurable"] = {**body.context, **(config.get("configurable") or {})}
+    modes = (body.stream_mode,) if isinstance(body.stream_mode, str) else tuple(body.stream_mode)
+    return RunRequest(
+        assistant_id=body.assistant_id,
+        input=body.input,
+        command=body.command_dict(),
+        config=config,
+        metadata=dict(body.metadata or {}),
+        interrupt_before=body.interrupt_before,
+        interrupt_after=body.interrupt_after,
+        checkpoint_id=body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id"),
+        multitask_strategy=body.multitask_strategy,
+        stream_mode=modes,
+    )
+
+
+async def _submit(request: web.Request, stateless: bool = False) -> tuple[RunRecord, bodies.RunCreate]:
+    body = await bodies.parse(request, bodies.RunCreate)
+    thread_id = None if stateless else request.match_info["thread_id"]
+    run = await _manager(request).submit(thread_id, _run_request(body), if_not_exists=body.if_not_exists)
+    return run, body
+
+
+def _location(run: RunRecord) -> dict[str, str]:
+    return {"Content-Location": f"/threads/{run.thread_id}/runs/{run.run_id}"}
+
+
+async def create(request: web.Request) -> web.Response:
+    run, _ = await _submit(request)
+    return wire.respond(run.to_json(), headers=_location(run))
+
+
+async def create_stateless(request: web.Request) -> web.Response:
+    run, _ = await _submit(request, stateless=True)
+    return wire.respond(run.to_json(), headers=_location(run))
+
+
+async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResponse:
+    """Streams a newline every few seconds while waiting (as the LangGraph server does, so proxies
+    keep the connection), then the result as the JSON body."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json", **_location(run)})
+    await response.prepare(request)
+    join = asyncio.ensure_future(_manager(request).join(run.thread_id, run.run_id))
+    try:
+        while True:
+            done, _ = await asyncio.wait({join}, timeout=HEARTBEAT_S)
+            if done:
+                break
+            await response.write(b"\n")
+        ended = join.result()
+    finally:
+        join.cancel()
+    await response.write(wire.dumps(ended.result).encode())
+    await response.write_eof()
+    return response
+
+
+async def wait(request: web.Request) -> web.StreamResponse:
+    run, _ = await _submit(request)
+    return await _wait_response(request, run)
+
+
+async def wait_stateless(request: web.Request) -> web.StreamResponse:
+    run, _ = await _submit(request, stateless=True)
+    return await _wait_response(request, run)
+
+
+async def join(request: web.Request) -> web.StreamResponse:
+    run = await _manager(request).get_run(request.match_info["thread_id"], request.match_info["run_id"])
+    return await _wait_response(request, run)
+
+
+async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
+    manager = _manager(request)
+    queue = manager.listen(run.run_id)
+    ended_early = None if queue is not None else await manager.join(run.thread_id, run.run_id)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", **_location(run)}
+    )
+    await response.prepare(request)
+
+    async def send(event: str, data: Any) -> None:
+        await response.write(f"event: {event}\ndata: {wire.dumps(data)}\n\n".encode())
+
+    await send("metadata", {"run_id": run.run_id, "attempt": 1})
+    if queue is None:  # ended already, or runs in another process: send its outcome
+        assert ended_early is not None
+        result = ended_early.result
+        if isinstance(result, dict) and "__error__" in result:
+            await send("error", result["__error__"])
+        else:
+            await send("values", result)
+    else:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
+            except TimeoutError:
+                await response.write(b": heartbeat\n\n")
+                continue
+            if item is None:
+                break
+            await send(*item)
+        ended = await manager.join(run.thread_id, run.run_id)
+        error = ended.result.get("__error__") if isinstance(ended.result, dict) else None
+        if error and error.get("error") in ("PauseGone", "WorkerLost", "Cancelled"):
+            await send("error", error)
+    await response.write_eof()
+    return response
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    run, _ = await _submit(request)
+    return await _sse(request, run)
+
+
+async def stream_stateless(request: web.Request) -> web.StreamResponse:
+    run, _ = await _submit(request, stateless=True)
+    return await _sse(request, run)
+
+
+async def join_stream(request: web.Request) -> web.StreamResponse:
+    run = await _manager(request).get_run(request.match_info["thread_id"], request.match_info["run_id"])
+    return await _sse(request, run)
+
+
+async def get(request: web.Request) -> web.Response:
+    run = await _manager(request).get_run(request.match_info["thread_id"], request.match_info["run_id"])
+    return wire.respond(run.to_json())
+
+
+async def list_runs(request: web.Request) -> web.Response:
+    manager = _manager(request)
+    thread_id = request.match_info["thread_id"]
+    await manager.thread(thread_id)
+    try:
+        limit = int(request.query.get("limit", "10"))
+        offset = int(request.query.get("offset", "0"))
+    except ValueError:
+        raise RunsError(422, "limit and offset must be integers") from None
+    status = request.query.get("status")
+    runs = [r for r in await manager.records.list_runs(thread_id) if status is None or r.status == status]
+    return wire.respond([r.to_json() for r in runs[offset : offset + limit]])
+
+
+async def cancel(request: web.Request) -> web.Response:
+    action = request.query.get("action", "interrupt")
+    if action not in ("interrupt", "rollback"):
+        raise RunsError(422, "action must be 'interrupt' or 'rollback'")
+    manager = _manager(request)
+    thread_id, run_id = request.match_info["thread_id"], request.match_info["run_id"]
+    await manager.get_run(thread_id, run_id)
+    cancelling = asyncio.ensure_future(manager.cancel(thread_id, run_id, action))
+    if request.query.get("wait") in ("1", "true", "True"):
+        await cancelling
+    else:
+        manager.spawn(_quietly(cancelling))
+    return web.Response(status=204)
+
+
+async def _quietly(task: asyncio.Future[Any]) -> None:
+    with contextlib.suppress(Exception):
+        await task
+
+
+async def delete(request: web.Request) -> web.Response:
+    manager = _manager(request)
+    thread_id, run_id = request.match_info["thread_id"], request.match_info["run_id"]
+    run = await manager.get_run(thread_id, run_id)
+    if not run.done:
+        raise RunsError(409, "Run is still active: cancel it before deleting it.")
+    await manager.records.delete_run(thread_id, run_id)
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/runs", create_stateless)
+    app.router.add_post("/runs/wait", wait_stateless)
+    app.router.add_post("/runs/stream", stream_stateless)
+    app.router.add_post("/threads/{thread_id}/runs", create)
+    app.router.add_get("/threads/{thread_id}/runs", list_runs)
+    app.router.add_post("/threads/{thread_id}/runs/wait", wait)
+    app.router.add_post("/threads/{thread_id}/runs/stream", stream)
+    app.router.add_get("/threads/{thread_id}/runs/{run_id}", get)
+    app.router.add_delete("/threads/{thread_id}/runs/{run_id}", delete)
+    app.router.add_get("/threads/{thread_id}/runs/{run_id}/join", join)
+    app.router.add_get("/threads/{thread_id}/runs/{run_id}/stream", join_stream)
+    app.router.add_post("/threads/{thread_id}/runs/{run_id}/cancel", cancel)

@@ -1,0 +1,66 @@
+"""Plain JSON for API responses, as the LangGraph server writes values (no type tags)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from bot.plain_json import to_wire
+from engine import StateSnapshot
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(to_wire(value), separators=(",", ":"))
+
+
+def respond(value: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(text=dumps(value), status=status, content_type="application/json", headers=headers)
+
+
+def problem(status: int, detail: str) -> web.Response:
+    return respond({"detail": detail}, status=status)
+
+
+def checkpoint_ref(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not config:
+        return None
+    configurable = config.get("configurable") or {}
+    return {
+        "thread_id": configurable.get("thread_id"),
+        "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        "checkpoint_id": configurable.get("checkpoint_id"),
+        "checkpoint_map": None,
+    }
+
+
+def thread_state(state: StateSnapshot) -> dict[str, Any]:
+    """A StateSnapshot in the LangGraph server's ThreadState shape."""
+    checkpoint = checkpoint_ref(state.config)
+    parent = checkpoint_ref(state.parent_config)
+    return {
+        "values": to_wire(state.values),
+        "next": list(state.next),
+        "tasks": [
+            {
+                "id": task.id,
+                "name": task.name,
+                "path": to_wire(task.path),
+                "error": repr(task.error) if task.error is not None else None,
+                "interrupts": [i.to_json() for i in task.interrupts],
+                "checkpoint": checkpoint_ref(task.state) if task.state else None,
+                "state": None,
+                "result": to_wire(task.result),
+            }
+            for task in state.tasks
+        ],
+        "metadata": to_wire(state.metadata or {}),
+        "created_at": state.created_at,
+        "checkpoint": checkpoint,
+        "parent_checkpoint": parent,
+        "interrupts": [i.to_json() for i in state.interrupts],
+        "checkpoint_id": checkpoint["checkpoint_id"] if checkpoint else None,
+        "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
+    }

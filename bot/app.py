@@ -1,0 +1,93 @@
+"""Assembles the service: checkpointer, records, runs layer, HTTP API and Slack bot in one app.
+
+`build_app(settings)` is all `python -m bot serve` and the playground need; start-up and
+shutdown (draining runs and decisions in flight, closing Redis) hang on the app's cleanup
+context, so whoever serves the app gets them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from bot.api import add_api
+from bot.assistants_view import SlackAssistants
+from bot.record_store import MemoryRecords, Records
+from bot.record_store_redis import RedisRecords
+from bot.registry import Registry
+from bot.runs import RunManager
+from bot.settings import Settings, SettingsError, redact_url
+from engine import Checkpointer, InMemorySaver
+
+log = logging.getLogger("sluice")
+
+SLACK_BOT = web.AppKey("sluice_slack_bot", object)
+
+
+def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
+    url = settings.redis_url_value
+    if not url:
+        log.warning("REDIS_URL is not set: threads live in memory and nothing survives a restart")
+        return InMemorySaver(), MemoryRecords(), None
+    from engine.checkpoint.redis import RedisSaver
+
+    saver = RedisSaver.from_url(url, ttl=settings.sluice_thread_ttl)
+    client = saver.client
+    log.info("checkpoints and runs in Redis at %s", redact_url(url))
+    return saver, RedisRecords(client), client
+
+
+def build_app(settings: Settings, registry: Registry | None = None) -> web.Application:
+    missing = settings.missing_slack()
+    if missing:
+        raise SettingsError(
+            f"Slack is half configured: {', '.join(missing)} missing. Set it, or unset the other Slack "
+            "variables to run the API alone."
+        )
+    registry = registry or Registry.load(settings.sluice_graphs)
+    saver, records, client = _storage(settings)
+    manager = RunManager(registry, saver, records)
+    app = web.Application(client_max_size=8 * 1024 * 1024)
+    add_api(app, manager, settings.api_key_value)
+    slack_bot = _slack(settings, app, manager, registry, client)
+
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
+        if slack_bot is not None:
+            await slack_bot.start()
+        yield
+        if slack_bot is not None:
+            await slack_bot.stop()
+        await manager.drain()
+        if client is not None:
+            await client.aclose()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+def _slack(settings: Settings, app: web.Application, manager: RunManager, registry: Registry, client: Any) -> Any:
+    if not settings.slack_enabled:
+        log.info("Slack is off (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set): serving the HTTP API alone")
+        return None
+    from bot.slack import build, mount
+
+    assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    slack_bot = build(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        runs=manager,
+        assistants=SlackAssistants(registry),
+        spawn=manager.spawn,
+        api_url=settings.slack_api_url,
+        app_token=settings.slack_app_token.get_secret_value() if settings.slack_app_token else None,
+        default_channel=settings.sluice_slack_channel,
+        approvers=settings.sluice_approvers,
+        redis=client,
+    )
+    mount(app, slack_bot.bolt)
+    manager.add_listener(slack_bot.on_run_event)
+    app[SLACK_BOT] = slack_bot
+    return slack_bot

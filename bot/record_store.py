@@ -1,0 +1,159 @@
+"""Where thread and run records live, and the per-thread run queue that serialises runs.
+
+The queue is the runs layer's "one run at a time per thread": a run joins the thread's queue
+when it is created and may execute only while it is the queue's head *and* holds the thread's
+lease. The lease expires unless its holder renews it, so a process that dies mid-run frees the
+thread: the next waiter (or the next submitter) drops the orphaned head and marks it failed.
+
+`MemoryRecords` serves a single process; `RedisRecords` (bot.record_store_redis) shares the
+same semantics across every process on one Redis, with each step one Lua script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+from bot.records import RunRecord, ThreadRecord
+
+LEASE_MS = 15_000
+
+
+class Records(Protocol):
+    async def create_thread(self, record: ThreadRecord) -> bool:
+        """Stores a new thread; False (and nothing changes) when the id exists."""
+        ...
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None: ...
+
+    async def put_thread(self, record: ThreadRecord) -> None: ...
+
+    async def delete_thread(self, thread_id: str) -> bool: ...
+
+    async def search_threads(self, limit: int, offset: int) -> list[ThreadRecord]:
+        """Threads newest first (filtering is the caller's)."""
+        ...
+
+    async def put_run(self, record: RunRecord) -> None: ...
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None: ...
+
+    async def list_runs(self, thread_id: str) -> list[RunRecord]:
+        """Runs of the thread, newest first."""
+        ...
+
+    async def delete_run(self, thread_id: str, run_id: str) -> None: ...
+
+    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> tuple[bool, list[str]]:
+        """Queues the run; (False, ...) under reject when the thread has a run. Also returns orphaned
+        run ids dropped from the head because their lease had expired."""
+        ...
+
+    async def turn(self, thread_id: str, run_id: str) -> tuple[bool, list[str]]:
+        """Whether the run holds the thread now (renewing its lease), and orphans dropped meanwhile."""
+        ...
+
+    async def release(self, thread_id: str, run_id: str) -> None:
+        """Removes the run from the queue (head or not) and hands the lease to the next one."""
+        ...
+
+    async def queued(self, thread_id: str) -> list[str]: ...
+
+
+class MemoryRecords:
+    """Records of one process (the in-memory deployment and the playground)."""
+
+    def __init__(self) -> None:
+        self._threads: dict[str, str] = {}
+        self._runs: dict[str, dict[str, str]] = {}
+        self._queues: dict[str, list[str]] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._lock = asyncio.Lock()
+
+    async def create_thread(self, record: ThreadRecord) -> bool:
+        if record.thread_id in self._threads:
+            return False
+        self._threads[record.thread_id] = record.dumps()
+        return True
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        raw = self._threads.get(thread_id)
+        return ThreadRecord.loads(raw) if raw else None
+
+    async def put_thread(self, record: ThreadRecord) -> None:
+        self._threads[record.thread_id] = record.dumps()
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        self._runs.pop(thread_id, None)
+        self._queues.pop(thread_id, None)
+        self._leases.pop(thread_id, None)
+        return self._threads.pop(thread_id, None) is not None
+
+    async def search_threads(self, limit: int, offset: int) -> list[ThreadRecord]:
+        records = [ThreadRecord.loads(raw) for raw in self._threads.values()]
+        records.sort(key=lambda r: r.created_at, reverse=True)
+        return records[offset : offset + limit]
+
+    async def put_run(self, record: RunRecord) -> None:
+        self._runs.setdefault(record.thread_id, {})[record.run_id] = record.dumps()
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
+        raw = self._runs.get(thread_id, {}).get(run_id)
+        return RunRecord.loads(raw) if raw else None
+
+    async def list_runs(self, thread_id: str) -> list[RunRecord]:
+        records = [RunRecord.loads(raw) for raw in self._runs.get(thread_id, {}).values()]
+        records.sort(key=lambda r: r.created_at, reverse=True)
+        return records
+
+    async def delete_run(self, thread_id: str, run_id: str) -> None:
+        self._runs.get(thread_id, {}).pop(run_id, None)
+
+    def _reap(self, thread_id: str) -> list[str]:
+        queue = self._queues.get(thread_id, [])
+        lease = self._leases.get(thread_id)
+        dropped: list[str] = []
+        if queue and (lease is None or lease[1] < time.monotonic()):
+            dropped.append(queue.pop(0))
+            self._grant(thread_id)
+        return dropped
+
+    def _grant(self, thread_id: str) -> None:
+        queue = self._queues.get(thread_id, [])
+        if queue:
+            self._leases[thread_id] = (queue[0], time.monotonic() + LEASE_MS / 1000)
+        else:
+            self._leases.pop(thread_id, None)
+
+    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> tuple[bool, list[str]]:
+        async with self._lock:
+            dropped = self._reap(thread_id)
+            queue = self._queues.setdefault(thread_id, [])
+            if reject_if_busy and queue:
+                return False, dropped
+            queue.append(run_id)
+            if len(queue) == 1:
+                self._grant(thread_id)
+            return True, dropped
+
+    async def turn(self, thread_id: str, run_id: str) -> tuple[bool, list[str]]:
+        async with self._lock:
+            dropped = self._reap(thread_id)
+            lease = self._leases.get(thread_id)
+            if lease is None or lease[0] != run_id:
+                return False, dropped
+            self._leases[thread_id] = (run_id, time.monotonic() + LEASE_MS / 1000)
+            return True, dropped
+
+    async def release(self, thread_id: str, run_id: str) -> None:
+        async with self._lock:
+            queue = self._queues.get(thread_id, [])
+            was_head = bool(queue) and queue[0] == run_id
+            if run_id in queue:
+                queue.remove(run_id)
+            if was_head:
+                self._grant(thread_id)
+
+    async def queued(self, thread_id: str) -> list[str]:
+        return list(self._queues.get(thread_id, []))

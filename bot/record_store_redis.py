@@ -1,0 +1,163 @@
+"""Thread and run records on Redis, shared by every bot process on it.
+
+Every key of a thread carries the thread's hash tag (see `bot.record_keys`), so each queue step
+is one Lua script on one slot and works on Redis Cluster. The global thread index is a single
+sorted set, touched with single-key commands only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from bot import record_keys as keys
+from bot.record_store import LEASE_MS
+from bot.records import RunRecord, ThreadRecord
+
+
+class RecordStoreError(Exception):
+    """Redis failed while reading or writing thread and run records."""
+
+
+# KEYS: queue, lease ; ARGV: lease ms. Drops the head when its lease expired; grants the next.
+_REAP = """
+local dropped = {}
+if redis.call('LLEN', KEYS[1]) > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+  table.insert(dropped, redis.call('LPOP', KEYS[1]))
+  local nxt = redis.call('LINDEX', KEYS[1], 0)
+  if nxt then redis.call('SET', KEYS[2], nxt, 'PX', ARGV[1]) end
+end
+"""
+
+# KEYS: queue, lease ; ARGV: lease ms, run id, reject (1|0)
+_SUBMIT = (
+    _REAP
+    + """
+if ARGV[3] == '1' and redis.call('LLEN', KEYS[1]) > 0 then return {0, dropped} end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+if redis.call('LLEN', KEYS[1]) == 1 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1]) end
+return {1, dropped}
+"""
+)
+
+# KEYS: queue, lease ; ARGV: lease ms, run id
+_TURN = (
+    _REAP
+    + """
+if redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  return {1, dropped}
+end
+return {0, dropped}
+"""
+)
+
+# KEYS: queue, lease ; ARGV: lease ms, run id
+_RELEASE = """
+local head = redis.call('LINDEX', KEYS[1], 0)
+redis.call('LREM', KEYS[1], 0, ARGV[2])
+if head == ARGV[2] then
+  local nxt = redis.call('LINDEX', KEYS[1], 0)
+  if nxt then redis.call('SET', KEYS[2], nxt, 'PX', ARGV[1]) else redis.call('DEL', KEYS[2]) end
+end
+return 1
+"""
+
+# KEYS: thread, runs index, queue, lease ; ARGV: run key prefix
+_DELETE = """
+local runs = redis.call('ZRANGE', KEYS[2], 0, -1)
+for _, run_id in ipairs(runs) do redis.call('DEL', ARGV[1] .. run_id) end
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+"""
+
+
+class RedisRecords:
+    def __init__(self, client: Any) -> None:
+        self._redis = client
+        self._submit = client.register_script(_SUBMIT)
+        self._turn = client.register_script(_TURN)
+        self._release = client.register_script(_RELEASE)
+        self._delete = client.register_script(_DELETE)
+
+    async def create_thread(self, record: ThreadRecord) -> bool:
+        try:
+            created = await self._redis.set(keys.thread(record.thread_id), record.dumps(), nx=True)
+            if created:
+                await self._redis.zadd(keys.THREAD_INDEX, {record.thread_id: _score(record.created_at)})
+            return bool(created)
+        except RedisError as exc:
+            raise RecordStoreError(f"saving thread {record.thread_id} failed: {exc}") from exc
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        raw = await self._redis.get(keys.thread(thread_id))
+        return ThreadRecord.loads(raw) if raw else None
+
+    async def put_thread(self, record: ThreadRecord) -> None:
+        await self._redis.set(keys.thread(record.thread_id), record.dumps())
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        deleted = await self._delete(
+            keys=[keys.thread(thread_id), keys.runs(thread_id), keys.queue(thread_id), keys.lease(thread_id)],
+            args=[keys.run_prefix(thread_id)],
+        )
+        await self._redis.zrem(keys.THREAD_INDEX, thread_id)
+        return bool(deleted)
+
+    async def search_threads(self, limit: int, offset: int) -> list[ThreadRecord]:
+        ids = await self._redis.zrevrange(keys.THREAD_INDEX, offset, offset + limit - 1)
+        found = []
+        for raw_id in ids:
+            record = await self.get_thread(raw_id.decode() if isinstance(raw_id, bytes) else raw_id)
+            if record is not None:
+                found.append(record)
+        return found
+
+    async def put_run(self, record: RunRecord) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(keys.run(record.thread_id, record.run_id), record.dumps())
+        pipe.zadd(keys.runs(record.thread_id), {record.run_id: _score(record.created_at)})
+        await pipe.execute()
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
+        raw = await self._redis.get(keys.run(thread_id, run_id))
+        return RunRecord.loads(raw) if raw else None
+
+    async def list_runs(self, thread_id: str) -> list[RunRecord]:
+        ids = await self._redis.zrevrange(keys.runs(thread_id), 0, -1)
+        if not ids:
+            return []
+        raws = await self._redis.mget([keys.run(thread_id, i.decode() if isinstance(i, bytes) else i) for i in ids])
+        return [RunRecord.loads(raw) for raw in raws if raw]
+
+    async def delete_run(self, thread_id: str, run_id: str) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(keys.run(thread_id, run_id))
+        pipe.zrem(keys.runs(thread_id), run_id)
+        await pipe.execute()
+
+    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> tuple[bool, list[str]]:
+        ok, dropped = await self._submit(
+            keys=[keys.queue(thread_id), keys.lease(thread_id)], args=[LEASE_MS, run_id, "1" if reject_if_busy else "0"]
+        )
+        return bool(ok), [_text(d) for d in dropped]
+
+    async def turn(self, thread_id: str, run_id: str) -> tuple[bool, list[str]]:
+        ok, dropped = await self._turn(keys=[keys.queue(thread_id), keys.lease(thread_id)], args=[LEASE_MS, run_id])
+        return bool(ok), [_text(d) for d in dropped]
+
+    async def release(self, thread_id: str, run_id: str) -> None:
+        await self._release(keys=[keys.queue(thread_id), keys.lease(thread_id)], args=[LEASE_MS, run_id])
+
+    async def queued(self, thread_id: str) -> list[str]:
+        return [_text(i) for i in await self._redis.lrange(keys.queue(thread_id), 0, -1)]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _score(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()

@@ -1,0 +1,79 @@
+"""Thread and run records: what the runs layer keeps about threads beyond their checkpoints.
+
+They are JSON documents (stored by `bot.record_store`) whose fields are the LangGraph server's
+`Thread` and `Run` shapes, so the HTTP API returns them as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
+RunStatus = Literal["pending", "running", "success", "error", "interrupted", "timeout"]
+TERMINAL: frozenset[str] = frozenset({"success", "error", "interrupted", "timeout"})
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class ThreadRecord:
+    thread_id: str
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+    state_updated_at: str = field(default_factory=now_iso)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    status: ThreadStatus = "idle"
+    config: dict[str, Any] = field(default_factory=dict)
+    values: Any = None
+    interrupts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    error: Any = None
+    graph_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body.pop("graph_id")
+        return body
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), default=str)
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> ThreadRecord:
+        return cls(**json.loads(raw))
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    thread_id: str
+    assistant_id: str
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+    status: RunStatus = "pending"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    multitask_strategy: str = "enqueue"
+    result: Any = None  # what wait/join return once the run ended
+    temporary: bool = False  # a stateless run: its thread is deleted when it ends
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body.pop("result")
+        body.pop("temporary")
+        return body
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), default=str)
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> RunRecord:
+        return cls(**json.loads(raw))
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL

@@ -1,0 +1,29 @@
+"""What the runs layer tells its listeners (the Slack notifier, timers) about each run's end."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """A run paused, finished or failed, as the Slack bot needs to know it."""
+
+    kind: str  # "paused" | "finished" | "failed"
+    thread_id: str
+    run_id: str
+    assistant_id: str
+    checkpoint_id: str = ""
+    interrupts: tuple[Mapping[str, Any], ...] = ()
+    breakpoint: tuple[str, tuple[str, ...]] | None = None
+    values: Any = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    error_type: str = ""
+    message: str = ""
+
+
+class ResumeConflict(Exception):
+    """The pause was answered elsewhere, or the thread moved on, before this resume could claim it."""

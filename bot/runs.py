@@ -1,0 +1,518 @@
+"""The runs layer: the only code that starts or resumes a graph.
+
+HTTP requests, Slack decisions and slash commands all come through `RunManager.submit`. A run
+joins its thread's queue (`bot.record_store`), executes when it holds the thread's lease, and
+ends with its record, the thread's status and its listeners (the Slack notifier) updated. Two
+processes on one Redis therefore never run one thread at once, and each pause is resumed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.plain_json import to_wire
+from bot.record_store import LEASE_MS, Records
+from bot.records import RunRecord, ThreadRecord, now_iso
+from bot.registry import Assistant, Registry
+from bot.run_events import ResumeConflict, RunEvent
+from engine import Checkpointer, Command, CompiledGraph, Send, StateSnapshot
+from engine.errors import CheckpointConflict, SluiceError
+
+log = logging.getLogger("sluice.runs")
+
+MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
+POLL_S = 0.05
+Listener = Callable[[RunEvent], Awaitable[None]]
+
+
+class RunsError(Exception):
+    """A request the runs layer refuses; `status` is the HTTP code the LangGraph server uses."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class PauseGone(RunsError, ResumeConflict):
+    """A resume named a pause that is no longer the thread's current one (answered elsewhere)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(409, detail)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    assistant_id: str
+    input: Any = None
+    command: dict[str, Any] | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    interrupt_before: list[str] | str | None = None
+    interrupt_after: list[str] | str | None = None
+    checkpoint_id: str | None = None
+    multitask_strategy: str = "enqueue"
+    stream_mode: tuple[str, ...] = ("values",)
+    expected_checkpoint: str | None = None  # resume only while the thread is still at this pause
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "command": self.command,
+            "config": self.config,
+            "interrupt_before": self.interrupt_before,
+            "interrupt_after": self.interrupt_after,
+            "checkpoint_id": self.checkpoint_id,
+            "stream_mode": list(self.stream_mode),
+        }
+
+
+@dataclass
+class _Local:
+    """What this process knows of a run it executes: its wake-ups and stream subscribers."""
+
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    subscribers: list[asyncio.Queue[tuple[str, Any] | None]] = field(default_factory=list)
+    cancel: str | None = None  # "interrupt" | "rollback" once cancelled
+    task: asyncio.Task[None] | None = None
+    final: RunRecord | None = None  # the ended record (a stateless run's is deleted with its thread)
+
+
+class RunManager:
+    def __init__(self, registry: Registry, saver: Checkpointer, records: Records) -> None:
+        self.registry = registry
+        self.saver = saver
+        self.records = records
+        self._listeners: list[Listener] = []
+        self._local: dict[str, _Local] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._wake: dict[str, asyncio.Event] = {}
+        self._ended_stateless: dict[str, RunRecord] = {}  # joinable after their thread is deleted
+
+    # -- wiring --------------------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Runs `coro` in the background, tracked so that `drain` waits for it on shutdown."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, grace_s: float = 30.0) -> None:
+        """Waits for runs and background work in flight (SIGTERM loses no decision)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def assistant(self, assistant_id: str) -> Assistant:
+        found = self.registry.find(assistant_id)
+        if found is None:
+            raise RunsError(404, f"Assistant '{assistant_id}' not found")
+        return found
+
+    def graph(self, assistant: Assistant) -> CompiledGraph:
+        return assistant.graph.with_checkpointer(self.saver)
+
+    # -- threads -------------------------------------------------------------------------------
+    async def create_thread(
+        self, thread_id: str | None = None, metadata: dict[str, Any] | None = None, if_exists: str = "raise"
+    ) -> ThreadRecord:
+        record = ThreadRecord(thread_id=thread_id or str(uuid.uuid4()), metadata=dict(metadata or {}))
+        if await self.records.create_thread(record):
+            return record
+        existing = await self.records.get_thread(record.thread_id)
+        if if_exists == "do_nothing" and existing is not None:
+            return existing
+        raise RunsError(409, f"Thread with ID {record.thread_id} already exists")
+
+    async def thread(self, thread_id: str) -> ThreadRecord:
+        record = await self.records.get_thread(thread_id)
+        if record is None:
+            raise RunsError(404, f"Thread with ID {thread_id} not found")
+        return record
+
+    async def delete_thread(self, thread_id: str) -> None:
+        await self.thread(thread_id)
+        for run_id in await self.records.queued(thread_id):
+            local = self._local.get(run_id)
+            if local is not None and local.task is not None:
+                local.task.cancel()
+        await self.saver.delete_thread(thread_id)
+        await self.records.delete_thread(thread_id)
+
+    def thread_graph(self, record: ThreadRecord) -> CompiledGraph:
+        """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""
+        assistant = self.registry.find(record.graph_id or "") or next(iter(self.registry), None)
+        if assistant is None:
+            raise RunsError(404, "No graphs are loaded")
+        return self.graph(assistant)
+
+    async def state(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
+        record = await self.thread(thread_id)
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        return await self.thread_graph(record).aget_state({"configurable": configurable})
+
+    # -- runs ----------------------------------------------------------------------------------
+    async def submit(
+        self, thread_id: str | None, request: RunRequest, *, if_not_exists: str = "reject", temporary: bool = False
+    ) -> RunRecord:
+        """Validates and queues a run, and starts executing it in the background."""
+        assistant = self.assistant(request.assistant_id)
+        if request.multitask_strategy not in MULTITASK_STRATEGIES:
+            raise RunsError(422, f"multitask_strategy must be one of {', '.join(MULTITASK_STRATEGIES)}")
+        self._check_breakpoints(assistant, request)
+        if thread_id is None:
+            thread = await self.create_thread()
+            thread_id = thread.thread_id
+            temporary = True
+        else:
+            found = await self.records.get_thread(thread_id)
+            if found is None:
+                if if_not_exists != "create":
+                    raise RunsError(404, "Thread or assistant not found.")
+                await self.create_thread(thread_id)
+        run = RunRecord(
+            run_id=str(uuid.uuid4()),
+            thread_id=thread_id,
+            assistant_id=assistant.assistant_id,
+            metadata=dict(request.metadata),
+            kwargs=request.kwargs(),
+            multitask_strategy=request.multitask_strategy,
+            temporary=temporary,
+        )
+        strategy = request.multitask_strategy
+        await self.records.put_run(run)
+        accepted, orphans = await self.records.submit(thread_id, run.run_id, reject_if_busy=strategy == "reject")
+        await self._fail_orphans(thread_id, orphans)
+        if not accepted:
+            await self.records.delete_run(thread_id, run.run_id)
+            raise RunsError(
+                409,
+                "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.",
+            )
+        if strategy in ("interrupt", "rollback"):
+            for other in await self.records.queued(thread_id):
+                if other != run.run_id:
+                    await self.cancel(thread_id, other, action=strategy)
+        await self._set_thread(thread_id, status="busy", graph_id=assistant.graph_id)
+        local = _Local()
+        self._local[run.run_id] = local
+        local.task = self.spawn(self._execute(run, request, assistant, local))
+        return run
+
+    def _check_breakpoints(self, assistant: Assistant, request: RunRequest) -> None:
+        for names in (request.interrupt_before, request.interrupt_after):
+            if names is None or names == "*":
+                continue
+            listed = [names] if isinstance(names, str) else list(names)
+            unknown = [n for n in listed if n not in assistant.graph.spec.nodes]
+            if unknown:
+                raise RunsError(422, f"Interrupt node `{unknown[0]}` not found in graph '{assistant.graph_id}'")
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
+        run = await self.records.get_run(thread_id, run_id)
+        if run is None:
+            raise RunsError(404, f"Run {run_id} not found")
+        return run
+
+    async def join(self, thread_id: str, run_id: str) -> RunRecord:
+        """Waits for the run to end, wherever it executes; returns its final record."""
+        local = self._local.get(run_id)
+        while True:
+            if run_id in self._ended_stateless:
+                return self._ended_stateless[run_id]
+            if local is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await local.done.wait()
+                if local.final is not None:
+                    return local.final
+            run = await self.get_run(thread_id, run_id)
+            if run.done:
+                return run
+            if local is None:
+                await asyncio.sleep(POLL_S)
+
+    def listen(self, run_id: str) -> asyncio.Queue[tuple[str, Any] | None] | None:
+        """A queue of the run's stream events from now on (None once it ended or runs elsewhere);
+        registered at once so a caller that listens right after `submit` misses nothing."""
+        local = self._local.get(run_id)
+        if local is None or local.done.is_set():
+            return None
+        queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        local.subscribers.append(queue)
+        return queue
+
+    async def cancel(self, thread_id: str, run_id: str, action: str = "interrupt") -> RunRecord:
+        run = await self.get_run(thread_id, run_id)
+        if run.done:
+            return run
+        local = self._local.get(run_id)
+        if local is not None and local.task is not None:
+            local.cancel = action
+            local.task.cancel()
+            await asyncio.gather(local.task, return_exceptions=True)
+        else:  # queued or running in another process: mark it; its owner stops at its next turn
+            run.status = "interrupted"
+            run.updated_at = now_iso()
+            await self.records.put_run(run)
+            await self.records.release(thread_id, run_id)
+        return await self.get_run(thread_id, run_id)
+
+    # -- execution -----------------------------------------------------------------------------
+    async def _fail_orphans(self, thread_id: str, orphans: list[str]) -> None:
+        for run_id in orphans:
+            run = await self.records.get_run(thread_id, run_id)
+            if run is not None and not run.done:
+                log.warning("run %s of thread %s lost its worker; marking it failed", run_id, thread_id)
+                run.status = "error"
+                run.result = {"__error__": {"error": "WorkerLost", "message": "the process running it stopped"}}
+                run.updated_at = now_iso()
+                await self.records.put_run(run)
+
+    async def _wait_turn(self, run: RunRecord) -> None:
+        while True:
+            mine, orphans = await self.records.turn(run.thread_id, run.run_id)
+            await self._fail_orphans(run.thread_id, orphans)
+            if mine:
+                return
+            current = await self.records.get_run(run.thread_id, run.run_id)
+            if current is None or current.done:
+                raise asyncio.CancelledError
+            wake = self._wake.setdefault(run.thread_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_S):
+                    await wake.wait()
+
+    async def _renew(self, run: RunRecord) -> None:
+        while True:
+            await asyncio.sleep(LEASE_MS / 3000)
+            await self.records.turn(run.thread_id, run.run_id)
+
+    async def _execute(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: _Local) -> None:
+        renew: asyncio.Task[None] | None = None
+        event: RunEvent | None = None
+        try:
+            await self._wait_turn(run)
+            renew = asyncio.get_running_loop().create_task(self._renew(run))
+            run.status = "running"
+            run.updated_at = now_iso()
+            await self.records.put_run(run)
+            event = await self._run_graph(run, request, assistant, local)
+        except PauseGone as exc:  # nothing ran: the thread keeps its status
+            run.status = "error"
+            run.result = {"__error__": {"error": "PauseGone", "message": exc.detail}}
+        except asyncio.CancelledError:
+            run.status = "interrupted"
+            run.result = run.result or {"__error__": {"error": "Cancelled", "message": "the run was cancelled"}}
+        except Exception as exc:  # a bug of ours or storage failure: the run fails, the server lives
+            log.exception("run %s failed outside the graph", run.run_id)
+            run.status = "error"
+            run.result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
+            with contextlib.suppress(Exception):
+                await self._set_thread(run.thread_id, status="error", error=run.result["__error__"])
+        finally:
+            if renew is not None:
+                renew.cancel()
+            run.updated_at = now_iso()
+            run.result = to_wire(run.result)
+            await asyncio.shield(self._finish(run, local, event))
+
+    async def _finish(self, run: RunRecord, local: _Local, event: RunEvent | None) -> None:
+        try:
+            if local.cancel == "rollback":
+                await self.records.delete_run(run.thread_id, run.run_id)
+            else:
+                await self.records.put_run(run)
+            if event is not None:
+                for listener in self._listeners:
+                    try:
+                        await listener(event)
+                    except Exception:
+                        log.exception("a run listener failed on %s of thread %s", event.kind, event.thread_id)
+        finally:
+            await self.records.release(run.thread_id, run.run_id)
+            if not await self.records.queued(run.thread_id):
+                thread = await self.records.get_thread(run.thread_id)
+                if thread is not None and thread.status == "busy":
+                    await self._set_thread(run.thread_id, status="idle")
+            if run.temporary:
+                self._ended_stateless[run.run_id] = run
+                while len(self._ended_stateless) > 1000:
+                    self._ended_stateless.pop(next(iter(self._ended_stateless)))
+                with contextlib.suppress(Exception):
+                    await self.saver.delete_thread(run.thread_id)
+                    await self.records.delete_thread(run.thread_id)
+            local.final = run
+            local.done.set()
+            for queue in local.subscribers:
+                queue.put_nowait(None)
+            self._wake.setdefault(run.thread_id, asyncio.Event()).set()
+            self._wake.pop(run.thread_id, None)
+            self._local.pop(run.run_id, None)
+
+    def _publish(self, local: _Local, mode: str, chunk: Any) -> None:
+        for queue in local.subscribers:
+            queue.put_nowait((mode, chunk))
+
+    async def _run_graph(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: _Local) -> RunEvent:
+        graph = self.graph(assistant)
+        configurable = {**(request.config.get("configurable") or {}), "thread_id": run.thread_id}
+        head = {"configurable": {"thread_id": run.thread_id}}
+        if request.checkpoint_id:
+            configurable["checkpoint_id"] = request.checkpoint_id
+        config = {**request.config, "configurable": configurable, "metadata": {**request.metadata}}
+        base: dict[str, Any] = dict(
+            thread_id=run.thread_id,
+            run_id=run.run_id,
+            assistant_id=assistant.graph_id,
+            config=request.config,
+            metadata=request.metadata,
+        )
+        before = await graph.aget_state(head)
+        if request.expected_checkpoint is not None:
+            current = before.config["configurable"].get("checkpoint_id")
+            if current != request.expected_checkpoint or not before.next:
+                raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
+        command = request.command
+        if command and "resume" in command and not before.interrupts and not request.checkpoint_id:
+            # Nothing is waiting for an answer: the LangGraph server answers with the current values.
+            run.status = "success"
+            run.result = before.values
+            return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)
+        graph_input = _command(command) if command else request.input
+        last_updated: list[str] = []
+        try:
+            async for mode, chunk in graph.astream(
+                graph_input,
+                config,
+                stream_mode=["values", "updates"],
+                interrupt_before=request.interrupt_before,
+                interrupt_after=request.interrupt_after,
+            ):
+                if mode == "updates" and isinstance(chunk, dict):
+                    last_updated = [k for k in chunk if k != "__interrupt__"] or last_updated
+                if mode in request.stream_mode:
+                    self._publish(local, mode, chunk)
+        except CheckpointConflict as exc:
+            raise PauseGone(f"The thread moved on while this run started: {exc}") from exc
+        except (asyncio.CancelledError, PauseGone):
+            raise
+        except Exception as exc:
+            error = {"error": type(exc).__name__, "message": str(exc)}
+            if not isinstance(exc, SluiceError):
+                log.info("run %s: node raised %s", run.run_id, type(exc).__name__)
+            self._publish(local, "error", error)
+            run.status = "error"
+            run.result = {"__error__": error}
+            after = await graph.aget_state(head)
+            await self._set_thread(run.thread_id, status="error", error=error, values=after.values)
+            return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=error["error"],
+                            message=error["message"], **base)
+        after = await graph.aget_state(head)
+        interrupts = [i.to_json() for i in after.interrupts]
+        run.status = "success"
+        if len(interrupts) == 1:
+            run.result = {**after.values, "__interrupt__": interrupts}
+        elif interrupts:
+            run.result = {"__interrupt__": interrupts}
+        else:
+            run.result = after.values
+        by_task = {t.id: [i.to_json() for i in t.interrupts] for t in after.tasks if t.interrupts}
+        status = "interrupted" if after.next else "idle"
+        await self._set_thread(run.thread_id, status=status, values=after.values, interrupts=by_task, error=None)
+        checkpoint_id = _checkpoint_id(after)
+        if interrupts:
+            return RunEvent("paused", checkpoint_id=checkpoint_id, interrupts=tuple(interrupts), values=after.values,
+                            **base)
+        if after.next:
+            where = _breakpoint(graph, request, after, last_updated)
+            return RunEvent("paused", checkpoint_id=checkpoint_id, breakpoint=where, values=after.values, **base)
+        return RunEvent("finished", checkpoint_id=checkpoint_id, values=after.values, **base)
+
+    async def _set_thread(self, thread_id: str, **changes: Any) -> None:
+        record = await self.records.get_thread(thread_id)
+        if record is None:
+            return
+        stamp = now_iso()
+        if "values" in changes:
+            changes["values"] = to_wire(changes["values"])
+            changes["state_updated_at"] = stamp
+        await self.records.put_thread(replace(record, updated_at=stamp, **changes))
+
+    # -- the Slack bot's port (bot.slack.ports.Runs) ---------------------------------------------
+    async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:
+        thread = await self.create_thread(metadata=metadata)
+        request = RunRequest(assistant_id=assistant_id, input=input, config=config, metadata=metadata)
+        await self.submit(thread.thread_id, request)
+        return thread.thread_id
+
+    async def resume(
+        self,
+        thread_id: str,
+        assistant_id: str,
+        value: Any,
+        *,
+        is_breakpoint: bool,
+        config: dict[str, Any],
+        metadata: dict[str, Any],
+        checkpoint_id: str | None = None,
+    ) -> None:
+        """Resumes a pause and waits for the run to end; `PauseGone` if it was no longer pending."""
+        request = RunRequest(
+            assistant_id=assistant_id,
+            input=None,
+            command=None if is_breakpoint else {"resume": value},
+            config=config,
+            metadata=metadata,
+            expected_checkpoint=checkpoint_id,
+        )
+        run = await self.submit(thread_id, request)
+        ended = await self.join(thread_id, run.run_id)
+        error = (ended.result or {}).get("__error__") if isinstance(ended.result, dict) else None
+        if error and error.get("error") == "PauseGone":
+            raise PauseGone(error["message"])
+
+
+def _checkpoint_id(state: StateSnapshot) -> str:
+    return str((state.config.get("configurable") or {}).get("checkpoint_id") or "")
+
+
+def _command(body: dict[str, Any]) -> Command:
+    goto = body.get("goto")
+    if isinstance(goto, dict):
+        goto = Send(goto["node"], goto.get("input"))
+    elif isinstance(goto, list):
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+    kwargs: dict[str, Any] = {}
+    if "resume" in body:
+        kwargs["resume"] = body["resume"]
+    if body.get("update") is not None:
+        update = body["update"]
+        kwargs["update"] = [tuple(pair) for pair in update] if isinstance(update, list) else update
+    if goto is not None:
+        kwargs["goto"] = goto
+    return Command(**kwargs)
+
+
+def _breakpoint(
+    graph: CompiledGraph, request: RunRequest, state: StateSnapshot, last_updated: list[str]
+) -> tuple[str, tuple[str, ...]]:
+    before = request.interrupt_before if request.interrupt_before is not None else graph.interrupt_before_nodes
+    after = request.interrupt_after if request.interrupt_after is not None else graph.interrupt_after_nodes
+    if before == "*" or any(n in (before or ()) for n in state.next):
+        return ("before", tuple(state.next))
+    if last_updated and (after == "*" or any(n in (after or ()) for n in last_updated)):
+        return ("after", tuple(last_updated))
+    return ("before", tuple(state.next))

@@ -1,0 +1,62 @@
+"""The real server (`python -m bot serve`) in a subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(**env: str) -> Iterator[str]:
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SLUICE_", "REDIS_"))}
+    full_env.update({"PORT": str(port), "HOST": "127.0.0.1", "SLUICE_GRAPHS": str(REPO / "tests" / "api" / "langgraph.json")})
+    full_env.update(env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"], cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/ok", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            output = proc.stdout.read().decode() if proc.stdout else ""
+            raise RuntimeError(f"server did not start:\n{output}")
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    with running_server() as url:
+        yield url

@@ -1,0 +1,26 @@
+"""Graphs the API tests need beyond the examples: a slow one (to hold a thread busy) and a failing one."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+from typing import Annotated, TypedDict
+
+from engine import END, START, StateGraph
+
+
+class State(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+async def slow(state: State) -> State:
+    await asyncio.sleep(0.6)
+    return {"log": ["slow"]}
+
+
+def fail(state: State) -> State:
+    raise ValueError("boom!")
+
+
+slow_graph = StateGraph(State).add_node("slow", slow).add_edge(START, "slow").add_edge("slow", END)
+failing_graph = StateGraph(State).add_node("fail", fail).add_edge(START, "fail").add_edge("fail", END)

@@ -1,0 +1,172 @@
+"""The published langgraph_sdk client against the real server, unmodified."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.schema import Command
+
+
+@pytest.fixture
+def client(server_url: str) -> Any:
+    return get_client(url=server_url)
+
+
+async def test_seed_dynamic_interrupt(client: Any) -> None:
+    thread = await client.threads.create()
+    paused = await client.runs.wait(thread["thread_id"], "agent", input={"some_text": "original text"})
+    [record] = paused["__interrupt__"]
+    assert record["value"] == {"text_to_revise": "original text"}
+    assert len(record["id"]) == 32 and record["ns"][0].startswith("human_node:")
+    assert (await client.threads.get(thread["thread_id"]))["status"] == "interrupted"
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["next"] == ["human_node"] and state["interrupts"][0]["id"] == record["id"]
+
+    done = await client.runs.wait(thread["thread_id"], "agent", command=Command(resume="Edited text"))
+    assert done == {"some_text": "Edited text"}
+    assert (await client.threads.get(thread["thread_id"]))["status"] == "idle"
+
+
+async def test_seed_static_breakpoints_per_run(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    seen = []
+    result = await client.runs.wait(
+        thread_id, "breakpoints", input={"input": "go"}, interrupt_before=["node_a"], interrupt_after=["node_b", "node_c"]
+    )
+    seen.append(((await client.threads.get_state(thread_id))["next"], result.get("steps")))
+    while (await client.threads.get_state(thread_id))["next"]:
+        result = await client.runs.wait(
+            thread_id, "breakpoints", input=None, interrupt_before=["node_a"], interrupt_after=["node_b", "node_c"]
+        )
+        seen.append(((await client.threads.get_state(thread_id))["next"], result.get("steps")))
+    assert "__interrupt__" not in result
+    assert seen == [(["node_a"], []), (["node_c"], ["a", "b"]), ([], ["a", "b", "c"])]
+
+
+async def test_parallel_interrupts_return_all_and_resume_by_id_map(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    paused = await client.runs.wait(thread_id, "tool_approval", input={"request": "email bob and delete /tmp/x"})
+    interrupts = paused["__interrupt__"]
+    assert interrupts and all(len(i["id"]) == 32 for i in interrupts)
+
+
+async def test_node_error_is_reported_in_wait_result(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    result = await client.runs.wait(thread_id, "failing", input={}, raise_error=False)
+    assert result == {"__error__": {"error": "ValueError", "message": "boom!"}}
+    thread = await client.threads.get(thread_id)
+    assert thread["status"] == "error"
+    [run] = await client.runs.list(thread_id)
+    assert run["status"] == "error"
+
+
+async def test_unknown_breakpoint_node_is_422(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.wait(thread_id, "agent", input={}, interrupt_before=["nope"])
+    assert info.value.response.status_code == 422
+    assert "nope" in info.value.response.json()["detail"]
+
+
+async def test_unknown_thread_and_assistant(client: Any) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.threads.get("00000000-0000-0000-0000-000000000000")
+    assert info.value.response.status_code == 404
+    thread_id = (await client.threads.create())["thread_id"]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.wait(thread_id, "no_such_graph", input={})
+    assert info.value.response.status_code == 404
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+
+
+async def test_invalid_enum_is_422_and_changes_nothing(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.create(thread_id, "agent", input={}, multitask_strategy="sometimes")  # type: ignore[arg-type]
+    assert info.value.response.status_code == 422
+    assert "multitask_strategy" in info.value.response.json()["detail"]
+    assert await client.runs.list(thread_id) == []
+
+
+async def test_reject_while_busy_is_409(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    first = await client.runs.create(thread_id, "slow", input={})
+    assert (await client.threads.get(thread_id))["status"] == "busy"
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.create(thread_id, "slow", input={}, multitask_strategy="reject")
+    assert info.value.response.status_code == 409
+    assert "already running" in info.value.response.json()["detail"]
+    await client.runs.join(thread_id, first["run_id"])
+    runs = await client.runs.list(thread_id)
+    assert [(r["run_id"], r["status"]) for r in runs] == [(first["run_id"], "success")]
+    assert (await client.threads.get_state(thread_id))["values"] == {"log": ["slow"]}
+
+
+async def test_cancel_interrupts_a_running_run(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(thread_id, "slow", input={})
+    await asyncio.sleep(0.2)
+    await client.runs.cancel(thread_id, run["run_id"], wait=True)
+    assert (await client.runs.get(thread_id, run["run_id"]))["status"] == "interrupted"
+    assert (await client.threads.get(thread_id))["status"] != "busy"
+
+
+async def test_enqueue_runs_in_order(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    results = await asyncio.gather(
+        *[
+            client.runs.wait(thread_id, "slow", input={}, multitask_strategy="enqueue")
+            for _ in range(3)
+        ]
+    )
+    # Each run appends once to the same thread, strictly one after the other.
+    assert sorted(len(r["log"]) for r in results) == [1, 2, 3]
+    runs = await client.runs.list(thread_id, limit=10)
+    assert len(runs) == 3 and {r["status"] for r in runs} == {"success"}
+
+
+async def test_stream_values_and_updates(client: Any) -> None:
+    parts = [
+        p
+        async for p in client.runs.stream(
+            None, "breakpoints", input={"input": "x"}, stream_mode=["values", "updates"]
+        )
+    ]
+    events = [p.event for p in parts]
+    assert events[0] == "metadata"
+    assert parts[-1].data["steps"] == ["a", "b", "c"] or parts[-2].data["steps"] == ["a", "b", "c"]
+    assert {"node_a": {"steps": ["a"]}} in [p.data for p in parts if p.event == "updates"]
+
+
+async def test_state_update_history_and_time_travel(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
+    await client.threads.update_state(thread_id, {"some_text": "patched"})
+    state = await client.threads.get_state(thread_id)
+    assert state["values"]["some_text"] == "patched"
+    history = await client.threads.get_history(thread_id, limit=10)
+    assert history[0]["checkpoint_id"] == state["checkpoint_id"]
+    older = history[-1]["checkpoint_id"]
+    at = await client.threads.get_state(thread_id, checkpoint_id=older)
+    assert at["checkpoint_id"] == older
+
+
+async def test_thread_search_and_delete(client: Any) -> None:
+    thread_id = (await client.threads.create(metadata={"team": "search-me"}))["thread_id"]
+    found = await client.threads.search(metadata={"team": "search-me"})
+    assert [t["thread_id"] for t in found] == [thread_id]
+    await client.threads.delete(thread_id)
+    with pytest.raises(httpx.HTTPStatusError):
+        await client.threads.get(thread_id)
+
+
+async def test_resume_with_nothing_pending_returns_values(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "agent", input={"some_text": "t"})
+    await client.runs.wait(thread_id, "agent", command=Command(resume="done"))
+    again = await client.runs.wait(thread_id, "agent", command=Command(resume="twice"))
+    assert again == {"some_text": "done"}
