@@ -32,12 +32,21 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
     if not url:
         log.warning("REDIS_URL is not set: threads live in memory and nothing survives a restart")
         return InMemorySaver(), MemoryRecords(), None
+    from redis import Redis
+    from redis.asyncio import Redis as AsyncRedis
+    from redis.asyncio.cluster import RedisCluster
+    from redis.exceptions import RedisError
+
     from engine.checkpoint.redis import RedisSaver
 
-    saver = RedisSaver.from_url(url, ttl=settings.sluice_thread_ttl)
-    client = saver.client
-    log.info("checkpoints and runs in Redis at %s", redact_url(url))
-    return saver, RedisRecords(client), client
+    try:  # one blocking INFO at start-up: fail fast when Redis is unreachable, and pick the client kind
+        with Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5) as probe:
+            cluster = probe.info("cluster").get("cluster_enabled") in (1, "1")
+    except (RedisError, OSError) as exc:
+        raise SettingsError(f"REDIS_URL: cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}") from None
+    client: Any = RedisCluster.from_url(url) if cluster else AsyncRedis.from_url(url)
+    log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact_url(url))
+    return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client), client
 
 
 def build_app(settings: Settings, registry: Registry | None = None) -> web.Application:

@@ -114,7 +114,7 @@ class RedisRecords:
         return found
 
     async def put_run(self, record: RunRecord) -> None:
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline(transaction=False)
         pipe.set(keys.run(record.thread_id, record.run_id), record.dumps())
         pipe.zadd(keys.runs(record.thread_id), {record.run_id: _score(record.created_at)})
         await pipe.execute()
@@ -131,7 +131,7 @@ class RedisRecords:
         return [RunRecord.loads(raw) for raw in raws if raw]
 
     async def delete_run(self, thread_id: str, run_id: str) -> None:
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline(transaction=False)
         pipe.delete(keys.run(thread_id, run_id))
         pipe.zrem(keys.runs(thread_id), run_id)
         await pipe.execute()

@@ -1,0 +1,57 @@
+"""Two server processes on one Redis: any process can read, join and resume any thread."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.schema import Command
+
+from tests.api.conftest import running_server
+
+
+@pytest.fixture(scope="module")
+def two_servers(redis_server: str) -> Iterator[tuple[str, str]]:
+    with running_server(REDIS_URL=redis_server) as first, running_server(REDIS_URL=redis_server) as second:
+        yield first, second
+
+
+async def test_start_on_one_join_read_and_resume_on_the_other(two_servers: tuple[str, str]) -> None:
+    a, b = (get_client(url=u) for u in two_servers)
+    thread_id = (await a.threads.create())["thread_id"]
+    run = await a.runs.create(thread_id, "agent", input={"some_text": "original text"})
+    joined = await b.runs.join(thread_id, run["run_id"])
+    assert joined["__interrupt__"][0]["value"] == {"text_to_revise": "original text"}
+    assert (await b.threads.get(thread_id))["status"] == "interrupted"
+    assert (await b.threads.get_state(thread_id))["next"] == ["human_node"]
+
+    done = await b.runs.wait(thread_id, "agent", command=Command(resume="Edited text"))
+    assert done == {"some_text": "Edited text"}
+    assert (await a.threads.get_state(thread_id))["values"] == {"some_text": "Edited text"}
+    assert (await a.runs.get(thread_id, run["run_id"]))["status"] == "success"
+
+
+async def test_enqueued_runs_from_both_processes_run_one_at_a_time(two_servers: tuple[str, str]) -> None:
+    a, b = (get_client(url=u) for u in two_servers)
+    thread_id = (await a.threads.create())["thread_id"]
+    calls: list[Any] = [
+        (a if i % 2 == 0 else b).runs.wait(thread_id, "slow", input={}, multitask_strategy="enqueue") for i in range(4)
+    ]
+    results = await asyncio.gather(*calls)
+    assert sorted(len(r["log"]) for r in results) == [1, 2, 3, 4]
+    assert (await b.threads.get_state(thread_id))["values"]["log"] == ["slow"] * 4
+
+
+async def test_reject_sees_a_run_of_the_other_process(two_servers: tuple[str, str]) -> None:
+    a, b = (get_client(url=u) for u in two_servers)
+    thread_id = (await a.threads.create())["thread_id"]
+    run = await a.runs.create(thread_id, "slow", input={})
+    import httpx
+
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await b.runs.create(thread_id, "slow", input={}, multitask_strategy="reject")
+    assert info.value.response.status_code == 409
+    await b.runs.join(thread_id, run["run_id"])
