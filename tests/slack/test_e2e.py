@@ -58,14 +58,14 @@ async def test_tool_calls_approved_and_rejected_with_a_reason(env: Env) -> None:
     await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve", 0))
     await env.settle()
     partly = env.slack.message(CHANNEL, message.ts)
-    assert env.runs.resumes == [] and "Approved" in json.dumps(partly.blocks)
+    assert (await env.resumes()) == [] and "Approved" in json.dumps(partly.blocks)
     await env.slack.click(GROUPIE, CHANNEL, message.ts, button(partly, "Reject"))
     await env.settle()
     view = env.slack.top_view(GROUPIE)
     assert view is not None
     await env.slack.submit(GROUPIE, view.id, {"part.0": "keep the draft"})
     await env.settle()
-    assert env.runs.resumes == [
+    assert (await env.resumes()) == [
         (thread, {"decisions": [{"type": "approve"}, {"type": "reject", "message": "keep the draft"}]})
     ]
     state = await env.state(thread, "tool_approval")
@@ -120,7 +120,7 @@ async def test_double_click_and_outsider_make_exactly_one_resume(env: Env) -> No
     outsider = await env.slack.click(OUTSIDER, CHANNEL, message.ts, approve)
     assert outsider.status == 200
     await env.settle()
-    assert env.runs.resumes == [] and action_ids(env.slack.message(CHANNEL, message.ts)) != []
+    assert (await env.resumes()) == [] and action_ids(env.slack.message(CHANNEL, message.ts)) != []
     assert "not one of the approvers" in env.slack.ephemerals(OUTSIDER)[-1].text
     import asyncio
 
@@ -129,12 +129,12 @@ async def test_double_click_and_outsider_make_exactly_one_resume(env: Env) -> No
     )
     assert first.status == second.status == 200
     await env.settle()
-    assert len(env.runs.resumes) == 1
+    assert len(await env.resumes()) == 1
     assert len(env.slack.ephemerals(APPROVER) + env.slack.ephemerals(GROUPIE)) == 1
     updates = env.slack.message(CHANNEL, message.ts).updates
     await env.slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)
     await env.settle()
-    assert len(env.runs.resumes) == 1 and env.slack.message(CHANNEL, message.ts).updates == updates
+    assert len(await env.resumes()) == 1 and env.slack.message(CHANNEL, message.ts).updates == updates
 
 
 async def test_stale_button_after_the_thread_moved_on(env: Env) -> None:
@@ -145,10 +145,10 @@ async def test_stale_button_after_the_thread_moved_on(env: Env) -> None:
     await env.runs.resume(thread, "text_revision", "via the API", is_breakpoint=False, config={}, metadata={})
     await env.settle()
     assert action_ids(env.slack.message(CHANNEL, message.ts)) == []
-    resumes = len(env.runs.resumes)
+    resumes = len(await env.resumes())
     await env.slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)  # an old client still shows it
     await env.settle()
-    assert len(env.runs.resumes) == resumes
+    assert len(await env.resumes()) == resumes
     assert "no longer pending" in env.slack.ephemerals(APPROVER)[-1].text
     assert (await env.state(thread, "text_revision")).values == {"some_text": "via the API"}
 
@@ -164,12 +164,12 @@ async def test_forged_and_stale_signatures_are_refused(env: Env) -> None:
         old_body, old_headers = env.slack.interaction_request(payload)
     assert (await env.slack.deliver(old_body, old_headers)).status == 401
     await env.settle()
-    assert env.runs.resumes == [] and env.slack.ephemerals() == []
+    assert (await env.resumes()) == [] and env.slack.ephemerals() == []
     assert action_ids(env.slack.message(CHANNEL, message.ts)) != []
     assert (await env.state(thread, "text_revision")).next == ("human_node",)
     assert (await env.slack.deliver(body, headers)).status == 200  # the genuine one still works
     await env.settle()
-    assert len(env.runs.resumes) == 1
+    assert len(await env.resumes()) == 1
 
 
 async def test_huge_payload_is_posted_without_a_slack_error(env: Env) -> None:
@@ -203,28 +203,16 @@ async def test_slash_command_run_is_answered_in_its_thread(env: Env) -> None:
 
 
 async def test_a_reply_in_the_thread_answers_a_respond_pause(env: Env) -> None:
-    from bot.slack.ports import RunEvent
-
-    await env.bot.on_run_event(
-        RunEvent(
-            "paused",
-            "t-reply",
-            "r1",
-            "agent",
-            "c1",
-            ({"id": "f" * 32, "value": {"question": "which?", "options": [1, 2]}},),
-            config={"configurable": {"slack_channel": CHANNEL}},
-        )
-    )
-    message = next(m for m in env.slack.channel_messages(CHANNEL) if "t-reply" in json.dumps(m.blocks))
+    thread = await env.start("question", {})
+    message = env.pause_message(thread)
     assert action_ids(message) == [button(message, "Respond")]
-    env.runs.graphs["agent"] = env.runs.graphs["text_revision"]
-    try:
-        await env.slack.say(APPROVER, CHANNEL, '{"pick": 2}', thread_ts=message.ts)
-    except Exception:
-        pass
+    await env.slack.say(OUTSIDER, CHANNEL, '{"pick": 1}', thread_ts=message.ts)  # not an approver: ignored
     await env.settle()
-    assert env.runs.resumes and env.runs.resumes[0] == ("t-reply", {"pick": 2})
+    assert await env.resumes() == []
+    await env.slack.say(APPROVER, CHANNEL, '{"pick": 2}', thread_ts=message.ts)
+    await env.settle()
+    assert await env.resumes() == [(thread, {"pick": 2})]
+    assert (await env.state(thread, "question")).values == {"answer": {"pick": 2}}
 
 
 async def test_no_approvers_configured_refuses_every_decision(redis_client: object) -> None:
@@ -236,7 +224,7 @@ async def test_no_approvers_configured_refuses_every_decision(redis_client: obje
         message = env.pause_message(thread)
         await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
         await env.settle()
-        assert env.runs.resumes == [] and "SLUICE_APPROVERS" in env.slack.ephemerals(APPROVER)[-1].text
+        assert (await env.resumes()) == [] and "SLUICE_APPROVERS" in env.slack.ephemerals(APPROVER)[-1].text
     finally:
         await close()
 
