@@ -1,0 +1,86 @@
+"""The product path end to end: `python -m bot serve` processes on one Redis, a local Slack that
+signs its requests, and the real langgraph_sdk client starting the runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+
+from bot.playground.slack_api import LocalSlack, Message
+from tests.api.conftest import running_server
+from tests.slack.harness import APPROVER, CHANNEL, OUTSIDER, SECRET, TOKEN, USERS, action_ids, button
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    local = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
+    await local.start()
+    yield local
+    await local.close()
+
+
+def _serve_env(slack: LocalSlack, redis_url: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SLUICE_SLACK_CHANNEL": CHANNEL,
+        "SLUICE_APPROVERS": APPROVER,
+        "REDIS_URL": redis_url,
+    }
+
+
+async def _message_for(slack: LocalSlack, thread_id: str, *, buttons: bool = True) -> Message:
+    for _ in range(200):
+        found = [m for m in slack.channel_messages(CHANNEL) if thread_id in json.dumps(m.blocks)]
+        if found and (action_ids(found[-1]) or not buttons):
+            return found[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no message for thread {thread_id}: {[m.text for m in slack.channel_messages(CHANNEL)]}")
+
+
+async def _until(predicate: Any) -> None:
+    for _ in range(200):
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def test_api_run_pauses_in_slack_and_a_click_on_another_process_resumes_it(
+    slack: LocalSlack, redis_url: str
+) -> None:
+    env = _serve_env(slack, redis_url)
+    with running_server(**env) as first, running_server(**env) as second:
+        client = get_client(url=first)
+        thread_id = (await client.threads.create())["thread_id"]
+        paused = await client.runs.wait(thread_id, "agent", input={"some_text": "original text"})
+        assert paused["__interrupt__"][0]["value"] == {"text_to_revise": "original text"}
+
+        slack.events_url = second + "/slack/events"  # Slack may deliver the click to any process
+        message = await _message_for(slack, thread_id)
+        refused = await slack.click(OUTSIDER, CHANNEL, message.ts, button(message, "Approve"))
+        assert refused.status == 200
+        # two approvals at once (a double click): exactly one resume
+        clicks = await asyncio.gather(
+            slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve")),
+            slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve")),
+        )
+        assert [c.status for c in clicks] == [200, 200]
+
+        async def finished() -> bool:
+            return bool((await client.threads.get(thread_id))["status"] == "idle")
+
+        await _until(finished)
+        assert (await client.threads.get_state(thread_id))["values"] == {"some_text": "original text"}
+        runs = await client.runs.list(thread_id)
+        resumes = [r for r in runs if (r["kwargs"].get("command") or {}).get("resume") is not None]
+        assert len(resumes) == 1
+        updated = slack.message(CHANNEL, message.ts)
+        assert action_ids(updated) == [] and APPROVER in json.dumps(updated.blocks), updated.blocks
+        assert slack.ephemerals(OUTSIDER), "the outsider was told they may not decide"
