@@ -3,6 +3,7 @@
   sluice:{<thread>}:cp    hash   h:<ns>              -> head checkpoint id of the namespace
                                  c:<ns>\\0<id>        -> parent id, \\0, checkpoint blob
                                  w:<ns>\\0<id>        -> the checkpoint's pending writes (see redis_scripts)
+                                 x:<ns>\\0<id>        -> token of the last exclusive write (a retried claim wins)
   sluice:{<thread>}:hist  zset   <ns>\\0<id>, score 0 -> history index, ordered by id (ids are time-ordered)
 
 Namespaces ("" for the root graph, "node:<task>" for subgraphs) live inside the same two keys, so a
@@ -18,6 +19,7 @@ SEP = "\0"  # ends a namespace inside field names and index members; never part 
 HEAD = "h:"
 BLOB = "c:"
 WRITES = "w:"
+CLAIM = "x:"
 
 
 def check_thread_id(thread_id: str) -> str:

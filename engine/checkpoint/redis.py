@@ -14,6 +14,7 @@ says it; None (the default) asks the server once, on first use, with `INFO clust
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -181,8 +182,9 @@ class RedisSaver:
         self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False
     ) -> None:
         thread_keys = keys.thread_keys(thread_id)
-        args: list[EncodableT] = [keys.head_field(ns), checkpoint_id, keys.WRITES + keys.member(ns, checkpoint_id),
-                "1" if exclusive else "0", self.ttl or 0, encode_writes(writes)]
+        name = keys.member(ns, checkpoint_id)
+        args: list[EncodableT] = [keys.head_field(ns), checkpoint_id, keys.WRITES + name, "1" if exclusive else "0",
+                                  self.ttl or 0, encode_writes(writes), keys.CLAIM + name, secrets.token_hex(8)]
         status = await self._call(lambda: self._save_writes(keys=thread_keys, args=args))
         if int(status[0]) == _HEAD_MOVED:
             raise CheckpointConflict(f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}")

@@ -40,8 +40,10 @@ end
 """
 
 # ARGV: head field, expected head ('' = none), blob field, parent\0blob, index member, new id, ttl.
+# A head already equal to the new id is this very write, retried by the client after a lost reply.
 SAVE = _LIB + """
 local head = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if head == ARGV[6] then return {1} end
 if head ~= ARGV[2] then return {0, head} end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4], ARGV[1], ARGV[6])
 redis.call('ZADD', KEYS[2], 0, ARGV[5])
@@ -49,7 +51,9 @@ refresh(ARGV[7])
 return {1}
 """
 
-# ARGV: head field, checkpoint id, writes field, exclusive ('1' / '0'), ttl, record of new entries.
+# ARGV: head field, checkpoint id, writes field, exclusive ('1' / '0'), ttl, record of new entries,
+# claim field, claim token. An exclusive write stores its call's token: when the client retries it
+# after a lost reply, finding its own token means the claim is already ours, not someone else's.
 SAVE_WRITES = _LIB + """
 local got = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[3])
 if got[1] ~= ARGV[2] then return {0, got[1] or ''} end
@@ -58,13 +62,20 @@ for _, e in ipairs(entries(ARGV[6])) do incoming[e[1]] = true end
 local old, kept = got[2] or '', {}
 for _, e in ipairs(entries(old)) do
   if incoming[e[1]] then
-    if ARGV[4] == '1' then return {2, e[1]} end
+    if ARGV[4] == '1' then
+      if redis.call('HGET', KEYS[1], ARGV[7]) == ARGV[8] then return {1} end
+      return {2, e[1]}
+    end
   else
     kept[#kept + 1] = string.sub(old, e[2], e[3])
   end
 end
 kept[#kept + 1] = ARGV[6]
-redis.call('HSET', KEYS[1], ARGV[3], table.concat(kept))
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[3], table.concat(kept), ARGV[7], ARGV[8])
+else
+  redis.call('HSET', KEYS[1], ARGV[3], table.concat(kept))
+end
 refresh(ARGV[5])
 return {1}
 """

@@ -1,0 +1,82 @@
+"""Graphs paused through one saver and resumed through a fresh one (a new client, as another process)."""
+
+from __future__ import annotations
+
+import operator
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any, TypedDict
+
+from engine import END, START, Command, StateGraph, interrupt
+from engine.checkpoint.base import Checkpointer
+from examples.text_revision import builder as seed_builder
+
+
+def config() -> dict[str, Any]:
+    return {"configurable": {"thread_id": f"g-{uuid.uuid4().hex}"}}
+
+
+async def test_seed_pauses_and_resumes_from_a_fresh_saver(make_saver: Callable[..., Checkpointer]) -> None:
+    cfg = config()
+    first = seed_builder.compile(checkpointer=make_saver())
+    paused = await first.ainvoke({"some_text": "original text"}, cfg)
+    (pause,) = paused["__interrupt__"]
+    assert pause.value == {"text_to_revise": "original text"}
+
+    later = seed_builder.compile().with_checkpointer(make_saver())
+    state = await later.aget_state(cfg)
+    assert state.next == ("human_node",) and [i.id for i in state.interrupts] == [pause.id]
+    assert await later.ainvoke(Command(resume="Edited text"), cfg) == {"some_text": "Edited text"}
+
+    final = await seed_builder.compile(checkpointer=make_saver()).aget_state(cfg)
+    assert final.values == {"some_text": "Edited text"} and final.next == ()
+    history = [s async for s in later.aget_state_history(cfg)]
+    assert [s.metadata["step"] for s in history] == [1, 0, -1]  # type: ignore[index]
+
+
+class Fan(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+def fan_graph(runs: dict[str, int]) -> Any:
+    def ask(name: str) -> Callable[[Fan], Fan]:
+        def node(state: Fan) -> Fan:
+            runs[name] = runs.get(name, 0) + 1
+            return {"log": [f"{name}={interrupt({'question': name})}"]}
+        return node
+
+    def work(state: Fan) -> Fan:
+        runs["work"] = runs.get("work", 0) + 1
+        return {"log": ["work"]}
+
+    builder = StateGraph(Fan)
+    builder.add_node("ask_a", ask("a"))
+    builder.add_node("ask_b", ask("b"))
+    builder.add_node("work", work)
+    builder.add_node("done", lambda state: {"log": ["done"]})
+    for name in ("ask_a", "ask_b", "work"):
+        builder.add_edge(START, name)
+    builder.add_edge(["ask_a", "ask_b", "work"], "done")
+    builder.add_edge("done", END)
+    return builder
+
+
+async def test_parallel_branches_with_two_interrupts(make_saver: Callable[..., Checkpointer]) -> None:
+    runs: dict[str, int] = {}
+    builder = fan_graph(runs)
+    cfg = config()
+    paused = await builder.compile(checkpointer=make_saver()).ainvoke({"log": []}, cfg)
+    by_question = {i.value["question"]: i.id for i in paused["__interrupt__"]}
+    assert set(by_question) == {"a", "b"} and runs == {"a": 1, "b": 1, "work": 1}
+
+    # Answer one pause from a fresh saver: the other stays pending, the finished sibling is not re-run.
+    second = builder.compile(checkpointer=make_saver())
+    out = await second.ainvoke(Command(resume={by_question["a"]: "yes"}), cfg)
+    assert [i.id for i in out["__interrupt__"]] == [by_question["b"]]
+    state = await builder.compile(checkpointer=make_saver()).aget_state(cfg)
+    assert state.next == ("ask_b",) and [i.id for i in state.interrupts] == [by_question["b"]]
+
+    third = builder.compile(checkpointer=make_saver())
+    result = await third.ainvoke(Command(resume={by_question["b"]: "no"}), cfg)
+    assert sorted(result["log"]) == ["a=yes", "b=no", "done", "work"]
+    assert runs == {"a": 2, "b": 3, "work": 1}  # each pause re-runs its own node only
