@@ -25,6 +25,12 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(**env: str) -> Iterator[str]:
+    with server_process(**env) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(**env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SLUICE_", "REDIS_"))}
     full_env.update({"PORT": str(port), "HOST": "127.0.0.1", "SLUICE_GRAPHS": str(REPO / "tests" / "api" / "langgraph.json")})
@@ -47,7 +53,7 @@ def running_server(**env: str) -> Iterator[str]:
             raise RuntimeError(f"server did not start:\n{output}")
         time.sleep(0.05)
     try:
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

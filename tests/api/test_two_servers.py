@@ -55,3 +55,20 @@ async def test_reject_sees_a_run_of_the_other_process(two_servers: tuple[str, st
         await b.runs.create(thread_id, "slow", input={}, multitask_strategy="reject")
     assert info.value.response.status_code == 409
     await b.runs.join(thread_id, run["run_id"])
+
+
+async def test_sigterm_finishes_the_run_in_flight(two_servers: tuple[str, str], redis_server: str) -> None:
+    import signal
+
+    from tests.api.conftest import server_process
+
+    with server_process(REDIS_URL=redis_server) as (url, proc):
+        client = get_client(url=url)
+        thread_id = (await client.threads.create())["thread_id"]
+        run = await client.runs.create(thread_id, "slow", input={})
+        await asyncio.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    other = get_client(url=two_servers[0])
+    assert (await other.runs.get(thread_id, run["run_id"]))["status"] == "success"
+    assert (await other.threads.get_state(thread_id))["values"] == {"log": ["slow"]}
