@@ -86,7 +86,7 @@ def button(message: Message, label: str, nth: int = 0) -> str:
 
 
 async def make_env(
-    redis: Any, approvers: str | None = f"{APPROVER},S0REVIEW"
+    redis: Any, approvers: str | None = f"{APPROVER},S0REVIEW", extra_graphs: dict[str, Any] | None = None
 ) -> tuple[Env, Callable[[], Coroutine[Any, Any, None]]]:
     slack = LocalSlack(
         signing_secret=SECRET,
@@ -97,6 +97,8 @@ async def make_env(
     )
     await slack.start()
     registry = Registry.load(REPO / "tests" / "slack" / "langgraph.json")
+    if extra_graphs:
+        registry = Registry.from_graphs({**{a.graph_id: a.graph for a in registry}, **extra_graphs})
     runs = RunManager(registry, InMemorySaver(), MemoryRecords())
     bot = build(
         bot_token=TOKEN,
