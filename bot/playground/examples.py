@@ -1,0 +1,65 @@
+"""The bundled examples the page starts with one click, and the SDK snippet printed at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One click on the page = a thread and a run of `assistant_id` with this input."""
+
+    id: str
+    assistant_id: str
+    title: str
+    description: str
+    input: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "description": self.description}
+
+
+EXAMPLES: tuple[Example, ...] = (
+    Example(
+        id="text_revision",
+        assistant_id="text_revision",
+        title="Text revision",
+        description="Approve or edit a proposed text (the seed example).",
+        input={"some_text": "Sluice turns every pause of a graph into a Slack message you can approve or edit."},
+    ),
+    Example(
+        id="tool_approval",
+        assistant_id="tool_approval",
+        title="Tool calls",
+        description="An agent wants to send an email and delete a file.",
+        input={"request": "Send the Q3 report to ana@example.com and delete reports/q3-draft.txt"},
+    ),
+    Example(
+        id="notify",
+        assistant_id="notify",
+        title="Breakpoint",
+        description="Three steps, paused before node_b until you continue.",
+        input={"input": "deploy v1.2"},
+    ),
+)
+
+
+def example(example_id: str) -> Example | None:
+    return next((e for e in EXAMPLES if e.id == example_id), None)
+
+
+def sdk_snippet(base_url: str) -> str:
+    """The seed's flow against this server; paste into `python -m asyncio` (top-level await)."""
+    return f"""\
+# pip install langgraph-sdk, then paste into `python -m asyncio`:
+from langgraph_sdk import get_client
+from langgraph_sdk.schema import Command
+
+client = get_client(url="{base_url}")
+thread = await client.threads.create()
+result = await client.runs.wait(thread["thread_id"], "agent", input={{"some_text": "original text"}})
+print(result["__interrupt__"])  # the pause, also posted in the playground channel
+# decide in the page, or resume from code:
+print(await client.runs.wait(thread["thread_id"], "agent", command=Command(resume="Edited text")))
+"""

@@ -1,0 +1,284 @@
+// Renders Slack Block Kit and mrkdwn to DOM, the way the Slack client shows them.
+// Only what a bot commonly sends: section, context, divider, header, actions, input, image,
+// markdown and rich_text blocks; buttons, plain_text_input, static_select and checkboxes.
+"use strict";
+
+(function () {
+  const ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => ESC[c]);
+  // Slack escapes &, <, > in message text; undo it before we escape for HTML ourselves.
+  const unslack = (s) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // <url|label>, <@U123>, <#C123|name>, <!here> tokens of Slack's text formatting.
+  function renderToken(inner, users) {
+    const [target, label] = inner.split("|", 2);
+    if (target.startsWith("@")) {
+      const name = (users && users[target.slice(1)]) || label || target.slice(1);
+      return `<span class="mention">@${escapeHtml(name)}</span>`;
+    }
+    if (target.startsWith("#")) return `<span class="mention">#${escapeHtml(label || target.slice(1))}</span>`;
+    if (target.startsWith("!")) return `<span class="mention">@${escapeHtml((label || target.slice(1)).split("^")[0])}</span>`;
+    const url = unslack(target);
+    const safe = /^(https?:|mailto:)/i.test(url) ? url : "#";
+    return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${escapeHtml(unslack(label || target))}</a>`;
+  }
+
+  // The shortcodes a bot is likely to use; others stay as typed, as in Slack without the emoji.
+  const EMOJI = {
+    white_check_mark: "\u2705", heavy_check_mark: "\u2714\ufe0f", x: "\u274c", no_entry_sign: "\ud83d\udeab",
+    no_entry: "\u26d4", warning: "\u26a0\ufe0f", pencil: "\ud83d\udcdd", pencil2: "\u270f\ufe0f", memo: "\ud83d\udcdd",
+    hourglass: "\u231b", hourglass_flowing_sand: "\u23f3", speech_balloon: "\ud83d\udcac", eyes: "\ud83d\udc40",
+    arrow_forward: "\u25b6\ufe0f", pause_button: "\u23f8\ufe0f", double_vertical_bar: "\u23f8\ufe0f",
+    stop_button: "\u23f9\ufe0f", robot_face: "\ud83e\udd16", bell: "\ud83d\udd14", tada: "\ud83c\udf89",
+    question: "\u2753", lock: "\ud83d\udd12", email: "\ud83d\udce7", envelope: "\u2709\ufe0f",
+    wastebasket: "\ud83d\uddd1\ufe0f", rotating_light: "\ud83d\udea8", red_circle: "\ud83d\udd34",
+    large_green_circle: "\ud83d\udfe2", large_yellow_circle: "\ud83d\udfe1", hammer_and_wrench: "\ud83d\udee0\ufe0f",
+    wrench: "\ud83d\udd27", leftwards_arrow_with_hook: "\u21a9\ufe0f", boom: "\ud83d\udca5",
+    stopwatch: "\u23f1\ufe0f", clock3: "\ud83d\udd52", information_source: "\u2139\ufe0f", thread: "\ud83e\uddf5",
+  };
+  const emoji = (text) => text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+
+  // Inline styles on already-escaped text: `code`, *bold*, _italic_, ~strike~.
+  function inline(text) {
+    const parts = text.split(/(`[^`\n]+`)/g);
+    return parts
+      .map((part, i) => {
+        if (i % 2 === 1) return `<code>${part.slice(1, -1)}</code>`;
+        return emoji(part)
+          .replace(/(^|[\s(>])\*(?!\s)([^*\n]+?)\*(?=$|[\s).,!?:;<])/g, "$1<b>$2</b>")
+          .replace(/(^|[\s(>])_(?!\s)([^_\n]+?)_(?=$|[\s).,!?:;<])/g, "$1<i>$2</i>")
+          .replace(/(^|[\s(>])~(?!\s)([^~\n]+?)~(?=$|[\s).,!?:;<])/g, "$1<s>$2</s>");
+      })
+      .join("");
+  }
+
+  // A line-level pass: > quotes; everything else inline. Tokens are already swapped out.
+  function lines(text) {
+    return text
+      .split("\n")
+      .map((line) => {
+        const m = /^&gt;\s?(.*)$/.exec(line);
+        return m ? `<span class="quote">${inline(m[1])}</span>` : inline(line);
+      })
+      .join("<br>");
+  }
+
+  function mrkdwn(raw, users) {
+    const text = String(raw ?? "");
+    const tokens = [];
+    // Swap <...> tokens for placeholders, un-escape Slack entities, escape for HTML.
+    const stash = (html) => `\u0000${tokens.push(html) - 1}\u0000`;
+    let work = text.replace(/<([^<>\n]+)>/g, (_, inner) => stash(renderToken(inner, users)));
+    work = escapeHtml(unslack(work));
+    // ```preformatted``` blocks keep their text as is.
+    const chunks = work.split(/```/g);
+    let html = chunks
+      .map((chunk, i) => {
+        if (i % 2 === 1) return `<pre class="code">${chunk.replace(/^\n/, "")}</pre>`;
+        return lines(chunk);
+      })
+      .join("");
+    html = html.replace(/\u0000(\d+)\u0000/g, (_, n) => tokens[Number(n)]);
+    return html;
+  }
+
+  function textObject(obj, users) {
+    const span = el("span", "text");
+    if (!obj) return span;
+    if (obj.type === "mrkdwn") span.innerHTML = mrkdwn(obj.text, users);
+    else span.textContent = obj.text ?? "";
+    return span;
+  }
+
+  function button(element, block, ctx) {
+    const b = el("button", "bk-button" + (element.style ? " " + element.style : ""));
+    b.type = "button";
+    b.textContent = (element.text && element.text.text) || "Button";
+    b.dataset.actionId = element.action_id || "";
+    b.dataset.blockId = block.block_id || "";
+    if (element.value !== undefined) b.dataset.value = element.value;
+    if (element.url) {
+      b.addEventListener("click", () => window.open(element.url, "_blank", "noopener"));
+      return b;
+    }
+    b.disabled = !ctx.onAction;
+    b.addEventListener("click", async () => {
+      if (element.confirm && !window.confirm(plain(element.confirm.text) || "Are you sure?")) return;
+      b.disabled = true;
+      try {
+        await ctx.onAction(element, block);
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  const plain = (obj) => (obj && obj.text) || "";
+
+  function inputElement(element, block, ctx) {
+    const id = `${block.block_id}::${element.action_id}`;
+    let node;
+    switch (element.type) {
+      case "plain_text_input":
+      case "email_text_input":
+      case "url_text_input":
+      case "number_input": {
+        node = element.multiline ? el("textarea", "bk-input") : el("input", "bk-input");
+        if (!element.multiline) node.type = element.type === "number_input" ? "number" : "text";
+        if (element.multiline) node.rows = Math.min(12, Math.max(4, String(element.initial_value || "").split("\n").length + 1));
+        node.value = element.initial_value ?? "";
+        if (element.max_length) node.maxLength = element.max_length;
+        if (element.placeholder) node.placeholder = plain(element.placeholder);
+        break;
+      }
+      case "static_select": {
+        node = el("select", "bk-input");
+        for (const option of element.options || []) {
+          const o = el("option", null, plain(option.text));
+          o.value = option.value;
+          if (element.initial_option && element.initial_option.value === option.value) o.selected = true;
+          node.appendChild(o);
+        }
+        break;
+      }
+      default:
+        node = el("div", "bk-unsupported", `(${element.type} is not shown in the playground)`);
+        return node;
+    }
+    node.dataset.inputId = id;
+    node.dataset.blockId = block.block_id;
+    node.dataset.actionId = element.action_id;
+    node.dataset.kind = element.type;
+    ctx.inputs && ctx.inputs.push(node);
+    return node;
+  }
+
+  function renderBlock(block, ctx) {
+    const users = ctx.users;
+    switch (block.type) {
+      case "section": {
+        const node = el("div", "bk-section");
+        const body = el("div", "bk-section-body");
+        if (block.text) body.appendChild(textObject(block.text, users));
+        if (block.fields) {
+          const grid = el("div", "bk-fields");
+          for (const f of block.fields) grid.appendChild(textObject(f, users));
+          body.appendChild(grid);
+        }
+        node.appendChild(body);
+        if (block.accessory) {
+          const acc = el("div", "bk-accessory");
+          if (block.accessory.type === "button") acc.appendChild(button(block.accessory, block, ctx));
+          else if (block.accessory.type === "image") {
+            const img = el("img");
+            img.src = block.accessory.image_url;
+            img.alt = block.accessory.alt_text || "";
+            acc.appendChild(img);
+          }
+          node.appendChild(acc);
+        }
+        return node;
+      }
+      case "header":
+        return el("div", "bk-header", plain(block.text));
+      case "divider":
+        return el("hr", "bk-divider");
+      case "context": {
+        const node = el("div", "bk-context");
+        for (const item of block.elements || []) {
+          if (item.type === "image") {
+            const img = el("img");
+            img.src = item.image_url;
+            img.alt = item.alt_text || "";
+            node.appendChild(img);
+          } else node.appendChild(textObject(item, users));
+        }
+        return node;
+      }
+      case "actions": {
+        const node = el("div", "bk-actions");
+        for (const item of block.elements || []) {
+          if (item.type === "button") node.appendChild(button(item, block, ctx));
+          else node.appendChild(el("span", "bk-unsupported", `(${item.type})`));
+        }
+        return node;
+      }
+      case "markdown": {
+        const node = el("div", "bk-markdown");
+        node.innerHTML = mrkdwn(block.text, users);
+        return node;
+      }
+      case "image": {
+        const node = el("div", "bk-image");
+        if (block.title) node.appendChild(el("div", "bk-image-title", plain(block.title)));
+        const img = el("img");
+        img.src = block.image_url;
+        img.alt = block.alt_text || "";
+        node.appendChild(img);
+        return node;
+      }
+      case "rich_text": {
+        const node = el("div", "bk-rich");
+        for (const part of block.elements || []) {
+          const text = (part.elements || []).map((e) => e.text || (e.url ? e.url : "")).join("");
+          if (part.type === "rich_text_preformatted") node.appendChild(el("pre", "code", text));
+          else if (part.type === "rich_text_quote") node.appendChild(el("div", "quote", text));
+          else node.appendChild(el("div", null, text));
+        }
+        return node;
+      }
+      case "input": {
+        const node = el("div", "bk-input-block");
+        node.dataset.blockId = block.block_id || "";
+        const label = el("label", "bk-label", plain(block.label));
+        if (block.optional) label.appendChild(el("span", "bk-optional", " (optional)"));
+        node.appendChild(label);
+        node.appendChild(inputElement(block.element || {}, block, ctx));
+        if (block.hint) node.appendChild(el("div", "bk-hint", plain(block.hint)));
+        const error = ctx.errors && ctx.errors[block.block_id];
+        if (error) {
+          node.classList.add("has-error");
+          node.appendChild(el("div", "bk-error", error));
+        }
+        return node;
+      }
+      default:
+        return el("div", "bk-unsupported", `(${block.type} block)`);
+    }
+  }
+
+  function renderBlocks(blocks, ctx) {
+    const frag = document.createDocumentFragment();
+    for (const block of blocks || []) frag.appendChild(renderBlock(block, ctx));
+    return frag;
+  }
+
+  // view.state.values as Slack sends it in view_submission: {block_id: {action_id: {...}}}.
+  function stateValues(inputs) {
+    const values = {};
+    for (const node of inputs) {
+      const { blockId, actionId, kind } = node.dataset;
+      values[blockId] = values[blockId] || {};
+      if (kind === "static_select") {
+        const opt = node.selectedOptions[0];
+        values[blockId][actionId] = {
+          type: kind,
+          selected_option: opt ? { text: { type: "plain_text", text: opt.textContent }, value: opt.value } : null,
+        };
+      } else {
+        values[blockId][actionId] = { type: kind, value: node.value === "" ? null : node.value };
+      }
+    }
+    return values;
+  }
+
+  window.BlockKit = { mrkdwn, renderBlocks, stateValues, escapeHtml };
+})();

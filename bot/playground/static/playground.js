@@ -1,0 +1,310 @@
+// The playground page: shows the local Slack's channel, its modals and ephemeral replies, and
+// turns clicks and submissions into the requests Slack would make (the server signs and sends them).
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const api = async (path, body) => {
+    const response = await fetch(path, {
+      method: body === undefined ? "GET" : "POST",
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(data.error || data.detail || `${response.status} ${response.statusText}`);
+    return data;
+  };
+
+  let state = { messages: [], views: [], users: {}, me: { id: "", name: "you" } };
+  let version = -1;
+  let shownViewKey = null;
+
+  function toast(text, isError) {
+    const node = $("toast");
+    node.textContent = text;
+    node.className = "toast" + (isError ? " error" : "");
+    node.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => (node.hidden = true), 4000);
+  }
+
+  const fmtTime = (ts) =>
+    new Date(parseFloat(ts) * 1000).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+
+  function avatar(message) {
+    const node = document.createElement("div");
+    node.className = "avatar" + (message.bot ? " bot" : "");
+    node.textContent = (message.author || "?").slice(0, 1).toUpperCase();
+    return node;
+  }
+
+  function renderMessage(message) {
+    const node = document.createElement("div");
+    node.className = "message" + (message.ephemeral ? " ephemeral" : "") + (message.thread_ts && message.thread_ts !== message.ts ? " reply" : "");
+    node.dataset.ts = message.ts;
+    node.dataset.channel = message.channel;
+    if (message.updated) node.dataset.updated = "1";
+    node.appendChild(avatar(message));
+    const body = document.createElement("div");
+    body.className = "message-body";
+    const head = document.createElement("div");
+    head.className = "message-head";
+    const name = document.createElement("span");
+    name.className = "author";
+    name.textContent = message.author || "unknown";
+    head.appendChild(name);
+    if (message.bot) {
+      const badge = document.createElement("span");
+      badge.className = "app-badge";
+      badge.textContent = "APP";
+      head.appendChild(badge);
+    }
+    const time = document.createElement("span");
+    time.className = "time";
+    time.textContent = fmtTime(message.ts);
+    head.appendChild(time);
+    body.appendChild(head);
+
+    const content = document.createElement("div");
+    content.className = "message-content";
+    if (message.blocks && message.blocks.length) {
+      content.appendChild(
+        BlockKit.renderBlocks(message.blocks, {
+          users: state.users,
+          onAction: message.ephemeral ? null : (element, block) => clickButton(message, element, block),
+        }),
+      );
+    } else {
+      const text = document.createElement("div");
+      text.className = "bk-plain";
+      text.innerHTML = BlockKit.mrkdwn(message.text || "", state.users);
+      content.appendChild(text);
+    }
+    if (message.updated) {
+      const edited = document.createElement("span");
+      edited.className = "edited";
+      edited.textContent = "(edited)";
+      content.appendChild(edited);
+    }
+    body.appendChild(content);
+    if (message.ephemeral) {
+      const note = document.createElement("div");
+      note.className = "ephemeral-note";
+      note.textContent = "Only visible to you";
+      body.appendChild(note);
+    }
+    node.appendChild(body);
+    return node;
+  }
+
+  // Thread replies are shown under their parent, indented, as in Slack's thread view.
+  function renderMessages() {
+    const list = $("message-list");
+    const atBottom = list.parentElement.scrollHeight - list.parentElement.scrollTop - list.parentElement.clientHeight < 80;
+    const roots = [];
+    const replies = {};
+    for (const m of state.messages) {
+      if (m.thread_ts && m.thread_ts !== m.ts) (replies[m.thread_ts] = replies[m.thread_ts] || []).push(m);
+      else roots.push(m);
+    }
+    const known = new Set(roots.map((m) => m.ts));
+    for (const [ts, items] of Object.entries(replies)) if (!known.has(ts)) roots.push(...items);
+    roots.sort((a, b) => parseFloat(a.ts) - parseFloat(b.ts));
+    const frag = document.createDocumentFragment();
+    for (const root of roots) {
+      frag.appendChild(renderMessage(root));
+      const thread = replies[root.ts];
+      if (thread && known.has(root.ts)) {
+        const box = document.createElement("div");
+        box.className = "thread";
+        box.dataset.threadTs = root.ts;
+        const count = document.createElement("div");
+        count.className = "thread-count";
+        count.textContent = `${thread.length} ${thread.length === 1 ? "reply" : "replies"}`;
+        box.appendChild(count);
+        for (const reply of thread) box.appendChild(renderMessage(reply));
+        frag.appendChild(box);
+      }
+    }
+    list.replaceChildren(frag);
+    if (atBottom) list.parentElement.scrollTop = list.parentElement.scrollHeight;
+  }
+
+  function renderModal() {
+    const root = $("modal-root");
+    const top = state.views[state.views.length - 1];
+    const key = top ? `${top.id}:${top.hash || ""}:${JSON.stringify(top.errors || {})}` : null;
+    if (key === shownViewKey) return;
+    shownViewKey = key;
+    if (!top) {
+      root.hidden = true;
+      root.replaceChildren();
+      return;
+    }
+    const view = top.view;
+    const inputs = [];
+    const modal = document.createElement("form");
+    modal.className = "modal";
+    modal.dataset.viewId = top.id;
+    if (view.callback_id) modal.dataset.callbackId = view.callback_id;
+    const header = document.createElement("div");
+    header.className = "modal-header";
+    const title = document.createElement("div");
+    title.className = "modal-title";
+    title.textContent = (view.title && view.title.text) || "";
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "modal-x";
+    close.title = "Close";
+    close.textContent = "×";
+    close.addEventListener("click", () => closeView(top));
+    header.append(title, close);
+    const body = document.createElement("div");
+    body.className = "modal-body";
+    body.appendChild(
+      BlockKit.renderBlocks(view.blocks, {
+        users: state.users,
+        errors: top.errors || {},
+        inputs,
+        onAction: (element, block) => clickButton(null, element, block, top),
+      }),
+    );
+    const footer = document.createElement("div");
+    footer.className = "modal-footer";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "modal-cancel";
+    cancel.textContent = (view.close && view.close.text) || "Cancel";
+    cancel.addEventListener("click", () => closeView(top));
+    footer.appendChild(cancel);
+    if (view.submit) {
+      const submit = document.createElement("button");
+      submit.type = "submit";
+      submit.className = "modal-submit";
+      submit.textContent = view.submit.text;
+      footer.appendChild(submit);
+    }
+    modal.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = modal.querySelector(".modal-submit");
+      if (button) button.disabled = true;
+      try {
+        await api("/playground/api/submit", { view_id: top.id, values: BlockKit.stateValues(inputs) });
+        await refresh();
+      } catch (err) {
+        toast(String(err.message || err), true);
+      } finally {
+        if (button) button.disabled = false;
+      }
+    });
+    modal.append(header, body, footer);
+    root.replaceChildren(modal);
+    root.hidden = false;
+    const first = modal.querySelector("textarea, input, select");
+    if (first) first.focus();
+  }
+
+  async function closeView(top) {
+    try {
+      await api("/playground/api/close", { view_id: top.id });
+    } finally {
+      await refresh();
+    }
+  }
+
+  async function clickButton(message, element, block, view) {
+    try {
+      await api("/playground/api/click", {
+        channel: message ? message.channel : null,
+        ts: message ? message.ts : null,
+        view_id: view ? view.id : null,
+        action_id: element.action_id,
+        block_id: block.block_id,
+        value: element.value ?? null,
+      });
+      await refresh();
+    } catch (err) {
+      toast(String(err.message || err), true);
+    }
+  }
+
+  function render() {
+    $("me").textContent = state.me.name;
+    $("channel-name").textContent = state.channel_name;
+    $("channel-title").textContent = state.channel_name;
+    renderMessages();
+    renderModal();
+  }
+
+  async function refresh() {
+    const data = await api("/playground/api/state");
+    if (data.version === version) return;
+    version = data.version;
+    state = data;
+    render();
+  }
+
+  async function loadConfig() {
+    const config = await api("/playground/api/config");
+    $("snippet").textContent = config.snippet;
+    const box = $("examples");
+    box.replaceChildren();
+    for (const example of config.examples) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "example";
+      b.dataset.example = example.id;
+      b.innerHTML = `<b>${BlockKit.escapeHtml(example.title)}</b><span>${BlockKit.escapeHtml(example.description)}</span>`;
+      b.addEventListener("click", async () => {
+        b.disabled = true;
+        try {
+          await api("/playground/api/start", { example: example.id });
+          await refresh();
+        } catch (err) {
+          toast(String(err.message || err), true);
+        } finally {
+          b.disabled = false;
+        }
+      });
+      box.appendChild(b);
+    }
+  }
+
+  $("composer").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = $("composer-input");
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    try {
+      await api("/playground/api/send", { text });
+      await refresh();
+    } catch (err) {
+      toast(String(err.message || err), true);
+      input.value = text;
+    }
+  });
+
+  // Server-sent events say "something changed"; fall back to polling if they drop.
+  function listen() {
+    const status = $("status");
+    let polling = null;
+    const source = new EventSource("/playground/api/events");
+    source.addEventListener("change", () => refresh().catch(() => {}));
+    source.onopen = () => {
+      status.textContent = "live";
+      status.className = "status live";
+      if (polling) clearInterval(polling), (polling = null);
+      refresh().catch(() => {});
+    };
+    source.onerror = () => {
+      status.textContent = "reconnecting…";
+      status.className = "status";
+      if (!polling) polling = setInterval(() => refresh().catch(() => {}), 1500);
+    };
+  }
+
+  loadConfig().catch((err) => toast(String(err.message || err), true));
+  refresh().catch(() => {});
+  listen();
+})();

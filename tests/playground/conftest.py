@@ -1,0 +1,83 @@
+"""A real playground process (`python -m bot playground`) on a free port, for the page tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# Variables of a real deployment that must not leak into the playground under test.
+CLEARED = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "REDIS_URL",
+    "SLUICE_APPROVERS",
+    "SLUICE_API_KEY",
+    "SLUICE_SLACK_CHANNEL",
+    "SLUICE_GRAPHS",
+    "HOST",
+)
+
+
+@dataclass(frozen=True)
+class Playground:
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the playground exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the playground did not answer {url} within {timeout} s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def playground(tmp_path: Path) -> Iterator[Playground]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update({"PORT": str(port), "PYTHONUNBUFFERED": "1"})
+    log = tmp_path / "playground.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "playground"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url + "/", proc, log)
+        yield Playground(url=url, log=log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

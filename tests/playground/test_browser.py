@@ -1,0 +1,137 @@
+"""The playground in headless Chromium: examples started, decided and finished from the page.
+
+Debian's `chromium` driven by Playwright's Python package (no browser download). Every click
+goes page -> local Slack -> signed request -> bot -> runs layer -> engine, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_sync_client
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tests.playground.conftest import Playground
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Set to a path (e.g. docs/playground.png) to also save the README's screenshot.
+README_SHOT = os.environ.get("SLUICE_README_SCREENSHOT")
+
+if not Path(CHROMIUM).exists():
+    # CI installs it (.ci/run); a missing browser there is a failure, not a skip.
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, playground: Playground) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(playground.url + "/")
+    expect(page.locator("#status")).to_have_text("live")
+    yield page
+    context.close()
+    assert errors == [], f"script errors on the page: {errors}"
+
+
+def pending_message(page: Page, button: str) -> Locator:
+    """The newest bot message that offers `button`."""
+    return page.locator(".message", has=page.locator("button.bk-button", has_text=button)).last
+
+
+def finished_state(playground: Playground, example: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The example's thread state once its run is over (the resume runs in the bot's background)."""
+    client = get_sync_client(url=playground.url)
+    [thread] = client.threads.search(metadata={"playground_example": example})
+    deadline = time.monotonic() + timeout
+    while True:
+        thread = client.threads.get(thread["thread_id"])
+        if thread["status"] == "idle" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert thread["status"] == "idle", thread
+    return dict(client.threads.get_state(thread["thread_id"]))
+
+
+def test_text_revision_edited_in_the_modal(page: Page, playground: Playground, tmp_path: Path) -> None:
+    page.click("button.example[data-example=text_revision]")
+    message = pending_message(page, "Edit")
+    expect(message).to_contain_text("Sluice turns every pause")
+    ts = message.get_attribute("data-ts")
+
+    message.locator("button.bk-button", has_text="Edit").click()
+    modal = page.locator(".modal")
+    expect(modal).to_be_visible()
+    box = modal.locator("textarea").first
+    expect(box).to_have_value("Sluice turns every pause of a graph into a Slack message you can approve or edit.")
+    box.fill("Revised in the browser.")
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0)
+
+    updated = page.locator(f'.message[data-ts="{ts}"]')
+    expect(updated).to_have_attribute("data-updated", "1")
+    expect(updated.locator("button.bk-button")).to_have_count(0)
+    expect(updated).to_contain_text("Revised in the browser.")
+
+    state = finished_state(playground, "text_revision")
+    assert state["values"] == {"some_text": "Revised in the browser."}
+    assert state["next"] == []
+
+    shot = tmp_path / "text_revision.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+
+
+def test_tool_calls_approved_one_by_one(page: Page, playground: Playground, tmp_path: Path) -> None:
+    page.click("button.example[data-example=tool_approval]")
+    message = pending_message(page, "Approve")
+    expect(message).to_contain_text("send_email")
+    expect(message).to_contain_text("delete_file")
+    ts = message.get_attribute("data-ts")
+    if README_SHOT:
+        shot = Path(README_SHOT)
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot))
+
+    # Each action is decided on its own; the graph resumes once both are.
+    for _ in range(2):
+        page.locator(f'.message[data-ts="{ts}"] button.bk-button', has_text="Approve").first.click()
+        page.wait_for_timeout(50)
+    updated = page.locator(f'.message[data-ts="{ts}"]')
+    expect(updated.locator("button.bk-button")).to_have_count(0)
+    expect(updated).to_have_attribute("data-updated", "1")
+
+    state = finished_state(playground, "tool_approval")
+    assert state["values"]["results"] == [
+        "Email sent to ana@example.com: 'Q3 report'",
+        "Deleted reports/q3-draft.txt",
+    ]
+    shot = tmp_path / "tool_approval.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
