@@ -28,6 +28,7 @@ log = logging.getLogger("sluice.runs")
 
 MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
 POLL_S = 0.05
+CANCEL_CHECK_S = 0.5
 Listener = Callable[[RunEvent], Awaitable[None]]
 
 
@@ -263,11 +264,18 @@ class RunManager:
             local.cancel = action
             local.task.cancel()
             await asyncio.gather(local.task, return_exceptions=True)
-        else:  # queued or running in another process: mark it; its owner stops at its next turn
+        else:  # executing or waiting in another process: mark it; its owner stops it within a second
+            was_running = run.status == "running"
             run.status = "interrupted"
             run.updated_at = now_iso()
             await self.records.put_run(run)
-            await self.records.release(thread_id, run_id)
+            if not was_running:  # a queued run never ran: take it out of the queue now
+                await self.records.release(thread_id, run_id)
+            else:
+                for _ in range(int(10 / POLL_S)):  # the owner releases the thread once it stopped
+                    if run_id not in await self.records.queued(thread_id):
+                        break
+                    await asyncio.sleep(POLL_S)
         return await self.get_run(thread_id, run_id)
 
     # -- execution -----------------------------------------------------------------------------
@@ -295,17 +303,27 @@ class RunManager:
                 async with asyncio.timeout(POLL_S):
                     await wake.wait()
 
-    async def _renew(self, run: RunRecord) -> None:
+    async def _renew(self, run: RunRecord, local: _Local) -> None:
+        """Keeps the lease while the run executes, and stops the run when another process cancelled it."""
+        renew_every = LEASE_MS / 3000
+        last_renew = asyncio.get_running_loop().time()
         while True:
-            await asyncio.sleep(LEASE_MS / 3000)
-            await self.records.turn(run.thread_id, run.run_id)
+            await asyncio.sleep(CANCEL_CHECK_S)
+            stored = await self.records.get_run(run.thread_id, run.run_id)
+            if stored is not None and stored.status == "interrupted" and local.task is not None:
+                local.cancel = local.cancel or "interrupt"
+                local.task.cancel()
+                return
+            if asyncio.get_running_loop().time() - last_renew >= renew_every:
+                await self.records.turn(run.thread_id, run.run_id)
+                last_renew = asyncio.get_running_loop().time()
 
     async def _execute(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: _Local) -> None:
         renew: asyncio.Task[None] | None = None
         event: RunEvent | None = None
         try:
             await self._wait_turn(run)
-            renew = asyncio.get_running_loop().create_task(self._renew(run))
+            renew = asyncio.get_running_loop().create_task(self._renew(run, local))
             run.status = "running"
             run.updated_at = now_iso()
             await self.records.put_run(run)

@@ -18,9 +18,17 @@ async def slow(state: State) -> State:
     return {"log": ["slow"]}
 
 
+async def very_slow(state: State) -> State:
+    await asyncio.sleep(5)
+    return {"log": ["very slow"]}
+
+
 def fail(state: State) -> State:
     raise ValueError("boom!")
 
 
 slow_graph = StateGraph(State).add_node("slow", slow).add_edge(START, "slow").add_edge("slow", END)
 failing_graph = StateGraph(State).add_node("fail", fail).add_edge(START, "fail").add_edge("fail", END)
+very_slow_graph = (
+    StateGraph(State).add_node("very_slow", very_slow).add_edge(START, "very_slow").add_edge("very_slow", END)
+)

@@ -72,3 +72,17 @@ async def test_sigterm_finishes_the_run_in_flight(two_servers: tuple[str, str], 
     other = get_client(url=two_servers[0])
     assert (await other.runs.get(thread_id, run["run_id"]))["status"] == "success"
     assert (await other.threads.get_state(thread_id))["values"] == {"log": ["slow"]}
+
+
+async def test_cancel_from_the_other_process_stops_the_run(two_servers: tuple[str, str]) -> None:
+    a, b = (get_client(url=u) for u in two_servers)
+    thread_id = (await a.threads.create())["thread_id"]
+    run = await a.runs.create(thread_id, "very_slow", input={})
+    await asyncio.sleep(0.3)
+    assert (await b.runs.get(thread_id, run["run_id"]))["status"] == "running"
+    started = asyncio.get_running_loop().time()
+    await b.runs.cancel(thread_id, run["run_id"], wait=True)
+    assert asyncio.get_running_loop().time() - started < 3
+    assert (await a.runs.get(thread_id, run["run_id"]))["status"] == "interrupted"
+    assert (await a.threads.get(thread_id))["status"] != "busy"
+    assert (await b.runs.wait(thread_id, "slow", input={}))["log"] == ["slow"]
