@@ -30,6 +30,7 @@ STATIC = Path(__file__).parent / "static"
 BRIDGE_KEY: web.AppKey[Bridge] = web.AppKey("playground_bridge", Bridge)
 LAUNCHER_KEY: web.AppKey[Launcher] = web.AppKey("playground_launcher", Launcher)
 BASE_URL_KEY: web.AppKey[str] = web.AppKey("playground_base_url", str)
+STOPPING_KEY: web.AppKey[asyncio.Event] = web.AppKey("playground_stopping", asyncio.Event)
 HEARTBEAT_S = 15.0
 
 
@@ -37,6 +38,8 @@ def add_routes(app: web.Application, bridge: Bridge, launcher: Launcher, base_ur
     app[BRIDGE_KEY] = bridge
     app[LAUNCHER_KEY] = launcher
     app[BASE_URL_KEY] = base_url
+    app[STOPPING_KEY] = asyncio.Event()
+    app.on_shutdown.append(_end_streams)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC, name="playground_static")
     app.router.add_get("/playground/api/config", config)
@@ -63,9 +66,28 @@ async def state(request: web.Request) -> web.Response:
     return web.json_response(request.app[BRIDGE_KEY].snapshot())
 
 
+async def _end_streams(app: web.Application) -> None:
+    """Open event streams end at shutdown instead of holding it up until aiohttp's timeout."""
+    app[STOPPING_KEY].set()
+
+
+async def _next_change(bridge: Bridge, seen: int, stopping: asyncio.Event) -> int | None:
+    """The next version; `seen` again after a quiet heartbeat period; None when the server stops."""
+    change = asyncio.ensure_future(bridge.wait_for_change(seen))
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait((change, stop), timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (change, stop):
+            task.cancel()
+    if stopping.is_set():
+        return None
+    return change.result() if change.done() and not change.cancelled() else seen
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     """One `change` event per state change (coalesced), and a comment every 15 s to keep it open."""
-    bridge = request.app[BRIDGE_KEY]
+    bridge, stopping = request.app[BRIDGE_KEY], request.app[STOPPING_KEY]
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
@@ -73,13 +95,11 @@ async def events(request: web.Request) -> web.StreamResponse:
     seen = bridge.version
     await response.write(f"event: change\ndata: {seen}\n\n".encode())
     with contextlib.suppress(ConnectionResetError):
-        while True:
-            try:
-                async with asyncio.timeout(HEARTBEAT_S):
-                    seen = await bridge.wait_for_change(seen)
-            except TimeoutError:
+        while (version := await _next_change(bridge, seen, stopping)) is not None:
+            if version == seen:
                 await response.write(b": heartbeat\n\n")
                 continue
+            seen = version
             await response.write(f"event: change\ndata: {seen}\n\n".encode())
     return response
 

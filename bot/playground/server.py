@@ -6,22 +6,29 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import os
 import secrets
 import signal
 import sys
 
 from aiohttp import web
+from pydantic import SecretStr
 
+from bot.api.assistants import MANAGER
+from bot.app import build_app
 from bot.playground import page
 from bot.playground.examples import sdk_snippet
 from bot.playground.launcher import Launcher
+from bot.playground.local import SlackApiBridge
+from bot.playground.slack_api import LocalSlack
 from bot.settings import Settings
+from bot.slack.transport import EVENTS_PATH
 
 log = logging.getLogger("sluice.playground")
 
 DEFAULT_HOST = "127.0.0.1"
 SLACK_API_PREFIX = "/slack-api/"
+CHANNEL_ID, CHANNEL_NAME = "C0PLAYGROUND", "sluice-playground"
+USER_ID, USER_NAME = "U0YOU", "you"
 
 
 def is_loopback(host: str) -> bool:
@@ -48,7 +55,13 @@ def banner(settings: Settings, host: str, url: str) -> str:
         "",
         f"Sluice playground: {url}/",
         f"  checkpoints: {store}",
-        f"  Slack: a local Slack Web API at {url}{SLACK_API_PREFIX}; anyone who opens the page may decide (SLUICE_APPROVERS=*)",
+        f"  Slack: a local Slack Web API at {url}{SLACK_API_PREFIX}, channel #{CHANNEL_NAME}",
+        "  deciders: "
+        + (
+            f"SLUICE_APPROVERS={settings.sluice_approvers}"
+            if settings.sluice_approvers
+            else "anyone who opens the page (SLUICE_APPROVERS=*)"
+        ),
     ]
     if is_loopback(host):
         lines.append(
@@ -64,7 +77,8 @@ def banner(settings: Settings, host: str, url: str) -> str:
 
 
 async def serve(settings: Settings) -> None:
-    host = os.environ.get("HOST", DEFAULT_HOST)
+    # Not Settings.host's 0.0.0.0 (for `serve`): the playground lets anyone who reaches it decide.
+    host = settings.host if "host" in settings.model_fields_set else DEFAULT_HOST
     port = settings.port
     url = local_url(host, port)
     app = build(settings, url)
@@ -87,11 +101,48 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
     finally:
         print("Sluice playground: stopping (finishing decisions in flight)", flush=True)
+        # Drain while still listening: decisions in flight update messages through the local Slack.
+        await app[MANAGER].drain()
         await runner.cleanup()
 
 
+def playground_settings(settings: Settings, url: str) -> tuple[Settings, str, str]:
+    """`settings` with the Slack part pointing at this process's local Slack; also its secret and token."""
+    signing_secret, bot_token = generated_secrets()
+    update = {
+        "slack_bot_token": SecretStr(bot_token),
+        "slack_signing_secret": SecretStr(signing_secret),
+        "slack_app_token": None,  # the local Slack is reached over HTTP, not Socket Mode
+        "slack_api_url": url + SLACK_API_PREFIX + "api/",
+        "sluice_slack_channel": CHANNEL_ID,
+        # Anyone who opens the page decides, unless SLUICE_APPROVERS says otherwise.
+        "sluice_approvers": settings.sluice_approvers or "*",
+    }
+    return settings.model_copy(update=update), signing_secret, bot_token
+
+
 def build(settings: Settings, url: str) -> web.Application:
-    raise NotImplementedError("waiting for bot.app.build_app and bot.playground.slack_api")
+    """The service's own app (API + bot) with the local Slack under /slack-api/ and the page at /."""
+    settings, signing_secret, bot_token = playground_settings(settings, url)
+    app = build_app(settings)
+    slack = LocalSlack(
+        signing_secret=signing_secret,
+        bot_token=bot_token,
+        events_url=url + EVENTS_PATH,
+        channels={CHANNEL_ID: CHANNEL_NAME},
+        users={USER_ID: USER_NAME},
+    )
+    slack.public_url = url + SLACK_API_PREFIX.rstrip("/")
+    app.add_subapp(SLACK_API_PREFIX, slack.app())
+    launcher = Launcher(url, CHANNEL_ID, settings.api_key_value)
+    page.add_routes(app, SlackApiBridge(slack, channel=CHANNEL_ID, user=USER_ID), launcher, url)
+
+    async def close_clients(_: web.Application) -> None:
+        await launcher.close()
+        await slack.close()
+
+    app.on_cleanup.append(close_clients)
+    return app
 
 
 def generated_secrets() -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -60,12 +61,13 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
     raise RuntimeError(f"the playground did not answer {url} within {timeout} s:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture
-def playground(tmp_path: Path) -> Iterator[Playground]:
+@contextlib.contextmanager
+def running_playground(log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Playground]:
+    """`python -m bot playground` on a free port until the block ends (then SIGTERM, as Ctrl-C would)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
-    env.update({"PORT": str(port), "PYTHONUNBUFFERED": "1"})
-    log = tmp_path / "playground.log"
+    env.update({"PORT": str(port), "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+    log = log_dir / "playground.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "playground"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
@@ -81,3 +83,16 @@ def playground(tmp_path: Path) -> Iterator[Playground]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def playground(tmp_path: Path) -> Iterator[Playground]:
+    with running_playground(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared_playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
+    """One playground for a whole module whose tests each use their own threads."""
+    with running_playground(tmp_path_factory.mktemp("playground")) as running:
+        yield running

@@ -24,10 +24,34 @@
       return `<span class="mention">@${escapeHtml(name)}</span>`;
     }
     if (target.startsWith("#")) return `<span class="mention">#${escapeHtml(label || target.slice(1))}</span>`;
+    if (target.startsWith("!date^")) return `<span class="date">${escapeHtml(formatDate(target, label))}</span>`;
     if (target.startsWith("!")) return `<span class="mention">@${escapeHtml((label || target.slice(1)).split("^")[0])}</span>`;
     const url = unslack(target);
     const safe = /^(https?:|mailto:)/i.test(url) ? url : "#";
     return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${escapeHtml(unslack(label || target))}</a>`;
+  }
+
+  // <!date^<unix ts>^<format>|fallback>, in the reader's time zone as Slack shows it.
+  function formatDate(target, fallback) {
+    const [, ts, format] = target.split("^");
+    const when = new Date(Number(ts) * 1000);
+    if (!format || Number.isNaN(when.getTime())) return fallback || ts;
+    const day = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+    const daysAgo = Math.round((day(new Date()) - day(when)) / 86400000);
+    const pretty = (long) =>
+      daysAgo === 0 ? "Today" : daysAgo === 1 ? "Yesterday" : daysAgo === -1 ? "Tomorrow" : long;
+    const parts = {
+      date_num: when.toISOString().slice(0, 10),
+      date: when.toLocaleDateString([], { month: "long", day: "numeric", year: "numeric" }),
+      date_short: when.toLocaleDateString([], { month: "short", day: "numeric", year: "numeric" }),
+      date_long: when.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric", year: "numeric" }),
+      time: when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" }),
+      time_secs: when.toLocaleTimeString([], { hour: "numeric", minute: "2-digit", second: "2-digit" }),
+    };
+    parts.date_pretty = pretty(parts.date);
+    parts.date_short_pretty = pretty(parts.date_short);
+    parts.date_long_pretty = pretty(parts.date_long);
+    return format.replace(/\{(\w+)\}/g, (whole, name) => parts[name] ?? whole);
   }
 
   // The shortcodes a bot is likely to use; others stay as typed, as in Slack without the emoji.
@@ -45,18 +69,17 @@
   };
   const emoji = (text) => text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
 
-  // Inline styles on already-escaped text: `code`, *bold*, _italic_, ~strike~.
+  // Inline styles on already-escaped text: `code`, *bold*, _italic_, ~strike~. Code spans are set
+  // aside first, so that a style may wrap one (*Tool call: `send_email`*) and nothing styles inside one.
   function inline(text) {
-    const parts = text.split(/(`[^`\n]+`)/g);
-    return parts
-      .map((part, i) => {
-        if (i % 2 === 1) return `<code>${part.slice(1, -1)}</code>`;
-        return emoji(part)
-          .replace(/(^|[\s(>])\*(?!\s)([^*\n]+?)\*(?=$|[\s).,!?:;<])/g, "$1<b>$2</b>")
-          .replace(/(^|[\s(>])_(?!\s)([^_\n]+?)_(?=$|[\s).,!?:;<])/g, "$1<i>$2</i>")
-          .replace(/(^|[\s(>])~(?!\s)([^~\n]+?)~(?=$|[\s).,!?:;<])/g, "$1<s>$2</s>");
-      })
-      .join("");
+    const codes = [];
+    const work = text.replace(/`([^`\n]+)`/g, (_, code) => `\u0001${codes.push(code) - 1}\u0001`);
+    const open = "(^|[\\s(>\\u0000\\u0001])";
+    const close = "(?=$|[\\s).,!?:;<\\u0000\\u0001])";
+    const style = (mark, tag) => (html) =>
+      html.replace(new RegExp(`${open}\\${mark}(?!\\s)([^${mark}\\n]+?)\\${mark}${close}`, "g"), `$1<${tag}>$2</${tag}>`);
+    const styled = [style("*", "b"), style("_", "i"), style("~", "s")].reduce((html, apply) => apply(html), emoji(work));
+    return styled.replace(/\u0001(\d+)\u0001/g, (_, n) => `<code>${codes[Number(n)]}</code>`);
   }
 
   // A line-level pass: > quotes; everything else inline. Tokens are already swapped out.

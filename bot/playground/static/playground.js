@@ -81,10 +81,12 @@
       content.appendChild(text);
     }
     if (message.updated) {
+      // Slack writes "(edited)" at the end of the message's last line of text.
       const edited = document.createElement("span");
       edited.className = "edited";
       edited.textContent = "(edited)";
-      content.appendChild(edited);
+      const texts = content.querySelectorAll(".bk-section-body, .bk-context, .bk-plain");
+      (texts.length ? texts[texts.length - 1] : content).appendChild(edited);
     }
     body.appendChild(content);
     if (message.ephemeral) {
