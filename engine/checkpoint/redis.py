@@ -20,12 +20,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisError
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, RedisError
 from redis.typing import EncodableT
 
 from ..errors import CheckpointConflict, CheckpointerError
 from . import keys
 from .base import SavedCheckpoint
+from .pipelining import Pipeliner
 from .redis_scripts import HISTORY, LOAD_HEAD, SAVE, SAVE_WRITES, decode_writes, encode_writes
 
 T = TypeVar("T")
@@ -103,6 +105,7 @@ class RedisSaver:
 
     def _use(self, client: Client) -> None:
         self._client = client
+        self._pipe = Pipeliner(client)
         self._save = client.register_script(SAVE)
         self._save_writes = client.register_script(SAVE_WRITES)
         self._load_head = client.register_script(LOAD_HEAD)
@@ -112,6 +115,11 @@ class RedisSaver:
     def client(self) -> Client:
         assert self._client is not None
         return self._client
+
+    @property
+    def sent(self) -> tuple[int, int]:
+        """(commands, network round trips) this saver has sent: concurrent commands share round trips."""
+        return self._pipe.commands, self._pipe.round_trips
 
     @property
     def url(self) -> str:
@@ -143,6 +151,14 @@ class RedisSaver:
                 self._use(RedisCluster.from_url(url, **options))
             self._detect = None
 
+    async def _eval(self, script: AsyncScript, keys: list[str], args: list[EncodableT]) -> Any:
+        """EVALSHA through the pipeliner; a server that lacks the script (new, restarted) gets it loaded."""
+        try:
+            return await self._pipe.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await self.client.script_load(script.script)
+            return await self._pipe.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+
     async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
         try:
             await self._ready()
@@ -157,22 +173,21 @@ class RedisSaver:
     async def load(self, thread_id: str, ns: str, checkpoint_id: str | None = None) -> SavedCheckpoint | None:
         cp_key = keys.checkpoint_key(thread_id)
         if checkpoint_id is None:
-            got = await self._call(lambda: self._load_head(
-                keys=[cp_key], args=[keys.head_field(ns), keys.BLOB + keys.member(ns, ""), keys.WRITES + keys.member(ns, "")]
-            ))
+            keys.head_field(ns)  # validates the namespace
+            got = await self._call(lambda: self._eval(self._load_head, [cp_key], [ns]))
             return _decode(*got) if got else None
         name = keys.member(ns, checkpoint_id)
-        stored, record = await self._call(lambda: self.client.hmget(cp_key, [keys.BLOB + name, keys.WRITES + name]))
+        stored, record = await self._call(lambda: self._pipe.execute("HMGET", cp_key, keys.BLOB + name, keys.WRITES + name))
         return _decode(checkpoint_id, stored, record) if stored is not None else None
 
     async def save(self, thread_id: str, ns: str, checkpoint: SavedCheckpoint, *, expected_head: str | None) -> None:
         thread_keys = keys.thread_keys(thread_id)
         if not checkpoint.id:
             raise CheckpointerError("A checkpoint id cannot be empty")
-        name = keys.member(ns, checkpoint.id)
+        keys.member(ns, checkpoint.id)  # validates both
         value = (checkpoint.parent_id or "").encode() + b"\0" + checkpoint.blob
-        args: list[EncodableT] = [keys.head_field(ns), expected_head or "", keys.BLOB + name, value, name, checkpoint.id, self.ttl or 0]
-        status = await self._call(lambda: self._save(keys=thread_keys, args=args))
+        args: list[EncodableT] = [ns, expected_head or "", checkpoint.id, value, self.ttl or 0]
+        status = await self._call(lambda: self._eval(self._save, thread_keys, args))
         if int(status[0]) == _HEAD_MOVED:
             raise CheckpointConflict(
                 f"Thread {thread_id!r} moved on: its head is {_text(status[1]) or None!r}, not {expected_head!r}"
@@ -182,10 +197,10 @@ class RedisSaver:
         self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False
     ) -> None:
         thread_keys = keys.thread_keys(thread_id)
-        name = keys.member(ns, checkpoint_id)
-        args: list[EncodableT] = [keys.head_field(ns), checkpoint_id, keys.WRITES + name, "1" if exclusive else "0",
-                                  self.ttl or 0, encode_writes(writes), keys.CLAIM + name, secrets.token_hex(8)]
-        status = await self._call(lambda: self._save_writes(keys=thread_keys, args=args))
+        keys.member(ns, checkpoint_id)
+        args: list[EncodableT] = [ns, checkpoint_id, "1" if exclusive else "0", self.ttl or 0, encode_writes(writes),
+                                  secrets.token_hex(8)]
+        status = await self._call(lambda: self._eval(self._save_writes, thread_keys, args))
         if int(status[0]) == _HEAD_MOVED:
             raise CheckpointConflict(f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}")
         if int(status[0]) == _ALREADY_WRITTEN:
@@ -198,8 +213,8 @@ class RedisSaver:
             return []
         thread_keys = keys.thread_keys(thread_id)
         high, low = keys.history_range(ns, before)
-        args: list[EncodableT] = [high, low, -1 if limit is None else limit, keys.BLOB, keys.WRITES]
-        flat = await self._call(lambda: self._history(keys=thread_keys, args=args))
+        args: list[EncodableT] = [high, low, -1 if limit is None else limit]
+        flat = await self._call(lambda: self._eval(self._history, thread_keys, args))
         prefix = len(keys.member(ns, "").encode())
         return [
             _decode(_bytes(flat[i])[prefix:], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)
@@ -208,4 +223,4 @@ class RedisSaver:
     async def delete_thread(self, thread_id: str) -> None:
         # A thread's key set is fixed (keys.py), so one DEL removes every namespace atomically.
         thread_keys = keys.thread_keys(thread_id)
-        await self._call(lambda: self.client.delete(*thread_keys))
+        await self._call(lambda: self._pipe.execute("DEL", *thread_keys))

@@ -1,7 +1,8 @@
 """Lua scripts of the Redis checkpointer, and the pending-writes record they share with Python.
 
 Every script takes all its keys in KEYS[] (KEYS[1] = the thread's checkpoint hash, KEYS[2] = its
-history index; see keys.py) and gets field names from Python, so the keyspace is defined once.
+history index) and builds field names with the prefixes of keys.py, written into the Lua source
+when this module loads, so the keyspace is defined once and a call sends only what varies.
 Scripts answer conflicts with a status instead of an error reply, so the client can raise the
 typed CheckpointConflict without parsing messages: {1} = done, {0, head} = the head moved,
 {2, key} = an exclusive write found `key` already written.
@@ -15,8 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# Shared Lua: parse a writes record into {key, first byte, last byte} entries; refresh the TTL.
+from . import keys
+
+# Shared Lua: field names (from keys.py), a writes-record parser giving {key, first byte, last byte}
+# per entry, and the TTL refresh of every key of the thread.
 _LIB = """
+local function field(prefix, ns, id) return prefix .. ns .. @SEP@ .. id end
+
 local function entries(rec)
   local out, pos, n = {}, 1, #rec
   while pos <= n do
@@ -39,57 +45,61 @@ local function refresh(ttl)
 end
 """
 
-# ARGV: head field, expected head ('' = none), blob field, parent\0blob, index member, new id, ttl.
+# ARGV: ns, expected head ('' = none), new id, parent\0blob, ttl.
 # A head already equal to the new id is this very write, retried by the client after a lost reply.
-SAVE = _LIB + """
-local head = redis.call('HGET', KEYS[1], ARGV[1]) or ''
-if head == ARGV[6] then return {1} end
+SAVE = """
+local ns, id = ARGV[1], ARGV[3]
+local head = redis.call('HGET', KEYS[1], @HEAD@ .. ns) or ''
+if head == id then return {1} end
 if head ~= ARGV[2] then return {0, head} end
-redis.call('HSET', KEYS[1], ARGV[3], ARGV[4], ARGV[1], ARGV[6])
-redis.call('ZADD', KEYS[2], 0, ARGV[5])
-refresh(ARGV[7])
+redis.call('HSET', KEYS[1], field(@BLOB@, ns, id), ARGV[4], @HEAD@ .. ns, id)
+redis.call('ZADD', KEYS[2], 0, ns .. @SEP@ .. id)
+refresh(ARGV[5])
 return {1}
 """
 
-# ARGV: head field, checkpoint id, writes field, exclusive ('1' / '0'), ttl, record of new entries,
-# claim field, claim token. An exclusive write stores its call's token: when the client retries it
-# after a lost reply, finding its own token means the claim is already ours, not someone else's.
-SAVE_WRITES = _LIB + """
-local got = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[3])
-if got[1] ~= ARGV[2] then return {0, got[1] or ''} end
+# ARGV: ns, checkpoint id, exclusive ('1' / '0'), ttl, record of new entries, claim token.
+# An exclusive write stores its call's token: when the client retries it after a lost reply,
+# finding its own token means the claim is already ours, not someone else's.
+SAVE_WRITES = """
+local ns, id = ARGV[1], ARGV[2]
+local wfield, claim = field(@WRITES@, ns, id), field(@CLAIM@, ns, id)
+local got = redis.call('HMGET', KEYS[1], @HEAD@ .. ns, wfield)
+if got[1] ~= id then return {0, got[1] or ''} end
 local incoming = {}
-for _, e in ipairs(entries(ARGV[6])) do incoming[e[1]] = true end
+for _, e in ipairs(entries(ARGV[5])) do incoming[e[1]] = true end
 local old, kept = got[2] or '', {}
 for _, e in ipairs(entries(old)) do
   if incoming[e[1]] then
-    if ARGV[4] == '1' then
-      if redis.call('HGET', KEYS[1], ARGV[7]) == ARGV[8] then return {1} end
+    if ARGV[3] == '1' then
+      if redis.call('HGET', KEYS[1], claim) == ARGV[6] then return {1} end
       return {2, e[1]}
     end
   else
     kept[#kept + 1] = string.sub(old, e[2], e[3])
   end
 end
-kept[#kept + 1] = ARGV[6]
-if ARGV[4] == '1' then
-  redis.call('HSET', KEYS[1], ARGV[3], table.concat(kept), ARGV[7], ARGV[8])
+kept[#kept + 1] = ARGV[5]
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], wfield, table.concat(kept), claim, ARGV[6])
 else
-  redis.call('HSET', KEYS[1], ARGV[3], table.concat(kept))
+  redis.call('HSET', KEYS[1], wfield, table.concat(kept))
 end
-refresh(ARGV[5])
+refresh(ARGV[4])
 return {1}
 """
 
-# ARGV: head field, blob field prefix, writes field prefix. Returns {id, parent\0blob, writes} or nil.
+# ARGV: ns. Returns {id, parent\0blob, writes} of the head, or nil.
 LOAD_HEAD = """
-local id = redis.call('HGET', KEYS[1], ARGV[1])
+local ns = ARGV[1]
+local id = redis.call('HGET', KEYS[1], @HEAD@ .. ns)
 if not id then return false end
-local got = redis.call('HMGET', KEYS[1], ARGV[2] .. id, ARGV[3] .. id)
+local got = redis.call('HMGET', KEYS[1], field(@BLOB@, ns, id), field(@WRITES@, ns, id))
 if not got[1] then return false end
 return {id, got[1], got[2] or ''}
 """
 
-# ARGV: max, min (ZREVRANGEBYLEX bounds), limit (-1 = all), blob prefix, writes prefix.
+# ARGV: max, min (ZREVRANGEBYLEX bounds), limit (-1 = all).
 # Returns member, parent\0blob, writes, ... newest first; reads only the page asked for.
 HISTORY = """
 local members
@@ -103,8 +113,8 @@ for first = 1, #members, batch do
   local fields = {}
   local last = math.min(first + batch - 1, #members)
   for i = first, last do
-    fields[#fields + 1] = ARGV[4] .. members[i]
-    fields[#fields + 1] = ARGV[5] .. members[i]
+    fields[#fields + 1] = @BLOB@ .. members[i]
+    fields[#fields + 1] = @WRITES@ .. members[i]
   end
   local got = redis.call('HMGET', KEYS[1], unpack(fields))
   for i = first, last do
@@ -118,6 +128,23 @@ for first = 1, #members, batch do
 end
 return out
 """
+
+
+def _lua_string(text: str) -> str:
+    """A Lua literal: punctuation and NUL as three-digit decimal escapes ('h\\058' is 'h:')."""
+    return "'" + "".join(c if c.isalnum() else f"\\{ord(c):03d}" for c in text) + "'"
+
+
+def _render(body: str) -> str:
+    """The script with the keyspace's field prefixes (keys.py) written in as Lua strings."""
+    names = {"HEAD": keys.HEAD, "BLOB": keys.BLOB, "WRITES": keys.WRITES, "CLAIM": keys.CLAIM, "SEP": keys.SEP}
+    source = _LIB + body
+    for name, value in names.items():
+        source = source.replace(f"@{name}@", _lua_string(value))
+    return source
+
+
+SAVE, SAVE_WRITES, LOAD_HEAD, HISTORY = (_render(s) for s in (SAVE, SAVE_WRITES, LOAD_HEAD, HISTORY))
 
 
 def encode_writes(writes: Mapping[str, bytes]) -> bytes:
