@@ -15,7 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ClusterCrossSlotError
 
-from engine import CheckpointConflict, CheckpointerError, RedisSaver, SavedCheckpoint
+from engine import CheckpointConflict, CheckpointerError, Command, RedisSaver, SavedCheckpoint
 from engine.checkpoint import keys
 from engine.checkpoint.redis import redact
 from engine.errors import ConfigError
@@ -276,3 +276,36 @@ async def test_a_lost_reply_retried_by_the_client_is_not_a_false_conflict(redis_
     assert (await saver.load(tid, "")).writes == {"res:t:1": b"yes"}  # type: ignore[union-attr]
     await saver.aclose()
     await proxy.close()
+
+
+async def test_scripts_are_loaded_again_when_the_server_lost_them(redis_saver: RedisSaver) -> None:
+    tid = f"noscript-{uuid.uuid4().hex}"
+    first = new_cp()
+    await redis_saver.save(tid, "", first, expected_head=None)
+    client: Any = redis_saver.client
+    await client.script_flush()  # what a restarted server looks like to a running saver
+    second = new_cp(first.id)
+    await redis_saver.save(tid, "", second, expected_head=first.id)
+    await redis_saver.save_writes(tid, "", second.id, {"int:x": b"p"})
+    assert (await redis_saver.load(tid, "")).writes == {"int:x": b"p"}  # type: ignore[union-attr]
+
+
+async def test_concurrent_calls_share_round_trips(redis_saver: RedisSaver) -> None:
+    threads = [f"many-{uuid.uuid4().hex}" for _ in range(200)]
+    firsts = [new_cp() for _ in threads]
+    await asyncio.gather(*(redis_saver.save(t, "", c, expected_head=None) for t, c in zip(threads, firsts, strict=True)))
+    commands, round_trips = redis_saver.sent
+    heads = await asyncio.gather(*(redis_saver.load(t, "") for t in threads))
+    assert [h.id for h in heads if h] == [c.id for c in firsts]
+    after_commands, after_round_trips = redis_saver.sent
+    assert after_commands - commands == 200
+    assert after_round_trips - round_trips < 20  # batched: one exchange carries many threads' calls
+
+
+def test_the_sync_api_works_through_redis(redis_url: str) -> None:
+    saver = RedisSaver.from_url(redis_url)
+    graph = seed_builder.compile(checkpointer=saver)
+    cfg = {"configurable": {"thread_id": f"sync-{uuid.uuid4().hex}"}}
+    assert graph.invoke({"some_text": "a"}, cfg)["__interrupt__"][0].value == {"text_to_revise": "a"}
+    assert graph.invoke(Command(resume="b"), cfg) == {"some_text": "b"}
+    assert [s.values for s in graph.get_state_history(cfg)][0] == {"some_text": "b"}
