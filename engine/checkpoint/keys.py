@@ -40,6 +40,13 @@ def _check_part(value: str, what: str) -> str:
     return value
 
 
+def check_names(ns: str, *checkpoint_ids: str) -> None:
+    """Namespaces and ids end at SEP in field names, so they must not contain it."""
+    _check_part(ns, "namespace")
+    for checkpoint_id in checkpoint_ids:
+        _check_part(checkpoint_id, "checkpoint id")
+
+
 def checkpoint_key(thread_id: str) -> str:
     return f"{PREFIX}:{{{check_thread_id(thread_id)}}}:cp"
 
@@ -51,10 +58,6 @@ def history_key(thread_id: str) -> str:
 def thread_keys(thread_id: str) -> list[str]:
     """Every key of the thread, in the order the scripts expect them as KEYS[1], KEYS[2]."""
     return [checkpoint_key(thread_id), history_key(thread_id)]
-
-
-def head_field(ns: str) -> str:
-    return HEAD + _check_part(ns, "namespace")
 
 
 def member(ns: str, checkpoint_id: str) -> str:

@@ -1,8 +1,11 @@
 """RedisSaver: checkpoints in plain Redis 7 / Valkey (no modules), single server or Redis Cluster.
 
-Each call is one round trip: a Lua script (EVALSHA) over the thread's two keys (keys.py), so a
-checkpoint, its head pointer, its history entry and the TTL refresh land together or not at all.
-Writes are conditional on the head, which makes two resumes of one pause race to exactly one winner.
+Each call is one command, a Lua script (EVALSHA, redis_scripts.py) over the thread's two keys
+(keys.py), so a checkpoint, its head pointer, its history entry and the TTL refresh land together
+or not at all, in one round trip; calls made at the same moment by other threads share that round
+trip (pipelining.py). Writes are conditional on the head, which makes two resumes of one pause race
+to exactly one winner. Every Redis failure surfaces as CheckpointerError naming the server, never
+its password.
 
     saver = RedisSaver.from_url("redis://localhost:6379/0", ttl=7 * 24 * 3600)
     graph = builder.compile(checkpointer=saver)
@@ -33,7 +36,7 @@ from .redis_scripts import HISTORY, LOAD_HEAD, SAVE, SAVE_WRITES, decode_writes,
 T = TypeVar("T")
 Client = Redis | RedisCluster
 
-_DONE, _HEAD_MOVED, _ALREADY_WRITTEN = 1, 0, 2
+_HEAD_MOVED, _ALREADY_WRITTEN = 0, 2  # script statuses besides 1 = done (see redis_scripts)
 
 
 def _bytes(value: Any) -> bytes:
@@ -165,15 +168,15 @@ class RedisSaver:
             return await op()
         except (RedisError, OSError) as exc:
             raise CheckpointerError(
-                f"Redis at {self.url} failed ({type(exc).__name__}: {exc}). Nothing was half-written; "
-                "retry once Redis is reachable."
+                f"Redis at {self.url} failed ({type(exc).__name__}: {exc}). Nothing was half-written: "
+                "the run can be retried once Redis answers again."
             ) from exc
 
     # -- the Checkpointer protocol -------------------------------------------------------------
     async def load(self, thread_id: str, ns: str, checkpoint_id: str | None = None) -> SavedCheckpoint | None:
         cp_key = keys.checkpoint_key(thread_id)
         if checkpoint_id is None:
-            keys.head_field(ns)  # validates the namespace
+            keys.check_names(ns)
             got = await self._call(lambda: self._eval(self._load_head, [cp_key], [ns]))
             return _decode(*got) if got else None
         name = keys.member(ns, checkpoint_id)
@@ -184,7 +187,7 @@ class RedisSaver:
         thread_keys = keys.thread_keys(thread_id)
         if not checkpoint.id:
             raise CheckpointerError("A checkpoint id cannot be empty")
-        keys.member(ns, checkpoint.id)  # validates both
+        keys.check_names(ns, checkpoint.id)
         value = (checkpoint.parent_id or "").encode() + b"\0" + checkpoint.blob
         args: list[EncodableT] = [ns, expected_head or "", checkpoint.id, value, self.ttl or 0]
         status = await self._call(lambda: self._eval(self._save, thread_keys, args))
@@ -197,7 +200,7 @@ class RedisSaver:
         self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False
     ) -> None:
         thread_keys = keys.thread_keys(thread_id)
-        keys.member(ns, checkpoint_id)
+        keys.check_names(ns, checkpoint_id)
         args: list[EncodableT] = [ns, checkpoint_id, "1" if exclusive else "0", self.ttl or 0, encode_writes(writes),
                                   secrets.token_hex(8)]
         status = await self._call(lambda: self._eval(self._save_writes, thread_keys, args))

@@ -59,6 +59,13 @@ async def test_thread_ids_that_break_the_hash_tag_are_rejected(redis_saver: Redi
             await call
 
 
+async def test_names_with_the_field_separator_are_rejected(redis_saver: RedisSaver) -> None:
+    with pytest.raises(CheckpointerError, match="NUL"):
+        await redis_saver.save("t", "node\0x", new_cp(), expected_head=None)
+    with pytest.raises(CheckpointerError, match="NUL"):
+        await redis_saver.load("t", "", "bad\0id")
+
+
 async def test_a_seed_thread_is_two_keys_in_one_slot(redis_url: str, redis_cluster_url: str, raw: Redis) -> None:
     tid = f"seed-{uuid.uuid4().hex}"
     saver = RedisSaver.from_url(redis_url)
