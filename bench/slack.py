@@ -23,11 +23,14 @@ import time
 from pathlib import Path
 from typing import Any, TypedDict
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+# The repo root instead of bench/, whose redis.py would shadow the redis package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
 import redis.asyncio as aioredis  # noqa: E402
 
-from engine import StateGraph, interrupt  # noqa: E402
+from engine import END, StateGraph, interrupt  # noqa: E402
 from tests.slack.harness import APPROVER, CHANNEL, button, make_env  # noqa: E402
 
 
@@ -39,13 +42,17 @@ def review(state: State) -> dict[str, str]:
     return {"text": interrupt({"text_to_revise": state["text"]})}
 
 
+def again(state: State) -> str:
+    return "review" if state["text"] != "stop" else END
+
+
 def looping_graph() -> Any:
-    """Pauses, and after each decision pauses again (a graph that never ends)."""
+    """Pauses, and after each decision pauses again (until someone answers "stop")."""
     builder = StateGraph(State)
     builder.add_node("review", review)
     builder.set_entry_point("review")
-    builder.add_edge("review", "review")
-    return builder.compile()
+    builder.add_conditional_edges("review", again, ["review", END])
+    return builder
 
 
 def pct(values: list[float], q: float) -> float:
@@ -91,9 +98,17 @@ async def click(env: Any, thread_id: str, ts: str, action: str, acks: list[float
 
 async def run(rounds: int, concurrencies: list[int]) -> None:
     url, proc = start_redis()
+    try:
+        await measure(url, rounds, concurrencies)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait()
+
+
+async def measure(url: str, rounds: int, concurrencies: list[int]) -> None:
     redis = aioredis.from_url(url)
-    env, close = await make_env(redis)
-    env.runs.graphs["loop"] = looping_graph()
+    env, close = await make_env(redis, extra_graphs={"loop": looping_graph()})
     updated: dict[str, float] = {}
     posted: dict[str, float] = {}
 
@@ -141,8 +156,6 @@ async def run(rounds: int, concurrencies: list[int]) -> None:
     finally:
         await close()
         await redis.aclose()
-        if proc is not None:
-            proc.terminate()
 
 
 def main() -> None:

@@ -29,8 +29,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Set to a path (e.g. docs/playground.png) to also save the README's screenshot.
-README_SHOT = os.environ.get("SLUICE_README_SCREENSHOT")
 
 if not Path(CHROMIUM).exists():
     # CI installs it (.ci/run); a missing browser there is a failure, not a skip.
@@ -114,15 +112,15 @@ def test_tool_calls_approved_one_by_one(page: Page, playground: Playground, tmp_
     expect(message).to_contain_text("send_email")
     expect(message).to_contain_text("delete_file")
     ts = message.get_attribute("data-ts")
-    if README_SHOT:
-        shot = Path(README_SHOT)
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot))
 
-    # Each action is decided on its own; the graph resumes once both are.
-    for _ in range(2):
-        page.locator(f'.message[data-ts="{ts}"] button.bk-button', has_text="Approve").first.click()
-        page.wait_for_timeout(50)
+    # Each action is decided on its own (the message loses that action's buttons); the graph
+    # resumes once both are.
+    approve = page.locator(f'.message[data-ts="{ts}"] button.bk-button', has_text="Approve")
+    expect(approve).to_have_count(2)
+    approve.first.click()
+    expect(approve).to_have_count(1)
+    expect(page.locator(f'.message[data-ts="{ts}"]')).to_contain_text("Approved")
+    approve.first.click()
     updated = page.locator(f'.message[data-ts="{ts}"]')
     expect(updated.locator("button.bk-button")).to_have_count(0)
     expect(updated).to_have_attribute("data-updated", "1")
