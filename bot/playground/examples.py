@@ -49,14 +49,19 @@ def example(example_id: str) -> Example | None:
     return next((e for e in EXAMPLES if e.id == example_id), None)
 
 
-def sdk_snippet(base_url: str) -> str:
+def sdk_snippet(base_url: str, *, api_key: bool = False) -> str:
     """The seed's flow against this server; paste into `python -m asyncio` (top-level await)."""
+    client = (
+        f'import os\nclient = get_client(url="{base_url}", api_key=os.environ["SLUICE_API_KEY"])'
+        if api_key
+        else f'client = get_client(url="{base_url}")'
+    )
     return f"""\
 # pip install langgraph-sdk, then paste into `python -m asyncio`:
 from langgraph_sdk import get_client
 from langgraph_sdk.schema import Command
 
-client = get_client(url="{base_url}")
+{client}
 thread = await client.threads.create()
 result = await client.runs.wait(thread["thread_id"], "agent", input={{"some_text": "original text"}})
 print(result["__interrupt__"])  # the pause, also posted in the playground channel

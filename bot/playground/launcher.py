@@ -22,6 +22,10 @@ class Launcher:
         self._headers = {"x-api-key": api_key} if api_key else {}
         self._session: aiohttp.ClientSession | None = None
 
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self._headers)
+
     async def start(self, example: Example) -> str:
         """Creates a thread and a background run of the example; returns the thread id."""
         session = self._session_or_new()

@@ -58,7 +58,10 @@ async def index(request: web.Request) -> web.FileResponse:
 
 async def config(request: web.Request) -> web.Response:
     return web.json_response(
-        {"examples": [e.to_json() for e in EXAMPLES], "snippet": sdk_snippet(request.app[BASE_URL_KEY])}
+        {
+            "examples": [e.to_json() for e in EXAMPLES],
+            "snippet": sdk_snippet(request.app[BASE_URL_KEY], api_key=request.app[LAUNCHER_KEY].has_api_key),
+        }
     )
 
 
@@ -105,6 +108,12 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    # JSON only: a browser sends that cross-site only after a CORS preflight we never grant, so
+    # another web page cannot press buttons here (a text/plain or form POST would need none).
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text=json.dumps({"error": "send application/json"}), content_type="application/json"
+        )
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -65,14 +65,19 @@ def banner(settings: Settings, host: str, url: str) -> str:
     ]
     if is_loopback(host):
         lines.append(
-            f"  listening on {host} only: anyone who can reach it can decide pauses (HOST=0.0.0.0 to share it)"
+            f"  listening on {host} only (this machine): whoever opens the page can decide; HOST=0.0.0.0 shares it"
         )
     else:
         lines.append(
             f"  WARNING: listening on {host or 'all interfaces'}: anyone who can reach this address can start runs "
             "and decide pauses"
         )
-    lines += ["", "Try the HTTP API with the langgraph_sdk client:", "", sdk_snippet(url)]
+    lines += [
+        "",
+        "Try the HTTP API with the langgraph_sdk client:",
+        "",
+        sdk_snippet(url, api_key=bool(settings.sluice_api_key)),
+    ]
     return "\n".join(lines)
 
 

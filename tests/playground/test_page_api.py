@@ -159,6 +159,21 @@ def test_bad_requests_are_refused_with_a_reason(shared_playground: Playground) -
     assert status == 404 and "no message" in answer["error"]
 
 
+def test_a_cross_site_form_post_cannot_press_buttons(shared_playground: Playground) -> None:
+    # What another web site can send without a CORS preflight: a text/plain body.
+    request = urllib.request.Request(
+        shared_playground.url + "/playground/api/start",
+        data=json.dumps({"example": "text_revision"}).encode(),
+        headers={"content-type": "text/plain"},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("a text/plain POST was accepted")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 415
+
+
 async def test_changes_are_pushed_as_server_sent_events(shared_playground: Playground) -> None:
     async with (
         aiohttp.ClientSession() as session,
@@ -193,6 +208,14 @@ def test_the_printed_sdk_snippet_runs_and_its_pause_reaches_the_channel(shared_p
     assert "original text" in text_of(posted[0])
 
 
-def test_host_other_than_loopback_is_announced(tmp_path: Path) -> None:
-    with running_playground(tmp_path, {"HOST": "0.0.0.0"}) as playground:
-        assert "WARNING: listening on 0.0.0.0" in playground.output()
+def test_shared_on_the_network_with_an_api_key(tmp_path: Path) -> None:
+    with running_playground(tmp_path, {"HOST": "0.0.0.0", "SLUICE_API_KEY": "k-test"}) as playground:
+        out = playground.output()
+        assert "WARNING: listening on 0.0.0.0" in out
+        assert 'api_key=os.environ["SLUICE_API_KEY"]' in out and "k-test" not in out
+        # The page's own launcher passes the key to the API; a client without it is refused.
+        thread_id = post(playground, "/playground/api/start", {"example": "text_revision"})["thread_id"]
+        wait_for(playground, lambda s: [m for m in s["messages"] if thread_id in text_of(m)])
+        status, _ = call(playground, f"/threads/{thread_id}")
+        assert status == 401
+        assert get_sync_client(url=playground.url, api_key="k-test").threads.get(thread_id)["thread_id"] == thread_id
