@@ -7,6 +7,7 @@ goes page -> local Slack -> signed request -> bot -> runs layer -> engine, as in
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,41 @@ def test_tool_calls_approved_one_by_one(page: Page, playground: Playground, tmp_
     shot = tmp_path / "tool_approval.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 0
+
+
+def test_tool_call_edited_with_a_field_error_then_rejected_with_a_reason(
+    page: Page, playground: Playground, tmp_path: Path
+) -> None:
+    page.click("button.example[data-example=tool_approval]")
+    message = pending_message(page, "Reject")
+    expect(message).to_contain_text("delete_file")
+    ts = message.get_attribute("data-ts")
+    in_message = page.locator(f'.message[data-ts="{ts}"] button.bk-button', has_text="Edit")
+
+    # Edit send_email's arguments: invalid JSON is refused inside the modal, as Slack shows it.
+    in_message.first.click()
+    modal = page.locator(".modal")
+    box = modal.locator("textarea").first
+    expect(box).to_have_value(re.compile(r'"to": "ana@example.com"'))
+    box.fill("{not json")
+    modal.locator(".modal-submit").click()
+    expect(modal.locator(".bk-error")).to_contain_text("Not valid JSON")
+    box.fill('{"to": "cfo@example.com", "subject": "Numbers", "body": "Attached."}')
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0)
+    expect(page.locator(f'.message[data-ts="{ts}"]')).to_contain_text("Edited")
+
+    # Reject delete_file with a reason typed into the modal.
+    page.locator(f'.message[data-ts="{ts}"] button.bk-button', has_text="Reject").first.click()
+    expect(modal).to_be_visible()
+    modal.locator("textarea, input.bk-input").first.fill("keep the draft")
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0)
+    expect(page.locator(f'.message[data-ts="{ts}"] button.bk-button')).to_have_count(0)
+
+    state = finished_state(playground, "tool_approval")
+    assert state["values"]["results"] == [
+        "Email sent to cfo@example.com: 'Numbers'",
+        "Rejected delete_file: keep the draft",
+    ]
+    page.screenshot(path=str(tmp_path / "tool_edit_reject.png"), full_page=True)
