@@ -207,12 +207,17 @@ class Run:
         self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- persistence ---------------------------------------------------------------------------
-    async def _save(self, checkpoint: Checkpoint) -> None:
+    async def _save(self, checkpoint: Checkpoint, *, after: Checkpoint | None = None) -> None:
+        """Stores `checkpoint` as the new head; with `after`, stores that one first, in the same write."""
         if self.saver is None or self.opts.thread_id is None:
             self.head_id = checkpoint.id
             return
-        saved = checkpoint.encode()
-        await self.saver.save(self.opts.thread_id, self.opts.ns, saved, expected_head=self.head_id)
+        if after is None:
+            await self.saver.save(self.opts.thread_id, self.opts.ns, checkpoint.encode(), expected_head=self.head_id)
+        else:
+            await self.saver.save(
+                self.opts.thread_id, self.opts.ns, after.encode(), expected_head=self.head_id, then=checkpoint.encode()
+            )
         self.head_id = checkpoint.id
 
     async def _save_writes(self, checkpoint: Checkpoint, writes: dict[str, Any], *, exclusive: bool = False) -> None:
@@ -302,18 +307,22 @@ class Run:
             base, values, [{"name": START, "path": [PULL, START], "arg": update}], dict(base.barriers) if base else {},
             step, "input", [],
         )
-        await self._save(checkpoint)
-        return checkpoint
+        return checkpoint  # saved by _run_start_step, together with the step it leads to
 
     async def _run_start_step(self, checkpoint: Checkpoint) -> AsyncIterator[tuple[str, Any]]:
         update = checkpoint.tasks[0].get("arg") or {}
         writes = list(update.items())
-        triggers = await self._triggers(START, checkpoint.values, writes, None, [])
-        values = dict(checkpoint.values)
-        self.schema.apply(values, writes)
-        nxt = self._next_tasks([(START, triggers)], checkpoint.barriers)
+        try:
+            triggers = await self._triggers(START, checkpoint.values, writes, None, [])
+            values = dict(checkpoint.values)
+            self.schema.apply(values, writes)
+            nxt = self._next_tasks([(START, triggers)], checkpoint.barriers)
+        except BaseException:
+            await self._save(checkpoint)  # the input is kept, as LangGraph keeps it, when routing fails
+            raise
         new = self._new_checkpoint(checkpoint, values, nxt[0], nxt[1], checkpoint.step + 1, "loop", [START])
-        await self._save(new)
+        # One write for both: the input checkpoint and the first step (one round trip on Redis).
+        await self._save(new, after=checkpoint)
         self.checkpoint = new
         yield ("values", self._output(values))
 

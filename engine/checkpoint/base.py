@@ -40,10 +40,20 @@ class Checkpointer(Protocol):
         """The head checkpoint of (thread, ns) when `checkpoint_id` is None, else that one; None if absent."""
         ...
 
-    async def save(self, thread_id: str, ns: str, checkpoint: SavedCheckpoint, *, expected_head: str | None) -> None:
+    async def save(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: SavedCheckpoint,
+        *,
+        expected_head: str | None,
+        then: SavedCheckpoint | None = None,
+    ) -> None:
         """Store `checkpoint` and make it the head, only if the head is still `expected_head`.
 
-        `expected_head=None` means the (thread, ns) must have no checkpoint yet. On mismatch raise
+        `expected_head=None` means the (thread, ns) must have no checkpoint yet. `then`, a checkpoint
+        whose parent is `checkpoint`, is stored in the same atomic write and becomes the head (the
+        engine saves a run's input and its first step together). On mismatch raise
         CheckpointConflict and store nothing.
         """
         ...

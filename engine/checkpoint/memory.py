@@ -43,16 +43,25 @@ class InMemorySaver:
             return None
         return self._with_writes(chain, wanted)
 
-    async def save(self, thread_id: str, ns: str, checkpoint: SavedCheckpoint, *, expected_head: str | None) -> None:
+    async def save(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: SavedCheckpoint,
+        *,
+        expected_head: str | None,
+        then: SavedCheckpoint | None = None,
+    ) -> None:
         async with self._lock:
             chain = self._threads.setdefault(thread_id, {}).setdefault(ns, _Chain())
             if chain.head != expected_head:
                 raise CheckpointConflict(
                     f"Thread {thread_id!r} moved on: its head is {chain.head!r}, not {expected_head!r}"
                 )
-            chain.blobs[checkpoint.id] = SavedCheckpoint(checkpoint.id, checkpoint.parent_id, checkpoint.blob)
-            chain.order.append(checkpoint.id)
-            chain.head = checkpoint.id
+            for saved in (checkpoint, then) if then is not None else (checkpoint,):
+                chain.blobs[saved.id] = SavedCheckpoint(saved.id, saved.parent_id, saved.blob)
+                chain.order.append(saved.id)
+                chain.head = saved.id
 
     async def save_writes(
         self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False

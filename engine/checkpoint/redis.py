@@ -71,6 +71,10 @@ def describe(client: Client) -> str:
     return f"redis://{user}{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
 
 
+def _stored(checkpoint: SavedCheckpoint) -> bytes:
+    return (checkpoint.parent_id or "").encode() + b"\0" + checkpoint.blob
+
+
 def _decode(checkpoint_id: Any, stored: Any, record: Any) -> SavedCheckpoint:
     parent, _, blob = _bytes(stored).partition(b"\0")
     writes = decode_writes(_bytes(record)) if record else {}
@@ -183,13 +187,23 @@ class RedisSaver:
         stored, record = await self._call(lambda: self._pipe.execute("HMGET", cp_key, keys.BLOB + name, keys.WRITES + name))
         return _decode(checkpoint_id, stored, record) if stored is not None else None
 
-    async def save(self, thread_id: str, ns: str, checkpoint: SavedCheckpoint, *, expected_head: str | None) -> None:
+    async def save(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: SavedCheckpoint,
+        *,
+        expected_head: str | None,
+        then: SavedCheckpoint | None = None,
+    ) -> None:
         thread_keys = keys.thread_keys(thread_id)
-        if not checkpoint.id:
+        chain = (checkpoint, then) if then is not None else (checkpoint,)
+        if not all(saved.id for saved in chain):
             raise CheckpointerError("A checkpoint id cannot be empty")
-        keys.check_names(ns, checkpoint.id)
-        value = (checkpoint.parent_id or "").encode() + b"\0" + checkpoint.blob
-        args: list[EncodableT] = [ns, expected_head or "", checkpoint.id, value, self.ttl or 0]
+        keys.check_names(ns, *(saved.id for saved in chain))
+        args: list[EncodableT] = [ns, expected_head or "", checkpoint.id, _stored(checkpoint), self.ttl or 0]
+        if then is not None:
+            args += [then.id, _stored(then)]
         status = await self._call(lambda: self._eval(self._save, thread_keys, args))
         if int(status[0]) == _HEAD_MOVED:
             raise CheckpointConflict(

@@ -45,15 +45,21 @@ local function refresh(ttl)
 end
 """
 
-# ARGV: ns, expected head ('' = none), new id, parent\0blob, ttl.
-# A head already equal to the new id is this very write, retried by the client after a lost reply.
+# ARGV: ns, expected head ('' = none), new id, parent\0blob, ttl[, then id, parent\0blob].
+# The optional `then` checkpoint follows the first in the same write and becomes the head.
+# A head already equal to the last new id is this very write, retried by the client after a lost reply.
 SAVE = """
-local ns, id = ARGV[1], ARGV[3]
+local ns, id, last = ARGV[1], ARGV[3], ARGV[6] or ARGV[3]
 local head = redis.call('HGET', KEYS[1], @HEAD@ .. ns) or ''
-if head == id then return {1} end
+if head == last then return {1} end
 if head ~= ARGV[2] then return {0, head} end
-redis.call('HSET', KEYS[1], field(@BLOB@, ns, id), ARGV[4], @HEAD@ .. ns, id)
-redis.call('ZADD', KEYS[2], 0, ns .. @SEP@ .. id)
+if ARGV[6] then
+  redis.call('HSET', KEYS[1], field(@BLOB@, ns, id), ARGV[4], field(@BLOB@, ns, last), ARGV[7], @HEAD@ .. ns, last)
+  redis.call('ZADD', KEYS[2], 0, ns .. @SEP@ .. id, 0, ns .. @SEP@ .. last)
+else
+  redis.call('HSET', KEYS[1], field(@BLOB@, ns, id), ARGV[4], @HEAD@ .. ns, id)
+  redis.call('ZADD', KEYS[2], 0, ns .. @SEP@ .. id)
+end
 refresh(ARGV[5])
 return {1}
 """

@@ -74,6 +74,23 @@ async def test_stale_expected_head_conflicts_and_changes_nothing(saver: Checkpoi
     assert [c.id for c in await saver.history(tid, "")] == [second.id, first.id]
 
 
+async def test_save_with_then_stores_two_checkpoints_in_one_write(saver: Checkpointer) -> None:
+    tid = thread()
+    [base] = await chain(saver, tid, 1)
+    first = cp(base.id)
+    second = cp(first.id)
+    await saver.save(tid, "", first, expected_head=base.id, then=second)
+    head = await saver.load(tid, "")
+    assert head == SavedCheckpoint(second.id, first.id, second.blob, {})
+    assert await saver.load(tid, "", first.id) == SavedCheckpoint(first.id, base.id, first.blob, {})
+    assert [c.id for c in await saver.history(tid, "")] == [second.id, first.id, base.id]
+    stale, after_stale = cp(base.id), cp()
+    with pytest.raises(CheckpointConflict):
+        await saver.save(tid, "", stale, expected_head=base.id, then=after_stale)
+    assert await saver.load(tid, "", stale.id) is None and await saver.load(tid, "", after_stale.id) is None
+    assert [c.id for c in await saver.history(tid, "")] == [second.id, first.id, base.id]
+
+
 async def test_head_of_missing_thread_is_none_for_expected_head(saver: Checkpointer) -> None:
     with pytest.raises(CheckpointConflict):
         await saver.save(thread(), "", cp(), expected_head="00000000-0000-0000-0000-000000000000")
