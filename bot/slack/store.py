@@ -182,12 +182,21 @@ return {created, previous or ''}
 """
 
 
+# KEYS: current, pause, decided. ARGV: slot. Gives the slot back after a resume that failed.
+_UNDO = """
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[2], 'status', 'pending')
+return 1
+"""
+
+
 class RedisPauseStore:
     def __init__(self, redis: Any, prefix: str = "sluice") -> None:
         self._r = redis
         self._p = prefix
         self._decide = redis.register_script(_DECIDE)
         self._open = redis.register_script(_OPEN)
+        self._undo = redis.register_script(_UNDO)
 
     def _k(self, thread_id: str, *rest: str) -> str:
         return ":".join((f"{self._p}:{{{thread_id}}}:slack", *rest))
@@ -253,11 +262,7 @@ class RedisPauseStore:
         return self._s(await self._r.hget(self._k(thread_id, "pause", checkpoint_id), "status"))
 
     async def undo(self, pause: Pause, slot: str) -> None:
-        keys = self._keys(pause.thread_id, pause.checkpoint_id)
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hdel(keys[2], slot)
-            pipe.hset(keys[1], "status", "pending")
-            await pipe.execute()
+        await self._undo(keys=self._keys(pause.thread_id, pause.checkpoint_id), args=[slot])
 
     async def close(self, pause: Pause, status: str) -> None:
         await self._r.hset(self._k(pause.thread_id, "pause", pause.checkpoint_id), "status", status)

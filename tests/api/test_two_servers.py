@@ -86,3 +86,15 @@ async def test_cancel_from_the_other_process_stops_the_run(two_servers: tuple[st
     assert (await a.runs.get(thread_id, run["run_id"]))["status"] == "interrupted"
     assert (await a.threads.get(thread_id))["status"] != "busy"
     assert (await b.runs.wait(thread_id, "slow", input={}))["log"] == ["slow"]
+
+
+async def test_server_on_a_redis_cluster(redis_cluster_url: str) -> None:
+    with running_server(REDIS_URL=redis_cluster_url) as url:
+        client = get_client(url=url)
+        thread_id = (await client.threads.create())["thread_id"]
+        paused = await client.runs.wait(thread_id, "agent", input={"some_text": "original text"})
+        assert paused["__interrupt__"][0]["value"] == {"text_to_revise": "original text"}
+        done = await client.runs.wait(thread_id, "agent", command=Command(resume="Edited text"))
+        assert done == {"some_text": "Edited text"}
+        assert [t["thread_id"] for t in await client.threads.search(limit=100)].count(thread_id) == 1
+        await client.threads.delete(thread_id)

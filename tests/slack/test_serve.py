@@ -24,6 +24,11 @@ async def slack() -> AsyncIterator[LocalSlack]:
     await local.close()
 
 
+@pytest.fixture(params=["redis_url", "redis_cluster_url"], ids=["redis", "cluster"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(request.param))
+
+
 def _serve_env(slack: LocalSlack, redis_url: str) -> dict[str, str]:
     return {
         "SLACK_BOT_TOKEN": TOKEN,
@@ -53,9 +58,9 @@ async def _until(predicate: Any) -> None:
 
 
 async def test_api_run_pauses_in_slack_and_a_click_on_another_process_resumes_it(
-    slack: LocalSlack, redis_url: str
+    slack: LocalSlack, store_url: str
 ) -> None:
-    env = _serve_env(slack, redis_url)
+    env = _serve_env(slack, store_url)
     with running_server(**env) as first, running_server(**env) as second:
         client = get_client(url=first)
         thread_id = (await client.threads.create())["thread_id"]
