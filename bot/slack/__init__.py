@@ -75,7 +75,9 @@ def build(
     if not approvers_mod.parse(approvers) and not per_assistant:
         log.warning("SLUICE_APPROVERS is not set: every Slack decision will be refused. %s", approvers_mod.HOW_TO)
     deps = Deps(calls, store, allowed, runs, assistants, spawn, default_channel)
-    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    # Handlers ack first and hand their work to `spawn`, so bolt may answer Slack when the handler
+    # returns; without this it polls for the ack every 10 ms, adding that much to every click.
+    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
     notifier = Notifier(deps)
     decisions = Decisions(deps)
     commands = Commands(deps, notifier)

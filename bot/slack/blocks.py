@@ -194,7 +194,7 @@ def _slot_footer(
 
 def decision_blocks(d: SlotDecision, at: float | None = None) -> list[Block]:
     """Who decided what (and when, once known); an edit, reason or reply is shown after it."""
-    stamp = f" at {when(at)}" if at else ""
+    stamp = f", {when(at)}" if at else ""
     out = [context(f"{ICONS.get(d.decision, '')} *{VERBS.get(d.decision, d.decision)}* by <@{d.user}>{stamp}")]
     if d.decision == "edit":
         value = d.value if isinstance(d.value, str) else to_json(d.value)
@@ -208,7 +208,7 @@ def decided_blocks(pause: Pause, decided: Mapping[str, SlotDecision], at: float)
     """The message once the pause is resumed: buttons gone, every decision with who and when."""
     users = sorted({d.user for d in decided.values() if d.user})
     who = ", ".join(f"<@{u}>" for u in users) or "someone"
-    return pause_blocks(pause, decided, closed=f"Decided by {who} at {when(at)}; the graph goes on.")
+    return pause_blocks(pause, decided, closed=f"Decided by {who}, {when(at)}; the graph goes on.")
 
 
 def fit(blocks: list[Block], max_blocks: int) -> list[Block]:

@@ -22,7 +22,7 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 def usage(names: list[str]) -> str:
     return (
-        "Usage: `/sluice <assistant> <text>` starts a run here; `/sluice pending` lists and re-posts "
+        "Usage: `/sluice &lt;assistant&gt; &lt;text&gt;` starts a run here; `/sluice pending` lists and re-posts "
         f"the pauses waiting in this channel. Assistants: {', '.join(f'`{n}`' for n in names) or 'none'}."
     )
 
