@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -29,12 +30,40 @@ def mount(app: web.Application, bolt: AsyncApp, path: str = EVENTS_PATH) -> None
 class SocketMode:
     """Socket Mode: the bot dials out to Slack (no public URL needed); started and stopped with the app."""
 
+    RETRY_S = (1, 2, 5, 10, 30)
+
     def __init__(self, bolt: AsyncApp, app_token: str) -> None:
-        self._handler = AsyncSocketModeHandler(bolt, app_token)
+        self._bolt = bolt
+        self._app_token = app_token
+        self._handler: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._handler.connect_async()
-        log.info("Slack Socket Mode connected")
+        """Connects in the background, retrying: the API serves even while Slack is unreachable."""
+        self._connecting = asyncio.get_running_loop().create_task(self._connect())
+
+    async def _connect(self) -> None:
+        attempt = 0
+        while True:
+            # Made here, not in __init__: its aiohttp session needs the running event loop.
+            handler = AsyncSocketModeHandler(self._bolt, self._app_token)
+            try:
+                await handler.connect_async()
+            except Exception as exc:
+                await handler.close_async()
+                delay = self.RETRY_S[min(attempt, len(self.RETRY_S) - 1)]
+                log.warning("Slack Socket Mode: could not connect (%s); retrying in %ss", type(exc).__name__, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            self._handler = handler
+            log.info("Slack Socket Mode connected")
+            return
 
     async def stop(self) -> None:
-        await self._handler.close_async()
+        if self._connecting is not None:
+            self._connecting.cancel()
+            await asyncio.gather(self._connecting, return_exceptions=True)
+        if self._handler is not None:
+            await self._handler.close_async()
+            self._handler = None

@@ -89,3 +89,33 @@ async def test_api_run_pauses_in_slack_and_a_click_on_another_process_resumes_it
         updated = slack.message(CHANNEL, message.ts)
         assert action_ids(updated) == [] and APPROVER in json.dumps(updated.blocks), updated.blocks
         assert slack.ephemerals(OUTSIDER), "the outsider was told they may not decide"
+
+
+async def test_socket_mode_needs_no_public_url(redis_url: str) -> None:
+    app_token = "xapp-1-socket-test"
+    slack = LocalSlack(
+        signing_secret=SECRET, bot_token=TOKEN, app_token=app_token, channels={CHANNEL: "general"}, users=USERS
+    )
+    await slack.start()
+    try:
+        env = {**_serve_env(slack, redis_url), "SLACK_APP_TOKEN": app_token}
+        with running_server(**env) as url:  # the bot dials the local Slack while this loop polls
+            for _ in range(200):
+                if slack.socket_connected:
+                    break
+                await asyncio.sleep(0.05)
+            assert slack.socket_connected and slack.events_url is None  # nothing reaches the bot over HTTP
+            client = get_client(url=url)
+            thread_id = (await client.threads.create())["thread_id"]
+            await client.runs.wait(thread_id, "agent", input={"some_text": "over the socket"})
+            message = await _message_for(slack, thread_id)
+            delivery = await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+            assert delivery.status == 200
+
+            async def finished() -> bool:
+                return bool((await client.threads.get(thread_id))["status"] == "idle")
+
+            await _until(finished)
+            assert (await client.threads.get_state(thread_id))["values"] == {"some_text": "over the socket"}
+    finally:
+        await slack.close()
