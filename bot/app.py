@@ -7,6 +7,7 @@ context, so whoever serves the app gets them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,7 +32,7 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
     url = settings.redis_url_value
     if not url:
         log.warning("REDIS_URL is not set: threads live in memory and nothing survives a restart")
-        return InMemorySaver(), MemoryRecords(), None
+        return InMemorySaver(), MemoryRecords(), None  # one process: no lease to lose
     from redis import Redis
     from redis.asyncio import Redis as AsyncRedis
     from redis.asyncio.cluster import RedisCluster
@@ -46,7 +47,8 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
         raise SettingsError(f"REDIS_URL: cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}") from None
     client: Any = RedisCluster.from_url(url) if cluster else AsyncRedis.from_url(url)
     log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact_url(url))
-    return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client), client
+    lease_ms = int(settings.sluice_run_lease * 1000)
+    return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client, lease_ms), client
 
 
 def build_app(settings: Settings, registry: Registry | None = None) -> web.Application:
@@ -66,7 +68,12 @@ def build_app(settings: Settings, registry: Registry | None = None) -> web.Appli
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         if slack_bot is not None:
             await slack_bot.start()
+        # Shared Redis: take over the runs of processes that died (their lease lapsed).
+        recovery = asyncio.get_running_loop().create_task(manager.recover()) if client is not None else None
         yield
+        if recovery is not None:
+            recovery.cancel()
+            await asyncio.gather(recovery, return_exceptions=True)
         if slack_bot is not None:
             await slack_bot.stop()
         await manager.drain()

@@ -4,6 +4,7 @@ thread's records, queue and checkpoints all live on one cluster slot."""
 from __future__ import annotations
 
 THREAD_INDEX = "sluice:threads"  # sorted set: thread id -> created time (single-key commands only)
+LEASE_INDEX = "sluice:leases"  # sorted set: thread id -> lease deadline (ms) of the run it executes
 
 
 def _tag(thread_id: str) -> str:

@@ -2,8 +2,9 @@
 
 The queue is the runs layer's "one run at a time per thread": a run joins the thread's queue
 when it is created and may execute only while it is the queue's head *and* holds the thread's
-lease. The lease expires unless its holder renews it, so a process that dies mid-run frees the
-thread: the next waiter (or the next submitter) drops the orphaned head and marks it failed.
+lease. The lease expires unless its holder renews it; threads with a leased run are listed in an
+index of lease deadlines, so when a process dies mid-run another one finds the lapsed lease and
+adopts the orphaned run (`adopt`), continuing it from its last checkpoint.
 
 `MemoryRecords` serves a single process; `RedisRecords` (bot.record_store_redis) shares the
 same semantics across every process on one Redis, with each step one Lua script.
@@ -17,10 +18,12 @@ from typing import Protocol
 
 from bot.records import RunRecord, ThreadRecord
 
-LEASE_MS = 15_000
+LEASE_MS = 15_000  # default; SLUICE_RUN_LEASE sets it
 
 
 class Records(Protocol):
+    lease_ms: int
+
     async def create_thread(self, record: ThreadRecord) -> bool:
         """Stores a new thread; False (and nothing changes) when the id exists."""
         ...
@@ -45,26 +48,35 @@ class Records(Protocol):
 
     async def delete_run(self, thread_id: str, run_id: str) -> None: ...
 
-    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> tuple[bool, list[str]]:
-        """Queues the run; (False, ...) under reject when the thread has a run. Also returns orphaned
-        run ids dropped from the head because their lease had expired."""
+    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> bool:
+        """Queues the run; False (and nothing changes) under reject when the thread has a run."""
         ...
 
-    async def turn(self, thread_id: str, run_id: str) -> tuple[bool, list[str]]:
-        """Whether the run holds the thread now (renewing its lease), and orphans dropped meanwhile."""
+    async def turn(self, thread_id: str, run_id: str) -> bool:
+        """Whether the run holds the thread now; renews its lease (and its deadline in the index)."""
         ...
 
-    async def release(self, thread_id: str, run_id: str) -> None:
-        """Removes the run from the queue (head or not) and hands the lease to the next one."""
+    async def release(self, thread_id: str, run_id: str) -> int:
+        """Removes the run from the queue (head or not), hands the lease to the next one; returns
+        how many runs remain queued."""
         ...
 
     async def queued(self, thread_id: str) -> list[str]: ...
+
+    async def lapsed(self, limit: int) -> list[str]:
+        """Threads whose lease deadline has passed: their run's process may have died."""
+        ...
+
+    async def adopt(self, thread_id: str) -> str | None:
+        """If the thread's head run lost its lease, lease it to the caller and return its id."""
+        ...
 
 
 class MemoryRecords:
     """Records of one process (the in-memory deployment and the playground)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lease_ms: int = LEASE_MS) -> None:
+        self.lease_ms = lease_ms
         self._threads: dict[str, str] = {}
         self._runs: dict[str, dict[str, str]] = {}
         self._queues: dict[str, list[str]] = {}
@@ -110,43 +122,32 @@ class MemoryRecords:
     async def delete_run(self, thread_id: str, run_id: str) -> None:
         self._runs.get(thread_id, {}).pop(run_id, None)
 
-    def _reap(self, thread_id: str) -> list[str]:
-        queue = self._queues.get(thread_id, [])
-        lease = self._leases.get(thread_id)
-        dropped: list[str] = []
-        if queue and (lease is None or lease[1] < time.monotonic()):
-            dropped.append(queue.pop(0))
-            self._grant(thread_id)
-        return dropped
-
     def _grant(self, thread_id: str) -> None:
         queue = self._queues.get(thread_id, [])
         if queue:
-            self._leases[thread_id] = (queue[0], time.monotonic() + LEASE_MS / 1000)
+            self._leases[thread_id] = (queue[0], time.monotonic() + self.lease_ms / 1000)
         else:
             self._leases.pop(thread_id, None)
 
-    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> tuple[bool, list[str]]:
+    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> bool:
         async with self._lock:
-            dropped = self._reap(thread_id)
             queue = self._queues.setdefault(thread_id, [])
             if reject_if_busy and queue:
-                return False, dropped
+                return False
             queue.append(run_id)
             if len(queue) == 1:
                 self._grant(thread_id)
-            return True, dropped
+            return True
 
-    async def turn(self, thread_id: str, run_id: str) -> tuple[bool, list[str]]:
+    async def turn(self, thread_id: str, run_id: str) -> bool:
         async with self._lock:
-            dropped = self._reap(thread_id)
             lease = self._leases.get(thread_id)
             if lease is None or lease[0] != run_id:
-                return False, dropped
-            self._leases[thread_id] = (run_id, time.monotonic() + LEASE_MS / 1000)
-            return True, dropped
+                return False
+            self._leases[thread_id] = (run_id, time.monotonic() + self.lease_ms / 1000)
+            return True
 
-    async def release(self, thread_id: str, run_id: str) -> None:
+    async def release(self, thread_id: str, run_id: str) -> int:
         async with self._lock:
             queue = self._queues.get(thread_id, [])
             was_head = bool(queue) and queue[0] == run_id
@@ -154,6 +155,13 @@ class MemoryRecords:
                 queue.remove(run_id)
             if was_head:
                 self._grant(thread_id)
+            return len(queue)
 
     async def queued(self, thread_id: str) -> list[str]:
         return list(self._queues.get(thread_id, []))
+
+    async def lapsed(self, limit: int) -> list[str]:
+        return []  # one process: a run can only stop with it
+
+    async def adopt(self, thread_id: str) -> str | None:
+        return None

@@ -7,6 +7,7 @@ sorted set, touched with single-key commands only.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -20,40 +21,24 @@ class RecordStoreError(Exception):
     """Redis failed while reading or writing thread and run records."""
 
 
-# KEYS: queue, lease ; ARGV: lease ms. Drops the head when its lease expired; grants the next.
-_REAP = """
-local dropped = {}
-if redis.call('LLEN', KEYS[1]) > 0 and redis.call('EXISTS', KEYS[2]) == 0 then
-  table.insert(dropped, redis.call('LPOP', KEYS[1]))
-  local nxt = redis.call('LINDEX', KEYS[1], 0)
-  if nxt then redis.call('SET', KEYS[2], nxt, 'PX', ARGV[1]) end
-end
-"""
-
 # KEYS: queue, lease ; ARGV: lease ms, run id, reject (1|0)
-_SUBMIT = (
-    _REAP
-    + """
-if ARGV[3] == '1' and redis.call('LLEN', KEYS[1]) > 0 then return {0, dropped} end
+_SUBMIT = """
+if ARGV[3] == '1' and redis.call('LLEN', KEYS[1]) > 0 then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[2])
 if redis.call('LLEN', KEYS[1]) == 1 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1]) end
-return {1, dropped}
+return 1
 """
-)
 
 # KEYS: queue, lease ; ARGV: lease ms, run id
-_TURN = (
-    _REAP
-    + """
+_TURN = """
 if redis.call('GET', KEYS[2]) == ARGV[2] then
   redis.call('PEXPIRE', KEYS[2], ARGV[1])
-  return {1, dropped}
+  return 1
 end
-return {0, dropped}
+return 0
 """
-)
 
-# KEYS: queue, lease ; ARGV: lease ms, run id
+# KEYS: queue, lease ; ARGV: lease ms, run id. Returns how many runs remain queued.
 _RELEASE = """
 local head = redis.call('LINDEX', KEYS[1], 0)
 redis.call('LREM', KEYS[1], 0, ARGV[2])
@@ -61,7 +46,15 @@ if head == ARGV[2] then
   local nxt = redis.call('LINDEX', KEYS[1], 0)
   if nxt then redis.call('SET', KEYS[2], nxt, 'PX', ARGV[1]) else redis.call('DEL', KEYS[2]) end
 end
-return 1
+return redis.call('LLEN', KEYS[1])
+"""
+
+# KEYS: queue, lease ; ARGV: lease ms. The head run whose lease lapsed, leased to the caller.
+_ADOPT = """
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head or redis.call('EXISTS', KEYS[2]) == 1 then return false end
+redis.call('SET', KEYS[2], head, 'PX', ARGV[1])
+return head
 """
 
 # KEYS: thread, runs index, queue, lease ; ARGV: run key prefix
@@ -73,11 +66,13 @@ return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 
 
 class RedisRecords:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, lease_ms: int = LEASE_MS) -> None:
         self._redis = client
+        self.lease_ms = lease_ms
         self._submit = client.register_script(_SUBMIT)
         self._turn = client.register_script(_TURN)
         self._release = client.register_script(_RELEASE)
+        self._adopt = client.register_script(_ADOPT)
         self._delete = client.register_script(_DELETE)
 
     async def create_thread(self, record: ThreadRecord) -> bool:
@@ -136,21 +131,44 @@ class RedisRecords:
         pipe.zrem(keys.runs(thread_id), run_id)
         await pipe.execute()
 
-    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> tuple[bool, list[str]]:
-        ok, dropped = await self._submit(
-            keys=[keys.queue(thread_id), keys.lease(thread_id)], args=[LEASE_MS, run_id, "1" if reject_if_busy else "0"]
-        )
-        return bool(ok), [_text(d) for d in dropped]
+    def _queue_keys(self, thread_id: str) -> list[str]:
+        return [keys.queue(thread_id), keys.lease(thread_id)]
 
-    async def turn(self, thread_id: str, run_id: str) -> tuple[bool, list[str]]:
-        ok, dropped = await self._turn(keys=[keys.queue(thread_id), keys.lease(thread_id)], args=[LEASE_MS, run_id])
-        return bool(ok), [_text(d) for d in dropped]
+    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> bool:
+        args = [self.lease_ms, run_id, "1" if reject_if_busy else "0"]
+        return bool(await self._submit(keys=self._queue_keys(thread_id), args=args))
 
-    async def release(self, thread_id: str, run_id: str) -> None:
-        await self._release(keys=[keys.queue(thread_id), keys.lease(thread_id)], args=[LEASE_MS, run_id])
+    async def turn(self, thread_id: str, run_id: str) -> bool:
+        mine = bool(await self._turn(keys=self._queue_keys(thread_id), args=[self.lease_ms, run_id]))
+        if mine:  # the deadline index lives in its own slot: a separate single-key command
+            await self._redis.zadd(keys.LEASE_INDEX, {thread_id: _now_ms() + self.lease_ms})
+        return mine
+
+    async def release(self, thread_id: str, run_id: str) -> int:
+        remaining = int(await self._release(keys=self._queue_keys(thread_id), args=[self.lease_ms, run_id]))
+        if remaining == 0:
+            await self._redis.zrem(keys.LEASE_INDEX, thread_id)
+        return remaining
 
     async def queued(self, thread_id: str) -> list[str]:
         return [_text(i) for i in await self._redis.lrange(keys.queue(thread_id), 0, -1)]
+
+    async def lapsed(self, limit: int) -> list[str]:
+        found = await self._redis.zrangebyscore(keys.LEASE_INDEX, 0, _now_ms(), start=0, num=limit)
+        return [_text(t) for t in found]
+
+    async def adopt(self, thread_id: str) -> str | None:
+        head = await self._adopt(keys=self._queue_keys(thread_id), args=[self.lease_ms])
+        if not head:
+            if not await self._redis.exists(keys.queue(thread_id)):
+                await self._redis.zrem(keys.LEASE_INDEX, thread_id)  # nothing left to run there
+            return None
+        await self._redis.zadd(keys.LEASE_INDEX, {thread_id: _now_ms() + self.lease_ms})
+        return _text(head)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _text(value: Any) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.plain_json import to_wire
-from bot.record_store import LEASE_MS, Records
+from bot.record_store import Records
 from bot.records import RunRecord, ThreadRecord, now_iso
 from bot.registry import Assistant, Registry
 from bot.run_events import ResumeConflict, RunEvent
@@ -29,6 +29,7 @@ log = logging.getLogger("sluice.runs")
 MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
 POLL_S = 0.05
 CANCEL_CHECK_S = 0.5
+RECOVER_EVERY_S = 2.0
 Listener = Callable[[RunEvent], Awaitable[None]]
 
 
@@ -61,6 +62,7 @@ class RunRequest:
     multitask_strategy: str = "enqueue"
     stream_mode: tuple[str, ...] = ("values",)
     expected_checkpoint: str | None = None  # resume only while the thread is still at this pause
+    adopted: bool = False  # continues the run of a process that died
 
     def kwargs(self) -> dict[str, Any]:
         return {
@@ -194,8 +196,7 @@ class RunManager:
         )
         strategy = request.multitask_strategy
         await self.records.put_run(run)
-        accepted, orphans = await self.records.submit(thread_id, run.run_id, reject_if_busy=strategy == "reject")
-        await self._fail_orphans(thread_id, orphans)
+        accepted = await self.records.submit(thread_id, run.run_id, reject_if_busy=strategy == "reject")
         if not accepted:
             await self.records.delete_run(thread_id, run.run_id)
             raise RunsError(
@@ -279,21 +280,9 @@ class RunManager:
         return await self.get_run(thread_id, run_id)
 
     # -- execution -----------------------------------------------------------------------------
-    async def _fail_orphans(self, thread_id: str, orphans: list[str]) -> None:
-        for run_id in orphans:
-            run = await self.records.get_run(thread_id, run_id)
-            if run is not None and not run.done:
-                log.warning("run %s of thread %s lost its worker; marking it failed", run_id, thread_id)
-                run.status = "error"
-                run.result = {"__error__": {"error": "WorkerLost", "message": "the process running it stopped"}}
-                run.updated_at = now_iso()
-                await self.records.put_run(run)
-
     async def _wait_turn(self, run: RunRecord) -> None:
         while True:
-            mine, orphans = await self.records.turn(run.thread_id, run.run_id)
-            await self._fail_orphans(run.thread_id, orphans)
-            if mine:
+            if await self.records.turn(run.thread_id, run.run_id):
                 return
             current = await self.records.get_run(run.thread_id, run.run_id)
             if current is None or current.done:
@@ -303,9 +292,58 @@ class RunManager:
                 async with asyncio.timeout(POLL_S):
                     await wake.wait()
 
+    # -- taking over the runs of processes that died -------------------------------------------
+    async def recover(self, every_s: float = RECOVER_EVERY_S) -> None:
+        """Runs until cancelled: adopts runs whose process stopped renewing their lease."""
+        while True:
+            try:
+                await self.adopt_lapsed()
+            except Exception:
+                log.exception("looking for runs of stopped processes failed; retrying")
+            await asyncio.sleep(every_s)
+
+    async def adopt_lapsed(self) -> list[str]:
+        adopted = []
+        for thread_id in await self.records.lapsed(limit=50):
+            run_id = await self.records.adopt(thread_id)
+            if run_id is None:
+                continue
+            if await self._continue_orphan(thread_id, run_id):
+                adopted.append(run_id)
+        return adopted
+
+    async def _continue_orphan(self, thread_id: str, run_id: str) -> bool:
+        run = await self.records.get_run(thread_id, run_id)
+        assistant = self.registry.find(run.assistant_id) if run is not None else None
+        if run is None or run.done or assistant is None:
+            await self.records.release(thread_id, run_id)
+            return False
+        kwargs = run.kwargs
+        request = RunRequest(
+            assistant_id=assistant.graph_id,
+            input=kwargs.get("input"),
+            command=kwargs.get("command"),
+            config=kwargs.get("config") or {},
+            metadata=run.metadata,
+            interrupt_before=kwargs.get("interrupt_before"),
+            interrupt_after=kwargs.get("interrupt_after"),
+            checkpoint_id=kwargs.get("checkpoint_id"),
+            stream_mode=tuple(kwargs.get("stream_mode") or ("values",)),
+            adopted=True,
+        )
+        state = await self.graph(assistant).aget_state({"configurable": {"thread_id": thread_id}})
+        if (state.metadata or {}).get("run_id") == run_id:
+            # It had checkpointed: continue from there (an answered pause re-runs with its answer).
+            request = replace(request, input=None, command=None, checkpoint_id=None)
+        log.warning("run %s of thread %s lost its process; continuing it here", run_id, thread_id)
+        local = _Local()
+        self._local[run_id] = local
+        local.task = self.spawn(self._execute(run, request, assistant, local))
+        return True
+
     async def _renew(self, run: RunRecord, local: _Local) -> None:
         """Keeps the lease while the run executes, and stops the run when another process cancelled it."""
-        renew_every = LEASE_MS / 3000
+        renew_every = self.records.lease_ms / 3000
         last_renew = asyncio.get_running_loop().time()
         while True:
             await asyncio.sleep(CANCEL_CHECK_S)
@@ -360,8 +398,7 @@ class RunManager:
                     except Exception:
                         log.exception("a run listener failed on %s of thread %s", event.kind, event.thread_id)
         finally:
-            await self.records.release(run.thread_id, run.run_id)
-            if not await self.records.queued(run.thread_id):
+            if not await self.records.release(run.thread_id, run.run_id):
                 thread = await self.records.get_thread(run.thread_id)
                 if thread is not None and thread.status == "busy":
                     await self._set_thread(run.thread_id, status="idle")
@@ -390,7 +427,10 @@ class RunManager:
         head = {"configurable": {"thread_id": run.thread_id}}
         if request.checkpoint_id:
             configurable["checkpoint_id"] = request.checkpoint_id
-        config = {**request.config, "configurable": configurable, "metadata": {**request.metadata}}
+        # As the LangGraph server does, checkpoints name the run that wrote them (adoption needs it).
+        stamp = {"run_id": run.run_id, "thread_id": run.thread_id, "graph_id": assistant.graph_id,
+                 "assistant_id": assistant.assistant_id}
+        config = {**request.config, "configurable": configurable, "metadata": {**request.metadata, **stamp}}
         base: dict[str, Any] = dict(
             thread_id=run.thread_id,
             run_id=run.run_id,
@@ -411,7 +451,9 @@ class RunManager:
             return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)
         graph_input = _command(command) if command else request.input
         last_updated: list[str] = []
-        try:
+
+        async def stream(graph_input: Any) -> None:
+            nonlocal last_updated
             async for mode, chunk in graph.astream(
                 graph_input,
                 config,
@@ -423,6 +465,15 @@ class RunManager:
                     last_updated = [k for k in chunk if k != "__interrupt__"] or last_updated
                 if mode in request.stream_mode:
                     self._publish(local, mode, chunk)
+
+        try:
+            try:
+                await stream(graph_input)
+            except CheckpointConflict:
+                if not request.adopted:
+                    raise
+                # An adopted resume whose answer its dead process had already stored: go on with it.
+                await stream(None)
         except CheckpointConflict as exc:
             raise PauseGone(f"The thread moved on while this run started: {exc}") from exc
         except (asyncio.CancelledError, PauseGone):

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     sluice_approvers: str | None = None
     sluice_api_key: SecretStr | None = None
     sluice_thread_ttl: int | None = Field(default=None, gt=0, description="seconds a thread's checkpoints are kept")
+    sluice_run_lease: float = Field(default=15.0, ge=1.0, le=3600.0, description="seconds before a dead process's run is taken over")
 
     @field_validator("redis_url")
     @classmethod

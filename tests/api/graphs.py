@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import time
 from typing import Annotated, TypedDict
 
-from engine import END, START, StateGraph
+from engine import END, START, StateGraph, interrupt
 
 
 class State(TypedDict, total=False):
@@ -31,4 +32,30 @@ slow_graph = StateGraph(State).add_node("slow", slow).add_edge(START, "slow").ad
 failing_graph = StateGraph(State).add_node("fail", fail).add_edge(START, "fail").add_edge("fail", END)
 very_slow_graph = (
     StateGraph(State).add_node("very_slow", very_slow).add_edge(START, "very_slow").add_edge("very_slow", END)
+)
+
+
+class ActState(TypedDict, total=False):
+    path: str
+    log: Annotated[list[str], operator.add]
+
+
+def ask(state: ActState) -> ActState:
+    return {"log": [f"answer:{interrupt('go?')}"]}
+
+
+def act(state: ActState) -> ActState:
+    time.sleep(2)  # a sync node: the engine runs it in a worker thread
+    with open(state["path"], "a") as out:  # the side effect: must happen exactly once
+        out.write("acted\n")
+    return {"log": ["acted"]}
+
+
+approve_then_act_graph = (
+    StateGraph(ActState)
+    .add_node("ask", ask)
+    .add_node("act", act)
+    .add_edge(START, "ask")
+    .add_edge("ask", "act")
+    .add_edge("act", END)
 )
