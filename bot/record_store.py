@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from dataclasses import replace
+from typing import Any, Protocol
 
 from bot.records import RunRecord, ThreadRecord
 
@@ -31,6 +32,10 @@ class Records(Protocol):
     async def get_thread(self, thread_id: str) -> ThreadRecord | None: ...
 
     async def put_thread(self, record: ThreadRecord) -> None: ...
+
+    async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
+        """Sets some fields of an existing thread (nothing when it was deleted), without reading it."""
+        ...
 
     async def delete_thread(self, thread_id: str) -> bool: ...
 
@@ -95,6 +100,11 @@ class MemoryRecords:
 
     async def put_thread(self, record: ThreadRecord) -> None:
         self._threads[record.thread_id] = record.dumps()
+
+    async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
+        raw = self._threads.get(thread_id)
+        if raw is not None:
+            self._threads[thread_id] = replace(ThreadRecord.loads(raw), **changes).dumps()
 
     async def delete_thread(self, thread_id: str) -> bool:
         self._runs.pop(thread_id, None)

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from bot import record_keys as keys
 from bot.record_store import LEASE_MS
-from bot.records import RunRecord, ThreadRecord
+from bot.records import RunRecord, ThreadRecord, encode_fields
 
 
 class RecordStoreError(Exception):
@@ -57,6 +57,20 @@ redis.call('SET', KEYS[2], head, 'PX', ARGV[1])
 return head
 """
 
+# KEYS: thread ; ARGV: field, value, ... Creates the thread hash only if it does not exist.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
+# KEYS: thread ; ARGV: field, value, ... Changes fields of a thread that still exists.
+_PATCH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
 # KEYS: thread, runs index, queue, lease ; ARGV: run key prefix
 _DELETE = """
 local runs = redis.call('ZRANGE', KEYS[2], 0, -1)
@@ -74,10 +88,12 @@ class RedisRecords:
         self._release = client.register_script(_RELEASE)
         self._adopt = client.register_script(_ADOPT)
         self._delete = client.register_script(_DELETE)
+        self._create = client.register_script(_CREATE)
+        self._patch = client.register_script(_PATCH)
 
     async def create_thread(self, record: ThreadRecord) -> bool:
         try:
-            created = await self._redis.set(keys.thread(record.thread_id), record.dumps(), nx=True)
+            created = await self._create(keys=[keys.thread(record.thread_id)], args=_flat(record.fields()))
             if created:
                 await self._redis.zadd(keys.THREAD_INDEX, {record.thread_id: _score(record.created_at)})
             return bool(created)
@@ -85,11 +101,14 @@ class RedisRecords:
             raise RecordStoreError(f"saving thread {record.thread_id} failed: {exc}") from exc
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
-        raw = await self._redis.get(keys.thread(thread_id))
-        return ThreadRecord.loads(raw) if raw else None
+        stored = await self._redis.hgetall(keys.thread(thread_id))
+        return ThreadRecord.from_fields(stored) if stored else None
 
     async def put_thread(self, record: ThreadRecord) -> None:
-        await self._redis.set(keys.thread(record.thread_id), record.dumps())
+        await self._redis.hset(keys.thread(record.thread_id), mapping=record.fields())
+
+    async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
+        await self._patch(keys=[keys.thread(thread_id)], args=_flat(encode_fields(changes)))
 
     async def delete_thread(self, thread_id: str) -> bool:
         deleted = await self._delete(
@@ -145,10 +164,9 @@ class RedisRecords:
         return mine
 
     async def release(self, thread_id: str, run_id: str) -> int:
-        remaining = int(await self._release(keys=self._queue_keys(thread_id), args=[self.lease_ms, run_id]))
-        if remaining == 0:
-            await self._redis.zrem(keys.LEASE_INDEX, thread_id)
-        return remaining
+        # A thread left idle keeps its deadline entry until the recovery sweep drops it: one
+        # command less on the request path.
+        return int(await self._release(keys=self._queue_keys(thread_id), args=[self.lease_ms, run_id]))
 
     async def queued(self, thread_id: str) -> list[str]:
         return [_text(i) for i in await self._redis.lrange(keys.queue(thread_id), 0, -1)]
@@ -169,6 +187,10 @@ class RedisRecords:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    return [part for pair in fields.items() for part in pair]
 
 
 def _text(value: Any) -> str:

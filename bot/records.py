@@ -46,6 +46,22 @@ class ThreadRecord:
     def loads(cls, raw: str | bytes) -> ThreadRecord:
         return cls(**json.loads(raw))
 
+    def fields(self) -> dict[str, str]:
+        """One JSON value per field: stored as a hash, so a status change writes only its fields."""
+        return encode_fields(asdict(self))
+
+    @classmethod
+    def from_fields(cls, stored: dict[Any, Any]) -> ThreadRecord:
+        return cls(**{_text(k): json.loads(v) for k, v in stored.items()})
+
+
+def encode_fields(changes: dict[str, Any]) -> dict[str, str]:
+    return {name: json.dumps(value, separators=(",", ":"), default=str) for name, value in changes.items()}
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
 
 @dataclass
 class RunRecord:

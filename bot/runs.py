@@ -438,13 +438,15 @@ class RunManager:
             config=request.config,
             metadata=request.metadata,
         )
-        before = await graph.aget_state(head)
-        if request.expected_checkpoint is not None:
+        command = request.command
+        resuming = bool(command and "resume" in command)
+        # Read the thread first only when the request depends on it (one round trip saved otherwise).
+        before = await graph.aget_state(head) if resuming or request.expected_checkpoint else None
+        if before is not None and request.expected_checkpoint is not None:
             current = before.config["configurable"].get("checkpoint_id")
             if current != request.expected_checkpoint or not before.next:
                 raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
-        command = request.command
-        if command and "resume" in command and not before.interrupts and not request.checkpoint_id:
+        if before is not None and resuming and not before.interrupts and not request.checkpoint_id:
             # Nothing is waiting for an answer: the LangGraph server answers with the current values.
             run.status = "success"
             run.result = before.values
@@ -511,14 +513,11 @@ class RunManager:
         return RunEvent("finished", checkpoint_id=checkpoint_id, values=after.values, **base)
 
     async def _set_thread(self, thread_id: str, **changes: Any) -> None:
-        record = await self.records.get_thread(thread_id)
-        if record is None:
-            return
         stamp = now_iso()
         if "values" in changes:
             changes["values"] = to_wire(changes["values"])
             changes["state_updated_at"] = stamp
-        await self.records.put_thread(replace(record, updated_at=stamp, **changes))
+        await self.records.patch_thread(thread_id, {**changes, "updated_at": stamp})
 
     # -- the Slack bot's port (bot.slack.ports.Runs) ---------------------------------------------
     async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:
