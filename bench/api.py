@@ -25,10 +25,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from langgraph_sdk import get_client
-from langgraph_sdk.schema import Command
+HERE = Path(__file__).resolve().parent
+# Run as a script, bench/ is first on sys.path, where bench/redis.py would shadow the redis package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-REPO = Path(__file__).resolve().parents[1]
+from langgraph_sdk import get_client  # noqa: E402
+from langgraph_sdk.schema import Command  # noqa: E402
+
+REPO = HERE.parent
 REQUESTS_PER_CYCLE = 3
 
 

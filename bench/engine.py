@@ -20,7 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+# Run as a script, bench/ is first on sys.path, where bench/redis.py would shadow the redis package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
 import langgraph.checkpoint.memory as lg_memory  # noqa: E402
 import langgraph.graph as lg_graph  # noqa: E402
