@@ -9,6 +9,7 @@ registers the run listener and starts Socket Mode with the app when `SLACK_APP_T
 from __future__ import annotations
 
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.slack.listeners import register
 from bot.slack.notifier import Notifier
 from bot.slack.ports import Assistants, RunEvent, Runs, Spawn
 from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
-from bot.slack.transport import EVENTS_PATH, SocketMode, mount
+from bot.slack.transport import EVENTS_PATH, AckFirst, SocketMode, mount
 from bot.slack.web import SlackCalls, make_client
 
 log = logging.getLogger("sluice.slack")
@@ -38,6 +39,7 @@ class SlackBot:
     notifier: Notifier
     decisions: Decisions
     commands: Commands
+    gate: AckFirst
     socket: SocketMode | None = None
 
     async def on_run_event(self, event: RunEvent) -> None:
@@ -74,7 +76,12 @@ def build(
     allowed = Approvers(approvers_mod.parse(approvers), per_assistant, calls.group_members)
     if not approvers_mod.parse(approvers) and not per_assistant:
         log.warning("SLUICE_APPROVERS is not set: every Slack decision will be refused. %s", approvers_mod.HOW_TO)
-    deps = Deps(calls, store, allowed, runs, assistants, spawn, default_channel)
+    gate = AckFirst()
+
+    def spawn_after_acks(coro: Coroutine[Any, Any, Any]) -> Any:
+        return spawn(gate.after_acks(coro))
+
+    deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel)
     # Handlers ack first and hand their work to `spawn`, so bolt may answer Slack when the handler
     # returns; without this it polls for the ack every 10 ms, adding that much to every click.
     bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
@@ -83,4 +90,4 @@ def build(
     commands = Commands(deps, notifier)
     register(bolt, deps, decisions, commands, command)
     socket = SocketMode(bolt, app_token) if app_token else None
-    return SlackBot(bolt, deps, notifier, decisions, commands, socket)
+    return SlackBot(bolt, deps, notifier, decisions, commands, gate, socket)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -15,11 +18,46 @@ log = logging.getLogger("sluice.slack")
 EVENTS_PATH = "/slack/events"
 
 
-def mount(app: web.Application, bolt: AsyncApp, path: str = EVENTS_PATH) -> None:
+class AckFirst:
+    """Holds background work back while Slack requests are being answered, so that under a burst
+    of clicks every ack goes out before the resumes they started take the event loop."""
+
+    MAX_WAIT_S = 0.25
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+
+    async def after_acks(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        await asyncio.sleep(0)  # let requests the server has already read reach their handlers
+        if not self._idle.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.MAX_WAIT_S):
+                    await self._idle.wait()
+        return await coro
+
+
+def mount(app: web.Application, bolt: AsyncApp, path: str = EVENTS_PATH, gate: AckFirst | None = None) -> None:
     """Events, interactivity and slash commands, all at one URL; bolt verifies every signature."""
 
     async def handle(request: web.Request) -> web.Response:
-        response = await bolt.async_dispatch(await to_bolt_request(request))
+        if gate is not None:
+            gate.enter()
+        try:
+            response = await bolt.async_dispatch(await to_bolt_request(request))
+        finally:
+            if gate is not None:
+                gate.leave()
         if request.headers.get("X-Slack-Retry-Num") and response.status == 200:
             response.headers["x-slack-no-retry"] = ["1"]  # already handled (or being handled): stop retrying
         return await to_aiohttp_response(response)
