@@ -30,6 +30,7 @@ MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
 POLL_S = 0.05
 CANCEL_CHECK_S = 0.5
 RECOVER_EVERY_S = 2.0
+SWEEP_BATCH = 1000
 Listener = Callable[[RunEvent], Awaitable[None]]
 
 
@@ -304,7 +305,8 @@ class RunManager:
 
     async def adopt_lapsed(self) -> list[str]:
         adopted = []
-        for thread_id in await self.records.lapsed(limit=50):
+        # Threads that finished leave their entry for this sweep to drop: one command less per run.
+        for thread_id in await self.records.lapsed(limit=SWEEP_BATCH):
             run_id = await self.records.adopt(thread_id)
             if run_id is None:
                 continue

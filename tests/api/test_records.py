@@ -1,0 +1,75 @@
+"""The run queue and leases on Redis: the rules that keep one run per thread across processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot import record_keys as keys
+from bot.record_store import MemoryRecords
+from bot.record_store_redis import RedisRecords
+from bot.records import ThreadRecord
+from bot.registry import Registry
+from bot.runs import RunManager
+from engine import InMemorySaver
+
+LEASE_MS = 300
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Any]:
+    redis = aioredis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def records(request: pytest.FixtureRequest) -> Any:
+    if request.param == "memory":
+        return MemoryRecords(LEASE_MS)
+    return RedisRecords(request.getfixturevalue("client"), LEASE_MS)
+
+
+async def test_queue_order_reject_and_hand_over(records: Any) -> None:
+    assert await records.submit("t1", "r1", reject_if_busy=True)
+    assert not await records.submit("t1", "r2", reject_if_busy=True)  # busy: nothing queued
+    assert await records.submit("t1", "r3", reject_if_busy=False)
+    assert await records.queued("t1") == ["r1", "r3"]
+    assert await records.turn("t1", "r1") and not await records.turn("t1", "r3")
+    assert await records.release("t1", "r1") == 1
+    assert await records.turn("t1", "r3")
+    assert await records.release("t1", "r3") == 0
+    assert await records.queued("t1") == []
+
+
+async def test_thread_patch_changes_only_named_fields_and_never_recreates(records: Any) -> None:
+    await records.create_thread(ThreadRecord(thread_id="t2", metadata={"team": "a"}))
+    assert not await records.create_thread(ThreadRecord(thread_id="t2"))
+    await records.patch_thread("t2", {"status": "busy"})
+    found = await records.get_thread("t2")
+    assert found is not None and found.status == "busy" and found.metadata == {"team": "a"}
+    await records.delete_thread("t2")
+    await records.patch_thread("t2", {"status": "idle"})
+    assert await records.get_thread("t2") is None
+
+
+async def test_lapsed_lease_is_adopted_once_and_the_sweep_drops_finished_threads(client: Any) -> None:
+    first, second = RedisRecords(client, LEASE_MS), RedisRecords(client, LEASE_MS)
+    assert await first.submit("t3", "orphan", reject_if_busy=False)
+    assert await first.turn("t3", "orphan")  # runs, then its process "dies": no more renewals
+    assert await second.adopt("t3") is None  # still leased
+    await asyncio.sleep(LEASE_MS / 1000 + 0.1)
+    assert "t3" in await second.lapsed(10)
+    adopted = await asyncio.gather(first.adopt("t3"), second.adopt("t3"))
+    assert sorted(adopted, key=str) == ["orphan", None] or sorted(adopted, key=str) == [None, "orphan"]
+    assert await second.turn("t3", "orphan")
+    assert await second.release("t3", "orphan") == 0
+
+    manager = RunManager(Registry({}), InMemorySaver(), second)
+    await asyncio.sleep(LEASE_MS / 1000 + 0.1)
+    assert await manager.adopt_lapsed() == []
+    assert await client.zscore(keys.LEASE_INDEX, "t3") is None
