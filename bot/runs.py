@@ -20,61 +20,25 @@ from bot.plain_json import to_wire
 from bot.record_store import Records
 from bot.records import RunRecord, ThreadRecord, now_iso
 from bot.registry import Assistant, Registry
-from bot.run_events import ResumeConflict, RunEvent
-from engine import Checkpointer, Command, CompiledGraph, Send, StateSnapshot
+from bot.run_events import RunEvent
+from bot.run_request import (
+    MULTITASK_STRATEGIES,
+    PauseGone,
+    RunRequest,
+    RunsError,
+    breakpoint_of,
+    command_from_json,
+)
+from engine import Checkpointer, CompiledGraph, StateSnapshot
 from engine.errors import CheckpointConflict, SluiceError
 
 log = logging.getLogger("sluice.runs")
 
-MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
 POLL_S = 0.05
 CANCEL_CHECK_S = 0.5
 RECOVER_EVERY_S = 2.0
 SWEEP_BATCH = 1000
 Listener = Callable[[RunEvent], Awaitable[None]]
-
-
-class RunsError(Exception):
-    """A request the runs layer refuses; `status` is the HTTP code the LangGraph server uses."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-class PauseGone(RunsError, ResumeConflict):
-    """A resume named a pause that is no longer the thread's current one (answered elsewhere)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(409, detail)
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    assistant_id: str
-    input: Any = None
-    command: dict[str, Any] | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    interrupt_before: list[str] | str | None = None
-    interrupt_after: list[str] | str | None = None
-    checkpoint_id: str | None = None
-    multitask_strategy: str = "enqueue"
-    stream_mode: tuple[str, ...] = ("values",)
-    expected_checkpoint: str | None = None  # resume only while the thread is still at this pause
-    adopted: bool = False  # continues the run of a process that died
-
-    def kwargs(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "command": self.command,
-            "config": self.config,
-            "interrupt_before": self.interrupt_before,
-            "interrupt_after": self.interrupt_after,
-            "checkpoint_id": self.checkpoint_id,
-            "stream_mode": list(self.stream_mode),
-        }
 
 
 @dataclass
@@ -453,7 +417,7 @@ class RunManager:
             run.status = "success"
             run.result = before.values
             return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)
-        graph_input = _command(command) if command else request.input
+        graph_input = command_from_json(command) if command else request.input
         last_updated: list[str] = []
 
         async def stream(graph_input: Any) -> None:
@@ -510,7 +474,7 @@ class RunManager:
             return RunEvent("paused", checkpoint_id=checkpoint_id, interrupts=tuple(interrupts), values=after.values,
                             **base)
         if after.next:
-            where = _breakpoint(graph, request, after, last_updated)
+            where = breakpoint_of(graph, request, after, last_updated)
             return RunEvent("paused", checkpoint_id=checkpoint_id, breakpoint=where, values=after.values, **base)
         return RunEvent("finished", checkpoint_id=checkpoint_id, values=after.values, **base)
 
@@ -557,32 +521,3 @@ class RunManager:
 
 def _checkpoint_id(state: StateSnapshot) -> str:
     return str((state.config.get("configurable") or {}).get("checkpoint_id") or "")
-
-
-def _command(body: dict[str, Any]) -> Command:
-    goto = body.get("goto")
-    if isinstance(goto, dict):
-        goto = Send(goto["node"], goto.get("input"))
-    elif isinstance(goto, list):
-        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
-    kwargs: dict[str, Any] = {}
-    if "resume" in body:
-        kwargs["resume"] = body["resume"]
-    if body.get("update") is not None:
-        update = body["update"]
-        kwargs["update"] = [tuple(pair) for pair in update] if isinstance(update, list) else update
-    if goto is not None:
-        kwargs["goto"] = goto
-    return Command(**kwargs)
-
-
-def _breakpoint(
-    graph: CompiledGraph, request: RunRequest, state: StateSnapshot, last_updated: list[str]
-) -> tuple[str, tuple[str, ...]]:
-    before = request.interrupt_before if request.interrupt_before is not None else graph.interrupt_before_nodes
-    after = request.interrupt_after if request.interrupt_after is not None else graph.interrupt_after_nodes
-    if before == "*" or any(n in (before or ()) for n in state.next):
-        return ("before", tuple(state.next))
-    if last_updated and (after == "*" or any(n in (after or ()) for n in last_updated)):
-        return ("after", tuple(last_updated))
-    return ("before", tuple(state.next))

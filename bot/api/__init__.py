@@ -12,7 +12,8 @@ from aiohttp import web
 
 from bot.api import assistants, auth, runs, threads, wire
 from bot.api.assistants import MANAGER
-from bot.runs import RunManager, RunsError
+from bot.run_request import RunsError
+from bot.runs import RunManager
 from engine.errors import SluiceError
 
 log = logging.getLogger("sluice.api")

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from bot.api import bodies, wire
 from bot.registry import Assistant
-from bot.runs import RunManager, RunsError
+from bot.run_request import RunsError
+from bot.runs import RunManager
 
 MANAGER = web.AppKey("sluice_runs", RunManager)
 

@@ -11,7 +11,8 @@ from aiohttp import web
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
 from bot.records import RunRecord
-from bot.runs import RunManager, RunRequest, RunsError
+from bot.run_request import RunRequest, RunsError
+from bot.runs import RunManager
 
 HEARTBEAT_S = 5.0
 

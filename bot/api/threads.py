@@ -9,7 +9,8 @@ from aiohttp import web
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
 from bot.records import ThreadRecord
-from bot.runs import RunManager, RunsError
+from bot.run_request import RunsError
+from bot.runs import RunManager
 
 
 def _manager(request: web.Request) -> RunManager:
