@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from typing import Any, Protocol
 
-from bot.records import RunRecord, ThreadRecord
+from bot.records import RunRecord, ThreadRecord, now_iso
 
 LEASE_MS = 15_000  # default; SLUICE_RUN_LEASE sets it
 
@@ -53,17 +53,30 @@ class Records(Protocol):
 
     async def delete_run(self, thread_id: str, run_id: str) -> None: ...
 
-    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> bool:
-        """Queues the run; False (and nothing changes) under reject when the thread has a run."""
+    async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
+        """Stores the run, queues it and applies `thread_changes`, in one step. Returns "queued",
+        "busy" (under reject, when the thread has a run) or "no_thread"; nothing changes unless queued."""
         ...
 
-    async def turn(self, thread_id: str, run_id: str) -> bool:
-        """Whether the run holds the thread now; renews its lease (and its deadline in the index)."""
+    async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
+        """Whether the run holds the thread now; renews its lease (and its deadline in the index).
+        `start`, the run's record as it starts, is stored when the turn is the run's."""
         ...
 
-    async def release(self, thread_id: str, run_id: str) -> int:
-        """Removes the run from the queue (head or not), hands the lease to the next one; returns
-        how many runs remain queued."""
+    async def release(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        final: RunRecord | None = None,
+        delete_run: bool = False,
+        thread_changes: dict[str, Any] | None = None,
+        idle_status: str = "idle",
+    ) -> int:
+        """Ends the run in one step: stores its `final` record (or deletes it), applies
+        `thread_changes`, removes it from the queue and hands the lease to the next run. A thread
+        with runs left stays busy; one left without, still marked busy, gets `idle_status`.
+        Returns how many runs remain queued."""
         ...
 
     async def queued(self, thread_id: str) -> list[str]: ...
@@ -139,32 +152,58 @@ class MemoryRecords:
         else:
             self._leases.pop(thread_id, None)
 
-    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> bool:
+    async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
         async with self._lock:
-            queue = self._queues.setdefault(thread_id, [])
+            if run.thread_id not in self._threads:
+                return "no_thread"
+            queue = self._queues.setdefault(run.thread_id, [])
             if reject_if_busy and queue:
-                return False
-            queue.append(run_id)
+                return "busy"
+            await self.put_run(run)
+            await self.patch_thread(run.thread_id, thread_changes)
+            queue.append(run.run_id)
             if len(queue) == 1:
-                self._grant(thread_id)
-            return True
+                self._grant(run.thread_id)
+            return "queued"
 
-    async def turn(self, thread_id: str, run_id: str) -> bool:
+    async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
         async with self._lock:
             lease = self._leases.get(thread_id)
             if lease is None or lease[0] != run_id:
                 return False
             self._leases[thread_id] = (run_id, time.monotonic() + self.lease_ms / 1000)
+            if start is not None:
+                await self.put_run(start)
             return True
 
-    async def release(self, thread_id: str, run_id: str) -> int:
+    async def release(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        final: RunRecord | None = None,
+        delete_run: bool = False,
+        thread_changes: dict[str, Any] | None = None,
+        idle_status: str = "idle",
+    ) -> int:
         async with self._lock:
+            if delete_run:
+                await self.delete_run(thread_id, run_id)
+            elif final is not None:
+                await self.put_run(final)
+            if thread_changes:
+                await self.patch_thread(thread_id, thread_changes)
             queue = self._queues.get(thread_id, [])
             was_head = bool(queue) and queue[0] == run_id
             if run_id in queue:
                 queue.remove(run_id)
             if was_head:
                 self._grant(thread_id)
+            raw = self._threads.get(thread_id)
+            if raw is not None and queue:
+                await self.patch_thread(thread_id, {"status": "busy"})
+            elif raw is not None and ThreadRecord.loads(raw).status == "busy":
+                await self.patch_thread(thread_id, {"status": idle_status, "updated_at": now_iso()})
             return len(queue)
 
     async def queued(self, thread_id: str) -> list[str]:

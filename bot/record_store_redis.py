@@ -7,6 +7,7 @@ sorted set, touched with single-key commands only.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -14,39 +15,62 @@ from redis.exceptions import RedisError
 
 from bot import record_keys as keys
 from bot.record_store import LEASE_MS
-from bot.records import RunRecord, ThreadRecord, encode_fields
+from bot.records import RunRecord, ThreadRecord, encode_fields, now_iso
 
 
 class RecordStoreError(Exception):
     """Redis failed while reading or writing thread and run records."""
 
 
-# KEYS: queue, lease ; ARGV: lease ms, run id, reject (1|0)
+# KEYS: queue, lease, thread, run, runs index ; ARGV: lease ms, run id, reject (1|0), run JSON,
+# created score, then thread field/value pairs. Stores, queues and marks the thread, or nothing.
 _SUBMIT = """
-if ARGV[3] == '1' and redis.call('LLEN', KEYS[1]) > 0 then return 0 end
+if redis.call('EXISTS', KEYS[3]) == 0 then return 'no_thread' end
+if ARGV[3] == '1' and redis.call('LLEN', KEYS[1]) > 0 then return 'busy' end
+redis.call('SET', KEYS[4], ARGV[4])
+redis.call('ZADD', KEYS[5], ARGV[5], ARGV[2])
+if #ARGV > 5 then redis.call('HSET', KEYS[3], unpack(ARGV, 6)) end
 redis.call('RPUSH', KEYS[1], ARGV[2])
 if redis.call('LLEN', KEYS[1]) == 1 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1]) end
-return 1
+return 'queued'
 """
 
-# KEYS: queue, lease ; ARGV: lease ms, run id
+# KEYS: queue, lease, run ; ARGV: lease ms, run id[, run JSON to store when the turn is ours]
 _TURN = """
 if redis.call('GET', KEYS[2]) == ARGV[2] then
   redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  if ARGV[3] then redis.call('SET', KEYS[3], ARGV[3]) end
   return 1
 end
 return 0
 """
 
-# KEYS: queue, lease ; ARGV: lease ms, run id. Returns how many runs remain queued.
+# KEYS: queue, lease, thread, run, runs index ; ARGV: lease ms, run id, final run JSON ('' = keep,
+# '-' = delete the run), JSON timestamp, JSON status for a thread left without runs that is still
+# marked busy, then thread field/value pairs. A thread with runs left stays busy. Returns how many
+# runs remain queued.
 _RELEASE = """
+if ARGV[3] == '-' then
+  redis.call('DEL', KEYS[4])
+  redis.call('ZREM', KEYS[5], ARGV[2])
+elseif ARGV[3] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[3])
+end
+local thread = redis.call('EXISTS', KEYS[3]) == 1
+if thread and #ARGV > 5 then redis.call('HSET', KEYS[3], unpack(ARGV, 6)) end
 local head = redis.call('LINDEX', KEYS[1], 0)
 redis.call('LREM', KEYS[1], 0, ARGV[2])
 if head == ARGV[2] then
   local nxt = redis.call('LINDEX', KEYS[1], 0)
   if nxt then redis.call('SET', KEYS[2], nxt, 'PX', ARGV[1]) else redis.call('DEL', KEYS[2]) end
 end
-return redis.call('LLEN', KEYS[1])
+local left = redis.call('LLEN', KEYS[1])
+if thread and left > 0 then
+  redis.call('HSET', KEYS[3], 'status', '"busy"')
+elseif thread and redis.call('HGET', KEYS[3], 'status') == '"busy"' then
+  redis.call('HSET', KEYS[3], 'status', ARGV[5], 'updated_at', ARGV[4])
+end
+return left
 """
 
 # KEYS: queue, lease ; ARGV: lease ms. The head run whose lease lapsed, leased to the caller.
@@ -153,20 +177,44 @@ class RedisRecords:
     def _queue_keys(self, thread_id: str) -> list[str]:
         return [keys.queue(thread_id), keys.lease(thread_id)]
 
-    async def submit(self, thread_id: str, run_id: str, *, reject_if_busy: bool) -> bool:
-        args = [self.lease_ms, run_id, "1" if reject_if_busy else "0"]
-        return bool(await self._submit(keys=self._queue_keys(thread_id), args=args))
+    def _run_keys(self, thread_id: str, run_id: str) -> list[str]:
+        return [*self._queue_keys(thread_id), keys.thread(thread_id), keys.run(thread_id, run_id), keys.runs(thread_id)]
 
-    async def turn(self, thread_id: str, run_id: str) -> bool:
-        mine = bool(await self._turn(keys=self._queue_keys(thread_id), args=[self.lease_ms, run_id]))
+    async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
+        args = [
+            self.lease_ms,
+            run.run_id,
+            "1" if reject_if_busy else "0",
+            run.dumps(),
+            _score(run.created_at),
+            *_flat(encode_fields(thread_changes)),
+        ]
+        return _text(await self._submit(keys=self._run_keys(run.thread_id, run.run_id), args=args))
+
+    async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
+        args: list[Any] = [self.lease_ms, run_id] + ([start.dumps()] if start is not None else [])
+        run_key = keys.run(thread_id, run_id)
+        mine = bool(await self._turn(keys=[*self._queue_keys(thread_id), run_key], args=args))
         if mine:  # the deadline index lives in its own slot: a separate single-key command
             await self._redis.zadd(keys.LEASE_INDEX, {thread_id: _now_ms() + self.lease_ms})
         return mine
 
-    async def release(self, thread_id: str, run_id: str) -> int:
+    async def release(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        final: RunRecord | None = None,
+        delete_run: bool = False,
+        thread_changes: dict[str, Any] | None = None,
+        idle_status: str = "idle",
+    ) -> int:
         # A thread left idle keeps its deadline entry until the recovery sweep drops it: one
         # command less on the request path.
-        return int(await self._release(keys=self._queue_keys(thread_id), args=[self.lease_ms, run_id]))
+        record = "-" if delete_run else (final.dumps() if final is not None else "")
+        stamp, status = json.dumps(now_iso()), json.dumps(idle_status)
+        args = [self.lease_ms, run_id, record, stamp, status, *_flat(encode_fields(thread_changes or {}))]
+        return int(await self._release(keys=self._run_keys(thread_id, run_id), args=args))
 
     async def queued(self, thread_id: str) -> list[str]:
         return [_text(i) for i in await self._redis.lrange(keys.queue(thread_id), 0, -1)]

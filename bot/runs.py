@@ -50,6 +50,8 @@ class _Local:
     cancel: str | None = None  # "interrupt" | "rollback" once cancelled
     task: asyncio.Task[None] | None = None
     final: RunRecord | None = None  # the ended record (a stateless run's is deleted with its thread)
+    thread_changes: dict[str, Any] = field(default_factory=dict)  # applied to the thread as the run ends
+    started: bool = False
 
 
 class RunManager:
@@ -144,12 +146,8 @@ class RunManager:
             thread = await self.create_thread()
             thread_id = thread.thread_id
             temporary = True
-        else:
-            found = await self.records.get_thread(thread_id)
-            if found is None:
-                if if_not_exists != "create":
-                    raise RunsError(404, "Thread or assistant not found.")
-                await self.create_thread(thread_id)
+        elif if_not_exists == "create":
+            await self.create_thread(thread_id, if_exists="do_nothing")
         run = RunRecord(
             run_id=str(uuid.uuid4()),
             thread_id=thread_id,
@@ -160,10 +158,11 @@ class RunManager:
             temporary=temporary,
         )
         strategy = request.multitask_strategy
-        await self.records.put_run(run)
-        accepted = await self.records.submit(thread_id, run.run_id, reject_if_busy=strategy == "reject")
-        if not accepted:
-            await self.records.delete_run(thread_id, run.run_id)
+        busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now_iso()}
+        outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy)
+        if outcome == "no_thread":
+            raise RunsError(404, "Thread or assistant not found.")
+        if outcome == "busy":
             raise RunsError(
                 409,
                 "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.",
@@ -172,7 +171,6 @@ class RunManager:
             for other in await self.records.queued(thread_id):
                 if other != run.run_id:
                     await self.cancel(thread_id, other, action=strategy)
-        await self._set_thread(thread_id, status="busy", graph_id=assistant.graph_id)
         local = _Local()
         self._local[run.run_id] = local
         local.task = self.spawn(self._execute(run, request, assistant, local))
@@ -230,6 +228,10 @@ class RunManager:
             local.cancel = action
             local.task.cancel()
             await asyncio.gather(local.task, return_exceptions=True)
+            if not local.started:  # cancelled before its first step: its code never ran to end it
+                run.status = "interrupted"
+                run.updated_at = now_iso()
+                await self._finish(run, local, None)
         else:  # executing or waiting in another process: mark it; its owner stops it within a second
             was_running = run.status == "running"
             run.status = "interrupted"
@@ -246,8 +248,11 @@ class RunManager:
 
     # -- execution -----------------------------------------------------------------------------
     async def _wait_turn(self, run: RunRecord) -> None:
+        """Waits until the run holds its thread, then records it as running (in the same step)."""
+        running = replace(run, status="running", updated_at=now_iso())
         while True:
-            if await self.records.turn(run.thread_id, run.run_id):
+            if await self.records.turn(run.thread_id, run.run_id, start=running):
+                run.status, run.updated_at = running.status, running.updated_at
                 return
             current = await self.records.get_run(run.thread_id, run.run_id)
             if current is None or current.done:
@@ -323,14 +328,12 @@ class RunManager:
                 last_renew = asyncio.get_running_loop().time()
 
     async def _execute(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: _Local) -> None:
+        local.started = True
         renew: asyncio.Task[None] | None = None
         event: RunEvent | None = None
         try:
             await self._wait_turn(run)
             renew = asyncio.get_running_loop().create_task(self._renew(run, local))
-            run.status = "running"
-            run.updated_at = now_iso()
-            await self.records.put_run(run)
             event = await self._run_graph(run, request, assistant, local)
         except PauseGone as exc:  # nothing ran: the thread keeps its status
             run.status = "error"
@@ -342,8 +345,7 @@ class RunManager:
             log.exception("run %s failed outside the graph", run.run_id)
             run.status = "error"
             run.result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
-            with contextlib.suppress(Exception):
-                await self._set_thread(run.thread_id, status="error", error=run.result["__error__"])
+            local.thread_changes = {"status": "error", "error": run.result["__error__"]}
         finally:
             if renew is not None:
                 renew.cancel()
@@ -353,10 +355,6 @@ class RunManager:
 
     async def _finish(self, run: RunRecord, local: _Local, event: RunEvent | None) -> None:
         try:
-            if local.cancel == "rollback":
-                await self.records.delete_run(run.thread_id, run.run_id)
-            else:
-                await self.records.put_run(run)
             if event is not None:
                 for listener in self._listeners:
                     try:
@@ -364,10 +362,15 @@ class RunManager:
                     except Exception:
                         log.exception("a run listener failed on %s of thread %s", event.kind, event.thread_id)
         finally:
-            if not await self.records.release(run.thread_id, run.run_id):
-                thread = await self.records.get_thread(run.thread_id)
-                if thread is not None and thread.status == "busy":
-                    await self._set_thread(run.thread_id, status="idle")
+            changes = {**local.thread_changes, "updated_at": now_iso()} if local.thread_changes else None
+            await self.records.release(
+                run.thread_id,
+                run.run_id,
+                final=run,
+                delete_run=local.cancel == "rollback",
+                thread_changes=changes,
+                idle_status="idle" if changes else await self._resting_status(run.thread_id),
+            )
             if run.temporary:
                 self._ended_stateless[run.run_id] = run
                 while len(self._ended_stateless) > 1000:
@@ -382,6 +385,21 @@ class RunManager:
             self._wake.setdefault(run.thread_id, asyncio.Event()).set()
             self._wake.pop(run.thread_id, None)
             self._local.pop(run.run_id, None)
+
+    async def _resting_status(self, thread_id: str) -> str:
+        """The status of a thread whose run ended without running (refused, cancelled): what its
+        checkpoints say, not the `busy` the run had set."""
+        try:
+            record = await self.records.get_thread(thread_id)
+            if record is None:
+                return "idle"
+            state = await self.thread_graph(record).aget_state({"configurable": {"thread_id": thread_id}})
+        except Exception:
+            log.exception("reading thread %s after its run failed", thread_id)
+            return "idle"
+        if record.error is not None and not state.next:
+            return "error"
+        return "interrupted" if state.next else "idle"
 
     def _publish(self, local: _Local, mode: str, chunk: Any) -> None:
         for queue in local.subscribers:
@@ -454,7 +472,7 @@ class RunManager:
             run.status = "error"
             run.result = {"__error__": error}
             after = await graph.aget_state(head)
-            await self._set_thread(run.thread_id, status="error", error=error, values=after.values)
+            local.thread_changes = _state_changes(status="error", error=error, values=after.values)
             return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=error["error"],
                             message=error["message"], **base)
         after = await graph.aget_state(head)
@@ -468,7 +486,7 @@ class RunManager:
             run.result = after.values
         by_task = {t.id: [i.to_json() for i in t.interrupts] for t in after.tasks if t.interrupts}
         status = "interrupted" if after.next else "idle"
-        await self._set_thread(run.thread_id, status=status, values=after.values, interrupts=by_task, error=None)
+        local.thread_changes = _state_changes(status=status, values=after.values, interrupts=by_task, error=None)
         checkpoint_id = _checkpoint_id(after)
         if interrupts:
             return RunEvent("paused", checkpoint_id=checkpoint_id, interrupts=tuple(interrupts), values=after.values,
@@ -477,13 +495,6 @@ class RunManager:
             where = breakpoint_of(graph, request, after, last_updated)
             return RunEvent("paused", checkpoint_id=checkpoint_id, breakpoint=where, values=after.values, **base)
         return RunEvent("finished", checkpoint_id=checkpoint_id, values=after.values, **base)
-
-    async def _set_thread(self, thread_id: str, **changes: Any) -> None:
-        stamp = now_iso()
-        if "values" in changes:
-            changes["values"] = to_wire(changes["values"])
-            changes["state_updated_at"] = stamp
-        await self.records.patch_thread(thread_id, {**changes, "updated_at": stamp})
 
     # -- the Slack bot's port (bot.slack.ports.Runs) ---------------------------------------------
     async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:
@@ -517,6 +528,11 @@ class RunManager:
         error = (ended.result or {}).get("__error__") if isinstance(ended.result, dict) else None
         if error and error.get("error") == "PauseGone":
             raise PauseGone(error["message"])
+
+
+def _state_changes(*, values: Any, **changes: Any) -> dict[str, Any]:
+    """Thread fields after a run: its values as plain JSON, stamped."""
+    return {**changes, "values": to_wire(values), "state_updated_at": now_iso()}
 
 
 def _checkpoint_id(state: StateSnapshot) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import redis.asyncio as aioredis
 from bot import record_keys as keys
 from bot.record_store import MemoryRecords
 from bot.record_store_redis import RedisRecords
-from bot.records import ThreadRecord
+from bot.records import RunRecord, ThreadRecord
 from bot.registry import Registry
 from bot.runs import RunManager
 from engine import InMemorySaver
@@ -34,15 +35,36 @@ def records(request: pytest.FixtureRequest) -> Any:
     return RedisRecords(request.getfixturevalue("client"), LEASE_MS)
 
 
+def run(thread_id: str, run_id: str) -> RunRecord:
+    return RunRecord(run_id=run_id, thread_id=thread_id, assistant_id="a")
+
+
+BUSY = {"status": "busy"}
+
+
 async def test_queue_order_reject_and_hand_over(records: Any) -> None:
-    assert await records.submit("t1", "r1", reject_if_busy=True)
-    assert not await records.submit("t1", "r2", reject_if_busy=True)  # busy: nothing queued
-    assert await records.submit("t1", "r3", reject_if_busy=False)
+    assert await records.submit(run("t1", "r0"), reject_if_busy=False, thread_changes=BUSY) == "no_thread"
+    assert await records.get_run("t1", "r0") is None
+    await records.create_thread(ThreadRecord(thread_id="t1", status="interrupted"))
+    assert await records.submit(run("t1", "r1"), reject_if_busy=True, thread_changes=BUSY) == "queued"
+    assert await records.submit(run("t1", "r2"), reject_if_busy=True, thread_changes=BUSY) == "busy"
+    assert await records.get_run("t1", "r2") is None  # refused: nothing stored
+    assert await records.submit(run("t1", "r3"), reject_if_busy=False, thread_changes=BUSY) == "queued"
     assert await records.queued("t1") == ["r1", "r3"]
-    assert await records.turn("t1", "r1") and not await records.turn("t1", "r3")
-    assert await records.release("t1", "r1") == 1
+    assert {r.run_id for r in await records.list_runs("t1")} == {"r1", "r3"}
+    started = replace(run("t1", "r1"), status="running")
+    assert await records.turn("t1", "r1", start=started) and not await records.turn("t1", "r3")
+    assert (await records.get_run("t1", "r1")).status == "running"
+    # r1 ends interrupted while r3 waits: the thread stays busy
+    done = replace(started, status="success")
+    assert await records.release("t1", "r1", final=done, thread_changes={"status": "interrupted"}) == 1
+    assert (await records.get_thread("t1")).status == "busy"
+    assert (await records.get_run("t1", "r1")).status == "success"
     assert await records.turn("t1", "r3")
-    assert await records.release("t1", "r3") == 0
+    # r3 ends without running (cancelled): the thread gets the status its checkpoints say
+    assert await records.release("t1", "r3", delete_run=True, idle_status="interrupted") == 0
+    assert (await records.get_thread("t1")).status == "interrupted"
+    assert await records.get_run("t1", "r3") is None
     assert await records.queued("t1") == []
 
 
@@ -59,7 +81,8 @@ async def test_thread_patch_changes_only_named_fields_and_never_recreates(record
 
 async def test_lapsed_lease_is_adopted_once_and_the_sweep_drops_finished_threads(client: Any) -> None:
     first, second = RedisRecords(client, LEASE_MS), RedisRecords(client, LEASE_MS)
-    assert await first.submit("t3", "orphan", reject_if_busy=False)
+    await first.create_thread(ThreadRecord(thread_id="t3"))
+    assert await first.submit(run("t3", "orphan"), reject_if_busy=False, thread_changes=BUSY) == "queued"
     assert await first.turn("t3", "orphan")  # runs, then its process "dies": no more renewals
     assert await second.adopt("t3") is None  # still leased
     await asyncio.sleep(LEASE_MS / 1000 + 0.1)

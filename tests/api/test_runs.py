@@ -1,0 +1,60 @@
+"""The runs layer itself (RunManager on the in-memory stores): statuses around refused and queued runs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.record_store import MemoryRecords
+from bot.registry import Registry
+from bot.run_request import PauseGone, RunRequest
+from bot.runs import RunManager
+from engine import InMemorySaver
+
+GRAPHS = Path(__file__).parent / "langgraph.json"
+
+
+@pytest.fixture
+def manager() -> RunManager:
+    return RunManager(Registry.load(GRAPHS), InMemorySaver(), MemoryRecords())
+
+
+async def test_a_refused_resume_leaves_the_thread_interrupted(manager: RunManager) -> None:
+    thread = await manager.create_thread()
+    first = await manager.submit(thread.thread_id, RunRequest("agent", input={"some_text": "draft"}))
+    await manager.join(thread.thread_id, first.run_id)
+    assert (await manager.thread(thread.thread_id)).status == "interrupted"
+    with pytest.raises(PauseGone):
+        await manager.resume(
+            thread.thread_id, "agent", "late", is_breakpoint=False, config={}, metadata={}, checkpoint_id="not-current"
+        )
+    assert (await manager.thread(thread.thread_id)).status == "interrupted"
+    state = await manager.state(thread.thread_id)
+    assert state.values == {"some_text": "draft"} and state.next == ("human_node",)
+
+
+async def test_the_thread_stays_busy_while_a_run_is_queued(manager: RunManager) -> None:
+    thread = await manager.create_thread()
+    first = await manager.submit(thread.thread_id, RunRequest("slow", input={}))
+    second = await manager.submit(thread.thread_id, RunRequest("slow", input={}))
+    await manager.join(thread.thread_id, first.run_id)
+    await asyncio.sleep(0.05)
+    assert (await manager.thread(thread.thread_id)).status == "busy"
+    assert (await manager.get_run(thread.thread_id, second.run_id)).status == "running"
+    await manager.join(thread.thread_id, second.run_id)
+    assert (await manager.thread(thread.thread_id)).status == "idle"
+    assert (await manager.state(thread.thread_id)).values == {"log": ["slow", "slow"]}
+
+
+async def test_cancelling_a_queued_run_restores_the_threads_status(manager: RunManager) -> None:
+    thread = await manager.create_thread()
+    paused = await manager.submit(thread.thread_id, RunRequest("agent", input={"some_text": "x"}))
+    await manager.join(thread.thread_id, paused.run_id)
+    blocker = await manager.submit(thread.thread_id, RunRequest("slow", input={}))
+    queued = await manager.submit(thread.thread_id, RunRequest("slow", input={}))
+    await manager.cancel(thread.thread_id, queued.run_id)
+    await manager.cancel(thread.thread_id, blocker.run_id)
+    assert (await manager.get_run(thread.thread_id, queued.run_id)).status == "interrupted"
+    assert (await manager.thread(thread.thread_id)).status == "interrupted"
