@@ -38,6 +38,7 @@ POLL_S = 0.05
 CANCEL_CHECK_S = 0.5
 RECOVER_EVERY_S = 2.0
 SWEEP_BATCH = 1000
+RELEASE_RETRIES_S = (0.2, 0.5, 1.0)
 Listener = Callable[[RunEvent], Awaitable[None]]
 
 
@@ -354,23 +355,19 @@ class RunManager:
             await asyncio.shield(self._finish(run, local, event))
 
     async def _finish(self, run: RunRecord, local: _Local, event: RunEvent | None) -> None:
+        if event is not None:
+            for listener in self._listeners:
+                try:
+                    await listener(event)
+                except Exception:
+                    log.exception("a run listener failed on %s of thread %s", event.kind, event.thread_id)
         try:
-            if event is not None:
-                for listener in self._listeners:
-                    try:
-                        await listener(event)
-                    except Exception:
-                        log.exception("a run listener failed on %s of thread %s", event.kind, event.thread_id)
+            await self._release(run, local)
+        except Exception:
+            # The thread stays leased to this run until the lease lapses; then a process adopts
+            # the run and continues it from its last checkpoint, so nothing is lost.
+            log.exception("run %s of thread %s ended but storing its end failed", run.run_id, run.thread_id)
         finally:
-            changes = {**local.thread_changes, "updated_at": now_iso()} if local.thread_changes else None
-            await self.records.release(
-                run.thread_id,
-                run.run_id,
-                final=run,
-                delete_run=local.cancel == "rollback",
-                thread_changes=changes,
-                idle_status="idle" if changes else await self._resting_status(run.thread_id),
-            )
             if run.temporary:
                 self._ended_stateless[run.run_id] = run
                 while len(self._ended_stateless) > 1000:
@@ -385,6 +382,26 @@ class RunManager:
             self._wake.setdefault(run.thread_id, asyncio.Event()).set()
             self._wake.pop(run.thread_id, None)
             self._local.pop(run.run_id, None)
+
+    async def _release(self, run: RunRecord, local: _Local) -> None:
+        """Stores the run's end and hands the thread on; retried briefly through a Redis hiccup."""
+        changes = {**local.thread_changes, "updated_at": now_iso()} if local.thread_changes else None
+        idle_status = "idle" if changes else await self._resting_status(run.thread_id)
+        for pause_s in (*RELEASE_RETRIES_S, None):
+            try:
+                await self.records.release(
+                    run.thread_id,
+                    run.run_id,
+                    final=run,
+                    delete_run=local.cancel == "rollback",
+                    thread_changes=changes,
+                    idle_status=idle_status,
+                )
+                return
+            except Exception:
+                if pause_s is None:
+                    raise
+                await asyncio.sleep(pause_s)
 
     async def _resting_status(self, thread_id: str) -> str:
         """The status of a thread whose run ended without running (refused, cancelled): what its

@@ -9,12 +9,13 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.api import assistants, auth, runs, threads, wire
 from bot.api.assistants import MANAGER
 from bot.run_request import RunsError
 from bot.runs import RunManager
-from engine.errors import SluiceError
+from engine.errors import CheckpointerError, SluiceError
 
 log = logging.getLogger("sluice.api")
 VERSION = "0.1.0"
@@ -26,6 +27,9 @@ async def errors(request: web.Request, handler: Callable[[web.Request], Awaitabl
         return await handler(request)
     except RunsError as exc:
         return wire.problem(exc.status, exc.detail)
+    except (CheckpointerError, RedisError) as exc:  # storage down: the request may be retried
+        log.warning("storage failed on %s %s: %s", request.method, request.path, exc)
+        return wire.problem(503, f"Storage unavailable ({type(exc).__name__}): {exc}. Retry once Redis answers.")
     except SluiceError as exc:  # a graph-level refusal (bad breakpoint, unknown node, bad update)
         return wire.problem(422 if auth.is_api_path(request.path) else 400, f"{type(exc).__name__}: {exc}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import httpx
 from langgraph_sdk import get_client
@@ -54,3 +55,21 @@ async def test_api_key_is_required_when_set_and_health_stays_open() -> None:
         client = get_client(url=url, api_key="s3cret")
         thread = await client.threads.create()
         assert (await client.threads.get(thread["thread_id"]))["status"] == "idle"
+
+
+async def test_redis_down_is_a_503_naming_it_and_the_api_recovers(start_redis: Any) -> None:
+    redis_process = start_redis(password="pw-not-shown")
+    with running_server(REDIS_URL=redis_process.url) as url:
+        client = get_client(url=url)
+        thread_id = (await client.threads.create())["thread_id"]
+        paused = await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
+        assert "__interrupt__" in paused
+        redis_process.stop()
+        async with httpx.AsyncClient() as http:
+            down = await http.post(f"{url}/threads/{thread_id}/runs/wait", json={"assistant_id": "agent"})
+            assert down.status_code == 503, down.text
+            assert "Redis" in down.json()["detail"] and "pw-not-shown" not in down.text
+        redis_process.start()  # same port; it kept nothing (no persistence): a fresh thread works again
+        thread_id = (await client.threads.create())["thread_id"]
+        again = await client.runs.wait(thread_id, "agent", input={"some_text": "after"})
+        assert again["__interrupt__"][0]["value"] == {"text_to_revise": "after"}
