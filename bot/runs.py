@@ -239,7 +239,7 @@ class RunManager:
             run.updated_at = now_iso()
             await self.records.put_run(run)
             if not was_running:  # a queued run never ran: take it out of the queue now
-                await self.records.release(thread_id, run_id)
+                await self.records.release(thread_id, run_id, idle_status=await self._resting_status(thread_id))
             else:
                 for _ in range(int(10 / POLL_S)):  # the owner releases the thread once it stopped
                     if run_id not in await self.records.queued(thread_id):
@@ -319,14 +319,17 @@ class RunManager:
         last_renew = asyncio.get_running_loop().time()
         while True:
             await asyncio.sleep(CANCEL_CHECK_S)
-            stored = await self.records.get_run(run.thread_id, run.run_id)
-            if stored is not None and stored.status == "interrupted" and local.task is not None:
-                local.cancel = local.cancel or "interrupt"
-                local.task.cancel()
-                return
-            if asyncio.get_running_loop().time() - last_renew >= renew_every:
-                await self.records.turn(run.thread_id, run.run_id)
-                last_renew = asyncio.get_running_loop().time()
+            try:
+                stored = await self.records.get_run(run.thread_id, run.run_id)
+                if stored is not None and stored.status == "interrupted" and local.task is not None:
+                    local.cancel = local.cancel or "interrupt"
+                    local.task.cancel()
+                    return
+                if asyncio.get_running_loop().time() - last_renew >= renew_every:
+                    await self.records.turn(run.thread_id, run.run_id)
+                    last_renew = asyncio.get_running_loop().time()
+            except Exception:  # Redis hiccup: try again next time; a long outage lets the lease lapse
+                log.warning("renewing the lease of run %s failed; retrying", run.run_id, exc_info=True)
 
     async def _execute(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: _Local) -> None:
         local.started = True
