@@ -40,6 +40,7 @@ class RunRequest:
     checkpoint_id: str | None = None
     multitask_strategy: str = "enqueue"
     stream_mode: tuple[str, ...] = ("values",)
+    context: dict[str, Any] | None = None  # the run context nodes see as `runtime.context`
     expected_checkpoint: str | None = None  # resume only while the thread is still at this pause
     adopted: bool = False  # continues the run of a process that died
 
@@ -52,6 +53,7 @@ class RunRequest:
             "interrupt_after": self.interrupt_after,
             "checkpoint_id": self.checkpoint_id,
             "stream_mode": list(self.stream_mode),
+            "context": self.context,
         }
 
 

@@ -301,6 +301,7 @@ class RunManager:
             interrupt_after=kwargs.get("interrupt_after"),
             checkpoint_id=kwargs.get("checkpoint_id"),
             stream_mode=tuple(kwargs.get("stream_mode") or ("values",)),
+            context=kwargs.get("context"),
             adopted=True,
         )
         state = await self.graph(assistant).aget_state({"configurable": {"thread_id": thread_id}})
@@ -466,6 +467,7 @@ class RunManager:
                 stream_mode=["values", "updates"],
                 interrupt_before=request.interrupt_before,
                 interrupt_after=request.interrupt_after,
+                context=request.context,
             ):
                 if mode == "updates" and isinstance(chunk, dict):
                     last_updated = [k for k in chunk if k != "__interrupt__"] or last_updated

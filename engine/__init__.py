@@ -17,6 +17,7 @@ from .errors import (
 from .graph import StateGraph
 from .interrupts import interrupt
 from .pregel import CompiledGraph
+from .runtime import Runtime
 from .types import END, START, Command, Interrupt, PregelTask, Send, StateSnapshot
 
 CompiledStateGraph = CompiledGraph
@@ -33,6 +34,7 @@ __all__ = [
     "Interrupt",
     "StateSnapshot",
     "PregelTask",
+    "Runtime",
     "InMemorySaver",
     "MemorySaver",
     "RedisSaver",

@@ -26,6 +26,7 @@ class NodeSpec:
     is_async: bool
     wants_config: bool
     metadata: dict[str, Any] | None = None
+    wants_runtime: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,45 @@ class GraphSpec:
     joins: tuple[tuple[tuple[str, ...], str], ...]  # (sources waited for, target)
     branches: dict[str, tuple[Branch, ...]]
     order: dict[str, int] = field(default_factory=dict)  # node -> position it was added at
+    input_keys: frozenset[str] | None = None  # from input_schema: the input keys a run takes
+    output_keys: frozenset[str] | None = None  # from output_schema: the keys invoke returns
+    context_schema: Any = None
+
+
+def _is_runtime_param(param: inspect.Parameter) -> bool:
+    return param.name == "runtime" or "Runtime" in str(param.annotation)
+
+
+def _wants_runtime(fn: Callable[..., Any]) -> bool:
+    """A node that declares `runtime` (by name or `Runtime[...]` annotation) gets it as a keyword."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return any(_is_runtime_param(p) for p in params[1:])
 
 
 def _wants_config(fn: Callable[..., Any]) -> bool:
     try:
-        params = list(inspect.signature(fn).parameters.values())
+        params = [p for p in inspect.signature(fn).parameters.values() if not _is_runtime_param(p)]
     except (TypeError, ValueError):
         return False
     if any(p.name == "config" for p in params):
         return True
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(positional) >= 2
+
+
+def _schema_keys(schema: Any) -> frozenset[str] | None:
+    if schema is None:
+        return None
+    fields = getattr(schema, "model_fields", None)
+    if isinstance(fields, dict):
+        return frozenset(fields)
+    try:
+        return frozenset(get_type_hints(schema))
+    except Exception:
+        return frozenset(getattr(schema, "__annotations__", {}))
 
 
 def _is_async_callable(fn: Any) -> bool:
@@ -92,6 +121,9 @@ class StateGraph:
         if state_schema is None:
             raise GraphBuildError("StateGraph needs a state schema, e.g. StateGraph(State) with a TypedDict State.")
         self.schema = StateSchema(state_schema)
+        self.input_keys = _schema_keys(input_schema)
+        self.output_keys = _schema_keys(output_schema)
+        self.context_schema = context_schema
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: set[tuple[str, str]] = set()
         self._edge_order: list[tuple[str, str]] = []
@@ -126,6 +158,7 @@ class StateGraph:
             is_async=sub or _is_async_callable(action),
             wants_config=False if sub else _wants_config(action),
             metadata=metadata,
+            wants_runtime=False if sub else _wants_runtime(action),
         )
         return self
 
@@ -231,6 +264,9 @@ class StateGraph:
             joins=tuple(self.joins),
             branches={k: tuple(v) for k, v in self.branches.items()},
             order={name: i for i, name in enumerate(self.nodes)},
+            input_keys=self.input_keys,
+            output_keys=self.output_keys,
+            context_schema=self.context_schema,
         )
 
     def _check_end_reachable(self) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from .errors import (
 )
 from .ids import is_interrupt_id, new_checkpoint_id, task_id
 from .interrupts import GraphInterrupt, TaskScope, current_task
+from .runtime import Runtime
 from .types import END, START, Command, Interrupt, Send
 
 if TYPE_CHECKING:
@@ -190,6 +192,7 @@ class RunOptions:
     nested: bool
     parent_resumes: dict[str, Any]
     metadata: dict[str, Any]
+    context: Any = None
 
 
 class Run:
@@ -301,6 +304,8 @@ class Run:
 
     async def _start(self, base: Checkpoint | None, input: Any) -> Checkpoint:
         values = dict(base.values) if base else self.schema.initial_values()
+        if self.spec.input_keys is not None and isinstance(input, dict):
+            input = {k: v for k, v in input.items() if k in self.spec.input_keys}  # as input_schema says
         update = self.schema.input_values(input)
         step = base.step + 1 if base else -1
         checkpoint = self._new_checkpoint(
@@ -548,7 +553,7 @@ class Run:
         config = self._node_config(task)
         scope = TaskScope(
             ns=task.ns, task_id=task.id, thread_id=self.opts.thread_id, checkpointer=self.saver,
-            resumes=resumes, config=config, loop=self.loop,
+            resumes=resumes, config=config, loop=self.loop, extra={"context": self.opts.context},
         )
         node_input = task.arg if task.arg is not _NO_ARG else (
             dict(values) if node.is_subgraph else self.schema.to_node_input(values)
@@ -598,13 +603,15 @@ class Run:
             if node.is_subgraph:
                 return await node.action._run_nested(node_input, scope)
             args = (node_input, config) if node.wants_config else (node_input,)
+            kwargs = {"runtime": Runtime(context=self.opts.context)} if node.wants_runtime else {}
             if node.is_async:
-                return await node.action(*args)
+                return await node.action(*args, **kwargs)
             if self.opts.inline_sync:
-                return node.action(*args)
+                return node.action(*args, **kwargs)
             ctx = contextvars.copy_context()
             assert self.loop is not None
-            return await self.loop.run_in_executor(None, ctx.run, node.action, *args)
+            call = functools.partial(ctx.run, node.action, *args, **kwargs)
+            return await self.loop.run_in_executor(None, call)
         finally:
             current_task.reset(token)
 

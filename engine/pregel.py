@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from .errors import ConfigError, InvalidUpdateError
 from .interrupts import GraphInterrupt, TaskScope, current_task
 from .loop import INTERRUPT_KEY, PULL, Checkpoint, Run, RunOptions, build_tasks, interrupt_from_json
+from .runtime import coerce_context
 from .types import START, Interrupt, PregelTask, StateSnapshot
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class CompiledGraph:
         return self.checkpointer or None
 
     def _options(self, config: dict[str, Any] | None, interrupt_before: Any, interrupt_after: Any,
-                 inline_sync: bool) -> RunOptions:
+                 inline_sync: bool, context: Any = None) -> RunOptions:
         config = dict(config or {})
         configurable = dict(config.get("configurable") or {})
         scope = current_task.get()
@@ -119,6 +120,8 @@ class CompiledGraph:
             thread_id: str | None = scope.thread_id
             ns = scope.ns
             inline_sync = bool(scope.extra.get("inline_sync", inline_sync))
+            if context is None:
+                context = scope.extra.get("context")  # a subgraph sees its parent's run context
         else:
             thread_id = configurable.get("thread_id")
             ns = configurable.get("checkpoint_ns", "") or ""
@@ -138,6 +141,7 @@ class CompiledGraph:
             nested=nested,
             parent_resumes=dict(scope.resumes) if nested and scope is not None else {},
             metadata=dict(config.get("metadata") or {}),
+            context=coerce_context(self.spec.context_schema, context),
         )
 
     def _breakpoints(self, compiled: Any, per_run: Any) -> Any:
@@ -152,8 +156,8 @@ class CompiledGraph:
         return per_run
 
     async def _events(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
-                      interrupt_after: Any, inline_sync: bool) -> AsyncIterator[tuple[str, Any, Run]]:
-        run = Run(self.spec, self._options(config, interrupt_before, interrupt_after, inline_sync))
+                      interrupt_after: Any, inline_sync: bool, context: Any = None) -> AsyncIterator[tuple[str, Any, Run]]:
+        run = Run(self.spec, self._options(config, interrupt_before, interrupt_after, inline_sync, context))
         if run.opts.nested:
             assert (scope := current_task.get()) is not None
             scope.extra["inline_sync"] = inline_sync
@@ -161,48 +165,56 @@ class CompiledGraph:
             yield mode, chunk, run
 
     async def _astream(self, input: Any, config: dict[str, Any] | None, stream_mode: Any,
-                       interrupt_before: Any, interrupt_after: Any, inline_sync: bool) -> AsyncIterator[Any]:
+                       interrupt_before: Any, interrupt_after: Any, inline_sync: bool,
+                       context: Any = None) -> AsyncIterator[Any]:
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         single = isinstance(stream_mode, str)
-        async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync):
+        async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
+                                                 context):
             if mode in modes:
                 yield chunk if single else (mode, chunk)
 
     def astream(self, input: Any, config: dict[str, Any] | None = None, *, stream_mode: Any = "updates",
                 interrupt_before: Sequence[str] | str | None = None, interrupt_after: Sequence[str] | str | None = None,
-                **_: Any) -> AsyncIterator[Any]:
-        return self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, False)
+                context: Any = None, **_: Any) -> AsyncIterator[Any]:
+        return self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, False,
+                             context)
 
     def stream(self, input: Any, config: dict[str, Any] | None = None, *, stream_mode: Any = "updates",
                interrupt_before: Sequence[str] | str | None = None, interrupt_after: Sequence[str] | str | None = None,
-               **_: Any) -> Iterator[Any]:
-        agen = self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, True)
+               context: Any = None, **_: Any) -> Iterator[Any]:
+        agen = self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, True, context)
         return _iterate_sync(agen)
 
     async def _ainvoke(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
-                       interrupt_after: Any, inline_sync: bool) -> dict[str, Any]:
+                       interrupt_after: Any, inline_sync: bool, context: Any = None) -> dict[str, Any]:
         latest: dict[str, Any] = {}
         interrupts: list[Interrupt] = []
-        async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync):
+        async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
+                                                 context):
             if mode != "values":
                 continue
             if INTERRUPT_KEY in chunk:
                 interrupts.extend(i for i in chunk[INTERRUPT_KEY] if i not in interrupts)
                 chunk = {k: v for k, v in chunk.items() if k != INTERRUPT_KEY}
             latest = chunk
+        if self.spec.output_keys is not None:  # output_schema: invoke returns only its keys
+            latest = {k: v for k, v in latest.items() if k in self.spec.output_keys}
         if interrupts:
             return {**latest, INTERRUPT_KEY: interrupts}
         return latest
 
     async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, *,
                       interrupt_before: Sequence[str] | str | None = None,
-                      interrupt_after: Sequence[str] | str | None = None, **_: Any) -> dict[str, Any]:
-        return await self._ainvoke(input, config, interrupt_before, interrupt_after, False)
+                      interrupt_after: Sequence[str] | str | None = None, context: Any = None,
+                      **_: Any) -> dict[str, Any]:
+        return await self._ainvoke(input, config, interrupt_before, interrupt_after, False, context)
 
     def invoke(self, input: Any, config: dict[str, Any] | None = None, *,
                interrupt_before: Sequence[str] | str | None = None,
-               interrupt_after: Sequence[str] | str | None = None, **_: Any) -> dict[str, Any]:
-        return _run_sync(self._ainvoke(input, config, interrupt_before, interrupt_after, True))
+               interrupt_after: Sequence[str] | str | None = None, context: Any = None,
+               **_: Any) -> dict[str, Any]:
+        return _run_sync(self._ainvoke(input, config, interrupt_before, interrupt_after, True, context))
 
     async def _run_nested(self, input: Any, scope: TaskScope) -> dict[str, Any]:
         """Run as a node of a parent graph: its pauses become the parent task's pauses."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import operator
 import time
+from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
-from engine import END, START, StateGraph, interrupt
+from engine import END, START, Runtime, StateGraph, interrupt
 
 
 class State(TypedDict, total=False):
@@ -58,4 +59,22 @@ approve_then_act_graph = (
     .add_edge(START, "ask")
     .add_edge("ask", "act")
     .add_edge("act", END)
+)
+
+
+class GreetState(TypedDict, total=False):
+    greeting: str
+
+
+@dataclass
+class GreetContext:
+    user: str
+
+
+def greet(state: GreetState, runtime: Runtime[GreetContext]) -> GreetState:
+    return {"greeting": f"hello {runtime.context.user}"}
+
+
+greet_graph = (
+    StateGraph(GreetState, context_schema=GreetContext).add_node("greet", greet).add_edge(START, "greet").add_edge("greet", END)
 )

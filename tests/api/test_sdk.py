@@ -170,3 +170,8 @@ async def test_resume_with_nothing_pending_returns_values(client: Any) -> None:
     await client.runs.wait(thread_id, "agent", command=Command(resume="done"))
     again = await client.runs.wait(thread_id, "agent", command=Command(resume="twice"))
     assert again == {"some_text": "done"}
+
+
+async def test_run_context_reaches_the_nodes_runtime(client: Any) -> None:
+    result = await client.runs.wait(None, "greet", input={}, context={"user": "ana"})
+    assert result == {"greeting": "hello ana"}

@@ -568,7 +568,50 @@ def pydantic_node_returns_model(api: Api, t: Trace) -> None:
     t.call("invalid-input", lambda: g.invoke({"count": "not a number"}))
 
 
-SCENARIOS += [parent_command_and_path_maps, streams, pydantic_node_returns_model]
+class AskInput(TypedDict):
+    question: str
+
+
+class AskOutput(TypedDict):
+    answer: str
+
+
+class AskState(TypedDict, total=False):
+    question: str
+    notes: str
+    answer: str
+
+
+@dataclass
+class AskContext:
+    user: str
+
+
+def input_output_schemas_and_runtime_context(api: Api, t: Trace) -> None:
+    """LangGraph's multiple-schemas pattern and the run context of a `runtime` parameter."""
+
+    def think(state: AskState, runtime: Any) -> dict[str, Any]:
+        return {"notes": f"{runtime.context.user} asks {state['question']}"}
+
+    def review(state: AskState, runtime: Any) -> dict[str, Any]:
+        approved = api.interrupt({"draft": state["notes"], "user": runtime.context.user})
+        return {"answer": f"{state['notes'].upper()} ({approved})"}
+
+    b = api.StateGraph(AskState, input_schema=AskInput, output_schema=AskOutput, context_schema=AskContext)
+    b.add_node("think", think)
+    b.add_node("review", review)
+    b.add_edge(api.START, "think")
+    b.add_edge("think", "review")
+    b.add_edge("review", api.END)
+    g = b.compile(checkpointer=api.InMemorySaver())
+    t.call("invoke", lambda: g.invoke({"question": "why", "notes": "not an input key"}, cfg(), context=AskContext("ana")))
+    t.call("state", lambda: g.get_state(cfg()))
+    t.call("resume", lambda: g.invoke(api.Command(resume="ok"), cfg(), context={"user": "bob"}))
+    t.call("final", lambda: g.get_state(cfg()))
+    t.call("stream", lambda: list(g.stream({"question": "s"}, cfg("s"), context=AskContext("cy"), stream_mode="values")))
+
+
+SCENARIOS += [parent_command_and_path_maps, streams, pydantic_node_returns_model, input_output_schemas_and_runtime_context]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)

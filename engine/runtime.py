@@ -1,0 +1,38 @@
+"""`Runtime`: what a node declaring a `runtime` parameter receives (LangGraph 1.x's run context).
+
+`StateGraph(State, context_schema=Ctx)` and `graph.invoke(input, context=...)` give every node
+that asks for it `runtime.context`; a dict given for a dataclass or pydantic schema is turned
+into an instance, as LangGraph does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+ContextT = TypeVar("ContextT")
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Runtime(Generic[ContextT]):
+    context: ContextT = None  # type: ignore[assignment]
+    store: Any = None
+    stream_writer: Callable[[Any], None] = _ignore
+    previous: Any = None
+
+
+def coerce_context(schema: Any, context: Any) -> Any:
+    """The context as the schema's type when it was given as a dict."""
+    if schema is None or not isinstance(context, dict):
+        return context
+    if dataclasses.is_dataclass(schema) and isinstance(schema, type):
+        return schema(**context)
+    if hasattr(schema, "model_validate"):
+        return schema.model_validate(context)
+    return context
