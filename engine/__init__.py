@@ -17,6 +17,7 @@ from .errors import (
 from .graph import StateGraph
 from .interrupts import interrupt
 from .pregel import CompiledGraph
+from .retry import RetryPolicy
 from .runtime import Runtime
 from .types import END, START, Command, Interrupt, PregelTask, Send, StateSnapshot
 
@@ -35,6 +36,7 @@ __all__ = [
     "StateSnapshot",
     "PregelTask",
     "Runtime",
+    "RetryPolicy",
     "InMemorySaver",
     "MemorySaver",
     "RedisSaver",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from .errors import GraphBuildError
+from .retry import RetryPolicy, retry_policy_of
 from .state import StateSchema
 from .types import END, START, Command
 
@@ -27,6 +28,7 @@ class NodeSpec:
     wants_config: bool
     metadata: dict[str, Any] | None = None
     wants_runtime: bool = False
+    retry: RetryPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,9 @@ class StateGraph:
         self.compiled = False
 
     # -- nodes ---------------------------------------------------------------------------------
-    def add_node(self, node: Any, action: Any = None, *, metadata: dict[str, Any] | None = None, **_: Any) -> StateGraph:
+    def add_node(
+        self, node: Any, action: Any = None, *, metadata: dict[str, Any] | None = None, **options: Any
+    ) -> StateGraph:
         if action is None:
             action = node
             name = getattr(node, "name", None) if _is_compiled(node) else getattr(node, "__name__", None)
@@ -159,6 +163,7 @@ class StateGraph:
             wants_config=False if sub else _wants_config(action),
             metadata=metadata,
             wants_runtime=False if sub else _wants_runtime(action),
+            retry=retry_policy_of(options),
         )
         return self
 

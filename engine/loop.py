@@ -551,15 +551,27 @@ class Run:
             if key.startswith(f"res:{task.id}:")
         }
         config = self._node_config(task)
-        scope = TaskScope(
-            ns=task.ns, task_id=task.id, thread_id=self.opts.thread_id, checkpointer=self.saver,
-            resumes=resumes, config=config, loop=self.loop, extra={"context": self.opts.context},
-        )
         node_input = task.arg if task.arg is not _NO_ARG else (
             dict(values) if node.is_subgraph else self.schema.to_node_input(values)
         )
+        attempt = 1
         try:
-            result = await self._call_node(node, node_input, config, scope)
+            while True:
+                scope = TaskScope(
+                    ns=task.ns, task_id=task.id, thread_id=self.opts.thread_id, checkpointer=self.saver,
+                    resumes=resumes, config=config, loop=self.loop, extra={"context": self.opts.context},
+                )
+                try:
+                    result = await self._call_node(node, node_input, config, scope)
+                    break
+                except (GraphInterrupt, ParentCommandError):
+                    raise
+                except Exception as exc:
+                    policy = node.retry
+                    if policy is None or attempt >= policy.max_attempts or not policy.should_retry(exc):
+                        raise
+                    await asyncio.sleep(policy.pause_before(attempt))
+                    attempt += 1
         except ParentCommandError as exc:
             # A subgraph of this node handed its Command up to us: treat it as this node's return.
             cmd = exc.command

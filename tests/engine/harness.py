@@ -29,12 +29,13 @@ class Api:
     Command: Any
     Send: Any
     InMemorySaver: Any
+    RetryPolicy: Any
 
 
 LANGGRAPH = Api("langgraph", lg_graph.StateGraph, lg_graph.START, lg_graph.END, lg_types.interrupt,
-                lg_types.Command, lg_types.Send, lg_memory.InMemorySaver)
+                lg_types.Command, lg_types.Send, lg_memory.InMemorySaver, lg_types.RetryPolicy)
 OURS = Api("engine", engine.StateGraph, engine.START, engine.END, engine.interrupt, engine.Command,
-           engine.Send, engine.InMemorySaver)
+           engine.Send, engine.InMemorySaver, engine.RetryPolicy)
 
 
 def _is_hex_id(value: Any) -> bool:

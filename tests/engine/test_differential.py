@@ -611,7 +611,48 @@ def input_output_schemas_and_runtime_context(api: Api, t: Trace) -> None:
     t.call("stream", lambda: list(g.stream({"question": "s"}, cfg("s"), context=AskContext("cy"), stream_mode="values")))
 
 
-SCENARIOS += [parent_command_and_path_maps, streams, pydantic_node_returns_model, input_output_schemas_and_runtime_context]
+class Flaky(Exception):
+    """An error a retry may get past (not one of the programming errors retries skip)."""
+
+
+def node_retry_policies(api: Api, t: Trace) -> None:
+    calls: dict[str, int] = {"flaky": 0, "broken": 0, "listed": 0}
+
+    def flaky(state: ListState) -> dict[str, Any]:
+        calls["flaky"] += 1
+        if calls["flaky"] < 3:
+            raise Flaky(f"attempt {calls['flaky']}")
+        return {"items": [f"flaky after {calls['flaky']}"]}
+
+    def broken(state: ListState) -> dict[str, Any]:
+        calls["broken"] += 1
+        raise ValueError("bad input is not retried by default")
+
+    def listed(state: ListState) -> dict[str, Any]:
+        calls["listed"] += 1
+        raise KeyError("retried because retry_on lists it")
+
+    policy = api.RetryPolicy(initial_interval=0.001, jitter=False)
+    for name, fn, retry in (
+        ("flaky", flaky, policy),
+        ("broken", broken, policy),
+        ("listed", listed, api.RetryPolicy(max_attempts=2, initial_interval=0.001, retry_on=KeyError)),
+    ):
+        b = api.StateGraph(ListState)
+        b.add_node(name, fn, retry_policy=retry)
+        b.add_edge(api.START, name)
+        g = b.compile()
+        t.call(name, lambda g=g: g.invoke({"items": []}))
+    t.call("calls", lambda: dict(calls))
+
+
+SCENARIOS += [
+    parent_command_and_path_maps,
+    streams,
+    pydantic_node_returns_model,
+    input_output_schemas_and_runtime_context,
+    node_retry_policies,
+]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
