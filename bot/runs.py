@@ -127,12 +127,12 @@ class RunManager:
             raise RunsError(404, "No graphs are loaded")
         return self.graph(assistant)
 
-    async def state(self, thread_id: str, checkpoint_id: str | None = None) -> StateSnapshot:
+    async def state(self, thread_id: str, checkpoint_id: str | None = None, *, subgraphs: bool = False) -> StateSnapshot:
         record = await self.thread(thread_id)
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-        return await self.thread_graph(record).aget_state({"configurable": configurable})
+        return await self.thread_graph(record).aget_state({"configurable": configurable}, subgraphs=subgraphs)
 
     # -- runs ----------------------------------------------------------------------------------
     async def submit(

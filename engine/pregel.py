@@ -290,7 +290,23 @@ class CompiledGraph:
         saved = await saver.load(thread_id, ns, checkpoint_id)
         if saved is None:
             return StateSnapshot({}, (), config, None, None, None, (), ())
-        return self._snapshot(self._reader(saver, thread_id, ns), Checkpoint.decode(saved), thread_id, ns, live=True)
+        snapshot = self._snapshot(self._reader(saver, thread_id, ns), Checkpoint.decode(saved), thread_id, ns, live=True)
+        if subgraphs:
+            snapshot = await self._with_subgraph_states(snapshot, saver)
+        return snapshot
+
+    async def _with_subgraph_states(self, snapshot: StateSnapshot, saver: Checkpointer) -> StateSnapshot:
+        """Each pending subgraph task's `state` as the subgraph's own snapshot, recursively."""
+        tasks = []
+        for task in snapshot.tasks:
+            node = self.spec.nodes.get(task.name)
+            if node is not None and node.is_subgraph and isinstance(task.state, dict):
+                sub = node.action.with_checkpointer(saver)
+                inner = await sub.aget_state(task.state, subgraphs=True)
+                if inner.config.get("configurable", {}).get("checkpoint_id"):
+                    task = task._replace(state=inner)
+            tasks.append(task)
+        return snapshot._replace(tasks=tuple(tasks))
 
     def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         return _run_sync(self.aget_state(config, subgraphs=subgraphs))

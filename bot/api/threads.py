@@ -69,14 +69,17 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def state(request: web.Request) -> web.Response:
-    snapshot = await _manager(request).state(request.match_info["thread_id"], request.match_info.get("checkpoint_id"))
+    subgraphs = request.query.get("subgraphs", "").lower() in ("1", "true")
+    snapshot = await _manager(request).state(
+        request.match_info["thread_id"], request.match_info.get("checkpoint_id"), subgraphs=subgraphs
+    )
     return wire.respond(wire.thread_state(snapshot))
 
 
 async def state_at(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.CheckpointQuery)
     checkpoint_id = body.checkpoint.get("checkpoint_id")
-    snapshot = await _manager(request).state(request.match_info["thread_id"], checkpoint_id)
+    snapshot = await _manager(request).state(request.match_info["thread_id"], checkpoint_id, subgraphs=body.subgraphs)
     return wire.respond(wire.thread_state(snapshot))
 
 

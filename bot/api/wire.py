@@ -50,8 +50,8 @@ def thread_state(state: StateSnapshot) -> dict[str, Any]:
                 "path": to_wire(task.path),
                 "error": repr(task.error) if task.error is not None else None,
                 "interrupts": [i.to_json() for i in task.interrupts],
-                "checkpoint": checkpoint_ref(task.state) if task.state else None,
-                "state": None,
+                "checkpoint": checkpoint_ref(task.state.config if isinstance(task.state, StateSnapshot) else task.state),
+                "state": thread_state(task.state) if isinstance(task.state, StateSnapshot) else None,
                 "result": to_wire(task.result),
             }
             for task in state.tasks

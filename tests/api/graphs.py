@@ -78,3 +78,11 @@ def greet(state: GreetState, runtime: Runtime[GreetContext]) -> GreetState:
 greet_graph = (
     StateGraph(GreetState, context_schema=GreetContext).add_node("greet", greet).add_edge(START, "greet").add_edge("greet", END)
 )
+
+
+def inner_ask(state: GreetState) -> GreetState:
+    return {"greeting": interrupt("name?")}
+
+
+inner_graph = StateGraph(GreetState).add_node("inner_ask", inner_ask).add_edge(START, "inner_ask").compile()
+nested_graph = StateGraph(GreetState).add_node("inner", inner_graph).add_edge(START, "inner").add_edge("inner", END)

@@ -175,3 +175,17 @@ async def test_resume_with_nothing_pending_returns_values(client: Any) -> None:
 async def test_run_context_reaches_the_nodes_runtime(client: Any) -> None:
     result = await client.runs.wait(None, "greet", input={}, context={"user": "ana"})
     assert result == {"greeting": "hello ana"}
+
+
+async def test_state_with_subgraphs_shows_the_paused_subgraph(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    paused = await client.runs.wait(thread_id, "nested", input={})
+    assert paused["__interrupt__"][0]["value"] == "name?"
+    flat = await client.threads.get_state(thread_id)
+    assert flat["next"] == ["inner"] and flat["tasks"][0]["state"] is None
+    nested = await client.threads.get_state(thread_id, subgraphs=True)
+    inner = nested["tasks"][0]["state"]
+    assert inner["next"] == ["inner_ask"] and inner["interrupts"][0]["value"] == "name?"
+    assert nested["tasks"][0]["checkpoint"]["checkpoint_ns"].startswith("inner:")
+    done = await client.runs.wait(thread_id, "nested", command=Command(resume="ana"))
+    assert done == {"greeting": "ana"}

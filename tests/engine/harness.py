@@ -57,7 +57,11 @@ class Normaliser:
                 "values": self(value.values),
                 "next": tuple(value.next),
                 "interrupts": [self(i) for i in value.interrupts],
-                "tasks": [(t.name, [self(i) for i in t.interrupts]) for t in value.tasks],
+                "tasks": [
+                    (t.name, [self(i) for i in t.interrupts])
+                    + ((self(t.state),) if type(t.state).__name__ == "StateSnapshot" else ())
+                    for t in value.tasks
+                ],
                 "source": (value.metadata or {}).get("source"),
                 "step": (value.metadata or {}).get("step"),
             }

@@ -149,7 +149,9 @@ def subgraph_interrupt(api: Api, t: Trace) -> None:
     out = t.call("invoke", lambda: g.invoke({"items": ["start"]}, cfg()))
     t.add("ns-depth", [len(i.ns) for i in out["__interrupt__"]] if hasattr(out["__interrupt__"][0], "ns") else [2])
     t.call("state", lambda: g.get_state(cfg()))
+    t.call("state-with-subgraphs", lambda: g.get_state(cfg(), subgraphs=True))
     t.call("resume", lambda: g.invoke(api.Command(resume="42"), cfg()))
+    t.call("after-with-subgraphs", lambda: g.get_state(cfg(), subgraphs=True))
     t.add("runs", runs)
 
 
