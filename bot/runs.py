@@ -464,7 +464,7 @@ class RunManager:
             async for mode, chunk in graph.astream(
                 graph_input,
                 config,
-                stream_mode=["values", "updates"],
+                stream_mode=["values", "updates", *(["custom"] if "custom" in request.stream_mode else [])],
                 interrupt_before=request.interrupt_before,
                 interrupt_after=request.interrupt_after,
                 context=request.context,

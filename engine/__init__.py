@@ -18,7 +18,7 @@ from .graph import StateGraph
 from .interrupts import interrupt
 from .pregel import CompiledGraph
 from .retry import RetryPolicy
-from .runtime import Runtime
+from .runtime import Runtime, get_stream_writer
 from .types import END, START, Command, Interrupt, PregelTask, Send, StateSnapshot
 
 CompiledStateGraph = CompiledGraph
@@ -37,6 +37,7 @@ __all__ = [
     "PregelTask",
     "Runtime",
     "RetryPolicy",
+    "get_stream_writer",
     "InMemorySaver",
     "MemorySaver",
     "RedisSaver",

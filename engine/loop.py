@@ -19,7 +19,7 @@ import asyncio
 import contextvars
 import datetime as dt
 import functools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +193,7 @@ class RunOptions:
     parent_resumes: dict[str, Any]
     metadata: dict[str, Any]
     context: Any = None
+    custom: bool = False  # someone streams "custom": nodes' stream writers feed the stream
 
 
 class Run:
@@ -208,6 +209,12 @@ class Run:
         self.checkpoint: Checkpoint | None = None
         self.head_id: str | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._custom: asyncio.Queue[Any] | None = None
+
+    def _write_custom(self, chunk: Any) -> None:
+        """A node's stream writer; thread-safe, since sync nodes run in worker threads."""
+        if self._custom is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._custom.put_nowait, chunk)
 
     # -- persistence ---------------------------------------------------------------------------
     async def _save(self, checkpoint: Checkpoint, *, after: Checkpoint | None = None) -> None:
@@ -260,6 +267,8 @@ class Run:
     # -- the run -------------------------------------------------------------------------------
     async def stream(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
         self.loop = asyncio.get_running_loop()
+        if self.opts.custom:
+            self._custom = asyncio.Queue()
         if isinstance(input, Command) and input.resume is not None and self.saver is None:
             raise ResumeError("Cannot use Command(resume=...) without checkpointer")
         if isinstance(input, Command) and input.resume is None and input.update is None and not input.goto_targets():
@@ -473,6 +482,26 @@ class Run:
             return any(t.name != START for t in tasks)
         return any(t.name in breakpoints for t in tasks)
 
+    async def _run_in_turn(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
+                           save_each: bool) -> list[Any]:
+        return [await self._run_task_safely(checkpoint, t, values, save_each) for t in tasks]
+
+    async def _with_custom_events(self, work: Any, results: list[Any]) -> AsyncIterator[tuple[str, Any]]:
+        """Yields what nodes write to their stream writer while the step's tasks run."""
+        assert self._custom is not None
+        running = asyncio.ensure_future(work)
+        while not running.done():
+            getter = asyncio.ensure_future(self._custom.get())
+            await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                yield ("custom", getter.result())
+            else:
+                getter.cancel()
+        await asyncio.sleep(0)  # writes a worker thread scheduled just before its task ended
+        while not self._custom.empty():
+            yield ("custom", self._custom.get_nowait())
+        results.extend(running.result())
+
     async def _execute(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
                        outcomes: dict[str, TaskOutcome]) -> AsyncIterator[tuple[str, Any]]:
         """Run the step's tasks concurrently; reuse the results of tasks finished before a pause."""
@@ -492,9 +521,15 @@ class Run:
         interrupted: dict[str, Any] = {}
         if len(to_run) == 1 or (self.opts.inline_sync and not any(self._is_async(t) for t in to_run)):
             # Sync nodes of a sync run execute one after another anyway: skip creating tasks.
-            results: list[Any] = [await self._run_task_safely(checkpoint, t, values, save_each) for t in to_run]
+            work: Awaitable[list[Any]] = self._run_in_turn(checkpoint, to_run, values, save_each)
         else:
-            results = await asyncio.gather(*(self._run_task_safely(checkpoint, t, values, save_each) for t in to_run))
+            work = asyncio.gather(*(self._run_task_safely(checkpoint, t, values, save_each) for t in to_run))
+        if self._custom is None:
+            results: list[Any] = await work
+        else:
+            results = []
+            async for event in self._with_custom_events(work, results):
+                yield event
         for task, result in zip(to_run, results, strict=True):
             if isinstance(result, TaskOutcome):
                 outcomes[task.id] = result
@@ -559,7 +594,8 @@ class Run:
             while True:
                 scope = TaskScope(
                     ns=task.ns, task_id=task.id, thread_id=self.opts.thread_id, checkpointer=self.saver,
-                    resumes=resumes, config=config, loop=self.loop, extra={"context": self.opts.context},
+                    resumes=resumes, config=config, loop=self.loop,
+                    extra={"context": self.opts.context, "writer": self._write_custom if self.opts.custom else None},
                 )
                 try:
                     result = await self._call_node(node, node_input, config, scope)
@@ -615,7 +651,8 @@ class Run:
             if node.is_subgraph:
                 return await node.action._run_nested(node_input, scope)
             args = (node_input, config) if node.wants_config else (node_input,)
-            kwargs = {"runtime": Runtime(context=self.opts.context)} if node.wants_runtime else {}
+            writer = scope.extra.get("writer") or Runtime.stream_writer
+            kwargs = {"runtime": Runtime(context=self.opts.context, stream_writer=writer)} if node.wants_runtime else {}
             if node.is_async:
                 return await node.action(*args, **kwargs)
             if self.opts.inline_sync:

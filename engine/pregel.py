@@ -109,7 +109,7 @@ class CompiledGraph:
         return self.checkpointer or None
 
     def _options(self, config: dict[str, Any] | None, interrupt_before: Any, interrupt_after: Any,
-                 inline_sync: bool, context: Any = None) -> RunOptions:
+                 inline_sync: bool, context: Any = None, custom: bool = False) -> RunOptions:
         config = dict(config or {})
         configurable = dict(config.get("configurable") or {})
         scope = current_task.get()
@@ -142,6 +142,7 @@ class CompiledGraph:
             parent_resumes=dict(scope.resumes) if nested and scope is not None else {},
             metadata=dict(config.get("metadata") or {}),
             context=coerce_context(self.spec.context_schema, context),
+            custom=custom and not nested,  # as in LangGraph, a subgraph's writes stay in the subgraph
         )
 
     def _breakpoints(self, compiled: Any, per_run: Any) -> Any:
@@ -156,8 +157,9 @@ class CompiledGraph:
         return per_run
 
     async def _events(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
-                      interrupt_after: Any, inline_sync: bool, context: Any = None) -> AsyncIterator[tuple[str, Any, Run]]:
-        run = Run(self.spec, self._options(config, interrupt_before, interrupt_after, inline_sync, context))
+                      interrupt_after: Any, inline_sync: bool, context: Any = None,
+                      custom: bool = False) -> AsyncIterator[tuple[str, Any, Run]]:
+        run = Run(self.spec, self._options(config, interrupt_before, interrupt_after, inline_sync, context, custom))
         if run.opts.nested:
             assert (scope := current_task.get()) is not None
             scope.extra["inline_sync"] = inline_sync
@@ -170,7 +172,7 @@ class CompiledGraph:
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         single = isinstance(stream_mode, str)
         async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
-                                                 context):
+                                                 context, "custom" in modes):
             if mode in modes:
                 yield chunk if single else (mode, chunk)
 

@@ -27,6 +27,16 @@ class Runtime(Generic[ContextT]):
     previous: Any = None
 
 
+def get_stream_writer() -> Callable[[Any], None]:
+    """In a node: a function whose arguments a `stream_mode="custom"` stream yields (progress,
+    partial results). Outside a node, or when nobody streams "custom", it does nothing."""
+    from .interrupts import current_task
+
+    scope = current_task.get()
+    writer = scope.extra.get("writer") if scope is not None else None
+    return writer or _ignore
+
+
 def coerce_context(schema: Any, context: Any) -> Any:
     """The context as the schema's type when it was given as a dict."""
     if schema is None or not isinstance(context, dict):

@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 Breakpoints = Literal["*"] | list[str] | None
-STREAM_MODES = ("values", "updates")
+STREAM_MODES = ("values", "updates", "custom")
 
 
 class Body(BaseModel):

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
-from engine import END, START, Runtime, StateGraph, interrupt
+from engine import END, START, Runtime, StateGraph, get_stream_writer, interrupt
 
 
 class State(TypedDict, total=False):
@@ -86,3 +86,13 @@ def inner_ask(state: GreetState) -> GreetState:
 
 inner_graph = StateGraph(GreetState).add_node("inner_ask", inner_ask).add_edge(START, "inner_ask").compile()
 nested_graph = StateGraph(GreetState).add_node("inner", inner_graph).add_edge(START, "inner").add_edge("inner", END)
+
+
+def progress(state: GreetState) -> GreetState:
+    write = get_stream_writer()
+    for step in (1, 2):
+        write({"step": step})
+    return {"greeting": "done"}
+
+
+progress_graph = StateGraph(GreetState).add_node("progress", progress).add_edge(START, "progress").add_edge("progress", END)

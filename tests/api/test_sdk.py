@@ -189,3 +189,12 @@ async def test_state_with_subgraphs_shows_the_paused_subgraph(client: Any) -> No
     assert nested["tasks"][0]["checkpoint"]["checkpoint_ns"].startswith("inner:")
     done = await client.runs.wait(thread_id, "nested", command=Command(resume="ana"))
     assert done == {"greeting": "ana"}
+
+
+async def test_custom_stream_mode_carries_what_nodes_write(client: Any) -> None:
+    parts = [p async for p in client.runs.stream(None, "progress", input={}, stream_mode=["custom", "updates"])]
+    assert [(p.event, p.data) for p in parts[1:]] == [
+        ("custom", {"step": 1}),
+        ("custom", {"step": 2}),
+        ("updates", {"progress": {"greeting": "done"}}),
+    ]

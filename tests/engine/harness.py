@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import langgraph.checkpoint.memory as lg_memory
+import langgraph.config as lg_config
 import langgraph.graph as lg_graph
 import langgraph.types as lg_types
 
@@ -30,12 +31,14 @@ class Api:
     Send: Any
     InMemorySaver: Any
     RetryPolicy: Any
+    get_stream_writer: Any
 
 
 LANGGRAPH = Api("langgraph", lg_graph.StateGraph, lg_graph.START, lg_graph.END, lg_types.interrupt,
-                lg_types.Command, lg_types.Send, lg_memory.InMemorySaver, lg_types.RetryPolicy)
+                lg_types.Command, lg_types.Send, lg_memory.InMemorySaver, lg_types.RetryPolicy,
+                lg_config.get_stream_writer)
 OURS = Api("engine", engine.StateGraph, engine.START, engine.END, engine.interrupt, engine.Command,
-           engine.Send, engine.InMemorySaver, engine.RetryPolicy)
+           engine.Send, engine.InMemorySaver, engine.RetryPolicy, engine.get_stream_writer)
 
 
 def _is_hex_id(value: Any) -> bool:

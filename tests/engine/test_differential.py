@@ -648,7 +648,55 @@ def node_retry_policies(api: Api, t: Trace) -> None:
     t.call("calls", lambda: dict(calls))
 
 
+def custom_stream_writes(api: Api, t: Trace) -> None:
+    """Nodes' stream writers, sync and with a runtime; a subgraph's writes stay in the subgraph."""
+
+    def a(state: ListState) -> dict[str, Any]:
+        write = api.get_stream_writer()
+        write({"progress": "a1"})
+        write("a2")
+        return {"items": ["a"]}
+
+    def b(state: ListState, runtime: Any) -> dict[str, Any]:
+        runtime.stream_writer({"progress": "b"})
+        return {"items": ["b"]}
+
+    async def c(state: ListState) -> dict[str, Any]:
+        api.get_stream_writer()({"progress": "c"})
+        return {"items": ["c"]}
+
+    sub = api.StateGraph(ListState).add_node("inner", a).add_edge(api.START, "inner").compile()
+    b_ = api.StateGraph(ListState)
+    b_.add_node("a", a)
+    b_.add_node("b", b)
+    b_.add_node("sub", sub)
+    b_.add_edge(api.START, "a")
+    b_.add_edge("a", "b")
+    b_.add_edge("b", "sub")
+    g = b_.compile()
+    t.call("updates+custom", lambda: list(g.stream({"items": []}, stream_mode=["updates", "custom"])))
+    t.call("custom", lambda: list(g.stream({"items": []}, stream_mode="custom")))
+    t.call("invoke", lambda: g.invoke({"items": []}))
+    t.call("no-custom", lambda: list(g.stream({"items": []}, stream_mode="updates")))
+    par = api.StateGraph(ListState)
+    par.add_node("a", a)
+    par.add_node("c", c)
+    par.add_edge(api.START, "a")
+    par.add_edge(api.START, "c")
+    gp = par.compile()
+
+    async def parallel() -> list[Any]:
+        return sorted(
+            [repr(e) async for e in gp.astream({"items": []}, stream_mode="custom")]
+        )
+
+    import asyncio
+
+    t.call("parallel-async", lambda: asyncio.run(parallel()))
+
+
 SCENARIOS += [
+    custom_stream_writes,
     parent_command_and_path_maps,
     streams,
     pydantic_node_returns_model,
