@@ -41,11 +41,10 @@ def _run_request(body: bodies.RunCreate) -> RunRequest:
     )
 
 
-async def _submit(request: web.Request, stateless: bool = False) -> tuple[RunRecord, bodies.RunCreate]:
+async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     body = await bodies.parse(request, bodies.RunCreate)
     thread_id = None if stateless else request.match_info["thread_id"]
-    run = await _manager(request).submit(thread_id, _run_request(body), if_not_exists=body.if_not_exists)
-    return run, body
+    return await _manager(request).submit(thread_id, _run_request(body), if_not_exists=body.if_not_exists)
 
 
 def _location(run: RunRecord) -> dict[str, str]:
@@ -53,12 +52,12 @@ def _location(run: RunRecord) -> dict[str, str]:
 
 
 async def create(request: web.Request) -> web.Response:
-    run, _ = await _submit(request)
+    run = await _submit(request)
     return wire.respond(run.to_json(), headers=_location(run))
 
 
 async def create_stateless(request: web.Request) -> web.Response:
-    run, _ = await _submit(request, stateless=True)
+    run = await _submit(request, stateless=True)
     return wire.respond(run.to_json(), headers=_location(run))
 
 
@@ -83,12 +82,12 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
 
 
 async def wait(request: web.Request) -> web.StreamResponse:
-    run, _ = await _submit(request)
+    run = await _submit(request)
     return await _wait_response(request, run)
 
 
 async def wait_stateless(request: web.Request) -> web.StreamResponse:
-    run, _ = await _submit(request, stateless=True)
+    run = await _submit(request, stateless=True)
     return await _wait_response(request, run)
 
 
@@ -118,6 +117,7 @@ async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
         else:
             await send("values", result)
     else:
+        sent_error = False
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
@@ -126,22 +126,23 @@ async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
                 continue
             if item is None:
                 break
+            sent_error = sent_error or item[0] == "error"
             await send(*item)
         ended = await manager.join(run.thread_id, run.run_id)
         error = ended.result.get("__error__") if isinstance(ended.result, dict) else None
-        if error and error.get("error") in ("PauseGone", "WorkerLost", "Cancelled"):
+        if error and not sent_error:  # ended outside the graph: refused, cancelled, storage down
             await send("error", error)
     await response.write_eof()
     return response
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    run, _ = await _submit(request)
+    run = await _submit(request)
     return await _sse(request, run)
 
 
 async def stream_stateless(request: web.Request) -> web.StreamResponse:
-    run, _ = await _submit(request, stateless=True)
+    run = await _submit(request, stateless=True)
     return await _sse(request, run)
 
 
