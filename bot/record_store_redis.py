@@ -2,7 +2,8 @@
 
 Every key of a thread carries the thread's hash tag (see `bot.record_keys`), so each queue step
 is one Lua script on one slot and works on Redis Cluster. The global thread index is a single
-sorted set, touched with single-key commands only.
+sorted set, touched with single-key commands only. Redis errors are left to the caller (the HTTP
+API answers them with a 503).
 """
 
 from __future__ import annotations
@@ -11,16 +12,9 @@ import json
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from bot import record_keys as keys
 from bot.record_store import LEASE_MS
 from bot.records import RunRecord, ThreadRecord, encode_fields, now_iso
-
-
-class RecordStoreError(Exception):
-    """Redis failed while reading or writing thread and run records."""
-
 
 # KEYS: queue, lease, thread, run, runs index ; ARGV: lease ms, run id, reject (1|0), run JSON,
 # created score, then thread field/value pairs. Stores, queues and marks the thread, or nothing.
@@ -116,13 +110,10 @@ class RedisRecords:
         self._patch = client.register_script(_PATCH)
 
     async def create_thread(self, record: ThreadRecord) -> bool:
-        try:
-            created = await self._create(keys=[keys.thread(record.thread_id)], args=_flat(record.fields()))
-            if created:
-                await self._redis.zadd(keys.THREAD_INDEX, {record.thread_id: _score(record.created_at)})
-            return bool(created)
-        except RedisError as exc:
-            raise RecordStoreError(f"saving thread {record.thread_id} failed: {exc}") from exc
+        created = await self._create(keys=[keys.thread(record.thread_id)], args=_flat(record.fields()))
+        if created:
+            await self._redis.zadd(keys.THREAD_INDEX, {record.thread_id: _score(record.created_at)})
+        return bool(created)
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
         stored = await self._redis.hgetall(keys.thread(thread_id))
