@@ -69,6 +69,8 @@ async def test_redis_down_is_a_503_naming_it_and_the_api_recovers(start_redis: A
             down = await http.post(f"{url}/threads/{thread_id}/runs/wait", json={"assistant_id": "agent"})
             assert down.status_code == 503, down.text
             assert "Redis" in down.json()["detail"] and "pw-not-shown" not in down.text
+            no_thread = await http.post(f"{url}/threads", json={})
+            assert no_thread.status_code == 503 and "pw-not-shown" not in no_thread.text
         redis_process.start()  # same port; it kept nothing (no persistence): a fresh thread works again
         thread_id = (await client.threads.create())["thread_id"]
         again = await client.runs.wait(thread_id, "agent", input={"some_text": "after"})
