@@ -26,6 +26,8 @@ from engine import Checkpointer, InMemorySaver
 log = logging.getLogger("sluice")
 
 SLACK_BOT = web.AppKey("sluice_slack_bot", object)
+MAX_CONNECTIONS = 100
+CLUSTER_CONNECTIONS_PER_NODE = 1000
 
 
 def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
@@ -34,6 +36,7 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
         log.warning("REDIS_URL is not set: threads live in memory and nothing survives a restart")
         return InMemorySaver(), MemoryRecords(), None  # one process: no lease to lose
     from redis import Redis
+    from redis.asyncio import BlockingConnectionPool
     from redis.asyncio import Redis as AsyncRedis
     from redis.asyncio.cluster import RedisCluster
     from redis.exceptions import RedisError
@@ -45,7 +48,14 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
             cluster = probe.info("cluster").get("cluster_enabled") in (1, "1")
     except (RedisError, OSError) as exc:
         raise SettingsError(f"REDIS_URL: cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}") from None
-    client: Any = RedisCluster.from_url(url) if cluster else AsyncRedis.from_url(url)
+    # Under a burst (a hundred clicks at once) more commands are in flight than redis-py's default
+    # pool of 100 connections allows, and its default pool then fails them: wait for a connection
+    # instead (single server), or allow more per node (cluster, whose pools cannot block).
+    client: Any = (
+        RedisCluster.from_url(url, max_connections=CLUSTER_CONNECTIONS_PER_NODE)
+        if cluster
+        else AsyncRedis.from_pool(BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=30))
+    )
     log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact_url(url))
     lease_ms = int(settings.sluice_run_lease * 1000)
     return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client, lease_ms), client

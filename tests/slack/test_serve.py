@@ -119,3 +119,24 @@ async def test_socket_mode_needs_no_public_url(redis_url: str) -> None:
             assert (await client.threads.get_state(thread_id))["values"] == {"some_text": "over the socket"}
     finally:
         await slack.close()
+
+
+async def test_a_hundred_clicks_at_once_all_resume(slack: LocalSlack, redis_url: str) -> None:
+    """More commands in flight than redis-py's default pool holds: none may fail."""
+    with running_server(**_serve_env(slack, redis_url)) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        threads = [(await client.threads.create())["thread_id"] for _ in range(100)]
+        await asyncio.gather(*(client.runs.wait(t, "agent", input={"some_text": f"draft {t}"}) for t in threads))
+        messages = [await _message_for(slack, t) for t in threads]
+        clicks = await asyncio.gather(
+            *(slack.click(APPROVER, CHANNEL, m.ts, button(m, "Approve")) for m in messages)
+        )
+        assert {c.status for c in clicks} == {200}
+
+        async def all_done() -> bool:
+            found = await client.threads.search(status="idle", limit=200)
+            return len({t["thread_id"] for t in found} & set(threads)) == 100
+
+        await _until(all_done)
+        assert slack.ephemerals(APPROVER) == []  # no "could not be resumed"
