@@ -3,24 +3,22 @@ thread's records, queue and checkpoints all live on one cluster slot."""
 
 from __future__ import annotations
 
-THREAD_INDEX = "sluice:threads"  # sorted set: thread id -> created time (single-key commands only)
-LEASE_INDEX = "sluice:leases"  # sorted set: thread id -> lease deadline (ms) of the run it executes
+from engine.checkpoint.keys import PREFIX, thread_tag
 
-
-def _tag(thread_id: str) -> str:
-    return f"sluice:{{{thread_id}}}"
+THREAD_INDEX = f"{PREFIX}:threads"  # sorted set: thread id -> created time (single-key commands only)
+LEASE_INDEX = f"{PREFIX}:leases"  # sorted set: thread id -> lease deadline (ms) of the run it executes
 
 
 def thread(thread_id: str) -> str:
-    return f"{_tag(thread_id)}:thread"
+    return f"{thread_tag(thread_id)}:thread"
 
 
 def runs(thread_id: str) -> str:
-    return f"{_tag(thread_id)}:runs"
+    return f"{thread_tag(thread_id)}:runs"
 
 
 def run_prefix(thread_id: str) -> str:
-    return f"{_tag(thread_id)}:run:"
+    return f"{thread_tag(thread_id)}:run:"
 
 
 def run(thread_id: str, run_id: str) -> str:
@@ -28,8 +26,8 @@ def run(thread_id: str, run_id: str) -> str:
 
 
 def queue(thread_id: str) -> str:
-    return f"{_tag(thread_id)}:queue"
+    return f"{thread_tag(thread_id)}:queue"
 
 
 def lease(thread_id: str) -> str:
-    return f"{_tag(thread_id)}:lease"
+    return f"{thread_tag(thread_id)}:lease"

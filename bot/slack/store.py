@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 from bot.slack.pause import Pause
 from bot.slack.prompts import SlotDecision
+from engine.checkpoint.keys import PREFIX, thread_tag
 
 TTL_S = 30 * 24 * 3600
 Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "complete"]
@@ -191,15 +192,14 @@ return 1
 
 
 class RedisPauseStore:
-    def __init__(self, redis: Any, prefix: str = "sluice") -> None:
+    def __init__(self, redis: Any) -> None:
         self._r = redis
-        self._p = prefix
         self._decide = redis.register_script(_DECIDE)
         self._open = redis.register_script(_OPEN)
         self._undo = redis.register_script(_UNDO)
 
     def _k(self, thread_id: str, *rest: str) -> str:
-        return ":".join((f"{self._p}:{{{thread_id}}}:slack", *rest))
+        return ":".join((f"{thread_tag(thread_id)}:slack", *rest))
 
     def _keys(self, thread_id: str, checkpoint_id: str) -> list[str]:
         return [
@@ -209,10 +209,10 @@ class RedisPauseStore:
         ]
 
     def _index(self, channel: str) -> str:
-        return f"{self._p}:slack:pending:{channel}"
+        return f"{PREFIX}:slack:pending:{channel}"
 
     def _message(self, channel: str, ts: str) -> str:
-        return f"{self._p}:slack:message:{channel}:{ts}"
+        return f"{PREFIX}:slack:message:{channel}:{ts}"
 
     @staticmethod
     def _s(value: Any) -> str | None:

@@ -47,12 +47,17 @@ def check_names(ns: str, *checkpoint_ids: str) -> None:
         _check_part(checkpoint_id, "checkpoint id")
 
 
+def thread_tag(thread_id: str) -> str:
+    """The start of every key of a thread, here and in the bot's records: one hash tag, one slot."""
+    return f"{PREFIX}:{{{check_thread_id(thread_id)}}}"
+
+
 def checkpoint_key(thread_id: str) -> str:
-    return f"{PREFIX}:{{{check_thread_id(thread_id)}}}:cp"
+    return f"{thread_tag(thread_id)}:cp"
 
 
 def history_key(thread_id: str) -> str:
-    return f"{PREFIX}:{{{check_thread_id(thread_id)}}}:hist"
+    return f"{thread_tag(thread_id)}:hist"
 
 
 def thread_keys(thread_id: str) -> list[str]:
