@@ -1,7 +1,8 @@
 """The playground: the whole flow in a browser, no Slack workspace needed.
 
-`run(settings)` starts, in one process, the engine, the HTTP API, the Slack bot, a local
-Slack-compatible Web API (`slack_api`) and a page at `/` that shows its channel like Slack does.
+`run(settings)` starts, in one process, the engine, the HTTP API, the Slack bot, a local Slack
+(`workspace`, `web_api`, `block_kit`, `slack_user`) and a page at `/` that shows its channel
+like Slack does.
 """
 
 from __future__ import annotations

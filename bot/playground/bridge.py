@@ -1,7 +1,7 @@
 """What the page needs from the local Slack: a view of the channel, and the user's gestures.
 
-`Bridge` is the page's whole dependency on `bot.playground.slack_api`; `SlackApiBridge` (in
-`bot.playground.local`) implements it on top of that module's public functions.
+`Bridge` is the page's whole dependency on the local Slack; `SlackApiBridge` (in
+`bot.playground.local`) implements it on top of `bot.playground.slack_user.LocalSlack`.
 """
 
 from __future__ import annotations

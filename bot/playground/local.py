@@ -1,4 +1,4 @@
-"""`SlackApiBridge`: the page's `Bridge` on top of the local Slack of `bot.playground.slack_api`.
+"""`SlackApiBridge`: the page's `Bridge` on top of the local Slack (`bot.playground.slack_user`).
 
 The page shows one channel as one user sees it (their ephemerals, their modals); every gesture
 becomes the request Slack would send the bot, signed, through `LocalSlack`.
@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from bot.playground.bridge import BridgeError
-from bot.playground.slack_api import Delivery, LocalSlack, LocalSlackError
+from bot.playground.slack_user import Delivery, LocalSlack
+from bot.playground.workspace import LocalSlackError
 
 # "@sluice ..." typed in the message box is a mention, as Slack's composer turns it into one.
 MENTION = re.compile(r"(?<![\w<])@sluice\b", re.IGNORECASE)

@@ -19,7 +19,7 @@ from bot.playground import page
 from bot.playground.examples import sdk_snippet
 from bot.playground.launcher import Launcher
 from bot.playground.local import SlackApiBridge
-from bot.playground.slack_api import LocalSlack
+from bot.playground.slack_user import LocalSlack
 from bot.settings import Settings
 from bot.slack.transport import EVENTS_PATH
 

@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.assistants_view import SlackAssistants
-from bot.playground.slack_api import LocalSlack, Message
+from bot.playground.slack_user import LocalSlack
+from bot.playground.workspace import Message
 from bot.record_store import MemoryRecords
 from bot.registry import Registry
 from bot.runs import RunManager

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.playground.slack_api import LocalSlack
+from bot.playground.slack_user import LocalSlack
 from bot.slack.pause import Placement
 from bot.slack.web import SlackCalls, make_client
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.playground.slack_api import block_errors, view_errors
+from bot.playground.block_kit import block_errors, view_errors
 from bot.slack import blocks, limits
 from bot.slack.pause import ButtonRef, Pause, PendingInterrupt
 from bot.slack.prompts import SlotDecision, TextPrompt, ToolPrompt, ValuePrompt, classify, parse_reply, resume_value

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
-from bot.playground.slack_api import LocalSlack, Message
+from bot.playground.slack_user import LocalSlack
+from bot.playground.workspace import Message
 from tests.api.conftest import running_server
 from tests.slack.harness import APPROVER, CHANNEL, OUTSIDER, SECRET, TOKEN, USERS, action_ids, button
 

@@ -1,0 +1,354 @@
+"""The local Slack's user side: a person's gestures become the requests Slack sends the bot.
+
+`LocalSlack` is the whole local Slack: its workspace and Web API (`SlackWebApi`) plus the person
+using it. `click`, `submit`, `close_view`, `slash_command` and `say` send the bot what Slack would
+send: form-encoded `payload=` for interactivity, signed with slack_sdk's `SignatureVerifier`
+(the same `v0` HMAC the bot checks), over HTTP to `events_url`, or over Socket Mode when the bot
+connected that way. After a submission the bot's `response_action` is applied as Slack does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+from bot.playground.web_api import SlackWebApi
+from bot.playground.workspace import LocalSlackError, Message
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the bot answered to one request Slack sent it."""
+
+    status: int
+    body: str
+    elapsed_s: float
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body.strip() else None
+
+
+class LocalSlack(SlackWebApi):
+    def __init__(
+        self,
+        *,
+        signing_secret: str,
+        bot_token: str,
+        app_token: str | None = None,
+        events_url: str | None = None,
+        team_id: str = "T0LOCAL",
+        app_id: str = "A0SLUICE",
+        bot_user_id: str = "U0SLUICE",
+        bot_id: str = "B0SLUICE",
+        channels: Mapping[str, str] | None = None,
+        users: Mapping[str, str] | None = None,
+        usergroups: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        super().__init__(
+            bot_token=bot_token,
+            app_token=app_token,
+            team_id=team_id,
+            app_id=app_id,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            channels=channels,
+            users=users,
+            usergroups=usergroups,
+        )
+        self.signing_secret = signing_secret
+        self.events_url = events_url
+        self._signer = SignatureVerifier(signing_secret)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await super().close()
+
+    # --- signing and delivering -----------------------------------------------------------
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """Slack's request signature headers for `body` (at `timestamp`, default now)."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = self._signer.generate_signature(timestamp=ts, body=body)
+        assert signature is not None  # None only without a timestamp
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+
+    def interaction_request(self, payload: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """An interactivity request as Slack sends it: form-encoded `payload=<json>`, signed now."""
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
+
+    async def deliver(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        """POSTs a prepared request to the bot's events URL (as Slack does) and returns its answer."""
+        if not self.events_url:
+            raise LocalSlackError("no events_url to send requests to")
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        started = time.perf_counter()
+        try:
+            async with self._session.post(self.events_url, data=body, headers=dict(headers)) as response:
+                text = await response.text()
+                return Delivery(response.status, text, time.perf_counter() - started)
+        except aiohttp.ClientError as exc:
+            raise LocalSlackError(f"the bot at {self.events_url} did not answer: {exc}") from exc
+
+    async def _over_socket(self, kind: str, payload: dict[str, Any]) -> Delivery:
+        assert self._socket is not None
+        envelope_id = secrets.token_hex(8)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._socket_acks[envelope_id] = future
+        started = time.perf_counter()
+        await self._socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        ack = await asyncio.wait_for(future, 3.0)
+        return Delivery(
+            200, json.dumps(ack.get("payload")) if ack.get("payload") is not None else "", time.perf_counter() - started
+        )
+
+    async def _send(self, kind: str, payload: dict[str, Any], form: bool) -> Delivery:
+        if self.socket_connected and not self.events_url:
+            return await self._over_socket(kind, payload)
+        if kind == "interactive":
+            body, headers = self.interaction_request(payload)
+        elif form:
+            body = urllib.parse.urlencode(payload).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
+        else:
+            body = json.dumps(payload).encode()
+            headers = {"Content-Type": "application/json", **self.sign(body)}
+        return await self.deliver(body, headers)
+
+    @staticmethod
+    def _find_button(blocks: list[dict[str, Any]], action_id: str) -> tuple[str, dict[str, Any]] | None:
+        for block in blocks:
+            elements = block.get("elements") if block.get("type") == "actions" else [block.get("accessory")]
+            for el in elements or []:
+                if isinstance(el, dict) and el.get("action_id") == action_id:
+                    return str(block.get("block_id", "")), el
+        return None
+
+    # --- gestures -------------------------------------------------------------------------
+
+    def block_actions_payload(
+        self,
+        user: str,
+        action_id: str,
+        *,
+        channel: str | None = None,
+        ts: str | None = None,
+        view_id: str | None = None,
+        block_id: str | None = None,
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        """The block_actions payload of `user` pressing button `action_id` of a message or a modal.
+
+        A button no longer shown can still be pressed by passing its `value` (a stale client).
+        """
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user),
+            "api_app_id": self.app_id,
+            "token": "local-verification-token",
+            "trigger_id": self._trigger(user),
+            "team": {"id": self.team_id, "domain": "local"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "state": {"values": {}},
+        }
+        if view_id is not None:
+            view = self._find_view(view_id)
+            if view is None:
+                raise LocalSlackError(f"no open view {view_id}")
+            blocks = view.view.get("blocks", [])
+            payload["container"] = {"type": "view", "view_id": view_id}
+            payload["view"] = view.payload(self.team_id, self.app_id)
+        else:
+            if channel is None or ts is None:
+                raise LocalSlackError("a click needs a message (channel and ts) or a view_id")
+            message = self.message(channel, ts)
+            blocks = message.blocks
+            payload["container"] = {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False}
+            payload["channel"] = {"id": channel, "name": self.channels.get(channel, channel)}
+            payload["message"] = message.to_json()
+            payload["response_url"] = self._response_url(channel, user, ts)
+        found = self._find_button(blocks, action_id)
+        if found is None and value is None:
+            raise LocalSlackError(f"no button {action_id} there")
+        shown_block, element = (
+            found if found else (block_id or "", {"type": "button", "text": {"type": "plain_text", "text": action_id}})
+        )
+        payload["actions"] = [
+            {
+                "action_id": action_id,
+                "block_id": block_id or shown_block,
+                "text": element.get("text"),
+                "value": value if value is not None else element.get("value"),
+                "type": element.get("type", "button"),
+                "action_ts": f"{time.time():.6f}",
+            }
+        ]
+        return payload
+
+    async def click(self, user: str, channel: str, ts: str, action_id: str, *, value: str | None = None) -> Delivery:
+        """`user` presses a button of message `ts`: block_actions to the bot."""
+        return await self._send(
+            "interactive", self.block_actions_payload(user, action_id, channel=channel, ts=ts, value=value), False
+        )
+
+    async def click_in_view(self, user: str, view_id: str, action_id: str, *, value: str | None = None) -> Delivery:
+        return await self._send(
+            "interactive", self.block_actions_payload(user, action_id, view_id=view_id, value=value), False
+        )
+
+    def view_submission_payload(self, user: str, view_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """`values`: {block_id: text} for plain inputs, or Slack's own {block_id: {action_id: {...}}}."""
+        view = self._find_view(view_id)
+        if view is None:
+            raise LocalSlackError(f"no open view {view_id}")
+        state: dict[str, Any] = {}
+        for block in view.view.get("blocks", []):
+            if block.get("type") != "input":
+                continue
+            block_id, element = block.get("block_id", ""), block.get("element", {})
+            given = values.get(block_id)
+            if isinstance(given, Mapping):
+                state[block_id] = dict(given)
+            else:
+                text = given if given is not None else element.get("initial_value")
+                state[block_id] = {
+                    element.get("action_id", "value"): {"type": element.get("type", "plain_text_input"), "value": text}
+                }
+        return {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "local"},
+            "user": self._user(user),
+            "api_app_id": self.app_id,
+            "token": "local-verification-token",
+            "trigger_id": self._trigger(user),
+            "view": view.payload(self.team_id, self.app_id, state),
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+
+    async def submit(self, user: str, view_id: str, values: Mapping[str, Any]) -> Delivery:
+        """`user` submits modal `view_id`; the bot's response_action is applied as Slack does."""
+        delivery = await self._send("interactive", self.view_submission_payload(user, view_id, values), False)
+        if delivery.status != 200:
+            return delivery
+        answer = delivery.json() or {}
+        stack = self.views.get(user, [])
+        action = answer.get("response_action") if isinstance(answer, dict) else None
+        if action == "errors":
+            view = self._find_view(view_id)
+            if view is not None:
+                view.errors = dict(answer.get("errors") or {})
+        elif action == "update" and stack:
+            stack[-1].view, stack[-1].errors = answer["view"], {}
+        elif action == "push":
+            stack.append(self._new_view(user, answer["view"], stack[0].id if stack else None))
+        elif action == "clear":
+            self.views.pop(user, None)
+        else:
+            self.views[user] = [v for v in stack if v.id != view_id]
+        await self._bump()
+        return delivery
+
+    async def close_view(self, user: str, view_id: str) -> None:
+        """The modal's Cancel: Slack sends view_closed only when notify_on_close is set."""
+        stack = self.views.get(user, [])
+        view = self._find_view(view_id)
+        self.views[user] = [v for v in stack if v.id != view_id]
+        await self._bump()
+        if view is not None and view.view.get("notify_on_close"):
+            payload = {
+                "type": "view_closed",
+                "user": self._user(user),
+                "team": {"id": self.team_id},
+                "view": view.payload(self.team_id, self.app_id),
+                "is_cleared": False,
+            }
+            await self._send("interactive", payload, False)
+
+    def slash_command_payload(self, user: str, channel: str, command: str, text: str) -> dict[str, str]:
+        return {
+            "token": "local-verification-token",
+            "team_id": self.team_id,
+            "team_domain": "local",
+            "channel_id": channel,
+            "channel_name": self.channels.get(channel, channel),
+            "user_id": user,
+            "user_name": self._user(user)["name"],
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self._response_url(channel, user, None),
+            "trigger_id": self._trigger(user),
+        }
+
+    async def slash_command(self, user: str, channel: str, command: str, text: str) -> Delivery:
+        return await self._send("slash_commands", self.slash_command_payload(user, channel, command, text), True)
+
+    def event_payload(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "token": "local-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": self.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(6).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True, "is_enterprise_install": False}
+            ],
+            "is_ext_shared_channel": False,
+        }
+
+    async def say(
+        self, user: str, channel: str, text: str, thread_ts: str | None = None
+    ) -> tuple[Message, list[Delivery]]:
+        """`user` posts in `channel` (or a thread): Slack sends `message`, and `app_mention` when the bot is named."""
+        self._user(user)
+        if channel not in self.channels:
+            raise LocalSlackError(f"unknown channel {channel}")
+        message = Message(channel, self._ts(), user, text, [], thread_ts)
+        self.messages.append(message)
+        await self._bump()
+        event: dict[str, Any] = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": message.ts,
+            "event_ts": message.ts,
+            "channel_type": "channel",
+            "team": self.team_id,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        deliveries = [await self._send("events_api", self.event_payload(event), False)]
+        if f"<@{self.bot_user_id}>" in text:
+            mention = {**event, "type": "app_mention"}
+            mention.pop("channel_type", None)
+            deliveries.append(await self._send("events_api", self.event_payload(mention), False))
+        return message, deliveries
