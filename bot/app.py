@@ -16,10 +16,11 @@ from aiohttp import web
 
 from bot.api import add_api
 from bot.assistants_view import SlackAssistants
-from bot.record_store import MemoryRecords, Records
-from bot.record_store_redis import RedisRecords
 from bot.registry import Registry
 from bot.runs import RunManager
+from bot.runs.store import Records
+from bot.runs.store_memory import MemoryRecords
+from bot.runs.store_redis import RedisRecords
 from bot.settings import Settings, SettingsError, redact_url
 from engine import Checkpointer, InMemorySaver
 

@@ -13,8 +13,7 @@ from redis.exceptions import RedisError
 
 from bot.api import assistants, auth, runs, threads, wire
 from bot.api.assistants import MANAGER
-from bot.run_request import RunsError
-from bot.runs import RunManager
+from bot.runs import RunManager, RunsError
 from engine.errors import CheckpointerError, SluiceError
 
 log = logging.getLogger("sluice.api")

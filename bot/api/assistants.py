@@ -8,8 +8,7 @@ from aiohttp import web
 
 from bot.api import bodies, wire
 from bot.registry import Assistant
-from bot.run_request import RunsError
-from bot.runs import RunManager
+from bot.runs import RunManager, RunsError
 
 MANAGER = web.AppKey("sluice_runs", RunManager)
 

@@ -10,9 +10,7 @@ from aiohttp import web
 
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
-from bot.records import RunRecord
-from bot.run_request import RunRequest, RunsError
-from bot.runs import RunManager
+from bot.runs import RunManager, RunRecord, RunRequest, RunsError
 
 HEARTBEAT_S = 5.0
 
@@ -159,15 +157,13 @@ async def get(request: web.Request) -> web.Response:
 async def list_runs(request: web.Request) -> web.Response:
     manager = _manager(request)
     thread_id = request.match_info["thread_id"]
-    await manager.thread(thread_id)
     try:
         limit = int(request.query.get("limit", "10"))
         offset = int(request.query.get("offset", "0"))
     except ValueError:
         raise RunsError(422, "limit and offset must be integers") from None
-    status = request.query.get("status")
-    runs = [r for r in await manager.records.list_runs(thread_id) if status is None or r.status == status]
-    return wire.respond([r.to_json() for r in runs[offset : offset + limit]])
+    runs = await manager.list_runs(thread_id, status=request.query.get("status"), limit=limit, offset=offset)
+    return wire.respond([r.to_json() for r in runs])
 
 
 async def cancel(request: web.Request) -> web.Response:
@@ -191,12 +187,7 @@ async def _quietly(task: asyncio.Future[Any]) -> None:
 
 
 async def delete(request: web.Request) -> web.Response:
-    manager = _manager(request)
-    thread_id, run_id = request.match_info["thread_id"], request.match_info["run_id"]
-    run = await manager.get_run(thread_id, run_id)
-    if not run.done:
-        raise RunsError(409, "Run is still active: cancel it before deleting it.")
-    await manager.records.delete_run(thread_id, run_id)
+    await _manager(request).delete_run(request.match_info["thread_id"], request.match_info["run_id"])
     return web.Response(status=204)
 
 

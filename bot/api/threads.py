@@ -8,9 +8,7 @@ from aiohttp import web
 
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
-from bot.records import ThreadRecord
-from bot.run_request import RunsError
-from bot.runs import RunManager
+from bot.runs import RunManager, ThreadRecord
 
 
 def _manager(request: web.Request) -> RunManager:
@@ -33,10 +31,7 @@ async def get(request: web.Request) -> web.Response:
 
 async def patch(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.ThreadPatch)
-    manager = _manager(request)
-    record = await manager.thread(request.match_info["thread_id"])
-    record.metadata = {**record.metadata, **body.metadata}
-    await manager.records.put_thread(record)
+    record = await _manager(request).patch_thread_metadata(request.match_info["thread_id"], body.metadata)
     return wire.respond(thread_json(record))
 
 
@@ -47,25 +42,10 @@ async def delete(request: web.Request) -> web.Response:
 
 async def search(request: web.Request) -> web.Response:
     query = await bodies.parse(request, bodies.ThreadSearch, optional=True)
-    manager = _manager(request)
-    matches: list[dict[str, Any]] = []
-    offset = 0
-    # Filters apply after reading, page by page, so `limit` counts matching threads.
-    while len(matches) < query.offset + query.limit:
-        page = await manager.records.search_threads(limit=100, offset=offset)
-        if not page:
-            break
-        offset += len(page)
-        for record in page:
-            if query.status and record.status != query.status:
-                continue
-            if query.metadata and any(record.metadata.get(k) != v for k, v in query.metadata.items()):
-                continue
-            values = record.values if isinstance(record.values, dict) else {}
-            if query.values and any(values.get(k) != v for k, v in query.values.items()):
-                continue
-            matches.append(thread_json(record))
-    return wire.respond(matches[query.offset : query.offset + query.limit])
+    found = await _manager(request).search_threads(
+        status=query.status, metadata=query.metadata, values=query.values, limit=query.limit, offset=query.offset
+    )
+    return wire.respond([thread_json(record) for record in found])
 
 
 async def state(request: web.Request) -> web.Response:
@@ -85,21 +65,10 @@ async def state_at(request: web.Request) -> web.Response:
 
 async def update_state(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.StateUpdate)
-    manager = _manager(request)
-    thread_id = request.match_info["thread_id"]
-    record = await manager.thread(thread_id)
-    if await manager.records.queued(thread_id):
-        raise RunsError(409, "Thread is busy: wait for its run to finish before updating its state.")
-    configurable: dict[str, Any] = {"thread_id": thread_id}
     checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
-    if checkpoint_id:
-        configurable["checkpoint_id"] = checkpoint_id
-    graph = manager.thread_graph(record)
-    config = await graph.aupdate_state({"configurable": configurable}, body.values, as_node=body.as_node)
-    snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-    record.values = wire.to_wire(snapshot.values)
-    record.status = "interrupted" if snapshot.next else "idle"
-    await manager.records.put_thread(record)
+    config = await _manager(request).update_state(
+        request.match_info["thread_id"], body.values, as_node=body.as_node, checkpoint_id=checkpoint_id
+    )
     ref = wire.checkpoint_ref(config)
     return wire.respond({"checkpoint": ref, "configurable": ref, "checkpoint_id": (ref or {}).get("checkpoint_id")})
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.plain_json import to_wire
+from bot.runs.plain_json import to_wire
 from engine import StateSnapshot
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from bot.run_events import ResumeConflict, RunEvent
+from bot.runs import ResumeConflict, RunEvent
 
 __all__ = ["Runs", "ResumeConflict", "Assistants", "Spawn", "RunEvent"]
 

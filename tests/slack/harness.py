@@ -13,9 +13,9 @@ from aiohttp import web
 from bot.assistants_view import SlackAssistants
 from bot.playground.slack_user import LocalSlack
 from bot.playground.workspace import Message
-from bot.record_store import MemoryRecords
 from bot.registry import Registry
 from bot.runs import RunManager
+from bot.runs.store_memory import MemoryRecords
 from bot.slack import SlackBot, build
 from bot.slack.transport import mount
 from engine import InMemorySaver
@@ -44,8 +44,8 @@ class Env:
     async def resumes(self) -> list[tuple[str, Any]]:
         """Every resume the runs layer received, as (thread id, value), oldest first."""
         found: list[tuple[str, Any]] = []
-        for thread in await self.runs.records.search_threads(limit=1000, offset=0):
-            for run in reversed(await self.runs.records.list_runs(thread.thread_id)):
+        for thread in await self.runs.search_threads(limit=1000):
+            for run in reversed(await self.runs.list_runs(thread.thread_id, limit=1000)):
                 command = run.kwargs.get("command")
                 if command and "resume" in command:
                     found.append((run.created_at, (thread.thread_id, command["resume"])))

@@ -1,6 +1,6 @@
 """Thread and run records: what the runs layer keeps about threads beyond their checkpoints.
 
-They are JSON documents (stored by `bot.record_store`) whose fields are the LangGraph server's
+They are JSON documents (stored by `bot.runs.store`) whose fields are the LangGraph server's
 `Thread` and `Run` shapes, so the HTTP API returns them as they are.
 """
 

@@ -1,31 +1,14 @@
-"""What a run is asked to do, and how the runs layer refuses: values shared by the runs layer
-and its entry points (HTTP API, Slack)."""
+"""What a run is asked to do: the request its entry points (HTTP API, Slack) hand the runs layer,
+and how a request's command and breakpoints are read."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.run_events import ResumeConflict
 from engine import Command, CompiledGraph, Send, StateSnapshot
 
 MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
-
-
-class RunsError(Exception):
-    """A request the runs layer refuses; `status` is the HTTP code the LangGraph server uses."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-class PauseGone(RunsError, ResumeConflict):
-    """A resume named a pause that is no longer the thread's current one (answered elsewhere)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(409, detail)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot import record_keys as keys
-from bot.record_store import MemoryRecords
-from bot.record_store_redis import RedisRecords
-from bot.records import RunRecord, ThreadRecord
+from bot import keys
 from bot.registry import Registry
 from bot.runs import RunManager
+from bot.runs.records import RunRecord, ThreadRecord
+from bot.runs.store_memory import MemoryRecords
+from bot.runs.store_redis import RedisRecords
 from engine import InMemorySaver
 
 LEASE_MS = 300

@@ -1,93 +1,15 @@
-"""Where thread and run records live, and the per-thread run queue that serialises runs.
-
-The queue is the runs layer's "one run at a time per thread": a run joins the thread's queue
-when it is created and may execute only while it is the queue's head *and* holds the thread's
-lease. The lease expires unless its holder renews it; threads with a leased run are listed in an
-index of lease deadlines, so when a process dies mid-run another one finds the lapsed lease and
-adopts the orphaned run (`adopt`), continuing it from its last checkpoint.
-
-`MemoryRecords` serves a single process; `RedisRecords` (bot.record_store_redis) shares the
-same semantics across every process on one Redis, with each step one Lua script.
-"""
+"""The records of one process (the in-memory deployment and the playground): the `Records`
+contract of `bot.runs.store` without Redis."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
-from bot.records import RunRecord, ThreadRecord, now_iso
-
-LEASE_MS = 15_000  # default; SLUICE_RUN_LEASE sets it
-
-
-class Records(Protocol):
-    lease_ms: int
-
-    async def create_thread(self, record: ThreadRecord) -> bool:
-        """Stores a new thread; False (and nothing changes) when the id exists."""
-        ...
-
-    async def get_thread(self, thread_id: str) -> ThreadRecord | None: ...
-
-    async def put_thread(self, record: ThreadRecord) -> None: ...
-
-    async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
-        """Sets some fields of an existing thread (nothing when it was deleted), without reading it."""
-        ...
-
-    async def delete_thread(self, thread_id: str) -> bool: ...
-
-    async def search_threads(self, limit: int, offset: int) -> list[ThreadRecord]:
-        """Threads newest first (filtering is the caller's)."""
-        ...
-
-    async def put_run(self, record: RunRecord) -> None: ...
-
-    async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None: ...
-
-    async def list_runs(self, thread_id: str) -> list[RunRecord]:
-        """Runs of the thread, newest first."""
-        ...
-
-    async def delete_run(self, thread_id: str, run_id: str) -> None: ...
-
-    async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
-        """Stores the run, queues it and applies `thread_changes`, in one step. Returns "queued",
-        "busy" (under reject, when the thread has a run) or "no_thread"; nothing changes unless queued."""
-        ...
-
-    async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
-        """Whether the run holds the thread now; renews its lease (and its deadline in the index).
-        `start`, the run's record as it starts, is stored when the turn is the run's."""
-        ...
-
-    async def release(
-        self,
-        thread_id: str,
-        run_id: str,
-        *,
-        final: RunRecord | None = None,
-        delete_run: bool = False,
-        thread_changes: dict[str, Any] | None = None,
-        idle_status: str = "idle",
-    ) -> int:
-        """Ends the run in one step: stores its `final` record (or deletes it), applies
-        `thread_changes`, removes it from the queue and hands the lease to the next run. A thread
-        with runs left stays busy; one left without, still marked busy, gets `idle_status`.
-        Returns how many runs remain queued."""
-        ...
-
-    async def queued(self, thread_id: str) -> list[str]: ...
-
-    async def lapsed(self, limit: int) -> list[str]:
-        """Threads whose lease deadline has passed: their run's process may have died."""
-        ...
-
-    async def adopt(self, thread_id: str) -> str | None:
-        """If the thread's head run lost its lease, lease it to the caller and return its id."""
-        ...
+from bot.runs.records import RunRecord, ThreadRecord, now_iso
+from bot.runs.store import LEASE_MS
 
 
 class MemoryRecords:

@@ -1,17 +1,19 @@
-"""What the runs layer tells its listeners (the Slack notifier, timers) about each run's end."""
+"""What the runs layer tells its listeners (the Slack notifier) about each run's end."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+RunEventKind = Literal["paused", "finished", "failed"]
 
 
 @dataclass(frozen=True)
 class RunEvent:
     """A run paused, finished or failed, as the Slack bot needs to know it."""
 
-    kind: str  # "paused" | "finished" | "failed"
+    kind: RunEventKind
     thread_id: str
     run_id: str
     assistant_id: str
@@ -23,7 +25,3 @@ class RunEvent:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     error_type: str = ""
     message: str = ""
-
-
-class ResumeConflict(Exception):
-    """The pause was answered elsewhere, or the thread moved on, before this resume could claim it."""

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.record_store import MemoryRecords
 from bot.registry import Registry
-from bot.run_request import PauseGone, RunRequest
-from bot.runs import RunManager
+from bot.runs import PauseGone, RunManager, RunRequest
+from bot.runs.store_memory import MemoryRecords
 from engine import InMemorySaver
 
-GRAPHS = Path(__file__).parent / "langgraph.json"
+GRAPHS = Path(__file__).parents[1] / "api" / "langgraph.json"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Thread and run records on Redis, shared by every bot process on it.
 
-Every key of a thread carries the thread's hash tag (see `bot.record_keys`), so each queue step
+Every key of a thread carries the thread's hash tag (see `bot.keys`), so each queue step
 is one Lua script on one slot and works on Redis Cluster. The global thread index is a single
 sorted set, touched with single-key commands only. Redis errors are left to the caller (the HTTP
 API answers them with a 503).
@@ -12,9 +12,9 @@ import json
 import time
 from typing import Any
 
-from bot import record_keys as keys
-from bot.record_store import LEASE_MS
-from bot.records import RunRecord, ThreadRecord, encode_fields, now_iso
+from bot import keys
+from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
+from bot.runs.store import LEASE_MS
 
 # KEYS: queue, lease, thread, run, runs index ; ARGV: lease ms, run id, reject (1|0), run JSON,
 # created score, then thread field/value pairs. Stores, queues and marks the thread, or nothing.

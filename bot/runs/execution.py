@@ -1,0 +1,312 @@
+"""Executing one run in this process: wait for the thread's turn, keep its lease, run the graph,
+publish its stream, store its end and tell the listeners (the Slack notifier).
+
+`RunManager` (bot.runs.manager) hands runs here; so does recovery (bot.runs.recovery) for runs
+adopted from a process that died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.registry import Assistant, Registry
+from bot.runs.errors import PauseGone, RunsError
+from bot.runs.events import RunEvent
+from bot.runs.plain_json import to_wire
+from bot.runs.records import RunRecord, ThreadRecord, now_iso
+from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
+from bot.runs.store import Records
+from engine import Checkpointer, CompiledGraph, StateSnapshot
+from engine.errors import CheckpointConflict, SluiceError
+
+log = logging.getLogger("sluice.runs")
+
+POLL_S = 0.05
+CANCEL_CHECK_S = 0.5
+RELEASE_RETRIES_S = (0.2, 0.5, 1.0)
+ENDED_STATELESS_KEPT = 1000
+Listener = Callable[[RunEvent], Awaitable[None]]
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+
+
+@dataclass
+class LocalRun:
+    """What this process knows of a run it executes: its wake-ups and stream subscribers."""
+
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    subscribers: list[asyncio.Queue[tuple[str, Any] | None]] = field(default_factory=list)
+    cancel: str | None = None  # "interrupt" | "rollback" once cancelled
+    task: asyncio.Task[None] | None = None
+    final: RunRecord | None = None  # the ended record (a stateless run's is deleted with its thread)
+    thread_changes: dict[str, Any] = field(default_factory=dict)  # applied to the thread as the run ends
+    started: bool = False
+
+
+class Executor:
+    """Runs graphs for this process's runs; `local` holds the runs executing here."""
+
+    def __init__(self, registry: Registry, saver: Checkpointer, records: Records, spawn: Spawn) -> None:
+        self.registry = registry
+        self.saver = saver
+        self.records = records
+        self.listeners: list[Listener] = []
+        self.local: dict[str, LocalRun] = {}
+        self.ended_stateless: dict[str, RunRecord] = {}  # joinable after their thread is deleted
+        self._spawn = spawn
+        self._wake: dict[str, asyncio.Event] = {}
+
+    def graph(self, assistant: Assistant) -> CompiledGraph:
+        return assistant.graph.with_checkpointer(self.saver)
+
+    def thread_graph(self, record: ThreadRecord) -> CompiledGraph:
+        """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""
+        assistant = self.registry.find(record.graph_id or "") or next(iter(self.registry), None)
+        if assistant is None:
+            raise RunsError(404, "No graphs are loaded")
+        return self.graph(assistant)
+
+    def start(self, run: RunRecord, request: RunRequest, assistant: Assistant) -> LocalRun:
+        """Executes the run in the background (once it holds its thread)."""
+        local = LocalRun()
+        self.local[run.run_id] = local
+        local.task = self._spawn(self._execute(run, request, assistant, local))
+        return local
+
+    async def end_unstarted(self, run: RunRecord, local: LocalRun) -> None:
+        """Ends a run cancelled before its first step: its own code never ran to end it."""
+        run.status = "interrupted"
+        run.updated_at = now_iso()
+        await self._finish(run, local, None)
+
+    async def _wait_turn(self, run: RunRecord) -> None:
+        """Waits until the run holds its thread, then records it as running (in the same step)."""
+        running = replace(run, status="running", updated_at=now_iso())
+        while True:
+            if await self.records.turn(run.thread_id, run.run_id, start=running):
+                run.status, run.updated_at = running.status, running.updated_at
+                return
+            current = await self.records.get_run(run.thread_id, run.run_id)
+            if current is None or current.done:
+                raise asyncio.CancelledError
+            wake = self._wake.setdefault(run.thread_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_S):
+                    await wake.wait()
+
+    async def _renew(self, run: RunRecord, local: LocalRun) -> None:
+        """Keeps the lease while the run executes, and stops the run when another process cancelled it."""
+        renew_every = self.records.lease_ms / 3000
+        last_renew = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(CANCEL_CHECK_S)
+            try:
+                stored = await self.records.get_run(run.thread_id, run.run_id)
+                if stored is not None and stored.status == "interrupted" and local.task is not None:
+                    local.cancel = local.cancel or "interrupt"
+                    local.task.cancel()
+                    return
+                if asyncio.get_running_loop().time() - last_renew >= renew_every:
+                    await self.records.turn(run.thread_id, run.run_id)
+                    last_renew = asyncio.get_running_loop().time()
+            except Exception:  # Redis hiccup: try again next time; a long outage lets the lease lapse
+                log.warning("renewing the lease of run %s failed; retrying", run.run_id, exc_info=True)
+
+    async def _execute(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: LocalRun) -> None:
+        local.started = True
+        renew: asyncio.Task[None] | None = None
+        event: RunEvent | None = None
+        try:
+            await self._wait_turn(run)
+            renew = asyncio.get_running_loop().create_task(self._renew(run, local))
+            event = await self._run_graph(run, request, assistant, local)
+        except PauseGone as exc:  # nothing ran: the thread keeps its status
+            run.status = "error"
+            run.result = {"__error__": {"error": "PauseGone", "message": exc.detail}}
+        except asyncio.CancelledError:
+            run.status = "interrupted"
+            run.result = run.result or {"__error__": {"error": "Cancelled", "message": "the run was cancelled"}}
+        except Exception as exc:  # a bug of ours or storage failure: the run fails, the server lives
+            log.exception("run %s failed outside the graph", run.run_id)
+            run.status = "error"
+            run.result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
+            local.thread_changes = {"status": "error", "error": run.result["__error__"]}
+        finally:
+            if renew is not None:
+                renew.cancel()
+            run.updated_at = now_iso()
+            run.result = to_wire(run.result)
+            await asyncio.shield(self._finish(run, local, event))
+
+    async def _finish(self, run: RunRecord, local: LocalRun, event: RunEvent | None) -> None:
+        if event is not None:
+            for listener in self.listeners:
+                try:
+                    await listener(event)
+                except Exception:
+                    log.exception("a run listener failed on %s of thread %s", event.kind, event.thread_id)
+        try:
+            await self._release(run, local)
+        except Exception:
+            # The thread stays leased to this run until the lease lapses; then a process adopts
+            # the run and continues it from its last checkpoint, so nothing is lost.
+            log.exception("run %s of thread %s ended but storing its end failed", run.run_id, run.thread_id)
+        finally:
+            if run.temporary:
+                self.ended_stateless[run.run_id] = run
+                while len(self.ended_stateless) > ENDED_STATELESS_KEPT:
+                    self.ended_stateless.pop(next(iter(self.ended_stateless)))
+                with contextlib.suppress(Exception):
+                    await self.saver.delete_thread(run.thread_id)
+                    await self.records.delete_thread(run.thread_id)
+            local.final = run
+            local.done.set()
+            for queue in local.subscribers:
+                queue.put_nowait(None)
+            self._wake.setdefault(run.thread_id, asyncio.Event()).set()
+            self._wake.pop(run.thread_id, None)
+            self.local.pop(run.run_id, None)
+
+    async def _release(self, run: RunRecord, local: LocalRun) -> None:
+        """Stores the run's end and hands the thread on; retried briefly through a Redis hiccup."""
+        changes = {**local.thread_changes, "updated_at": now_iso()} if local.thread_changes else None
+        idle_status = "idle" if changes else await self.resting_status(run.thread_id)
+        for pause_s in (*RELEASE_RETRIES_S, None):
+            try:
+                await self.records.release(
+                    run.thread_id,
+                    run.run_id,
+                    final=run,
+                    delete_run=local.cancel == "rollback",
+                    thread_changes=changes,
+                    idle_status=idle_status,
+                )
+                return
+            except Exception:
+                if pause_s is None:
+                    raise
+                await asyncio.sleep(pause_s)
+
+    async def resting_status(self, thread_id: str) -> str:
+        """The status of a thread whose run ended without running (refused, cancelled): what its
+        checkpoints say, not the `busy` the run had set."""
+        try:
+            record = await self.records.get_thread(thread_id)
+            if record is None:
+                return "idle"
+            state = await self.thread_graph(record).aget_state({"configurable": {"thread_id": thread_id}})
+        except Exception:
+            log.exception("reading thread %s after its run failed", thread_id)
+            return "idle"
+        if record.error is not None and not state.next:
+            return "error"
+        return "interrupted" if state.next else "idle"
+
+    def _publish(self, local: LocalRun, mode: str, chunk: Any) -> None:
+        for queue in local.subscribers:
+            queue.put_nowait((mode, chunk))
+
+    async def _run_graph(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: LocalRun) -> RunEvent:
+        graph = self.graph(assistant)
+        configurable = {**(request.config.get("configurable") or {}), "thread_id": run.thread_id}
+        head = {"configurable": {"thread_id": run.thread_id}}
+        if request.checkpoint_id:
+            configurable["checkpoint_id"] = request.checkpoint_id
+        # As the LangGraph server does, checkpoints name the run that wrote them (adoption needs it).
+        stamp = {"run_id": run.run_id, "thread_id": run.thread_id, "graph_id": assistant.graph_id,
+                 "assistant_id": assistant.assistant_id}
+        config = {**request.config, "configurable": configurable, "metadata": {**request.metadata, **stamp}}
+        base: dict[str, Any] = dict(
+            thread_id=run.thread_id,
+            run_id=run.run_id,
+            assistant_id=assistant.graph_id,
+            config=request.config,
+            metadata=request.metadata,
+        )
+        command = request.command
+        resuming = bool(command and "resume" in command)
+        # Read the thread first only when the request depends on it (one round trip saved otherwise).
+        before = await graph.aget_state(head) if resuming or request.expected_checkpoint else None
+        if before is not None and request.expected_checkpoint is not None:
+            current = before.config["configurable"].get("checkpoint_id")
+            if current != request.expected_checkpoint or not before.next:
+                raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
+        if before is not None and resuming and not before.interrupts and not request.checkpoint_id:
+            # Nothing is waiting for an answer: the LangGraph server answers with the current values.
+            run.status = "success"
+            run.result = before.values
+            return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)
+        graph_input = command_from_json(command) if command else request.input
+        last_updated: list[str] = []
+
+        async def stream(graph_input: Any) -> None:
+            nonlocal last_updated
+            async for mode, chunk in graph.astream(
+                graph_input,
+                config,
+                stream_mode=["values", "updates", *(["custom"] if "custom" in request.stream_mode else [])],
+                interrupt_before=request.interrupt_before,
+                interrupt_after=request.interrupt_after,
+                context=request.context,
+            ):
+                if mode == "updates" and isinstance(chunk, dict):
+                    last_updated = [k for k in chunk if k != "__interrupt__"] or last_updated
+                if mode in request.stream_mode:
+                    self._publish(local, mode, chunk)
+
+        try:
+            try:
+                await stream(graph_input)
+            except CheckpointConflict:
+                if not request.adopted:
+                    raise
+                # An adopted resume whose answer its dead process had already stored: go on with it.
+                await stream(None)
+        except CheckpointConflict as exc:
+            raise PauseGone(f"The thread moved on while this run started: {exc}") from exc
+        except (asyncio.CancelledError, PauseGone):
+            raise
+        except Exception as exc:
+            error = {"error": type(exc).__name__, "message": str(exc)}
+            if not isinstance(exc, SluiceError):
+                log.info("run %s: node raised %s", run.run_id, type(exc).__name__)
+            self._publish(local, "error", error)
+            run.status = "error"
+            run.result = {"__error__": error}
+            after = await graph.aget_state(head)
+            local.thread_changes = _state_changes(status="error", error=error, values=after.values)
+            return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=error["error"],
+                            message=error["message"], **base)
+        after = await graph.aget_state(head)
+        interrupts = [i.to_json() for i in after.interrupts]
+        run.status = "success"
+        if len(interrupts) == 1:
+            run.result = {**after.values, "__interrupt__": interrupts}
+        elif interrupts:
+            run.result = {"__interrupt__": interrupts}
+        else:
+            run.result = after.values
+        by_task = {t.id: [i.to_json() for i in t.interrupts] for t in after.tasks if t.interrupts}
+        status = "interrupted" if after.next else "idle"
+        local.thread_changes = _state_changes(status=status, values=after.values, interrupts=by_task, error=None)
+        checkpoint_id = _checkpoint_id(after)
+        if interrupts:
+            return RunEvent("paused", checkpoint_id=checkpoint_id, interrupts=tuple(interrupts), values=after.values,
+                            **base)
+        if after.next:
+            where = breakpoint_of(graph, request, after, last_updated)
+            return RunEvent("paused", checkpoint_id=checkpoint_id, breakpoint=where, values=after.values, **base)
+        return RunEvent("finished", checkpoint_id=checkpoint_id, values=after.values, **base)
+
+
+def _state_changes(*, values: Any, **changes: Any) -> dict[str, Any]:
+    """Thread fields after a run: its values as plain JSON, stamped."""
+    return {**changes, "values": to_wire(values), "state_updated_at": now_iso()}
+
+
+def _checkpoint_id(state: StateSnapshot) -> str:
+    return str((state.config.get("configurable") or {}).get("checkpoint_id") or "")

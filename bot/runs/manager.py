@@ -1,0 +1,320 @@
+"""The runs layer's one door: the only code that starts or resumes a graph.
+
+HTTP requests, Slack decisions and slash commands all come through `RunManager`. A run joins its
+thread's queue (`bot.runs.store`), executes when it holds the thread's lease
+(`bot.runs.execution`), and ends with its record, the thread's status and its listeners (the
+Slack notifier) updated. Two processes on one Redis therefore never run one thread at once, and
+each pause is resumed once; runs of a process that died are adopted (`bot.runs.recovery`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.registry import Assistant, Registry
+from bot.runs.errors import PauseGone, RunsError
+from bot.runs.execution import POLL_S, Executor, Listener
+from bot.runs.plain_json import to_wire
+from bot.runs.records import RunRecord, ThreadRecord, now_iso
+from bot.runs.recovery import RECOVER_EVERY_S, Recovery
+from bot.runs.requests import MULTITASK_STRATEGIES, RunRequest
+from bot.runs.store import Records
+from engine import Checkpointer, CompiledGraph, StateSnapshot
+
+SEARCH_PAGE = 100
+
+
+class RunManager:
+    def __init__(self, registry: Registry, saver: Checkpointer, records: Records) -> None:
+        self.registry = registry
+        self.saver = saver
+        self.records = records
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.executor = Executor(registry, saver, records, self.spawn)
+        self.recovery = Recovery(registry, records, self.executor)
+
+    # -- wiring --------------------------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        self.executor.listeners.append(listener)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Runs `coro` in the background, tracked so that `drain` waits for it on shutdown."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, grace_s: float = 30.0) -> None:
+        """Waits for runs and background work in flight (SIGTERM loses no decision)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                while self._tasks:
+                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def recover(self, every_s: float = RECOVER_EVERY_S) -> None:
+        """Runs until cancelled: adopts runs whose process stopped renewing their lease."""
+        await self.recovery.run_forever(every_s)
+
+    async def adopt_lapsed(self) -> list[str]:
+        return await self.recovery.adopt_lapsed()
+
+    def assistant(self, assistant_id: str) -> Assistant:
+        found = self.registry.find(assistant_id)
+        if found is None:
+            raise RunsError(404, f"Assistant '{assistant_id}' not found")
+        return found
+
+    def graph(self, assistant: Assistant) -> CompiledGraph:
+        return self.executor.graph(assistant)
+
+    # -- threads -------------------------------------------------------------------------------
+    async def create_thread(
+        self, thread_id: str | None = None, metadata: dict[str, Any] | None = None, if_exists: str = "raise"
+    ) -> ThreadRecord:
+        record = ThreadRecord(thread_id=thread_id or str(uuid.uuid4()), metadata=dict(metadata or {}))
+        if await self.records.create_thread(record):
+            return record
+        existing = await self.records.get_thread(record.thread_id)
+        if if_exists == "do_nothing" and existing is not None:
+            return existing
+        raise RunsError(409, f"Thread with ID {record.thread_id} already exists")
+
+    async def thread(self, thread_id: str) -> ThreadRecord:
+        record = await self.records.get_thread(thread_id)
+        if record is None:
+            raise RunsError(404, f"Thread with ID {thread_id} not found")
+        return record
+
+    async def search_threads(
+        self,
+        *,
+        status: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        values: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[ThreadRecord]:
+        """Threads newest first that match every filter given."""
+        matches: list[ThreadRecord] = []
+        read = 0
+        # Filters apply after reading, page by page, so `limit` counts matching threads.
+        while len(matches) < offset + limit:
+            page = await self.records.search_threads(limit=SEARCH_PAGE, offset=read)
+            if not page:
+                break
+            read += len(page)
+            for record in page:
+                if status and record.status != status:
+                    continue
+                if metadata and any(record.metadata.get(k) != v for k, v in metadata.items()):
+                    continue
+                current = record.values if isinstance(record.values, dict) else {}
+                if values and any(current.get(k) != v for k, v in values.items()):
+                    continue
+                matches.append(record)
+        return matches[offset : offset + limit]
+
+    async def patch_thread_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
+        record = await self.thread(thread_id)
+        record.metadata = {**record.metadata, **metadata}
+        await self.records.put_thread(record)
+        return record
+
+    async def delete_thread(self, thread_id: str) -> None:
+        await self.thread(thread_id)
+        for run_id in await self.records.queued(thread_id):
+            local = self.executor.local.get(run_id)
+            if local is not None and local.task is not None:
+                local.task.cancel()
+        await self.saver.delete_thread(thread_id)
+        await self.records.delete_thread(thread_id)
+
+    def thread_graph(self, record: ThreadRecord) -> CompiledGraph:
+        """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""
+        return self.executor.thread_graph(record)
+
+    async def state(self, thread_id: str, checkpoint_id: str | None = None, *, subgraphs: bool = False) -> StateSnapshot:
+        record = await self.thread(thread_id)
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        return await self.thread_graph(record).aget_state({"configurable": configurable}, subgraphs=subgraphs)
+
+    async def update_state(
+        self, thread_id: str, values: Any, *, as_node: str | None = None, checkpoint_id: str | None = None
+    ) -> dict[str, Any]:
+        """Writes a checkpoint as if `as_node` had returned `values`; returns its config."""
+        record = await self.thread(thread_id)
+        if await self.records.queued(thread_id):
+            raise RunsError(409, "Thread is busy: wait for its run to finish before updating its state.")
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        graph = self.thread_graph(record)
+        config = await graph.aupdate_state({"configurable": configurable}, values, as_node=as_node)
+        snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+        record.values = to_wire(snapshot.values)
+        record.status = "interrupted" if snapshot.next else "idle"
+        await self.records.put_thread(record)
+        return config
+
+    # -- runs ----------------------------------------------------------------------------------
+    async def submit(
+        self, thread_id: str | None, request: RunRequest, *, if_not_exists: str = "reject", temporary: bool = False
+    ) -> RunRecord:
+        """Validates and queues a run, and starts executing it in the background."""
+        assistant = self.assistant(request.assistant_id)
+        if request.multitask_strategy not in MULTITASK_STRATEGIES:
+            raise RunsError(422, f"multitask_strategy must be one of {', '.join(MULTITASK_STRATEGIES)}")
+        self._check_breakpoints(assistant, request)
+        if thread_id is None:
+            thread = await self.create_thread()
+            thread_id = thread.thread_id
+            temporary = True
+        elif if_not_exists == "create":
+            await self.create_thread(thread_id, if_exists="do_nothing")
+        run = RunRecord(
+            run_id=str(uuid.uuid4()),
+            thread_id=thread_id,
+            assistant_id=assistant.assistant_id,
+            metadata=dict(request.metadata),
+            kwargs=request.kwargs(),
+            multitask_strategy=request.multitask_strategy,
+            temporary=temporary,
+        )
+        strategy = request.multitask_strategy
+        busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now_iso()}
+        outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy)
+        if outcome == "no_thread":
+            raise RunsError(404, "Thread or assistant not found.")
+        if outcome == "busy":
+            raise RunsError(
+                409,
+                "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.",
+            )
+        if strategy in ("interrupt", "rollback"):
+            for other in await self.records.queued(thread_id):
+                if other != run.run_id:
+                    await self.cancel(thread_id, other, action=strategy)
+        self.executor.start(run, request, assistant)
+        return run
+
+    def _check_breakpoints(self, assistant: Assistant, request: RunRequest) -> None:
+        for names in (request.interrupt_before, request.interrupt_after):
+            if names is None or names == "*":
+                continue
+            listed = [names] if isinstance(names, str) else list(names)
+            unknown = [n for n in listed if n not in assistant.graph.spec.nodes]
+            if unknown:
+                raise RunsError(422, f"Interrupt node `{unknown[0]}` not found in graph '{assistant.graph_id}'")
+
+    async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
+        run = await self.records.get_run(thread_id, run_id)
+        if run is None:
+            raise RunsError(404, f"Run {run_id} not found")
+        return run
+
+    async def list_runs(
+        self, thread_id: str, *, status: str | None = None, limit: int = 10, offset: int = 0
+    ) -> list[RunRecord]:
+        """Runs of an existing thread, newest first."""
+        await self.thread(thread_id)
+        runs = [r for r in await self.records.list_runs(thread_id) if status is None or r.status == status]
+        return runs[offset : offset + limit]
+
+    async def delete_run(self, thread_id: str, run_id: str) -> None:
+        run = await self.get_run(thread_id, run_id)
+        if not run.done:
+            raise RunsError(409, "Run is still active: cancel it before deleting it.")
+        await self.records.delete_run(thread_id, run_id)
+
+    async def join(self, thread_id: str, run_id: str) -> RunRecord:
+        """Waits for the run to end, wherever it executes; returns its final record."""
+        local = self.executor.local.get(run_id)
+        while True:
+            if run_id in self.executor.ended_stateless:
+                return self.executor.ended_stateless[run_id]
+            if local is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await local.done.wait()
+                if local.final is not None:
+                    return local.final
+            run = await self.get_run(thread_id, run_id)
+            if run.done:
+                return run
+            if local is None:
+                await asyncio.sleep(POLL_S)
+
+    def listen(self, run_id: str) -> asyncio.Queue[tuple[str, Any] | None] | None:
+        """A queue of the run's stream events from now on (None once it ended or runs elsewhere);
+        registered at once so a caller that listens right after `submit` misses nothing."""
+        local = self.executor.local.get(run_id)
+        if local is None or local.done.is_set():
+            return None
+        queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        local.subscribers.append(queue)
+        return queue
+
+    async def cancel(self, thread_id: str, run_id: str, action: str = "interrupt") -> RunRecord:
+        run = await self.get_run(thread_id, run_id)
+        if run.done:
+            return run
+        local = self.executor.local.get(run_id)
+        if local is not None and local.task is not None:
+            local.cancel = action
+            local.task.cancel()
+            await asyncio.gather(local.task, return_exceptions=True)
+            if not local.started:  # cancelled before its first step: its code never ran to end it
+                await self.executor.end_unstarted(run, local)
+        else:  # executing or waiting in another process: mark it; its owner stops it within a second
+            was_running = run.status == "running"
+            run.status = "interrupted"
+            run.updated_at = now_iso()
+            await self.records.put_run(run)
+            if not was_running:  # a queued run never ran: take it out of the queue now
+                idle_status = await self.executor.resting_status(thread_id)
+                await self.records.release(thread_id, run_id, idle_status=idle_status)
+            else:
+                for _ in range(int(10 / POLL_S)):  # the owner releases the thread once it stopped
+                    if run_id not in await self.records.queued(thread_id):
+                        break
+                    await asyncio.sleep(POLL_S)
+        return await self.get_run(thread_id, run_id)
+
+    # -- the Slack bot's port (bot.slack.ports.Runs) ---------------------------------------------
+    async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:
+        thread = await self.create_thread(metadata=metadata)
+        request = RunRequest(assistant_id=assistant_id, input=input, config=config, metadata=metadata)
+        await self.submit(thread.thread_id, request)
+        return thread.thread_id
+
+    async def resume(
+        self,
+        thread_id: str,
+        assistant_id: str,
+        value: Any,
+        *,
+        is_breakpoint: bool,
+        config: dict[str, Any],
+        metadata: dict[str, Any],
+        checkpoint_id: str | None = None,
+    ) -> None:
+        """Resumes a pause and waits for the run to end; `PauseGone` if it was no longer pending."""
+        request = RunRequest(
+            assistant_id=assistant_id,
+            input=None,
+            command=None if is_breakpoint else {"resume": value},
+            config=config,
+            metadata=metadata,
+            expected_checkpoint=checkpoint_id,
+        )
+        run = await self.submit(thread_id, request)
+        ended = await self.join(thread_id, run.run_id)
+        error = (ended.result or {}).get("__error__") if isinstance(ended.result, dict) else None
+        if error and error.get("error") == "PauseGone":
+            raise PauseGone(error["message"])
