@@ -5,7 +5,7 @@
 
 An entry is `path.py:attr` (relative to the file) or `package.module:attr`; the attribute may be
 a `StateGraph`, a compiled graph, or a factory returning either. The optional `sluice` section
-holds per-assistant Slack defaults. A graph's name is its assistant id.
+holds per-assistant settings (`bot.assistant_settings`). A graph's name is its assistant id.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import importlib.util
 import inspect
 import json
 import sys
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.assistant_settings import AssistantSettings, SettingsProblem, parse_section
 from engine import CompiledGraph, StateGraph
 
 # Assistant ids the LangGraph server derives from a graph id: uuid5 over this namespace, so a
@@ -39,6 +41,7 @@ class Assistant:
     slack_channel: str | None = None
     approvers: frozenset[str] = field(default_factory=frozenset)
     created_at: str = "1970-01-01T00:00:00+00:00"
+    settings: AssistantSettings = field(default_factory=AssistantSettings)
 
 
 def assistant_uuid(graph_id: str) -> str:
@@ -61,20 +64,22 @@ class Registry:
         return self._by_name.get(assistant_id) or self._by_uuid.get(assistant_id)
 
     @classmethod
-    def from_graphs(cls, graphs: dict[str, Any], slack: dict[str, dict[str, Any]] | None = None) -> Registry:
-        slack = slack or {}
+    def from_graphs(cls, graphs: dict[str, Any], section: Any = None) -> Registry:
+        """`section` is the graphs file's `sluice` object; RegistryError naming a bad key."""
+        try:
+            per_assistant = parse_section(section, list(graphs))
+        except SettingsProblem as exc:
+            raise RegistryError(str(exc)) from None
         assistants = {}
         for name, obj in graphs.items():
-            options = slack.get(name) or {}
-            approvers = options.get("approvers") or []
-            if isinstance(approvers, str):
-                approvers = approvers.split(",")
+            settings = per_assistant.get(name) or AssistantSettings()
             assistants[name] = Assistant(
                 graph_id=name,
                 assistant_id=assistant_uuid(name),
                 graph=_as_compiled(name, obj),
-                slack_channel=options.get("slack_channel"),
-                approvers=frozenset(a.strip() for a in approvers if a.strip()),
+                slack_channel=settings.slack_channel,
+                approvers=frozenset(settings.approvers),
+                settings=settings,
             )
         return cls(assistants)
 
@@ -93,10 +98,10 @@ class Registry:
             raise RegistryError(f'graphs file {path} has no "graphs" object naming at least one graph')
         base = path.resolve().parent
         loaded = {name: _import(base, name, ref) for name, ref in graphs.items()}
-        slack = spec.get("sluice") or {}
-        if not isinstance(slack, dict):
-            raise RegistryError(f'graphs file {path}: "sluice" must be an object of per-assistant settings')
-        return cls.from_graphs(loaded, slack)
+        try:
+            return cls.from_graphs(loaded, spec.get("sluice"))
+        except RegistryError as exc:
+            raise RegistryError(f"graphs file {path}: {exc}") from None
 
 
 def _import(base: Path, name: str, ref: Any) -> Any:
@@ -123,7 +128,9 @@ def _import(base: Path, name: str, ref: Any) -> Any:
     except RegistryError:
         raise
     except Exception as exc:
-        raise RegistryError(f"graph {name!r}: importing {where} failed: {type(exc).__name__}: {exc}") from exc
+        raise RegistryError(
+            f"graph {name!r}: importing {where} failed{_where_it_failed(exc)}: {type(exc).__name__}: {exc}"
+        ) from exc
     try:
         return getattr(module, attr)
     except AttributeError:
@@ -139,7 +146,9 @@ def _as_compiled(name: str, obj: Any) -> CompiledGraph:
         try:
             produced = obj({}) if _takes_argument(obj) else obj()
         except Exception as exc:
-            raise RegistryError(f"graph {name!r}: its factory failed: {type(exc).__name__}: {exc}") from exc
+            raise RegistryError(
+                f"graph {name!r}: its factory failed{_where_it_failed(exc)}: {type(exc).__name__}: {exc}"
+            ) from exc
         if inspect.isawaitable(produced):
             raise RegistryError(f"graph {name!r}: async factories are not supported; return the graph directly")
         if isinstance(produced, (CompiledGraph, StateGraph)):
@@ -153,3 +162,20 @@ def _takes_argument(fn: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+# Frames that are not the graph author's code: Python's own, installed packages, Sluice itself.
+_HERE = Path(__file__).resolve().parent
+_NOT_THEIRS = tuple(str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, _HERE, _HERE.parent / "engine"))
+
+
+def _where_it_failed(exc: BaseException) -> str:
+    """` at file.py, line N`: the innermost frame of the graph author's code (else the innermost)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" at {exc.filename}, line {exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    theirs = [f for f in frames if not str(Path(f.filename).resolve()).startswith(_NOT_THEIRS)]
+    frames = theirs or frames
+    if not frames:
+        return ""
+    return f" at {frames[-1].filename}, line {frames[-1].lineno}"

@@ -2,18 +2,56 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 
 from aiohttp import web
 
 from bot.app import build_app
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("sluice")
 
 
 def serve(settings: Settings) -> None:
-    app = build_app(settings)
+    # Bound before anything else starts, so a taken port is one clear line, not a traceback
+    # after "listening on".
+    sock = listening_socket(settings.host, settings.port)
+    try:
+        app = build_app(settings)
+    except BaseException:
+        sock.close()
+        raise
+    if not is_loopback(settings.host) and settings.api_key_value is None:
+        log.warning(
+            "HOST=%s is not loopback and SLUICE_API_KEY is not set: the HTTP API will answer loopback clients "
+            "only (Slack requests are still served, verified by their signature). Set SLUICE_API_KEY to open it.",
+            settings.host or "(all interfaces)",
+        )
     log.info("Sluice listening on http://%s:%d", settings.host, settings.port)
     # run_app handles SIGINT/SIGTERM: it stops accepting, then runs the cleanup context (drain).
-    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None, shutdown_timeout=30)
+    web.run_app(app, sock=sock, print=None, access_log=None, shutdown_timeout=30)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening socket on HOST:PORT; SettingsError naming both when that is impossible."""
+    wildcard = host in ("", "::")
+    try:
+        if wildcard and socket.has_dualstack_ipv6():
+            return socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True, backlog=128)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        raise SettingsError(
+            f"cannot listen on {host or '*'}:{port} ({exc.strerror or exc}): set PORT (or HOST) to another value"
+        ) from None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.slack_ids import app_token_problem, approver_problem, bot_token_problem
+
 
 class SettingsError(Exception):
     """The environment is missing or has a malformed variable; the message names it."""
@@ -45,6 +47,30 @@ class Settings(BaseSettings):
             if scheme not in ("redis", "rediss", "unix"):
                 raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = bot_token_problem(value.get_secret_value()) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = app_token_problem(value.get_secret_value()) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("sluice_approvers")
+    @classmethod
+    def _approvers(cls, value: str | None) -> str | None:
+        problem = approver_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("slack_api_url")
     @classmethod
@@ -97,5 +123,6 @@ def load_settings() -> Settings:
         problems = []
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "environment"
-            problems.append(f"{name}: {error['msg']}")
+            message = str(error["msg"]).removeprefix("Value error, ")  # never the input: it may be a secret
+            problems.append(f"{name}: {message}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

@@ -25,7 +25,7 @@ from bot.slack.notifier import Notifier
 from bot.slack.ports import Assistants, RunEvent, Runs, Spawn
 from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
 from bot.slack.transport import EVENTS_PATH, AckFirst, SocketMode, mount
-from bot.slack.web import SlackCalls, make_client
+from bot.slack.web import SlackCalls, tune
 
 log = logging.getLogger("sluice.slack")
 
@@ -69,7 +69,12 @@ def build(
     redis: Any = None,
     command: str = "/sluice",
 ) -> SlackBot:
-    client = make_client(bot_token, api_url)
+    # Handlers ack first and hand their work to `spawn`, so bolt may answer Slack when the handler
+    # returns; without this it polls for the ack every 10 ms, adding that much to every click.
+    # Bolt makes its client from the token (given a client too, it warns that the token from
+    # SLACK_BOT_TOKEN is unused); we only point that client at SLACK_API_URL and add retries.
+    bolt = AsyncApp(token=bot_token, signing_secret=signing_secret, process_before_response=True)
+    client = tune(bolt.client, api_url)
     calls = SlackCalls(client)
     store: PauseStore = RedisPauseStore(redis) if redis is not None else MemoryPauseStore()
     per_assistant = {name: assistants.approvers(name) for name in assistants.names() if assistants.approvers(name)}
@@ -82,9 +87,6 @@ def build(
         return spawn(gate.after_acks(coro))
 
     deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel)
-    # Handlers ack first and hand their work to `spawn`, so bolt may answer Slack when the handler
-    # returns; without this it polls for the ack every 10 ms, adding that much to every click.
-    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
     notifier = Notifier(deps)
     decisions = Decisions(deps)
     commands = Commands(deps, notifier)

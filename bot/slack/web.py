@@ -24,7 +24,13 @@ log = logging.getLogger("sluice.slack")
 
 def make_client(token: str, base_url: str | None) -> AsyncWebClient:
     """A Web API client honouring 429 Retry-After and retrying dropped connections."""
-    client = AsyncWebClient(token=token, base_url=base_url or "https://slack.com/api/", timeout=15)
+    return tune(AsyncWebClient(token=token), base_url)
+
+
+def tune(client: AsyncWebClient, base_url: str | None) -> AsyncWebClient:
+    """Points `client` (e.g. the one bolt made from the token) at `base_url`, with retries and a timeout."""
+    client.base_url = base_url or "https://slack.com/api/"
+    client.timeout = 15
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
     return client

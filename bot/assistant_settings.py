@@ -1,0 +1,101 @@
+"""Per-assistant settings: the graphs file's `sluice` section, validated at start-up.
+
+    {"sluice": {"deploy": {"slack_channel": "C012", "approvers": ["U034", "S056"],
+                           "notify_on_finish": false, "deadline_seconds": 3600, ...}}}
+
+Every key is known here (issue 12's governance keys included), so a typo is an error naming the
+key instead of a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.slack_ids import approver_problem, split_ids
+
+
+class SettingsProblem(Exception):
+    """The section is malformed; the message names the assistant and key."""
+
+
+def _approver_ids(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, (str, list, tuple)):
+        raise ValueError("must be a list of Slack user or user-group ids, or a comma-separated string")
+    problem = approver_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return tuple(split_ids(value))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class ResumeWith(_Strict):
+    """`{"resume": <any JSON>}`: what a timeout resumes the graph with."""
+
+    resume: Any
+
+
+class Escalation(_Strict):
+    slack_channel: str = Field(min_length=1)
+    approvers: tuple[str, ...] = ()
+    deadline_seconds: float | None = Field(default=None, gt=0)
+
+    _ids = field_validator("approvers", mode="before")(classmethod(lambda cls, v: _approver_ids(v)))
+
+
+class AssistantSettings(_Strict):
+    slack_channel: str | None = None
+    approvers: tuple[str, ...] = ()
+    deadline_seconds: float | None = Field(default=None, gt=0)
+    remind_every_seconds: float | None = Field(default=None, gt=0)
+    on_timeout: Literal["reject", "approve", "expire", "escalate"] | ResumeWith | None = None
+    escalate_to: Escalation | None = None
+    required_approvals: int = Field(default=1, ge=1)
+    allow_self_approval: bool = True
+    notify_on_finish: bool = True
+
+    _ids = field_validator("approvers", mode="before")(classmethod(lambda cls, v: _approver_ids(v)))
+
+
+KNOWN_KEYS = tuple(AssistantSettings.model_fields)
+
+
+def parse_section(section: Any, graph_names: list[str]) -> dict[str, AssistantSettings]:
+    """The `sluice` section as settings per assistant; SettingsProblem naming the first bad key."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise SettingsProblem('"sluice" must be an object of per-assistant settings, keyed by graph name')
+    parsed = {}
+    for name, raw in section.items():
+        if name not in graph_names:
+            raise SettingsProblem(
+                f'"sluice" names {name!r}, which is not one of the graphs ({", ".join(graph_names)})'
+            )
+        if not isinstance(raw, dict):
+            raise SettingsProblem(f'"sluice.{name}" must be an object, got {type(raw).__name__}')
+        try:
+            parsed[name] = AssistantSettings.model_validate(raw)
+        except ValidationError as exc:
+            raise SettingsProblem(_describe(name, exc)) from None
+    return parsed
+
+
+def _describe(name: str, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("literal[", "ResumeWith")))
+        if error["type"] == "extra_forbidden":
+            known = KNOWN_KEYS if len(error["loc"]) == 1 else tuple(Escalation.model_fields)
+            problems.append(f'unknown key "{where}" (known keys: {", ".join(known)})')
+        elif where == "on_timeout":
+            problems.append('"on_timeout": must be "reject", "approve", "expire", "escalate" or {"resume": <value>}')
+        else:
+            problems.append(f'"{where}": {str(error["msg"]).removeprefix("Value error, ")}')
+    return f'"sluice.{name}": ' + "; ".join(dict.fromkeys(problems))
