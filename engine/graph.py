@@ -4,58 +4,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from .errors import GraphBuildError
-from .retry import RetryPolicy, retry_policy_of
+from .pregel import CompiledGraph
+from .retry import retry_policy_of
+from .spec import Branch, Breakpoints, GraphSpec, NodeSpec
 from .state import StateSchema
 from .types import END, START, Command
 
 if TYPE_CHECKING:
     from .checkpoint.base import Checkpointer
-    from .pregel import CompiledGraph
 
 _RESERVED_CHARS = ("|", ":")
-
-
-@dataclass(frozen=True)
-class NodeSpec:
-    name: str
-    action: Any  # a callable or a CompiledGraph (subgraph)
-    is_subgraph: bool
-    is_async: bool
-    wants_config: bool
-    metadata: dict[str, Any] | None = None
-    wants_runtime: bool = False
-    retry: RetryPolicy | None = None
-
-
-@dataclass(frozen=True)
-class Branch:
-    source: str
-    path: Callable[..., Any]
-    path_map: dict[Hashable, str] | None
-    is_async: bool
-    wants_config: bool
-
-    def targets(self) -> list[str] | None:
-        return None if self.path_map is None else list(self.path_map.values())
-
-
-@dataclass(frozen=True)
-class GraphSpec:
-    """The validated, immutable shape of a graph."""
-
-    schema: StateSchema
-    nodes: dict[str, NodeSpec]
-    edges: dict[str, tuple[str, ...]]  # source -> static targets
-    joins: tuple[tuple[tuple[str, ...], str], ...]  # (sources waited for, target)
-    branches: dict[str, tuple[Branch, ...]]
-    order: dict[str, int] = field(default_factory=dict)  # node -> position it was added at
-    input_keys: frozenset[str] | None = None  # from input_schema: the input keys a run takes
-    output_keys: frozenset[str] | None = None  # from output_schema: the keys invoke returns
-    context_schema: Any = None
 
 
 def _is_runtime_param(param: inspect.Parameter) -> bool:
@@ -309,8 +270,6 @@ class StateGraph:
         debug: bool = False,
         **_: Any,
     ) -> CompiledGraph:
-        from .pregel import CompiledGraph
-
         before = _breakpoint_list(interrupt_before)
         after = _breakpoint_list(interrupt_after)
         named = [n for n in (*(before if before != "*" else ()), *(after if after != "*" else ()))]
@@ -326,9 +285,6 @@ class StateGraph:
         )
 
 
-Breakpoints = tuple[str, ...] | Literal["*"]
-
-
 def _breakpoint_list(value: Sequence[str] | str | None) -> Breakpoints:
     if value is None:
         return ()
@@ -340,6 +296,4 @@ def _breakpoint_list(value: Sequence[str] | str | None) -> Breakpoints:
 
 
 def _is_compiled(obj: Any) -> bool:
-    from .pregel import CompiledGraph
-
     return isinstance(obj, CompiledGraph)

@@ -8,8 +8,9 @@ otherwise it raises GraphInterrupt and the loop saves the pause.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InterruptOutsideGraphError
@@ -40,7 +41,9 @@ class TaskScope:
     config: dict[str, Any]
     loop: asyncio.AbstractEventLoop | None
     calls: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    context: Any = None  # the run context (`runtime.context`); a subgraph sees its parent's
+    writer: Callable[[Any], None] | None = None  # feeds stream_mode="custom" when someone streams it
+    inline_sync: bool | None = None  # set by a graph invoked inside the node: how its sync nodes ran
 
 
 current_task: ContextVar[TaskScope | None] = ContextVar("sluice_current_task", default=None)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from .interrupts import current_task
+
 ContextT = TypeVar("ContextT")
 
 
@@ -30,10 +32,8 @@ class Runtime(Generic[ContextT]):
 def get_stream_writer() -> Callable[[Any], None]:
     """In a node: a function whose arguments a `stream_mode="custom"` stream yields (progress,
     partial results). Outside a node, or when nobody streams "custom", it does nothing."""
-    from .interrupts import current_task
-
     scope = current_task.get()
-    writer = scope.extra.get("writer") if scope is not None else None
+    writer = scope.writer if scope is not None else None
     return writer or _ignore
 
 

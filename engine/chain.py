@@ -1,0 +1,80 @@
+"""ThreadChain: one (thread, namespace) checkpoint chain as a writer sees it.
+
+It remembers the head it read, so every save is conditional on that head: two processes can never
+both continue from the same checkpoint. Without a checkpointer (or a thread id) nothing is stored
+and the head only advances in memory.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import serde
+from .errors import ConfigError
+from .ids import new_checkpoint_id
+from .record import Checkpoint, now_iso
+
+if TYPE_CHECKING:
+    from .checkpoint.base import Checkpointer
+
+
+class ThreadChain:
+    def __init__(self, saver: Checkpointer | None, thread_id: str | None, ns: str,
+                 metadata: dict[str, Any] | None = None) -> None:
+        self.saver = saver
+        self.thread_id = thread_id
+        self.ns = ns
+        self.metadata = dict(metadata or {})  # given to every checkpoint this writer makes
+        self.head_id: str | None = None
+
+    @property
+    def stores(self) -> bool:
+        return self.saver is not None and self.thread_id is not None
+
+    async def load(self, checkpoint_id: str | None = None) -> Checkpoint | None:
+        """The head (remembered as the base of the next save), or `checkpoint_id` when given."""
+        if self.saver is None or self.thread_id is None:
+            return None
+        head = await self.saver.load(self.thread_id, self.ns)
+        self.head_id = head.id if head else None
+        if checkpoint_id and (head is None or head.id != checkpoint_id):
+            saved = await self.saver.load(self.thread_id, self.ns, checkpoint_id)
+            if saved is None:
+                raise ConfigError(f"Checkpoint {checkpoint_id!r} not found on thread {self.thread_id!r}")
+            return Checkpoint.decode(saved)
+        return Checkpoint.decode(head) if head else None
+
+    def new(self, parent: Checkpoint | None, values: dict[str, Any], tasks: list[dict[str, Any]],
+            barriers: dict[str, list[str]], step: int, source: str, last: list[str]) -> Checkpoint:
+        return Checkpoint(
+            id=new_checkpoint_id(after=self.head_id),
+            parent_id=parent.id if parent else None,
+            values=values,
+            tasks=tasks,
+            barriers=barriers,
+            step=step,
+            source=source,
+            created_at=now_iso(),
+            last=last,
+            metadata=dict(self.metadata),
+        )
+
+    async def save(self, checkpoint: Checkpoint, *, after: Checkpoint | None = None) -> None:
+        """Stores `checkpoint` as the new head; with `after`, stores that one first, in the same write."""
+        if self.saver is None or self.thread_id is None:
+            self.head_id = checkpoint.id
+            return
+        if after is None:
+            await self.saver.save(self.thread_id, self.ns, checkpoint.encode(), expected_head=self.head_id)
+        else:
+            await self.saver.save(
+                self.thread_id, self.ns, after.encode(), expected_head=self.head_id, then=checkpoint.encode()
+            )
+        self.head_id = checkpoint.id
+
+    async def save_writes(self, checkpoint: Checkpoint, writes: dict[str, Any], *, exclusive: bool = False) -> None:
+        checkpoint.writes.update(writes)
+        if self.saver is None or self.thread_id is None or not writes:
+            return
+        blobs = {key: serde.dumps(value, f"pending write {key}") for key, value in writes.items()}
+        await self.saver.save_writes(self.thread_id, self.ns, checkpoint.id, blobs, exclusive=exclusive)

@@ -1,0 +1,136 @@
+"""The checkpoint record: one decoded checkpoint and the pending writes saved against it.
+
+Pending writes (key -> value) record what a paused step has already done. Their keys are spelled
+only by `write_key`:
+  done:<task>           a finished task's writes and the nodes it triggers (not re-run on resume)
+  int:<task>            the interrupts a task raised
+  res:<task>:<int id>   the answer to one interrupt (saved exclusively: the resume claim)
+  err:<task>            the error a task failed with
+  cmd:<n>               updates and gotos given with a Command input, in the order given
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from . import serde
+from .checkpoint.base import SavedCheckpoint
+from .types import Interrupt
+
+WriteKind = Literal["done", "int", "res", "err", "cmd"]
+
+
+def write_key(kind: WriteKind, owner: str, interrupt_id: str | None = None) -> str:
+    """The key of a pending write: `owner` is a task id (a sequence number for `cmd`)."""
+    return f"{kind}:{owner}" if interrupt_id is None else f"{kind}:{owner}:{interrupt_id}"
+
+
+def interrupt_from_json(data: dict[str, Any]) -> Interrupt:
+    return Interrupt(
+        value=data["value"],
+        id=data["id"],
+        resumable=data.get("resumable", True),
+        ns=tuple(data.get("ns", ())),
+        when=data.get("when", "during"),
+    )
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+@dataclass
+class Checkpoint:
+    """A decoded checkpoint plus its pending writes."""
+
+    id: str
+    parent_id: str | None
+    values: dict[str, Any]
+    tasks: list[dict[str, Any]]  # {"name", "path", "arg"?}
+    barriers: dict[str, list[str]]
+    step: int
+    source: str
+    created_at: str
+    last: list[str]
+    metadata: dict[str, Any]
+    writes: dict[str, Any] = field(default_factory=dict)
+
+    # -- pending writes, by what they say ------------------------------------------------------
+    def outcome(self, task_id: str) -> dict[str, Any] | None:
+        """What a finished task wrote and triggered (None while it has not finished)."""
+        done: dict[str, Any] | None = self.writes.get(write_key("done", task_id))
+        return done
+
+    def is_done(self, task_id: str) -> bool:
+        return write_key("done", task_id) in self.writes
+
+    def raised(self, task_id: str) -> list[Interrupt]:
+        return [interrupt_from_json(r) for r in self.writes.get(write_key("int", task_id), ())]
+
+    def answers(self, task_id: str) -> dict[str, Any]:
+        """The resume values given to the task's interrupts, by interrupt id."""
+        prefix = write_key("res", task_id, "")
+        return {key[len(prefix):]: value for key, value in self.writes.items() if key.startswith(prefix)}
+
+    def is_answered(self, task_id: str, interrupt_id: str) -> bool:
+        return write_key("res", task_id, interrupt_id) in self.writes
+
+    def error(self, task_id: str) -> dict[str, Any] | None:
+        err: dict[str, Any] | None = self.writes.get(write_key("err", task_id))
+        return err
+
+    def commands(self) -> list[dict[str, Any]]:
+        """The Command inputs' records ({"update": [...], "goto": [...]}), in the order given."""
+        prefix = write_key("cmd", "")
+        return [self.writes[k] for k in sorted(k for k in self.writes if k.startswith(prefix))]
+
+    def next_command_key(self) -> str:
+        return write_key("cmd", f"{len(self.commands()):04d}")
+
+    # -- storage -------------------------------------------------------------------------------
+    def body(self) -> dict[str, Any]:
+        return {
+            "values": self.values,
+            "tasks": self.tasks,
+            "barriers": self.barriers,
+            "step": self.step,
+            "source": self.source,
+            "ts": self.created_at,
+            "last": self.last,
+            "meta": self.metadata,
+        }
+
+    @classmethod
+    def decode(cls, saved: SavedCheckpoint) -> Checkpoint:
+        body = serde.loads(saved.blob)
+        writes = {key: serde.loads(blob) for key, blob in saved.writes.items()}
+        return cls(
+            id=saved.id,
+            parent_id=saved.parent_id,
+            values=body["values"],
+            tasks=body["tasks"],
+            barriers=body["barriers"],
+            step=body["step"],
+            source=body["source"],
+            created_at=body["ts"],
+            last=body["last"],
+            metadata=body["meta"],
+            writes=writes,
+        )
+
+    def encode(self) -> SavedCheckpoint:
+        # Only values, task inputs and user metadata can hold non-JSON types; the rest is ours.
+        encoded = self.body()
+        encoded["values"] = serde.check_state(self.values)  # an error names the state key
+        encoded["tasks"] = [
+            {**t, "arg": serde.to_jsonable(t["arg"], f"the input of task {t['name']!r}")} if "arg" in t else t
+            for t in self.tasks
+        ]
+        if self.metadata:
+            encoded["meta"] = serde.to_jsonable(self.metadata, "metadata")
+        return SavedCheckpoint(self.id, self.parent_id, serde.dumps_jsonable(encoded))
+
+    def full_metadata(self) -> dict[str, Any]:
+        return {**self.metadata, "source": self.source, "step": self.step, "parents": {}}

@@ -1,0 +1,174 @@
+"""Reading and editing a thread's state: get_state, get_state_history, update_state.
+
+A base class of CompiledGraph; it reads checkpoints through the same step maths the loop runs
+(step.py), so a snapshot shows exactly what a run continuing from it would do.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import step
+from .chain import ThreadChain
+from .errors import ConfigError, InvalidUpdateError
+from .record import Checkpoint
+from .spec import GraphSpec
+from .sync import iterate_sync, run_sync
+from .types import START, PregelTask, StateSnapshot
+
+if TYPE_CHECKING:
+    from .checkpoint.base import Checkpointer
+
+THREAD_REQUIRED = (
+    "Checkpointer requires one or more of the following 'configurable' keys: thread_id, checkpoint_ns, checkpoint_id"
+)
+
+
+def _error_object(record: dict[str, Any]) -> Exception:
+    cls = getattr(builtins, record.get("type", ""), None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(record.get("message", ""))
+        except Exception:  # noqa: BLE001 - exotic constructors: fall back to a plain Exception
+            pass
+    return Exception(f"{record.get('type')}: {record.get('message')}")
+
+
+class ThreadStateAPI:
+    spec: GraphSpec
+    checkpointer: Checkpointer | None | Literal[False]
+
+    def _saver(self) -> Checkpointer | None:
+        return self.checkpointer or None
+
+    def _thread(self, config: dict[str, Any]) -> tuple[Checkpointer, str, str, str | None]:
+        saver = self._saver()
+        if saver is None:
+            raise ConfigError("No checkpointer set: compile the graph with checkpointer=... to read or update state")
+        configurable = (config or {}).get("configurable") or {}
+        if configurable.get("thread_id") is None:
+            raise ConfigError(THREAD_REQUIRED)
+        return saver, str(configurable["thread_id"]), configurable.get("checkpoint_ns", "") or "", configurable.get("checkpoint_id")
+
+    def _snapshot(self, cp: Checkpoint, thread_id: str, ns: str, live: bool) -> StateSnapshot:
+        tasks = step.build_tasks(cp, ns)
+        raised = {
+            # The live view hides the pauses of tasks that have since finished; history keeps them.
+            task.id: () if live and cp.is_done(task.id) else tuple(cp.raised(task.id))
+            for task in tasks
+        }
+        records = []
+        for task in tasks:
+            done = cp.outcome(task.id)
+            err = cp.error(task.id)
+            node = self.spec.nodes.get(task.name)
+            state = (
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": task.ns}}
+                if node is not None and node.is_subgraph else None
+            )
+            records.append(PregelTask(
+                id=task.id, name=task.name, path=task.path,
+                error=_error_object(err) if err else None,
+                interrupts=raised[task.id],
+                state=state,
+                result=done["update"] if done else None,
+            ))
+        if live:
+            values = step.live_values(self.spec.schema, cp, ns)
+            nxt = tuple(t.name for t in tasks if not cp.is_done(t.id))
+        else:
+            values = dict(cp.values)
+            nxt = tuple(t.name for t in tasks)
+
+        def cfg(checkpoint_id: str) -> dict[str, Any]:
+            return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
+
+        return StateSnapshot(
+            values=values,
+            next=nxt,
+            config=cfg(cp.id),
+            metadata=cp.full_metadata(),
+            created_at=cp.created_at,
+            parent_config=cfg(cp.parent_id) if cp.parent_id else None,
+            tasks=tuple(records),
+            interrupts=tuple(i for task in tasks for i in raised[task.id]),
+        )
+
+    async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        saver, thread_id, ns, checkpoint_id = self._thread(config)
+        saved = await saver.load(thread_id, ns, checkpoint_id)
+        if saved is None:
+            return StateSnapshot({}, (), config, None, None, None, (), ())
+        snapshot = self._snapshot(Checkpoint.decode(saved), thread_id, ns, live=True)
+        if subgraphs:
+            snapshot = await self._with_subgraph_states(snapshot, saver)
+        return snapshot
+
+    async def _with_subgraph_states(self, snapshot: StateSnapshot, saver: Checkpointer) -> StateSnapshot:
+        """Each pending subgraph task's `state` as the subgraph's own snapshot, recursively."""
+        tasks = []
+        for task in snapshot.tasks:
+            node = self.spec.nodes.get(task.name)
+            if node is not None and node.is_subgraph and isinstance(task.state, dict):
+                sub = node.action.with_checkpointer(saver)
+                inner = await sub.aget_state(task.state, subgraphs=True)
+                if inner.config.get("configurable", {}).get("checkpoint_id"):
+                    task = task._replace(state=inner)
+            tasks.append(task)
+        return snapshot._replace(tasks=tuple(tasks))
+
+    def get_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        return run_sync(self.aget_state(config, subgraphs=subgraphs))
+
+    async def aget_state_history(self, config: dict[str, Any], *, filter: dict[str, Any] | None = None,
+                                 before: dict[str, Any] | None = None, limit: int | None = None) -> AsyncIterator[StateSnapshot]:
+        saver, thread_id, ns, _ = self._thread(config)
+        before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
+        fetch_limit = None if filter else limit
+        saved_list = await saver.history(thread_id, ns, limit=fetch_limit, before=before_id)
+        count = 0
+        for saved in saved_list:
+            cp = Checkpoint.decode(saved)
+            meta = cp.full_metadata()
+            if filter and any(meta.get(k) != v for k, v in filter.items()):
+                continue
+            yield self._snapshot(cp, thread_id, ns, live=False)
+            count += 1
+            if limit is not None and count >= limit:
+                return
+
+    def get_state_history(self, config: dict[str, Any], *, filter: dict[str, Any] | None = None,
+                          before: dict[str, Any] | None = None, limit: int | None = None) -> Iterator[StateSnapshot]:
+        return iterate_sync(self.aget_state_history(config, filter=filter, before=before, limit=limit))
+
+    async def aupdate_state(self, config: dict[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
+        saver, thread_id, ns, checkpoint_id = self._thread(config)
+        chain = ThreadChain(saver, thread_id, ns)
+        base = await chain.load(checkpoint_id)
+        if as_node is not None and as_node != START and as_node not in self.spec.nodes:
+            raise InvalidUpdateError(f"Node {as_node} does not exist")
+        if as_node is None:
+            last = [n for n in (base.last if base else [])]
+            if not last:
+                as_node = START
+            elif len(set(last)) > 1:
+                raise InvalidUpdateError("Ambiguous update, specify as_node")
+            else:
+                as_node = last[0]
+        schema = self.spec.schema
+        current = step.read_values(schema, base) if base else schema.initial_values()
+        update = schema.update_from(values, as_node) if values is not None else None
+        writes = list((update or {}).items())
+        targets = await step.triggers(self.spec, as_node, current, writes, None, [])
+        new_values = dict(current)
+        schema.apply(new_values, writes)
+        tasks, barriers = step.next_tasks(self.spec, [(as_node, targets)], base.barriers if base else {})
+        step_no = base.step + 1 if base else 0
+        checkpoint = chain.new(base, new_values, tasks, barriers, step_no, "update", [as_node])
+        await chain.save(checkpoint)
+        return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint.id}}
+
+    def update_state(self, config: dict[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
+        return run_sync(self.aupdate_state(config, values, as_node))
