@@ -6,16 +6,28 @@ Every limit of `bot.slack.limits` is enforced here, visibly: a long value is cut
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.slack import limits
+from bot.slack import forms, limits
+from bot.slack.kit import (
+    ACTION_PREFIX,
+    Block,
+    code,
+    context,
+    escape,
+    fit,
+    modal,
+    quote,
+    section,
+    to_json,
+)
 from bot.slack.pause import ButtonRef, Pause
 from bot.slack.prompts import (
     LABELS,
     BreakpointPrompt,
     Decision,
+    FormPrompt,
     Prompt,
     SlotDecision,
     TextPrompt,
@@ -23,47 +35,15 @@ from bot.slack.prompts import (
     ValuePrompt,
 )
 
-Block = dict[str, Any]
-ACTION_PREFIX = "sluice"
 VERBS: dict[str, str] = {
     "approve": "Approved",
     "edit": "Edited",
     "reject": "Rejected",
     "respond": "Responded",
     "continue": "Continued",
+    "answer": "Answered",
 }
-ICONS: dict[str, str] = {"approve": "✅", "edit": "✏️", "reject": "⛔", "respond": "💬", "continue": "▶️"}
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn needs &, < and > escaped; nothing else."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def to_json(value: Any) -> str:
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def section(text: str, limit: int = limits.SECTION_TEXT) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": limits.clip(text, limit)}}
-
-
-def code(text: str, limit: int = limits.SECTION_TEXT) -> Block:
-    """A code block whose content is clipped so that the fences always survive."""
-    body = escape(text).replace("```", "`\u200b``")
-    return section("```" + limits.clip(body, limit - 6) + "```", limit)
-
-
-def quote(text: str, limit: int = limits.SECTION_TEXT) -> Block:
-    body = limits.clip(escape(text), limit - 200)
-    return section("\n".join("> " + line for line in body.split("\n")) if body else "> _(empty)_", limit)
-
-
-def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": limits.clip(text, limits.SECTION_FIELD)}]}
+ICONS: dict[str, str] = {"approve": "✅", "edit": "✏️", "reject": "⛔", "respond": "💬", "continue": "▶️", "answer": "📝"}
 
 
 def button(decision: Decision, ref: ButtonRef) -> Block:
@@ -141,6 +121,8 @@ def _prompt_blocks(
     elif isinstance(prompt, ValuePrompt):
         out.append(section("*The graph asks:*"))
         out.append(code(to_json(prompt.value)))
+    elif isinstance(prompt, FormPrompt):
+        out += forms.question_blocks(prompt)
     elif isinstance(prompt, BreakpointPrompt):
         nodes = ", ".join(f"`{escape(n)}`" for n in prompt.nodes) or "the next step"
         out.append(section(f"*Paused {prompt.when} {nodes}*"))
@@ -179,7 +161,7 @@ def _slot_footer(
     slot = f"{p}.{s}"
     d = decided.get(slot)
     if d is not None:
-        return decision_blocks(d)
+        return decision_blocks(d, schema=_answer_schema(prompt, s))
     if closed:
         return []
     ref = ButtonRef(pause.thread_id, pause.checkpoint_id, pause.interrupt_id(p), slot)
@@ -192,11 +174,22 @@ def _slot_footer(
     ]
 
 
-def decision_blocks(d: SlotDecision, at: float | None = None) -> list[Block]:
-    """Who decided what (and when, once known); an edit, reason or reply is shown after it."""
+def _answer_schema(prompt: Prompt, slot: int) -> Mapping[str, Any] | None:
+    """The schema a slot's answer follows, to show it field by field (a form's, a typed edit's)."""
+    if isinstance(prompt, FormPrompt):
+        return prompt.schema
+    if isinstance(prompt, ToolPrompt):
+        return prompt.actions[slot].args_schema
+    return None
+
+
+def decision_blocks(d: SlotDecision, at: float | None = None, schema: Mapping[str, Any] | None = None) -> list[Block]:
+    """Who decided what (and when, once known); an edit, reason, reply or answer is shown after it."""
     stamp = f", {when(at)}" if at else ""
     out = [context(f"{ICONS.get(d.decision, '')} *{VERBS.get(d.decision, d.decision)}* by <@{d.user}>{stamp}")]
-    if d.decision == "edit":
+    if d.decision == "answer" or (d.decision == "edit" and schema is not None):
+        out += forms.answered_blocks(schema, d.value)
+    elif d.decision == "edit":
         value = d.value if isinstance(d.value, str) else to_json(d.value)
         out.append(code(value) if not isinstance(d.value, str) else quote(value))
     elif d.decision in ("reject", "respond") and d.value not in (None, ""):
@@ -209,15 +202,6 @@ def decided_blocks(pause: Pause, decided: Mapping[str, SlotDecision], at: float)
     users = sorted({d.user for d in decided.values() if d.user})
     who = ", ".join(f"<@{u}>" for u in users) or "someone"
     return pause_blocks(pause, decided, closed=f"Decided by {who}, {when(at)}; the graph goes on.")
-
-
-def fit(blocks: list[Block], max_blocks: int) -> list[Block]:
-    """At most `max_blocks` blocks; when cut, the last one says how many were left out."""
-    if len(blocks) <= max_blocks:
-        return blocks
-    kept = blocks[: max_blocks - 1]
-    kept.append(context(f"{limits.TRUNCATED} {len(blocks) - len(kept)} more blocks not shown"))
-    return kept
 
 
 # --- other messages ---------------------------------------------------------------------------
@@ -251,10 +235,6 @@ def final_answer(values: Any) -> tuple[str, bool]:
 MAX_PARTS = 20  # a longer edit is shown read-only (a modal holds 100 blocks and 250 KB)
 
 
-def modal_title(text: str) -> Block:
-    return {"type": "plain_text", "text": limits.clip(text, limits.MODAL_TITLE, "…")}
-
-
 def text_inputs(label: str, initial: str, multiline: bool = True, optional: bool = False) -> list[Block]:
     """One input, or several ("part i of n") when `initial` is longer than an input holds."""
     parts = limits.chunks(initial, limits.INPUT_MAX)
@@ -281,28 +261,16 @@ def text_inputs(label: str, initial: str, multiline: bool = True, optional: bool
     return blocks
 
 
-def modal(ref: ButtonRef, title: str, intro: str | None, inputs: list[Block], submit: str | None) -> Block:
-    blocks: list[Block] = []
-    if intro:
-        blocks.append(section(intro))
-    blocks += inputs
-    view: Block = {
-        "type": "modal",
-        "callback_id": f"{ACTION_PREFIX}.modal",
-        "title": modal_title(title),
-        "close": modal_title("Cancel"),
-        "private_metadata": ref.encode()[: limits.PRIVATE_METADATA],
-        "blocks": fit(blocks, limits.MODAL_BLOCKS),
-    }
-    if submit:
-        view["submit"] = modal_title(submit)
-    return view
-
-
 def decision_modal(pause: Pause, ref: ButtonRef) -> Block:
     """The modal behind Edit, Reject and Respond (ids in private_metadata, values fetched here)."""
     prompt = pause.prompts[ref.prompt_index]
     decision = ref.decision
+    if decision == "answer" and isinstance(prompt, FormPrompt):
+        return forms.answer_modal(ref, prompt)
+    if decision == "edit" and isinstance(prompt, ToolPrompt):
+        form = forms.edit_form(prompt.actions[ref.slot_index])
+        if form is not None:
+            return forms.edit_modal(ref, prompt.actions[ref.slot_index], form)
     if decision == "edit" and isinstance(prompt, TextPrompt):
         return _edit_modal(ref, "Edit the text", None, prompt.text)
     if decision == "edit" and isinstance(prompt, ToolPrompt):

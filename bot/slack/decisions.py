@@ -14,12 +14,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bot.slack import blocks
+from bot.slack import blocks, forms
 from bot.slack.deps import Deps
 from bot.slack.pause import ButtonRef, Pause
 from bot.slack.ports import ResumeConflict
 from bot.slack.prompts import (
     BreakpointPrompt,
+    FormPrompt,
+    Prompt,
     SlotDecision,
     TextPrompt,
     ToolPrompt,
@@ -30,7 +32,7 @@ from bot.slack.prompts import (
 
 log = logging.getLogger("sluice.slack")
 
-NEEDS_MODAL = {"edit", "respond"}
+NEEDS_MODAL = {"edit", "respond", "answer"}
 GONE = "This pause is no longer pending: the thread has moved on. Nothing was changed."
 DONE = "This pause was already decided. Nothing was changed."
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
@@ -98,11 +100,17 @@ class Decisions:
         pause = await self.d.store.get(ref.thread_id, ref.checkpoint_id)
         refusal = await self._refusal(pause, user, ref.slot, ref.decision)
         if refusal is not None or pause is None:
-            return {FIRST_INPUT: _plain(refusal or UNKNOWN)}, None, None
+            return {forms.first_block(state_values): _plain(refusal or UNKNOWN)}, None, None
+        prompt = pause.prompts[ref.prompt_index]
+        typed = _typed_value(prompt, ref, state_values)
+        if typed is not None:
+            answer, problems = typed
+            if problems:
+                return problems, None, None
+            return {}, SlotDecision(ref.decision, answer, user), pause  # type: ignore[arg-type]
         text, errors = blocks.read_parts(state_values)
         if errors:
             return errors, None, None
-        prompt = pause.prompts[ref.prompt_index]
         value: Any
         if ref.decision == "edit" and isinstance(prompt, TextPrompt):
             if not text.strip():
@@ -128,7 +136,12 @@ class Decisions:
             value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
         else:
             return {FIRST_INPUT: "This form does not match the pause any more."}, None, None
-        return {}, SlotDecision(ref.decision, value, user), pause  # type: ignore[arg-type]
+        decision = SlotDecision(ref.decision, value, user)  # type: ignore[arg-type]
+        if isinstance(prompt, ToolPrompt) and prompt.shape == "tool_approval":
+            errors = forms.decision_errors(prompt.actions[ref.slot_index], decision, state_values)
+            if errors:
+                return errors, None, None
+        return {}, decision, pause
 
     # --- a reply in the pause's Slack thread ----------------------------------------------
 
@@ -234,6 +247,18 @@ class Decisions:
         ts = (latest or pause).ts
         if ts:
             await self.d.calls.update(pause.placement.channel, ts, blocks.pause_text(pause), body, pause.thread_id)
+
+
+def _typed_value(prompt: Prompt, ref: ButtonRef, state_values: Mapping[str, Any]) -> tuple[Any, dict[str, str]] | None:
+    """A form's answer or a typed edit's arguments (with field errors); None for the other modals."""
+    if ref.decision == "answer" and isinstance(prompt, FormPrompt):
+        return forms.answer_value(prompt, state_values)
+    if ref.decision == "edit" and isinstance(prompt, ToolPrompt):
+        action = prompt.actions[ref.slot_index]
+        form = forms.edit_form(action)
+        if form is not None:
+            return forms.edit_value(action, form, state_values)
+    return None
 
 
 def _plain(text: str) -> str:

@@ -21,7 +21,7 @@ from bot.slack.pause import ButtonRef
 
 log = logging.getLogger("sluice.slack")
 
-ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.(approve|edit|reject|respond|continue)\.")
+ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.(approve|edit|reject|respond|continue|answer)\.")
 SEEN_EVENTS = 2048  # event ids remembered to drop Slack's retries of an event already handled
 
 

@@ -38,6 +38,10 @@ def summary(values: Any) -> str:
     return limits.clip(text, 2800)
 
 
+def _schema(value: Any) -> dict[str, Any] | None:
+    return dict(value) if isinstance(value, Mapping) else None
+
+
 class Notifier:
     def __init__(self, deps: Deps) -> None:
         self.d = deps
@@ -59,7 +63,10 @@ class Notifier:
             checkpoint_id=event.checkpoint_id,
             assistant_id=event.assistant_id,
             run_id=event.run_id,
-            interrupts=tuple(PendingInterrupt(str(i.get("id", "")), i.get("value")) for i in event.interrupts),
+            interrupts=tuple(
+                PendingInterrupt(str(i.get("id", "")), i.get("value"), _schema(i.get("response_schema")))
+                for i in event.interrupts
+            ),
             breakpoint=event.breakpoint if not event.interrupts else None,
             summary=summary(event.values) if event.breakpoint and not event.interrupts else "",
             placement=placement,

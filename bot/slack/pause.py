@@ -25,6 +25,7 @@ class Placement:
 class PendingInterrupt:
     id: str
     value: Any
+    response_schema: dict[str, Any] | None = None  # JSON Schema the answer must follow (LangGraph 1.2)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Pause:
     def prompts(self) -> list[Prompt]:
         if self.breakpoint is not None and not self.interrupts:
             return [BreakpointPrompt(self.breakpoint[0], self.breakpoint[1])]
-        return [classify(i.value) for i in self.interrupts]
+        return [classify(i.value, i.response_schema) for i in self.interrupts]
 
     def slot_keys(self) -> list[str]:
         """Every decision this pause needs, as `"<prompt>.<slot>"`, in order."""
@@ -64,7 +65,9 @@ class Pause:
                 "checkpoint_id": self.checkpoint_id,
                 "assistant_id": self.assistant_id,
                 "run_id": self.run_id,
-                "interrupts": [{"id": i.id, "value": i.value} for i in self.interrupts],
+                "interrupts": [
+                    {"id": i.id, "value": i.value, "response_schema": i.response_schema} for i in self.interrupts
+                ],
                 "breakpoint": [self.breakpoint[0], list(self.breakpoint[1])] if self.breakpoint else None,
                 "summary": self.summary,
                 "placement": (
@@ -89,7 +92,9 @@ class Pause:
             checkpoint_id=data["checkpoint_id"],
             assistant_id=data["assistant_id"],
             run_id=data["run_id"],
-            interrupts=tuple(PendingInterrupt(i["id"], i["value"]) for i in data.get("interrupts") or []),
+            interrupts=tuple(
+                PendingInterrupt(i["id"], i["value"], i.get("response_schema")) for i in data.get("interrupts") or []
+            ),
             breakpoint=(bp[0], tuple(bp[1])) if bp else None,
             summary=data.get("summary", ""),
             placement=Placement(pl["channel"], pl.get("thread_ts")) if pl else None,

@@ -11,14 +11,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Decision = Literal["approve", "edit", "reject", "respond", "continue"]
-DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject", "respond", "continue")
+from bot.slack import decision_schema
+
+Decision = Literal["approve", "edit", "reject", "respond", "continue", "answer"]
+DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject", "respond", "continue", "answer")
 LABELS: dict[Decision, str] = {
     "approve": "Approve",
     "edit": "Edit",
     "reject": "Reject",
     "respond": "Respond",
     "continue": "Continue",
+    "answer": "Answer",
 }
 ToolShape = Literal["hitl", "inbox", "tool_approval"]
 
@@ -44,6 +47,8 @@ class ToolAction:
     args: Any
     description: str | None
     allowed: tuple[Decision, ...]
+    args_schema: Mapping[str, Any] | None = None  # per-call pauses: what an edit's arguments must be
+    schema: Mapping[str, Any] | None = None  # per-call pauses: the whole decision schema
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,21 @@ class ValuePrompt:
 
 
 @dataclass(frozen=True)
+class FormPrompt:
+    """A pause with a `response_schema`: the question, and a form generated from the schema."""
+
+    question: Any
+    schema: Mapping[str, Any]
+
+    @property
+    def slots(self) -> int:
+        return 1
+
+    def allowed(self, slot: int) -> tuple[Decision, ...]:
+        return ("answer",)
+
+
+@dataclass(frozen=True)
 class BreakpointPrompt:
     """A static breakpoint: Continue resumes with None."""
 
@@ -90,29 +110,31 @@ class BreakpointPrompt:
         return ("continue",)
 
 
-Prompt = TextPrompt | ToolPrompt | ValuePrompt | BreakpointPrompt
+Prompt = TextPrompt | ToolPrompt | ValuePrompt | FormPrompt | BreakpointPrompt
 
 _HITL_DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject", "respond")
 
 
-def classify(value: Any) -> Prompt:
-    """The prompt an interrupt value asks for."""
+def classify(value: Any, response_schema: Any = None) -> Prompt:
+    """The prompt an interrupt value (and the schema its answer must follow, if any) asks for."""
+    schema = response_schema if isinstance(response_schema, Mapping) else None
     if isinstance(value, Mapping):
+        if value.get("type") == "tool_approval" and isinstance(value.get("name"), str):
+            return _tool_approval(value, schema)
+        if schema is not None:
+            return FormPrompt(value, schema)
         if "action_requests" in value:
             hitl = _hitl(value)
             if hitl is not None:
                 return hitl
-        if value.get("type") == "tool_approval" and isinstance(value.get("name"), str):
-            action = ToolAction(
-                value["name"], value.get("args"), _str_or_none(value.get("description")), _HITL_DECISIONS
-            )
-            return ToolPrompt("tool_approval", (action,))
         if "text_to_revise" in value and isinstance(value["text_to_revise"], str):
             return TextPrompt(value["text_to_revise"], "text_to_revise")
         if len(value) == 1:
             ((key, only),) = value.items()
             if isinstance(only, str):
                 return TextPrompt(only, str(key))
+    if schema is not None:
+        return FormPrompt(value, schema)
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         inbox = _inbox(value)
         if inbox is not None:
@@ -122,6 +144,20 @@ def classify(value: Any) -> Prompt:
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _tool_approval(value: Mapping[str, Any], schema: Mapping[str, Any] | None) -> ToolPrompt:
+    """LangChain's per-call pause: exactly the decisions its schema allows; Edit typed by the tool's args."""
+    allowed = decision_schema.allowed(schema)
+    action = ToolAction(
+        value["name"],
+        value.get("args"),
+        _str_or_none(value.get("description")),
+        tuple(d for d in _HITL_DECISIONS if d in allowed) if allowed else _HITL_DECISIONS,
+        decision_schema.edit_args_schema(schema),
+        schema,
+    )
+    return ToolPrompt("tool_approval", (action,))
 
 
 def _hitl(value: Mapping[str, Any]) -> ToolPrompt | None:
@@ -194,15 +230,15 @@ def resume_value(prompt: Prompt, decisions: Sequence[SlotDecision]) -> Any:
     if isinstance(prompt, TextPrompt):
         d = decisions[0]
         return prompt.text if d.decision == "approve" else d.value
-    if isinstance(prompt, ValuePrompt):
+    if isinstance(prompt, (ValuePrompt, FormPrompt)):
         return decisions[0].value
     if prompt.shape == "inbox":
         return [_inbox_response(a, d) for a, d in zip(prompt.actions, decisions, strict=True)]
-    made = [_hitl_decision(a, d) for a, d in zip(prompt.actions, decisions, strict=True)]
+    made = [tool_decision(a, d) for a, d in zip(prompt.actions, decisions, strict=True)]
     return made[0] if prompt.shape == "tool_approval" else {"decisions": made}
 
 
-def _hitl_decision(action: ToolAction, d: SlotDecision) -> dict[str, Any]:
+def tool_decision(action: ToolAction, d: SlotDecision) -> dict[str, Any]:
     if d.decision == "edit":
         return {"type": "edit", "edited_action": {"name": action.name, "args": d.value}}
     if d.decision in ("reject", "respond"):
