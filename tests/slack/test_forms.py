@@ -12,7 +12,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from bot.playground.slack_api import view_errors
+from bot.playground.block_kit import view_errors
 from bot.slack import blocks, forms
 from bot.slack.form_blocks import field_blocks, read_answer
 from bot.slack.form_check import check
