@@ -1,12 +1,33 @@
-"""Redis keys of the runs layer. Every per-thread key shares the checkpointer's hash tag, so a
-thread's records, queue and checkpoints all live on one cluster slot."""
+"""Every Redis key of the service, built here and nowhere else (the engine's checkpoint keys are
+`engine.checkpoint.keys`). Per-thread keys start with the thread's hash tag, `sluice:{<thread>}`,
+so all of a thread's keys (and its checkpoints) live on one cluster slot and each multi-key step
+is one Lua script. Global indexes are single keys touched with single-key commands only.
+
+  key                                         type    holds                                     used by
+  ------------------------------------------  ------  ----------------------------------------  --------------------
+  sluice:threads                              zset    thread id -> created time (s)             bot.runs.store_redis
+  sluice:leases                               zset    thread id -> lease deadline (ms)          bot.runs.store_redis
+  sluice:{<thread>}:thread                    hash    thread record, one JSON value per field   bot.runs.store_redis
+  sluice:{<thread>}:runs                      zset    run id -> created time (s)                bot.runs.store_redis
+  sluice:{<thread>}:run:<run>                 string  run record JSON                           bot.runs.store_redis
+  sluice:{<thread>}:queue                     list    run ids, the head holds the thread        bot.runs.store_redis
+  sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
+  sluice:{<thread>}:slack:current             string  checkpoint id of the pending pause        bot.slack.store
+  sluice:{<thread>}:slack:pause:<checkpoint>  hash    data (Pause JSON), status                 bot.slack.store
+  sluice:{<thread>}:slack:decided:<checkpoint> hash   slot -> SlotDecision JSON                 bot.slack.store
+  sluice:slack:pending:<channel>              zset    "<thread> <checkpoint>" -> created time   bot.slack.store
+  sluice:slack:message:<channel>:<ts>         string  "<thread> <checkpoint>" of a posted pause bot.slack.store
+
+New kinds of keys (timers, an audit stream, dedupe markers) get a builder and a row here.
+"""
 
 from __future__ import annotations
 
 from engine.checkpoint.keys import PREFIX, thread_tag
 
-THREAD_INDEX = f"{PREFIX}:threads"  # sorted set: thread id -> created time (single-key commands only)
-LEASE_INDEX = f"{PREFIX}:leases"  # sorted set: thread id -> lease deadline (ms) of the run it executes
+# -- runs layer: records, queue, leases --------------------------------------------------------
+THREAD_INDEX = f"{PREFIX}:threads"
+LEASE_INDEX = f"{PREFIX}:leases"
 
 
 def thread(thread_id: str) -> str:
@@ -18,6 +39,7 @@ def runs(thread_id: str) -> str:
 
 
 def run_prefix(thread_id: str) -> str:
+    """The start of every run key of a thread (a script deletes them all with the thread)."""
     return f"{thread_tag(thread_id)}:run:"
 
 
@@ -31,3 +53,24 @@ def queue(thread_id: str) -> str:
 
 def lease(thread_id: str) -> str:
     return f"{thread_tag(thread_id)}:lease"
+
+
+# -- Slack bot: pauses and their decisions -----------------------------------------------------
+def slack_current(thread_id: str) -> str:
+    return f"{thread_tag(thread_id)}:slack:current"
+
+
+def slack_pause(thread_id: str, checkpoint_id: str) -> str:
+    return f"{thread_tag(thread_id)}:slack:pause:{checkpoint_id}"
+
+
+def slack_decided(thread_id: str, checkpoint_id: str) -> str:
+    return f"{thread_tag(thread_id)}:slack:decided:{checkpoint_id}"
+
+
+def slack_pending(channel: str) -> str:
+    return f"{PREFIX}:slack:pending:{channel}"
+
+
+def slack_message(channel: str, ts: str) -> str:
+    return f"{PREFIX}:slack:message:{channel}:{ts}"

@@ -16,84 +16,101 @@ from bot import keys
 from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
 from bot.runs.store import LEASE_MS
 
-# KEYS: queue, lease, thread, run, runs index ; ARGV: lease ms, run id, reject (1|0), run JSON,
-# created score, then thread field/value pairs. Stores, queues and marks the thread, or nothing.
+# Each script names its KEYS and ARGV in its first lines; the callers pass them in that order.
+
+# Stores the run, queues it and marks the thread, or changes nothing.
+# Returns 'queued', 'no_thread' or 'busy' (reject given and the thread has a run).
 _SUBMIT = """
-if redis.call('EXISTS', KEYS[3]) == 0 then return 'no_thread' end
-if ARGV[3] == '1' and redis.call('LLEN', KEYS[1]) > 0 then return 'busy' end
-redis.call('SET', KEYS[4], ARGV[4])
-redis.call('ZADD', KEYS[5], ARGV[5], ARGV[2])
-if #ARGV > 5 then redis.call('HSET', KEYS[3], unpack(ARGV, 6)) end
-redis.call('RPUSH', KEYS[1], ARGV[2])
-if redis.call('LLEN', KEYS[1]) == 1 then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1]) end
+local queue, lease, thread, run, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local lease_ms, run_id, reject, run_json, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- ARGV[6..]: thread field, JSON value, ... to set
+if redis.call('EXISTS', thread) == 0 then return 'no_thread' end
+if reject == '1' and redis.call('LLEN', queue) > 0 then return 'busy' end
+redis.call('SET', run, run_json)
+redis.call('ZADD', runs, created, run_id)
+if #ARGV > 5 then redis.call('HSET', thread, unpack(ARGV, 6)) end
+redis.call('RPUSH', queue, run_id)
+if redis.call('LLEN', queue) == 1 then redis.call('SET', lease, run_id, 'PX', lease_ms) end
 return 'queued'
 """
 
-# KEYS: queue, lease, run ; ARGV: lease ms, run id[, run JSON to store when the turn is ours]
+# Whether the run holds the thread; if so renews its lease and stores its starting record.
 _TURN = """
-if redis.call('GET', KEYS[2]) == ARGV[2] then
-  redis.call('PEXPIRE', KEYS[2], ARGV[1])
-  if ARGV[3] then redis.call('SET', KEYS[3], ARGV[3]) end
+local queue, lease, run = KEYS[1], KEYS[2], KEYS[3]
+local lease_ms, run_id, start_json = ARGV[1], ARGV[2], ARGV[3]  -- start_json is optional
+if redis.call('GET', lease) == run_id then
+  redis.call('PEXPIRE', lease, lease_ms)
+  if start_json then redis.call('SET', run, start_json) end
   return 1
 end
 return 0
 """
 
-# KEYS: queue, lease, thread, run, runs index ; ARGV: lease ms, run id, final run JSON ('' = keep,
-# '-' = delete the run), JSON timestamp, JSON status for a thread left without runs that is still
-# marked busy, then thread field/value pairs. A thread with runs left stays busy. Returns how many
-# runs remain queued.
+# Ends a run: stores (or deletes) its record, applies thread changes, leaves the queue and hands
+# the lease to the next run. A thread with runs left stays busy; one left without that is still
+# marked busy gets idle_status. Returns how many runs remain queued.
 _RELEASE = """
-if ARGV[3] == '-' then
-  redis.call('DEL', KEYS[4])
-  redis.call('ZREM', KEYS[5], ARGV[2])
-elseif ARGV[3] ~= '' then
-  redis.call('SET', KEYS[4], ARGV[3])
+local queue, lease, thread, run, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local lease_ms, run_id, final_json, stamp, idle_status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- final_json: '' keeps the record, '-' deletes the run; stamp, idle_status: JSON values
+-- ARGV[6..]: thread field, JSON value, ... to set
+if final_json == '-' then
+  redis.call('DEL', run)
+  redis.call('ZREM', runs, run_id)
+elseif final_json ~= '' then
+  redis.call('SET', run, final_json)
 end
-local thread = redis.call('EXISTS', KEYS[3]) == 1
-if thread and #ARGV > 5 then redis.call('HSET', KEYS[3], unpack(ARGV, 6)) end
-local head = redis.call('LINDEX', KEYS[1], 0)
-redis.call('LREM', KEYS[1], 0, ARGV[2])
-if head == ARGV[2] then
-  local nxt = redis.call('LINDEX', KEYS[1], 0)
-  if nxt then redis.call('SET', KEYS[2], nxt, 'PX', ARGV[1]) else redis.call('DEL', KEYS[2]) end
+local exists = redis.call('EXISTS', thread) == 1
+if exists and #ARGV > 5 then redis.call('HSET', thread, unpack(ARGV, 6)) end
+local head = redis.call('LINDEX', queue, 0)
+redis.call('LREM', queue, 0, run_id)
+if head == run_id then
+  local nxt = redis.call('LINDEX', queue, 0)
+  if nxt then redis.call('SET', lease, nxt, 'PX', lease_ms) else redis.call('DEL', lease) end
 end
-local left = redis.call('LLEN', KEYS[1])
-if thread and left > 0 then
-  redis.call('HSET', KEYS[3], 'status', '"busy"')
-elseif thread and redis.call('HGET', KEYS[3], 'status') == '"busy"' then
-  redis.call('HSET', KEYS[3], 'status', ARGV[5], 'updated_at', ARGV[4])
+local left = redis.call('LLEN', queue)
+if exists and left > 0 then
+  redis.call('HSET', thread, 'status', '"busy"')
+elseif exists and redis.call('HGET', thread, 'status') == '"busy"' then
+  redis.call('HSET', thread, 'status', idle_status, 'updated_at', stamp)
 end
 return left
 """
 
-# KEYS: queue, lease ; ARGV: lease ms. The head run whose lease lapsed, leased to the caller.
+# The head run whose lease lapsed, leased to the caller (false when none).
 _ADOPT = """
-local head = redis.call('LINDEX', KEYS[1], 0)
-if not head or redis.call('EXISTS', KEYS[2]) == 1 then return false end
-redis.call('SET', KEYS[2], head, 'PX', ARGV[1])
+local queue, lease = KEYS[1], KEYS[2]
+local lease_ms = ARGV[1]
+local head = redis.call('LINDEX', queue, 0)
+if not head or redis.call('EXISTS', lease) == 1 then return false end
+redis.call('SET', lease, head, 'PX', lease_ms)
 return head
 """
 
-# KEYS: thread ; ARGV: field, value, ... Creates the thread hash only if it does not exist.
+# Creates the thread hash only if it does not exist. Returns 1 when created.
 _CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+local thread = KEYS[1]
+-- ARGV: field, JSON value, ...
+if redis.call('EXISTS', thread) == 1 then return 0 end
+redis.call('HSET', thread, unpack(ARGV))
 return 1
 """
 
-# KEYS: thread ; ARGV: field, value, ... Changes fields of a thread that still exists.
+# Changes fields of a thread that still exists. Returns 1 when it existed.
 _PATCH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+local thread = KEYS[1]
+-- ARGV: field, JSON value, ...
+if redis.call('EXISTS', thread) == 0 then return 0 end
+redis.call('HSET', thread, unpack(ARGV))
 return 1
 """
 
-# KEYS: thread, runs index, queue, lease ; ARGV: run key prefix
+# Deletes the thread's record, runs, queue and lease.
 _DELETE = """
-local runs = redis.call('ZRANGE', KEYS[2], 0, -1)
-for _, run_id in ipairs(runs) do redis.call('DEL', ARGV[1] .. run_id) end
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+local thread, runs, queue, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local run_prefix = ARGV[1]
+for _, run_id in ipairs(redis.call('ZRANGE', runs, 0, -1)) do redis.call('DEL', run_prefix .. run_id) end
+return redis.call('DEL', thread, runs, queue, lease)
 """
 
 

@@ -29,36 +29,36 @@ def usage(names: list[str]) -> str:
 
 class Commands:
     def __init__(self, deps: Deps, notifier: Notifier) -> None:
-        self.d = deps
+        self.deps = deps
         self.notifier = notifier
 
     async def slash(self, user: str, channel: str, text: str) -> None:
         words = text.strip().split(None, 1)
         if not words or words[0] in ("help", "-h", "--help"):
-            await self.d.calls.ephemeral(channel, user, usage(self.d.assistants.names()))
+            await self.deps.calls.ephemeral(channel, user, usage(self.deps.assistants.names()))
             return
         if words[0] == "pending":
             await self.pending(user, channel)
             return
         assistant, request = words[0], words[1] if len(words) > 1 else ""
-        if assistant not in self.d.assistants.names():
-            await self.d.calls.ephemeral(
-                channel, user, f"No assistant `{assistant}`. " + usage(self.d.assistants.names())
+        if assistant not in self.deps.assistants.names():
+            await self.deps.calls.ephemeral(
+                channel, user, f"No assistant `{assistant}`. " + usage(self.deps.assistants.names())
             )
             return
         intro = f"<@{user}> started *{blocks.escape(assistant)}*" + (f": {blocks.escape(request)}" if request else "")
-        ts = await self.d.calls.post(Placement(channel), f"{assistant} started", [blocks.section(intro)], "-")
+        ts = await self.deps.calls.post(Placement(channel), f"{assistant} started", [blocks.section(intro)], "-")
         if ts is None:
-            await self.d.calls.ephemeral(channel, user, "Could not post in this channel; is the bot a member of it?")
+            await self.deps.calls.ephemeral(channel, user, "Could not post in this channel; is the bot a member of it?")
             return
         await self.start(user, Placement(channel, ts), assistant, request)
 
     async def mention(self, user: str, channel: str, text: str, ts: str, thread_ts: str | None) -> None:
         words = MENTION.sub("", text).strip().split(None, 1)
         place = Placement(channel, thread_ts or ts)
-        if not words or words[0] not in self.d.assistants.names():
-            await self.d.calls.post(
-                place, "usage", [blocks.section(usage(self.d.assistants.names()).replace("/sluice", "@sluice"))], "-"
+        if not words or words[0] not in self.deps.assistants.names():
+            await self.deps.calls.post(
+                place, "usage", [blocks.section(usage(self.deps.assistants.names()).replace("/sluice", "@sluice"))], "-"
             )
             return
         await self.start(user, place, words[0], words[1] if len(words) > 1 else "")
@@ -72,15 +72,15 @@ class Commands:
             "slack_thread_ts": place.thread_ts,
         }
         try:
-            thread_id = await self.d.runs.start(
+            thread_id = await self.deps.runs.start(
                 assistant,
-                self.d.assistants.input_for(assistant, request),
+                self.deps.assistants.input_for(assistant, request),
                 config={"configurable": configurable},
                 metadata=metadata,
             )
         except Exception as exc:
             log.exception("starting %s from Slack failed", assistant)
-            await self.d.calls.post(
+            await self.deps.calls.post(
                 place,
                 "failed",
                 [
@@ -94,15 +94,15 @@ class Commands:
         log.info("run of %s started from Slack by %s on thread %s", assistant, user, thread_id)
 
     async def pending(self, user: str, channel: str) -> None:
-        found = await self.d.store.pending(channel)
+        found = await self.deps.store.pending(channel)
         if not found:
-            await self.d.calls.ephemeral(channel, user, "Nothing is waiting for a decision in this channel.")
+            await self.deps.calls.ephemeral(channel, user, "Nothing is waiting for a decision in this channel.")
             return
         lines = []
         for thread_id, checkpoint_id in found:
-            pause = await self.d.store.get(thread_id, checkpoint_id)
+            pause = await self.deps.store.get(thread_id, checkpoint_id)
             if pause is None or pause.placement is None:
                 continue
             await self.notifier.post(pause)
             lines.append(f"• *{blocks.escape(pause.assistant_id)}* on thread `{thread_id}`")
-        await self.d.calls.ephemeral(channel, user, f"{len(lines)} pending, posted again below:\n" + "\n".join(lines))
+        await self.deps.calls.ephemeral(channel, user, f"{len(lines)} pending, posted again below:\n" + "\n".join(lines))

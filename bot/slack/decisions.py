@@ -41,7 +41,7 @@ FIRST_INPUT = "part.0"
 
 class Decisions:
     def __init__(self, deps: Deps) -> None:
-        self.d = deps
+        self.deps = deps
 
     # --- checks -------------------------------------------------------------------------
 
@@ -49,14 +49,14 @@ class Decisions:
         """Why `user` may not take `decision` on `slot` now, or None."""
         if pause is None:
             return UNKNOWN
-        verdict = await self.d.approvers.check(user, pause.assistant_id)
+        verdict = await self.deps.approvers.check(user, pause.assistant_id)
         if not verdict.allowed:
             return verdict.reason
-        if await self.d.store.current(pause.thread_id) != pause.checkpoint_id:
+        if await self.deps.store.current(pause.thread_id) != pause.checkpoint_id:
             return GONE
-        if await self.d.store.status(pause.thread_id, pause.checkpoint_id) != "pending":
+        if await self.deps.store.status(pause.thread_id, pause.checkpoint_id) != "pending":
             return DONE
-        decided = await self.d.store.decided(pause.thread_id, pause.checkpoint_id)
+        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         if slot in decided:
             return f"<@{decided[slot].user}> already decided this ({decided[slot].decision}). Nothing was changed."
         try:
@@ -71,10 +71,10 @@ class Decisions:
     # --- a button ----------------------------------------------------------------------
 
     async def click(self, user: str, channel: str, ref: ButtonRef, decision: str, trigger_id: str) -> None:
-        pause = await self.d.store.get(ref.thread_id, ref.checkpoint_id)
+        pause = await self.deps.store.get(ref.thread_id, ref.checkpoint_id)
         refusal = await self._refusal(pause, user, ref.slot, decision)
         if refusal is not None or pause is None:
-            await self.d.calls.ephemeral(channel, user, refusal or UNKNOWN, ref.thread_id)
+            await self.deps.calls.ephemeral(channel, user, refusal or UNKNOWN, ref.thread_id)
             return
         prompt = pause.prompts[ref.prompt_index]
         modal = decision in NEEDS_MODAL or (
@@ -84,8 +84,8 @@ class Decisions:
             view = blocks.decision_modal(
                 pause, ButtonRef(ref.thread_id, ref.checkpoint_id, ref.interrupt_id, ref.slot, decision)
             )
-            if not await self.d.calls.open_view(trigger_id, view, pause.thread_id):
-                await self.d.calls.ephemeral(
+            if not await self.deps.calls.open_view(trigger_id, view, pause.thread_id):
+                await self.deps.calls.ephemeral(
                     channel, user, "Slack did not open the form; press the button again.", pause.thread_id
                 )
             return
@@ -97,7 +97,7 @@ class Decisions:
         self, user: str, ref: ButtonRef, state_values: Mapping[str, Any]
     ) -> tuple[dict[str, str], SlotDecision | None, Pause | None]:
         """Field errors to show in the modal, or the decision to record (checked before the ack)."""
-        pause = await self.d.store.get(ref.thread_id, ref.checkpoint_id)
+        pause = await self.deps.store.get(ref.thread_id, ref.checkpoint_id)
         refusal = await self._refusal(pause, user, ref.slot, ref.decision)
         if refusal is not None or pause is None:
             return {forms.first_block(state_values): _plain(refusal or UNKNOWN)}, None, None
@@ -147,13 +147,13 @@ class Decisions:
 
     async def reply(self, user: str, channel: str, thread_ts: str, text: str) -> bool:
         """Answers the pause posted at `thread_ts` when exactly one undecided slot takes a reply."""
-        found = await self.d.store.by_message(channel, thread_ts)
+        found = await self.deps.store.by_message(channel, thread_ts)
         if found is None:
             return False
-        pause = await self.d.store.get(*found)
+        pause = await self.deps.store.get(*found)
         if pause is None:
             return False
-        decided = await self.d.store.decided(pause.thread_id, pause.checkpoint_id)
+        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         open_slots = [
             f"{p}.{s}"
             for p, prompt in enumerate(pause.prompts)
@@ -163,7 +163,7 @@ class Decisions:
         if not open_slots:
             return False
         if len(open_slots) > 1:
-            await self.d.calls.ephemeral(
+            await self.deps.calls.ephemeral(
                 channel,
                 user,
                 "Several actions take a reply here: use their Respond buttons.",
@@ -174,7 +174,7 @@ class Decisions:
         slot = open_slots[0]
         refusal = await self._refusal(pause, user, slot, "respond")
         if refusal is not None:
-            await self.d.calls.ephemeral(channel, user, refusal, pause.thread_id, thread_ts)
+            await self.deps.calls.ephemeral(channel, user, refusal, pause.thread_id, thread_ts)
             return True
         prompt = pause.prompts[int(slot.split(".")[0])]
         value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
@@ -184,10 +184,10 @@ class Decisions:
     # --- recording and resuming -------------------------------------------------------------
 
     async def record(self, pause: Pause, slot: str, decision: SlotDecision, channel: str) -> None:
-        result = await self.d.store.decide(pause, slot, decision)
+        result = await self.deps.store.decide(pause, slot, decision)
         if result.outcome in ("unknown", "stale", "closed", "taken"):
             reason = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}[result.outcome]
-            await self.d.calls.ephemeral(channel, decision.user, reason, pause.thread_id)
+            await self.deps.calls.ephemeral(channel, decision.user, reason, pause.thread_id)
             return
         if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
             await self._show(pause, blocks.pause_blocks(pause, result.decided))
@@ -212,7 +212,7 @@ class Decisions:
         if pause.from_slack:
             metadata["slack_origin"] = True
         try:
-            await self.d.runs.resume(
+            await self.deps.runs.resume(
                 pause.thread_id,
                 pause.assistant_id,
                 value,
@@ -222,31 +222,31 @@ class Decisions:
                 checkpoint_id=pause.checkpoint_id,
             )
         except ResumeConflict:
-            await self.d.store.close(pause, "answered_elsewhere")
+            await self.deps.store.close(pause, "answered_elsewhere")
             note = "No longer pending: it was answered elsewhere before this decision arrived."
             await self._show(pause, blocks.pause_blocks(pause, {}, closed=note))
-            await self.d.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
+            await self.deps.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
             return
         except Exception as exc:
             log.exception("resuming thread %s failed", pause.thread_id)
-            await self.d.store.undo(pause, slot)
-            await self.d.calls.ephemeral(
+            await self.deps.store.undo(pause, slot)
+            await self.deps.calls.ephemeral(
                 channel,
                 decision.user,
                 f"The graph could not be resumed ({type(exc).__name__}); try again.",
                 pause.thread_id,
             )
             return
-        await self.d.store.close(pause, "decided")
+        await self.deps.store.close(pause, "decided")
         await self._show(pause, blocks.decided_blocks(pause, decided, time.time()))
 
     async def _show(self, pause: Pause, body: list[dict[str, Any]]) -> None:
         if pause.placement is None:
             return
-        latest = await self.d.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
+        latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
         ts = (latest or pause).ts
         if ts:
-            await self.d.calls.update(pause.placement.channel, ts, blocks.pause_text(pause), body, pause.thread_id)
+            await self.deps.calls.update(pause.placement.channel, ts, blocks.pause_text(pause), body, pause.thread_id)
 
 
 def _typed_value(prompt: Prompt, ref: ButtonRef, state_values: Mapping[str, Any]) -> tuple[Any, dict[str, str]] | None:

@@ -44,7 +44,7 @@ def _schema(value: Any) -> dict[str, Any] | None:
 
 class Notifier:
     def __init__(self, deps: Deps) -> None:
-        self.d = deps
+        self.deps = deps
 
     async def handle(self, event: RunEvent) -> None:
         try:
@@ -56,7 +56,7 @@ class Notifier:
             log.exception("Slack notification for thread %s failed", event.thread_id)
 
     async def _paused(self, event: RunEvent) -> None:
-        default = self.d.assistants.default_channel(event.assistant_id) or self.d.default_channel
+        default = self.deps.assistants.default_channel(event.assistant_id) or self.deps.default_channel
         placement = placement_for(event, default)
         pause = Pause(
             thread_id=event.thread_id,
@@ -73,7 +73,7 @@ class Notifier:
             created_at=time.time(),
             from_slack=bool(event.metadata.get(SLACK_ORIGIN)),
         )
-        created, previous = await self.d.store.open(pause)
+        created, previous = await self.deps.store.open(pause)
         if previous:
             await self._moved_on(event.thread_id, previous)
         if not created:
@@ -90,18 +90,18 @@ class Notifier:
     async def post(self, pause: Pause) -> Pause:
         """Posts (or re-posts) a pending pause with the slots decided so far."""
         assert pause.placement is not None
-        decided = await self.d.store.decided(pause.thread_id, pause.checkpoint_id)
-        ts = await self.d.calls.post(
+        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+        ts = await self.deps.calls.post(
             pause.placement, blocks.pause_text(pause), blocks.pause_blocks(pause, decided), pause.thread_id
         )
         if ts is None:
             return pause  # stays pending and indexed: `/sluice pending` posts it again
         posted = pause.posted(pause.placement, ts)
-        await self.d.store.set_posted(posted)
+        await self.deps.store.set_posted(posted)
         return posted
 
     async def _ended(self, event: RunEvent) -> None:
-        previous = await self.d.store.leave(event.thread_id)
+        previous = await self.deps.store.leave(event.thread_id)
         if previous:
             await self._moved_on(event.thread_id, previous)
         if not event.metadata.get(SLACK_ORIGIN):
@@ -120,21 +120,21 @@ class Notifier:
                 True,
             )
             text = f"{event.assistant_id} failed: {event.error_type}"
-        await self.d.calls.post(placement, text, body, event.thread_id)
+        await self.deps.calls.post(placement, text, body, event.thread_id)
 
     async def _moved_on(self, thread_id: str, checkpoint_id: str) -> None:
         """The pause's message loses its buttons when the thread went on without a Slack decision."""
-        status = await self.d.store.status(thread_id, checkpoint_id)
+        status = await self.deps.store.status(thread_id, checkpoint_id)
         if status != "pending":
             return
-        pause = await self.d.store.get(thread_id, checkpoint_id)
+        pause = await self.deps.store.get(thread_id, checkpoint_id)
         if pause is None:
             return
-        await self.d.store.close(pause, "moved_on")
+        await self.deps.store.close(pause, "moved_on")
         if pause.placement and pause.ts:
-            decided = await self.d.store.decided(thread_id, checkpoint_id)
+            decided = await self.deps.store.decided(thread_id, checkpoint_id)
             note = "No longer pending: the thread went on without a decision here (answered elsewhere)."
-            await self.d.calls.update(
+            await self.deps.calls.update(
                 pause.placement.channel,
                 pause.ts,
                 blocks.pause_text(pause),

@@ -1,10 +1,8 @@
 """Where the bot keeps its pauses: Redis when there is one (shared by every bot process), else memory.
 
-Keys of one thread share its hash tag, so every multi-key step is one slot (Redis Cluster):
-  sluice:{<thread>}:slack:current             the checkpoint id of the thread's pending pause
-  sluice:{<thread>}:slack:pause:<checkpoint>  hash: data (Pause JSON), status
-  sluice:{<thread>}:slack:decided:<checkpoint> hash: slot -> SlotDecision JSON
-Two indexes, one key each: pending pauses by channel, and pause by posted message (channel, ts).
+Per pause, three keys of its thread's hash tag (the thread's current pause, the pause, its
+decisions: one slot on Redis Cluster); two indexes, one key each: pending pauses by channel, and
+pause by posted message (channel, ts). The keys are built in `bot.keys`.
 A decision is recorded by one Lua script, so two clicks anywhere make exactly one resume.
 """
 
@@ -15,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from bot import keys
 from bot.slack.pause import Pause
 from bot.slack.prompts import SlotDecision
-from engine.checkpoint.keys import PREFIX, thread_tag
 
 TTL_S = 30 * 24 * 3600
 Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "complete"]
@@ -62,6 +60,10 @@ class PauseStore(Protocol):
         """The thread has no pending pause any more; returns the one that was current."""
 
     async def pending(self, channel: str) -> list[tuple[str, str]]: ...
+
+
+def _text(value: Any) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _decoded(raw: Mapping[Any, Any]) -> dict[str, SlotDecision]:
@@ -157,131 +159,127 @@ class MemoryPauseStore:
 
 # --- redis ----------------------------------------------------------------------------------
 
-# KEYS: current, pause, decided. ARGV: checkpoint id, slot, decision JSON, slots needed.
+# Each script names its KEYS and ARGV in its first lines; KEYS are always `_keys(...)`.
+
+# Records one slot's decision if the pause is current, pending and the slot undecided.
 _DECIDE = """
-if redis.call('EXISTS', KEYS[2]) == 0 then return {'unknown'} end
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'stale'} end
-if redis.call('HGET', KEYS[2], 'status') ~= 'pending' then return {'closed'} end
-if redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3]) == 0 then return {'taken'} end
-redis.call('EXPIRE', KEYS[3], ARGV[5])
-if redis.call('HLEN', KEYS[3]) >= tonumber(ARGV[4]) then
-  redis.call('HSET', KEYS[2], 'status', 'resuming')
+local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
+local checkpoint_id, slot, decision_json, slots_needed, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', pause) == 0 then return {'unknown'} end
+if redis.call('GET', current) ~= checkpoint_id then return {'stale'} end
+if redis.call('HGET', pause, 'status') ~= 'pending' then return {'closed'} end
+if redis.call('HSETNX', decided, slot, decision_json) == 0 then return {'taken'} end
+redis.call('EXPIRE', decided, ttl)
+if redis.call('HLEN', decided) >= tonumber(slots_needed) then
+  redis.call('HSET', pause, 'status', 'resuming')
   return {'complete'}
 end
 return {'recorded'}
 """
 
-# KEYS: current, pause, decided. ARGV: checkpoint id, pause JSON, ttl. Returns {created, previous id or ''}.
+# Stores a pending pause (once) and makes it current. Returns {created, previous id or ''}.
 _OPEN = """
-local previous = redis.call('GET', KEYS[1])
-local created = redis.call('HSETNX', KEYS[2], 'data', ARGV[2])
-redis.call('HSETNX', KEYS[2], 'status', 'pending')
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-if previous == ARGV[1] then previous = '' end
+local current, pause = KEYS[1], KEYS[2]
+local checkpoint_id, pause_json, ttl = ARGV[1], ARGV[2], ARGV[3]
+local previous = redis.call('GET', current)
+local created = redis.call('HSETNX', pause, 'data', pause_json)
+redis.call('HSETNX', pause, 'status', 'pending')
+redis.call('EXPIRE', pause, ttl)
+redis.call('SET', current, checkpoint_id, 'EX', ttl)
+if previous == checkpoint_id then previous = '' end
 return {created, previous or ''}
 """
 
-
-# KEYS: current, pause, decided. ARGV: slot. Gives the slot back after a resume that failed.
+# Gives the slot back after a resume that failed, and reopens the pause.
 _UNDO = """
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[2], 'status', 'pending')
+local pause, decided = KEYS[2], KEYS[3]
+local slot = ARGV[1]
+redis.call('HDEL', decided, slot)
+redis.call('HSET', pause, 'status', 'pending')
 return 1
 """
 
 
 class RedisPauseStore:
     def __init__(self, redis: Any) -> None:
-        self._r = redis
+        self._redis = redis
         self._decide = redis.register_script(_DECIDE)
         self._open = redis.register_script(_OPEN)
         self._undo = redis.register_script(_UNDO)
 
-    def _k(self, thread_id: str, *rest: str) -> str:
-        return ":".join((f"{thread_tag(thread_id)}:slack", *rest))
-
-    def _keys(self, thread_id: str, checkpoint_id: str) -> list[str]:
+    @staticmethod
+    def _keys(thread_id: str, checkpoint_id: str) -> list[str]:
+        """The KEYS of every pause script: current, pause, decided."""
         return [
-            self._k(thread_id, "current"),
-            self._k(thread_id, "pause", checkpoint_id),
-            self._k(thread_id, "decided", checkpoint_id),
+            keys.slack_current(thread_id),
+            keys.slack_pause(thread_id, checkpoint_id),
+            keys.slack_decided(thread_id, checkpoint_id),
         ]
 
-    def _index(self, channel: str) -> str:
-        return f"{PREFIX}:slack:pending:{channel}"
-
-    def _message(self, channel: str, ts: str) -> str:
-        return f"{PREFIX}:slack:message:{channel}:{ts}"
-
-    @staticmethod
-    def _s(value: Any) -> str | None:
-        return value.decode() if isinstance(value, bytes) else value
-
     async def open(self, pause: Pause) -> tuple[bool, str | None]:
-        keys = self._keys(pause.thread_id, pause.checkpoint_id)
-        created, previous = await self._open(keys=keys, args=[pause.checkpoint_id, pause.to_json(), TTL_S])
+        pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
+        created, previous = await self._open(keys=pause_keys, args=[pause.checkpoint_id, pause.to_json(), TTL_S])
         if pause.placement:  # indexed before it is posted: a pause Slack refused can be re-posted
             member = f"{pause.thread_id} {pause.checkpoint_id}"
-            await self._r.zadd(self._index(pause.placement.channel), {member: pause.created_at})
-        return bool(created), self._s(previous) or None
+            await self._redis.zadd(keys.slack_pending(pause.placement.channel), {member: pause.created_at})
+        return bool(created), _text(previous) or None
 
     async def get(self, thread_id: str, checkpoint_id: str) -> Pause | None:
-        raw = await self._r.hget(self._k(thread_id, "pause", checkpoint_id), "data")
+        raw = await self._redis.hget(keys.slack_pause(thread_id, checkpoint_id), "data")
         return Pause.from_json(raw) if raw else None
 
     async def current(self, thread_id: str) -> str | None:
-        return self._s(await self._r.get(self._k(thread_id, "current")))
+        return _text(await self._redis.get(keys.slack_current(thread_id)))
 
     async def set_posted(self, pause: Pause) -> None:
-        async with self._r.pipeline(transaction=False) as pipe:
-            pipe.hset(self._k(pause.thread_id, "pause", pause.checkpoint_id), "data", pause.to_json())
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json())
             if pause.placement and pause.ts:
                 member = f"{pause.thread_id} {pause.checkpoint_id}"
-                pipe.set(self._message(pause.placement.channel, pause.ts), member, ex=TTL_S)
+                pipe.set(keys.slack_message(pause.placement.channel, pause.ts), member, ex=TTL_S)
             await pipe.execute()
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
-        raw = self._s(await self._r.get(self._message(channel, ts)))
+        raw = _text(await self._redis.get(keys.slack_message(channel, ts)))
         if not raw:
             return None
         thread_id, checkpoint_id = raw.split(" ", 1)
         return thread_id, checkpoint_id
 
     async def decide(self, pause: Pause, slot: str, decision: SlotDecision) -> Recorded:
-        keys = self._keys(pause.thread_id, pause.checkpoint_id)
+        pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
         args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S]
-        (outcome,) = await self._decide(keys=keys, args=args)
+        (outcome,) = await self._decide(keys=pause_keys, args=args)
         decided = await self.decided(pause.thread_id, pause.checkpoint_id)
-        return Recorded(self._s(outcome), decided)  # type: ignore[arg-type]
+        return Recorded(_text(outcome), decided)  # type: ignore[arg-type]
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
-        return _decoded(await self._r.hgetall(self._k(thread_id, "decided", checkpoint_id)))
+        return _decoded(await self._redis.hgetall(keys.slack_decided(thread_id, checkpoint_id)))
 
     async def status(self, thread_id: str, checkpoint_id: str) -> str | None:
-        return self._s(await self._r.hget(self._k(thread_id, "pause", checkpoint_id), "status"))
+        return _text(await self._redis.hget(keys.slack_pause(thread_id, checkpoint_id), "status"))
 
     async def undo(self, pause: Pause, slot: str) -> None:
         await self._undo(keys=self._keys(pause.thread_id, pause.checkpoint_id), args=[slot])
 
     async def close(self, pause: Pause, status: str) -> None:
-        await self._r.hset(self._k(pause.thread_id, "pause", pause.checkpoint_id), "status", status)
+        await self._redis.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "status", status)
         if pause.placement:
-            await self._r.zrem(self._index(pause.placement.channel), f"{pause.thread_id} {pause.checkpoint_id}")
+            await self._redis.zrem(keys.slack_pending(pause.placement.channel), f"{pause.thread_id} {pause.checkpoint_id}")
 
     async def leave(self, thread_id: str) -> str | None:
-        return self._s(await self._r.getdel(self._k(thread_id, "current")))
+        return _text(await self._redis.getdel(keys.slack_current(thread_id)))
 
     async def pending(self, channel: str) -> list[tuple[str, str]]:
-        members = await self._r.zrange(self._index(channel), 0, -1)
+        members = await self._redis.zrange(keys.slack_pending(channel), 0, -1)
         out = []
         for raw in members:
-            thread_id, checkpoint_id = self._s(raw).split(" ", 1)  # type: ignore[union-attr]
+            thread_id, checkpoint_id = _text(raw).split(" ", 1)  # type: ignore[union-attr]
             if (
                 await self.current(thread_id) == checkpoint_id
                 and await self.status(thread_id, checkpoint_id) == "pending"
             ):
                 out.append((thread_id, checkpoint_id))
             else:
-                await self._r.zrem(self._index(channel), raw)
+                await self._redis.zrem(keys.slack_pending(channel), raw)
         return out
