@@ -13,6 +13,7 @@ from .errors import (
     GraphRecursionError,
     InvalidUpdateError,
     SluiceError,
+    is_invalid_resume,
 )
 from .graph import StateGraph
 from .interrupts import interrupt
@@ -49,4 +50,5 @@ __all__ = [
     "EmptyInputError",
     "GraphRecursionError",
     "InvalidUpdateError",
+    "is_invalid_resume",
 ]

@@ -7,6 +7,7 @@ and the head only advances in memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import serde
@@ -72,9 +73,14 @@ class ThreadChain:
             )
         self.head_id = checkpoint.id
 
-    async def save_writes(self, checkpoint: Checkpoint, writes: dict[str, Any], *, exclusive: bool = False) -> None:
+    async def save_writes(self, checkpoint: Checkpoint, writes: dict[str, Any], *, exclusive: bool = False,
+                          discard: Sequence[str] = ()) -> None:
+        """Attaches `writes` to `checkpoint` (the head); `discard` names writes removed in the same write."""
+        for key in discard:
+            checkpoint.writes.pop(key, None)
         checkpoint.writes.update(writes)
-        if self.saver is None or self.thread_id is None or not writes:
+        if self.saver is None or self.thread_id is None or not (writes or discard):
             return
         blobs = {key: serde.dumps(value, f"pending write {key}") for key, value in writes.items()}
-        await self.saver.save_writes(self.thread_id, self.ns, checkpoint.id, blobs, exclusive=exclusive)
+        await self.saver.save_writes(self.thread_id, self.ns, checkpoint.id, blobs, exclusive=exclusive,
+                                     discard=discard)

@@ -68,3 +68,27 @@ class ParentCommandError(SluiceError):
 
 class InterruptOutsideGraphError(SluiceError, RuntimeError):
     """interrupt() was called outside a running graph node."""
+
+
+# A resume value refused by its interrupt's `response_schema` raises pydantic's own ValidationError
+# (as LangGraph does); this attribute marks it, naming the interrupt whose answer was refused, so
+# the loop can reopen that pause and callers can tell it from their own validation errors.
+_INVALID_RESUME = "_sluice_invalid_resume"
+
+
+def mark_invalid_resume(error: BaseException, interrupt_id: str) -> None:
+    setattr(error, _INVALID_RESUME, interrupt_id)
+
+
+def refused_interrupt_id(error: BaseException) -> str | None:
+    """The id of the interrupt whose answer `error` refused, or None for any other error."""
+    value = getattr(error, _INVALID_RESUME, None)
+    return value if isinstance(value, str) else None
+
+
+def is_invalid_resume(error: BaseException) -> bool:
+    """Whether `error` was raised because a resume value did not match the interrupt's `response_schema`.
+
+    The pause stays open: answer it again, alone or by id in a resume map.
+    """
+    return refused_interrupt_id(error) is not None

@@ -3,6 +3,10 @@
 The running task's scope lives in a context variable. The k-th `interrupt()` call of a task has
 the id hash(task namespace, k); when a resume value is stored under that id the call returns it,
 otherwise it raises GraphInterrupt and the loop saves the pause.
+
+A `response_schema` given as a Python type (pydantic model, TypedDict, dataclass, any annotated
+type) is published as its JSON Schema and validates the stored answer each time the node runs;
+the stored answer stays the raw value, so a re-run validates it again exactly as the first time.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from .errors import InterruptOutsideGraphError
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import InterruptOutsideGraphError, mark_invalid_resume
 from .ids import interrupt_id
 from .types import Interrupt
 
@@ -49,16 +55,46 @@ class TaskScope:
 current_task: ContextVar[TaskScope | None] = ContextVar("sluice_current_task", default=None)
 
 
-def interrupt(value: Any) -> Any:
-    """Pause the graph here with `value`; on resume, return the value given in Command(resume=...)."""
+ResponseT = TypeVar("ResponseT")
+
+
+@overload
+def interrupt(value: Any, *, response_schema: type[ResponseT]) -> ResponseT: ...
+
+
+@overload
+def interrupt(value: Any, *, response_schema: dict[str, Any] | None = None) -> Any: ...
+
+
+def interrupt(value: Any, *, response_schema: Any = None) -> Any:
+    """Pause the graph here with `value`; on resume, return the value given in Command(resume=...).
+
+    `response_schema` describes the answer: a JSON Schema dict is published as-is and not enforced;
+    a Python type is published as its JSON Schema, and the answer is validated against it and
+    returned as that type. An answer it refuses raises pydantic's ValidationError (see
+    `is_invalid_resume`) and the pause stays open to be answered again.
+    """
     scope = current_task.get()
     if scope is None:
         raise InterruptOutsideGraphError(
             "interrupt() was called outside a graph node. Call it from a node function while the graph runs."
         )
+    # Built before looking for an answer, as LangGraph does: an unusable type fails on the first call.
+    adapter = None if response_schema is None or isinstance(response_schema, dict) else TypeAdapter(response_schema)
     index = scope.calls
     scope.calls += 1
     iid = interrupt_id(scope.ns, index)
     if iid in scope.resumes:
-        return scope.resumes[iid]
-    raise GraphInterrupt((Interrupt(value=value, id=iid, resumable=True, ns=tuple(scope.ns.split("|")), when="during"),))
+        answer = scope.resumes[iid]
+        if adapter is None:
+            return answer
+        try:
+            return adapter.validate_python(answer)
+        except ValidationError as exc:
+            mark_invalid_resume(exc, iid)
+            raise
+    schema = adapter.json_schema() if adapter is not None else response_schema
+    raise GraphInterrupt((
+        Interrupt(value=value, id=iid, response_schema=schema, resumable=True, ns=tuple(scope.ns.split("|")),
+                  when="during"),
+    ))

@@ -21,6 +21,7 @@ from .errors import (
     GraphRecursionError,
     ParentCommandError,
     ResumeError,
+    refused_interrupt_id,
 )
 from .ids import is_interrupt_id
 from .interrupts import GraphInterrupt
@@ -290,8 +291,10 @@ class GraphExecution:
                         pending[write_key("done", task.id)] = outcomes[task.id].to_json()
             for task, exc in errors:
                 pending[write_key("err", task.id)] = {"type": type(exc).__name__, "message": str(exc)}
+            # An answer its interrupt's response_schema refused is taken back: the pause reopens.
+            refused = [write_key("res", task.id, iid) for task, exc in errors if (iid := refused_interrupt_id(exc))]
             if errors or self.saver is not None:
-                await self.chain.save_writes(checkpoint, pending)
+                await self.chain.save_writes(checkpoint, pending, discard=refused)
         if errors:
             errors.sort(key=lambda pair: path_sort_key(pair[0]))
             raise errors[0][1]

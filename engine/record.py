@@ -4,7 +4,8 @@ Pending writes (key -> value) record what a paused step has already done. Their 
 only by `write_key`:
   done:<task>           a finished task's writes and the nodes it triggers (not re-run on resume)
   int:<task>            the interrupts a task raised
-  res:<task>:<int id>   the answer to one interrupt (saved exclusively: the resume claim)
+  res:<task>:<int id>   the answer to one interrupt (saved exclusively: the resume claim; removed
+                        again when the interrupt's response_schema refuses it)
   err:<task>            the error a task failed with
   cmd:<n>               updates and gotos given with a Command input, in the order given
 """
@@ -28,13 +29,7 @@ def write_key(kind: WriteKind, owner: str, interrupt_id: str | None = None) -> s
 
 
 def interrupt_from_json(data: dict[str, Any]) -> Interrupt:
-    return Interrupt(
-        value=data["value"],
-        id=data["id"],
-        resumable=data.get("resumable", True),
-        ns=tuple(data.get("ns", ())),
-        when=data.get("when", "during"),
-    )
+    return Interrupt.from_json(data)
 
 
 def now_iso() -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, NamedTuple
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 START = "__start__"
 END = "__end__"
 All = Literal["*"]
+ResponseT = TypeVar("ResponseT")
+PLACEHOLDER_INTERRUPT_ID = "placeholder-id"  # LangGraph's default id for an Interrupt built by hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +44,21 @@ class Command:
 
 
 @dataclass(frozen=True, slots=True)
-class Interrupt:
+class Interrupt(Generic[ResponseT]):
     """One pending pause raised by `interrupt(value)`.
 
-    Carries both field sets found in the wild: `value`/`id` (LangGraph 1.x) and
-    `resumable`/`ns`/`when` (older releases and the clients written for them).
+    Compares like LangGraph's: `value`, `id` and `response_schema` (the JSON Schema of the answer
+    the pause expects, or None). `resumable`/`ns`/`when`, the field set of older releases and the
+    clients written for them, still travel in `to_json()` but take no part in equality or repr.
     """
 
     value: Any
-    id: str
-    resumable: bool = True
-    ns: Sequence[str] = ()
-    when: str = "during"
+    id: str = PLACEHOLDER_INTERRUPT_ID
+    _: KW_ONLY
+    response_schema: dict[str, Any] | None = field(default=None, hash=False)
+    resumable: bool = field(default=True, compare=False, repr=False)
+    ns: Sequence[str] = field(default=(), compare=False, repr=False)
+    when: str = field(default="during", compare=False, repr=False)
 
     @property
     def interrupt_id(self) -> str:
@@ -63,10 +68,23 @@ class Interrupt:
         return {
             "value": self.value,
             "id": self.id,
+            "response_schema": self.response_schema,
             "resumable": self.resumable,
             "ns": list(self.ns),
             "when": self.when,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Interrupt[Any]:
+        """The record `to_json()` wrote; records saved before `response_schema` existed read as None."""
+        return cls(
+            value=data["value"],
+            id=data["id"],
+            response_schema=data.get("response_schema"),
+            resumable=data.get("resumable", True),
+            ns=tuple(data.get("ns", ())),
+            when=data.get("when", "during"),
+        )
 
 
 class PregelTask(NamedTuple):

@@ -8,7 +8,7 @@ processes can never both continue from the same checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -59,12 +59,20 @@ class Checkpointer(Protocol):
         ...
 
     async def save_writes(
-        self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str,
+        writes: Mapping[str, bytes],
+        *,
+        exclusive: bool = False,
+        discard: Collection[str] = (),
     ) -> None:
         """Attach pending writes (task key -> blob) to `checkpoint_id`, which must be the head.
 
-        With `exclusive`, fail if any of the task keys already has writes. On any failure raise
-        CheckpointConflict and store nothing.
+        With `exclusive`, fail if any of the task keys already has writes. `discard` names task keys
+        whose writes are removed in the same atomic write (an answer its interrupt refused, so the
+        pause can be claimed again). On any failure raise CheckpointConflict and store nothing.
         """
         ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import CheckpointConflict
@@ -64,7 +64,14 @@ class InMemorySaver:
                 chain.head = saved.id
 
     async def save_writes(
-        self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str,
+        writes: Mapping[str, bytes],
+        *,
+        exclusive: bool = False,
+        discard: Collection[str] = (),
     ) -> None:
         async with self._lock:
             chain = self._chain(thread_id, ns)
@@ -73,6 +80,8 @@ class InMemorySaver:
             existing = chain.writes.setdefault(checkpoint_id, {})
             if exclusive and any(key in existing for key in writes):
                 raise CheckpointConflict(f"Thread {thread_id!r}: this pause was already answered")
+            for key in discard:
+                existing.pop(key, None)
             existing.update(writes)
 
     async def history(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -211,12 +211,19 @@ class RedisSaver:
             )
 
     async def save_writes(
-        self, thread_id: str, ns: str, checkpoint_id: str, writes: Mapping[str, bytes], *, exclusive: bool = False
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str,
+        writes: Mapping[str, bytes],
+        *,
+        exclusive: bool = False,
+        discard: Collection[str] = (),
     ) -> None:
         thread_keys = keys.thread_keys(thread_id)
         keys.check_names(ns, checkpoint_id)
         args: list[EncodableT] = [ns, checkpoint_id, "1" if exclusive else "0", self.ttl or 0, encode_writes(writes),
-                                  secrets.token_hex(8)]
+                                  secrets.token_hex(8), encode_writes(dict.fromkeys(discard, b""))]
         status = await self._call(lambda: self._eval(self._save_writes, thread_keys, args))
         if int(status[0]) == _HEAD_MOVED:
             raise CheckpointConflict(f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}")

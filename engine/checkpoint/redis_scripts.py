@@ -64,7 +64,8 @@ refresh(ARGV[5])
 return {1}
 """
 
-# ARGV: ns, checkpoint id, exclusive ('1' / '0'), ttl, record of new entries, claim token.
+# ARGV: ns, checkpoint id, exclusive ('1' / '0'), ttl, record of new entries, claim token,
+# record of entries to discard (keys only; their blobs are empty).
 # An exclusive write stores its call's token: when the client retries it after a lost reply,
 # finding its own token means the claim is already ours, not someone else's.
 SAVE_WRITES = """
@@ -72,11 +73,14 @@ local ns, id = ARGV[1], ARGV[2]
 local wfield, claim = field(@WRITES@, ns, id), field(@CLAIM@, ns, id)
 local got = redis.call('HMGET', KEYS[1], @HEAD@ .. ns, wfield)
 if got[1] ~= id then return {0, got[1] or ''} end
-local incoming = {}
+local incoming, dropped = {}, {}
 for _, e in ipairs(entries(ARGV[5])) do incoming[e[1]] = true end
+for _, e in ipairs(entries(ARGV[7] or '')) do dropped[e[1]] = true end
 local old, kept = got[2] or '', {}
 for _, e in ipairs(entries(old)) do
-  if incoming[e[1]] then
+  if dropped[e[1]] and not incoming[e[1]] then
+    -- removed: an answer its interrupt refused
+  elseif incoming[e[1]] then
     if ARGV[3] == '1' then
       if redis.call('HGET', KEYS[1], claim) == ARGV[6] then return {1} end
       return {2, e[1]}

@@ -223,3 +223,23 @@ async def test_fresh_saver_sees_everything(make_saver: Callable[..., Checkpointe
     head = await other.load(tid, "")
     assert head is not None and head.id == saved[-1].id and dict(head.writes) == {"int:z": b"pause"}
     assert len(await other.history(tid, "")) == 3
+
+
+async def test_discarded_writes_go_in_the_same_write_and_can_be_claimed_again(saver: Checkpointer) -> None:
+    tid = thread()
+    (first,) = await chain(saver, tid, 1)
+    await saver.save_writes(tid, "", first.id, {"int:t": b"pause", "res:t:1": b"refused", "res:u:2": b"kept"},
+                            exclusive=True)
+    await saver.save_writes(tid, "", first.id, {"err:t": b"why"}, discard=["res:t:1", "res:absent:9"])
+    head = await saver.load(tid, "")
+    assert head is not None and dict(head.writes) == {"int:t": b"pause", "res:u:2": b"kept", "err:t": b"why"}
+    await saver.save_writes(tid, "", first.id, {"res:t:1": b"second answer"}, exclusive=True)  # the claim is free
+    with pytest.raises(CheckpointConflict):
+        await saver.save_writes(tid, "", first.id, {"res:u:2": b"again"}, exclusive=True)
+    head = await saver.load(tid, "")
+    assert head is not None and head.writes["res:t:1"] == b"second answer" and head.writes["res:u:2"] == b"kept"
+    second = cp(first.id)
+    await saver.save(tid, "", second, expected_head=first.id)
+    with pytest.raises(CheckpointConflict):  # like any write, only on the head
+        await saver.save_writes(tid, "", first.id, {}, discard=["res:t:1"])
+    assert dict((await saver.load(tid, "", first.id)).writes)["res:t:1"] == b"second answer"  # type: ignore[union-attr]

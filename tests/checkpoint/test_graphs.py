@@ -5,9 +5,12 @@ from __future__ import annotations
 import operator
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
-from engine import END, START, Command, StateGraph, interrupt
+import pytest
+from pydantic import BaseModel, Field, ValidationError
+
+from engine import END, START, Command, StateGraph, interrupt, is_invalid_resume
 from engine.checkpoint.base import Checkpointer
 from examples.text_revision import builder as seed_builder
 
@@ -80,3 +83,50 @@ async def test_parallel_branches_with_two_interrupts(make_saver: Callable[..., C
     result = await third.ainvoke(Command(resume={by_question["b"]: "no"}), cfg)
     assert sorted(result["log"]) == ["a=yes", "b=no", "done", "work"]
     assert runs == {"a": 2, "b": 3, "work": 1}  # each pause re-runs its own node only
+
+
+class Release(BaseModel):
+    choice: Literal["ship", "hold"]
+    risk: int = Field(ge=1, le=5)
+
+
+async def test_typed_pauses_refuse_bad_answers_and_keep_their_schema(make_saver: Callable[..., Checkpointer]) -> None:
+    """Two parallel typed pauses: one bad answer in a map reopens only that pause, seen from a fresh saver."""
+    runs: dict[str, int] = {}
+
+    def ask(name: str) -> Callable[[Fan], Fan]:
+        def node(state: Fan) -> Fan:
+            runs[name] = runs.get(name, 0) + 1
+            answer = interrupt({"question": name}, response_schema=Release)
+            return {"log": [f"{name}={answer.choice}/{answer.risk}"]}
+        return node
+
+    builder = StateGraph(Fan)
+    builder.add_node("ask_a", ask("a"))
+    builder.add_node("ask_b", ask("b"))
+    builder.add_edge(START, "ask_a")
+    builder.add_edge(START, "ask_b")
+    cfg = config()
+    paused = await builder.compile(checkpointer=make_saver()).ainvoke({"log": []}, cfg)
+    schema = Release.model_json_schema()
+    assert [i.response_schema for i in paused["__interrupt__"]] == [schema, schema]
+    ids = {i.value["question"]: i.id for i in paused["__interrupt__"]}
+
+    graph = builder.compile(checkpointer=make_saver())
+    with pytest.raises(ValidationError) as refused:
+        await graph.ainvoke(Command(resume={ids["a"]: {"choice": "ship", "risk": 2}, ids["b"]: {"choice": "x"}}), cfg)
+    assert is_invalid_resume(refused.value)
+
+    later = builder.compile(checkpointer=make_saver())
+    state = await later.aget_state(cfg)
+    assert state.next == ("ask_b",) and [(i.id, i.response_schema) for i in state.interrupts] == [(ids["b"], schema)]
+    assert state.values == {"log": ["a=ship/2"]}
+    with pytest.raises(ValidationError):
+        await later.ainvoke(Command(resume="hold"), cfg)
+    assert await later.ainvoke(Command(resume={ids["b"]: {"choice": "hold", "risk": "5"}}), cfg) == {
+        "log": ["a=ship/2", "b=hold/5"]
+    }
+    assert runs == {"a": 2, "b": 4}
+    history = [s async for s in later.aget_state_history(cfg)]
+    paused_step = next(s for s in history if s.next == ("ask_a", "ask_b"))
+    assert [i.response_schema for t in paused_step.tasks for i in t.interrupts] == [schema, schema]

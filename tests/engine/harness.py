@@ -14,6 +14,7 @@ from typing import Any
 
 import langgraph.checkpoint.memory as lg_memory
 import langgraph.config as lg_config
+import langgraph.errors as lg_errors
 import langgraph.graph as lg_graph
 import langgraph.types as lg_types
 
@@ -32,13 +33,14 @@ class Api:
     InMemorySaver: Any
     RetryPolicy: Any
     get_stream_writer: Any
+    is_invalid_resume: Any
 
 
 LANGGRAPH = Api("langgraph", lg_graph.StateGraph, lg_graph.START, lg_graph.END, lg_types.interrupt,
                 lg_types.Command, lg_types.Send, lg_memory.InMemorySaver, lg_types.RetryPolicy,
-                lg_config.get_stream_writer)
+                lg_config.get_stream_writer, lg_errors.is_invalid_resume)
 OURS = Api("engine", engine.StateGraph, engine.START, engine.END, engine.interrupt, engine.Command,
-           engine.Send, engine.InMemorySaver, engine.RetryPolicy, engine.get_stream_writer)
+           engine.Send, engine.InMemorySaver, engine.RetryPolicy, engine.get_stream_writer, engine.is_invalid_resume)
 
 
 def _is_hex_id(value: Any) -> bool:
@@ -54,7 +56,8 @@ class Normaliser:
 
     def __call__(self, value: Any) -> Any:
         if type(value).__name__ == "Interrupt" and hasattr(value, "value") and hasattr(value, "id"):
-            return {"interrupt": self(value.value), "id": self.id(value.id)}
+            return {"interrupt": self(value.value), "id": self.id(value.id),
+                    "response_schema": self(getattr(value, "response_schema", None))}
         if type(value).__name__ == "StateSnapshot":
             return {
                 "values": self(value.values),
@@ -84,7 +87,7 @@ class Normaliser:
         return value
 
 
-MIRRORED_ERRORS = {"GraphRecursionError", "InvalidUpdateError", "EmptyInputError"}
+MIRRORED_ERRORS = {"GraphRecursionError", "InvalidUpdateError", "EmptyInputError", "ValidationError"}
 
 
 def error_of(exc: BaseException) -> dict[str, Any]:

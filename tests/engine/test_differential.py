@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 from .harness import Api, Trace, run_both
+from .scenarios_typed_answers import TYPED_ANSWER_SCENARIOS
 
 
 def cfg(thread: str = "t1", **extra: Any) -> dict[str, Any]:
@@ -703,6 +704,7 @@ SCENARIOS += [
     input_output_schemas_and_runtime_context,
     node_retry_policies,
 ]
+SCENARIOS += TYPED_ANSWER_SCENARIOS
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)

@@ -20,6 +20,7 @@ from engine import (
     CheckpointConflict,
     Command,
     InMemorySaver,
+    Interrupt,
     MemorySaver,
     StateGraph,
     interrupt,
@@ -58,8 +59,20 @@ def test_interrupt_record_carries_both_field_sets() -> None:
     assert len(record.id) == 32 and int(record.id, 16) >= 0
     assert record.resumable is True and record.when == "during"
     assert len(record.ns) == 1 and record.ns[0].startswith("human_node:")
-    assert record.to_json() == {"value": record.value, "id": record.id, "resumable": True,
+    assert record.to_json() == {"value": record.value, "id": record.id, "response_schema": None, "resumable": True,
                                 "ns": list(record.ns), "when": "during"}
+    assert Interrupt.from_json(record.to_json()) == record
+
+
+def test_interrupt_compares_like_langgraphs() -> None:
+    """value, id and response_schema make an Interrupt; the seed-era fields travel but do not count."""
+    plain = Interrupt(value="v", id="i")
+    assert plain == Interrupt("v", "i", resumable=False, ns=("a:1",), when="before")
+    assert plain != Interrupt("v", "i", response_schema={"type": "string"})
+    assert repr(plain) == "Interrupt(value='v', id='i', response_schema=None)"
+    assert Interrupt("v").id == "placeholder-id"  # LangGraph's default for a hand-built one
+    saved_before_schemas = {"value": "v", "id": "i", "resumable": True, "ns": ["n:1"], "when": "during"}
+    assert Interrupt.from_json(saved_before_schemas) == plain
 
 
 def test_memory_saver_alias() -> None:
