@@ -23,6 +23,10 @@ class SlackAssistants:
         found = self._registry.find(assistant_id)
         return found.approvers if found else frozenset()
 
+    def notify_on_finish(self, assistant_id: str) -> bool:
+        found = self._registry.find(assistant_id)
+        return found.settings.notify_on_finish if found else True
+
     def input_for(self, assistant_id: str, text: str) -> Any:
         found = self._registry.find(assistant_id)
         return input_for(found.graph if found else None, text)

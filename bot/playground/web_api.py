@@ -78,6 +78,7 @@ class SlackWebApi(Workspace):
             "chat.update": self._update,
             "chat.delete": self._delete,
             "chat.postEphemeral": self._post_ephemeral,
+            "chat.getPermalink": self._permalink,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_push,
@@ -270,6 +271,15 @@ class SlackWebApi(Workspace):
         self.messages.remove(message)
         await self._bump()
         return {"channel": channel, "ts": message.ts}
+
+    def _permalink(self, args: dict[str, Any], url: str) -> dict[str, Any]:
+        channel = self._channel(args)
+        ts = str(args.get("message_ts") or "")
+        try:
+            self.message(channel, ts)
+        except LocalSlackError as exc:
+            raise _ApiError("message_not_found") from exc
+        return {"channel": channel, "permalink": f"https://local.slack/archives/{channel}/p{ts.replace('.', '')}"}
 
     async def _post_ephemeral(self, args: dict[str, Any], url: str) -> dict[str, Any]:
         channel = self._channel(args)

@@ -25,3 +25,5 @@ class RunEvent:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     error_type: str = ""
     message: str = ""
+    node: str = ""  # a failed run: the node that raised
+    traceback: str = ""  # a failed run: the end of its traceback

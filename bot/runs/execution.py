@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,7 +23,7 @@ from bot.runs.records import RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.store import Records
 from engine import Checkpointer, CompiledGraph, StateSnapshot
-from engine.errors import CheckpointConflict, SluiceError
+from engine.errors import CheckpointConflict
 
 log = logging.getLogger("sluice.runs")
 
@@ -272,15 +273,19 @@ class Executor:
             raise
         except Exception as exc:
             error = {"error": type(exc).__name__, "message": str(exc)}
-            if not isinstance(exc, SluiceError):
-                log.info("run %s: node raised %s", run.run_id, type(exc).__name__)
             self._publish(local, "error", error)
             run.status = "error"
             run.result = {"__error__": error}
             after = await graph.aget_state(head)
+            node = next((t.name for t in after.tasks if t.error is not None), "")
+            log.error(
+                "thread %s run %s: %s raised %s: %s",
+                run.thread_id, run.run_id, f"node {node!r}" if node else "the graph", error["error"], error["message"],
+                exc_info=exc,
+            )
             local.thread_changes = _state_changes(status="error", error=error, values=after.values)
             return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=error["error"],
-                            message=error["message"], **base)
+                            message=error["message"], node=node, traceback=_traceback_tail(exc), **base)
         after = await graph.aget_state(head)
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"
@@ -306,6 +311,12 @@ class Executor:
 def _state_changes(*, values: Any, **changes: Any) -> dict[str, Any]:
     """Thread fields after a run: its values as plain JSON, stamped."""
     return {**changes, "values": to_wire(values), "state_updated_at": now_iso()}
+
+
+def _traceback_tail(exc: BaseException, limit: int = 6000) -> str:
+    """The end of the exception's traceback: the frames nearest the error matter most."""
+    text = "".join(traceback.format_exception(exc))
+    return text if len(text) <= limit else "…" + text[-limit:]
 
 
 def _checkpoint_id(state: StateSnapshot) -> str:

@@ -313,6 +313,19 @@ class RunManager:
             metadata=metadata,
             expected_checkpoint=checkpoint_id,
         )
+        await self._submit_and_join(thread_id, request)
+
+    async def retry(
+        self, thread_id: str, assistant_id: str, *, checkpoint_id: str, config: dict[str, Any], metadata: dict[str, Any]
+    ) -> None:
+        """Continues a failed thread from its last checkpoint (the failed step runs again) and waits
+        for the run to end; `PauseGone` if the thread is no longer at `checkpoint_id`."""
+        request = RunRequest(
+            assistant_id=assistant_id, input=None, config=config, metadata=metadata, expected_checkpoint=checkpoint_id
+        )
+        await self._submit_and_join(thread_id, request)
+
+    async def _submit_and_join(self, thread_id: str, request: RunRequest) -> None:
         run = await self.submit(thread_id, request)
         ended = await self.join(thread_id, run.run_id)
         error = (ended.result or {}).get("__error__") if isinstance(ended.result, dict) else None

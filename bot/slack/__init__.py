@@ -20,8 +20,10 @@ from bot.slack.approvers import Approvers
 from bot.slack.commands import Commands
 from bot.slack.decisions import Decisions
 from bot.slack.deps import Deps
+from bot.slack.failures import FailureStore, MemoryFailureStore, RedisFailureStore
 from bot.slack.listeners import register
 from bot.slack.notifier import Notifier
+from bot.slack.outcomes import Outcomes
 from bot.slack.ports import Assistants, RunEvent, Runs, Spawn
 from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
 from bot.slack.transport import EVENTS_PATH, AckFirst, SocketMode, mount
@@ -87,9 +89,11 @@ def build(
         return spawn(gate.after_acks(coro))
 
     deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel)
-    notifier = Notifier(deps)
+    failures: FailureStore = RedisFailureStore(redis) if redis is not None else MemoryFailureStore()
+    outcomes = Outcomes(deps, failures)
+    notifier = Notifier(deps, outcomes)
     decisions = Decisions(deps)
     commands = Commands(deps, notifier)
-    register(bolt, deps, decisions, commands, command)
+    register(bolt, deps, decisions, commands, outcomes, command)
     socket = SocketMode(bolt, app_token) if app_token else None
     return SlackBot(bolt, deps, notifier, decisions, commands, gate, socket)

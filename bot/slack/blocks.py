@@ -86,21 +86,27 @@ def pause_text(pause: Pause) -> str:
 
 
 def pause_blocks(
-    pause: Pause, decided: Mapping[str, SlotDecision] | None = None, closed: str | None = None
+    pause: Pause,
+    decided: Mapping[str, SlotDecision] | None = None,
+    closed: str | None = None,
+    headline: str | None = None,
 ) -> list[Block]:
     """The message of a pause: every prompt, its buttons for undecided slots, who decided the others.
 
-    `closed` replaces all remaining buttons with a note (the pause was decided or went stale).
+    `closed` replaces all remaining buttons with a note (the pause was decided or went stale);
+    `headline` replaces "is waiting for you" once the run it started has ended (failed, finished...).
     """
-    rendered = _pause_blocks(pause, decided or {}, closed, compact=False)
+    rendered = _pause_blocks(pause, decided or {}, closed, headline, compact=False)
     if len(rendered) > limits.MESSAGE_BLOCKS:  # many tool calls: name and arguments in one section each
-        rendered = _pause_blocks(pause, decided or {}, closed, compact=True)
+        rendered = _pause_blocks(pause, decided or {}, closed, headline, compact=True)
     return fit(rendered, limits.MESSAGE_BLOCKS)
 
 
-def _pause_blocks(pause: Pause, decided: Mapping[str, SlotDecision], closed: str | None, compact: bool) -> list[Block]:
+def _pause_blocks(
+    pause: Pause, decided: Mapping[str, SlotDecision], closed: str | None, headline: str | None, compact: bool
+) -> list[Block]:
     prompts = pause.prompts
-    blocks: list[Block] = [section(f"*{escape(pause.assistant_id)}* is waiting for you")]
+    blocks: list[Block] = [section(headline or f"*{escape(pause.assistant_id)}* is waiting for you")]
     for p, prompt in enumerate(prompts):
         if len(prompts) > 1:
             blocks.append(context(f"Interrupt {p + 1} of {len(prompts)}"))
@@ -197,11 +203,14 @@ def decision_blocks(d: SlotDecision, at: float | None = None, schema: Mapping[st
     return out
 
 
-def decided_blocks(pause: Pause, decided: Mapping[str, SlotDecision], at: float) -> list[Block]:
+def decided_blocks(
+    pause: Pause, decided: Mapping[str, SlotDecision], at: float, headline: str | None = None
+) -> list[Block]:
     """The message once the pause is resumed: buttons gone, every decision with who and when."""
     users = sorted({d.user for d in decided.values() if d.user})
     who = ", ".join(f"<@{u}>" for u in users) or "someone"
-    return pause_blocks(pause, decided, closed=f"Decided by {who}, {when(at)}; the graph goes on.")
+    goes_on = "" if headline else "; the graph goes on"
+    return pause_blocks(pause, decided, closed=f"Decided by {who}, {when(at)}{goes_on}.", headline=headline)
 
 
 # --- other messages ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.slack import blocks, forms
 from bot.slack.deps import Deps
+from bot.slack.outcomes import DECIDED_AT, DECIDED_PAUSE, SLACK_ORIGIN
 from bot.slack.pause import ButtonRef, Pause
 from bot.slack.ports import ResumeConflict
 from bot.slack.prompts import (
@@ -208,9 +209,16 @@ class Decisions:
             configurable["slack_channel"] = pause.placement.channel
             if pause.placement.thread_ts:
                 configurable["slack_thread_ts"] = pause.placement.thread_ts
-        metadata: dict[str, Any] = {"slack_decided_by": sorted({d.user for d in decided.values()})}
+        decided_at = time.time()
+        metadata: dict[str, Any] = {
+            "slack_decided_by": sorted({d.user for d in decided.values()}),
+            DECIDED_PAUSE: pause.checkpoint_id,  # what the run does next is told in this pause's thread
+            DECIDED_AT: decided_at,
+        }
         if pause.from_slack:
-            metadata["slack_origin"] = True
+            metadata[SLACK_ORIGIN] = True
+        # Shown before the run: it may take long; its outcome then updates the headline (`Outcomes`).
+        await self._show(pause, blocks.decided_blocks(pause, decided, decided_at))
         try:
             await self.deps.runs.resume(
                 pause.thread_id,
@@ -230,6 +238,8 @@ class Decisions:
         except Exception as exc:
             log.exception("resuming thread %s failed", pause.thread_id)
             await self.deps.store.undo(pause, slot)
+            await self._show(pause, blocks.pause_blocks(pause, await self.deps.store.decided(pause.thread_id,
+                                                                                          pause.checkpoint_id)))
             await self.deps.calls.ephemeral(
                 channel,
                 decision.user,
@@ -238,7 +248,6 @@ class Decisions:
             )
             return
         await self.deps.store.close(pause, "decided")
-        await self._show(pause, blocks.decided_blocks(pause, decided, time.time()))
 
     async def _show(self, pause: Pause, body: list[dict[str, Any]]) -> None:
         if pause.placement is None:

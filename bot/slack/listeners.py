@@ -17,11 +17,14 @@ from bot.slack.blocks import ACTION_PREFIX, parse_action_id
 from bot.slack.commands import Commands
 from bot.slack.decisions import Decisions
 from bot.slack.deps import Deps
+from bot.slack.outcome_blocks import OUTCOME_PREFIX, RETRY, parse_failure_ref
+from bot.slack.outcomes import Outcomes
 from bot.slack.pause import ButtonRef
 
 log = logging.getLogger("sluice.slack")
 
 ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.(approve|edit|reject|respond|continue|answer)\.")
+OUTCOME_ACTIONS = re.compile(rf"^{OUTCOME_PREFIX}\.(retry|details)$")
 SEEN_EVENTS = 2048  # event ids remembered to drop Slack's retries of an event already handled
 
 
@@ -42,9 +45,29 @@ class _Seen:
 
 
 def register(
-    app: AsyncApp, deps: Deps, decisions: Decisions, commands: Commands, command_name: str = "/sluice"
+    app: AsyncApp,
+    deps: Deps,
+    decisions: Decisions,
+    commands: Commands,
+    outcomes: Outcomes,
+    command_name: str = "/sluice",
 ) -> None:
     seen = _Seen(SEEN_EVENTS)
+
+    @app.action(OUTCOME_ACTIONS)
+    async def on_outcome_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Retry or Details on a failure reply in a pause's thread."""
+        await ack()
+        action = body["actions"][0]
+        ref = parse_failure_ref(action.get("value") or "")
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        if ref is None:
+            deps.spawn(deps.calls.ephemeral(channel, user, "This button is not one of Sluice's. Nothing was changed."))
+        elif action.get("action_id") == RETRY:
+            deps.spawn(outcomes.retry(user, channel, *ref))
+        else:
+            deps.spawn(outcomes.details(user, channel, body.get("trigger_id", ""), *ref))
 
     @app.action(ACTIONS)
     async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:

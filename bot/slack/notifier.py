@@ -3,7 +3,8 @@
 One message per pause, placed by (first found): the run's `config.configurable.slack_channel`
 (+ `slack_thread_ts`), its metadata, the assistant's default channel, `SLUICE_SLACK_CHANNEL`.
 When the thread moves on without a Slack decision (e.g. resumed over the API), the old message
-is updated to say so. Runs started from Slack get their final answer or error in their thread.
+is updated to say so. Runs started from Slack get their final answer or error in their thread;
+what a run a decision started did is told in the pause's thread (`bot.slack.outcomes`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from typing import Any
 
 from bot.slack import blocks, limits
 from bot.slack.deps import Deps
+from bot.slack.outcomes import DECIDED_PAUSE, SLACK_ORIGIN, Outcomes
 from bot.slack.pause import Pause, PendingInterrupt, Placement
 from bot.slack.ports import RunEvent
 
 log = logging.getLogger("sluice.slack")
 
-SLACK_ORIGIN = "slack_origin"  # run metadata: the run was started from Slack (its answer goes back there)
+__all__ = ["Notifier", "SLACK_ORIGIN", "placement_for", "summary"]
 
 
 def placement_for(event: RunEvent, default: str | None) -> Placement | None:
@@ -43,19 +45,22 @@ def _schema(value: Any) -> dict[str, Any] | None:
 
 
 class Notifier:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, outcomes: Outcomes) -> None:
         self.deps = deps
+        self.outcomes = outcomes
 
     async def handle(self, event: RunEvent) -> None:
         try:
+            posted = None
             if event.kind == "paused":
-                await self._paused(event)
+                posted = await self._paused(event)
             else:
                 await self._ended(event)
+            await self.outcomes.report(event, posted)  # in the pause's thread, for runs a decision started
         except Exception:  # a notification failure must never break the run that fired it
             log.exception("Slack notification for thread %s failed", event.thread_id)
 
-    async def _paused(self, event: RunEvent) -> None:
+    async def _paused(self, event: RunEvent) -> Pause | None:
         default = self.deps.assistants.default_channel(event.assistant_id) or self.deps.default_channel
         placement = placement_for(event, default)
         pause = Pause(
@@ -77,15 +82,15 @@ class Notifier:
         if previous:
             await self._moved_on(event.thread_id, previous)
         if not created:
-            return  # reported twice: already posted (or indexed for `/sluice pending`)
+            return None  # reported twice: already posted (or indexed for `/sluice pending`)
         if placement is None:
             log.warning(
                 "thread %s paused but no Slack channel is known: set SLUICE_SLACK_CHANNEL or pass "
                 "config.configurable.slack_channel",
                 event.thread_id,
             )
-            return
-        await self.post(pause)
+            return None
+        return await self.post(pause)
 
     async def post(self, pause: Pause) -> Pause:
         """Posts (or re-posts) a pending pause with the slots decided so far."""
@@ -104,8 +109,8 @@ class Notifier:
         previous = await self.deps.store.leave(event.thread_id)
         if previous:
             await self._moved_on(event.thread_id, previous)
-        if not event.metadata.get(SLACK_ORIGIN):
-            return
+        if not event.metadata.get(SLACK_ORIGIN) or event.metadata.get(DECIDED_PAUSE):
+            return  # a run a decision started is told in the pause's thread (`Outcomes`)
         placement = placement_for(event, None)
         if placement is None:
             return

@@ -29,6 +29,12 @@ class Runs(Protocol):
         """Resumes the thread's pending pause (the one at `checkpoint_id` when given); raises
         `ResumeConflict` when it was already answered or the thread moved on."""
 
+    async def retry(
+        self, thread_id: str, assistant_id: str, *, checkpoint_id: str, config: dict[str, Any], metadata: dict[str, Any]
+    ) -> None:
+        """Continues a failed thread from its last checkpoint (at `checkpoint_id`) and waits for the run
+        to end; raises `ResumeConflict` when the thread moved on."""
+
     async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:
         """Starts a run on a new thread; returns the thread id."""
 
@@ -39,6 +45,9 @@ class Assistants(Protocol):
     def default_channel(self, assistant_id: str) -> str | None: ...
 
     def approvers(self, assistant_id: str) -> frozenset[str]: ...
+
+    def notify_on_finish(self, assistant_id: str) -> bool:
+        """Whether a run a decision started says so in the pause's thread when it finishes."""
 
     def input_for(self, assistant_id: str, text: str) -> Any:
         """The run input for a request typed in Slack (`/sluice <assistant> <text>`)."""

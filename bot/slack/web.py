@@ -81,6 +81,16 @@ class SlackCalls:
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.error("chat.postEphemeral to %s in %s (thread %s) failed: %s", user, channel, thread_id, _why(exc))
 
+    async def permalink(self, channel: str, ts: str, thread_id: str = "-") -> str | None:
+        """A link to the message (chat.getPermalink), or None (logged) when Slack did not give one."""
+        try:
+            response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.error("chat.getPermalink %s/%s for thread %s failed: %s", channel, ts, thread_id, _why(exc))
+            return None
+        link = response.get("permalink")
+        return str(link) if link else None
+
     async def open_view(self, trigger_id: str, view: dict[str, Any], thread_id: str) -> bool:
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)

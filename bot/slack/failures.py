@@ -1,0 +1,124 @@
+"""Failed runs the bot reported in a pause's thread, and their one Retry.
+
+  sluice:{<thread>}:slack:failure:<run id>   hash: data (Failure JSON), retried_by (user id, once)
+
+The Retry is claimed with HSETNX inside one script (the record must exist), so of two clicks on
+any processes exactly one continues the thread. Memory mode keeps the same in one process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal, Protocol
+
+from engine.checkpoint.keys import thread_tag
+
+TTL_S = 30 * 24 * 3600
+Claim = Literal["claimed", "taken", "unknown"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    thread_id: str
+    run_id: str
+    assistant_id: str
+    checkpoint_id: str  # the thread's head when it failed: a Retry continues from there
+    pause_checkpoint: str  # the pause whose decision started the run
+    node: str
+    error_type: str
+    message: str
+    traceback: str
+    channel: str
+    thread_ts: str  # the Slack thread the failure was reported in
+    reply_ts: str = ""  # the report itself, once posted
+    from_slack: bool = False
+    decided_at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Failure:
+        return cls(**json.loads(raw))
+
+    def posted(self, ts: str) -> Failure:
+        return replace(self, reply_ts=ts)
+
+
+class FailureStore(Protocol):
+    async def save(self, failure: Failure) -> None: ...
+
+    async def get(self, thread_id: str, run_id: str) -> Failure | None: ...
+
+    async def claim_retry(self, thread_id: str, run_id: str, user: str) -> tuple[Claim, str]:
+        """Records `user`'s Retry unless one was recorded; returns the outcome and who retried."""
+
+    async def release_retry(self, thread_id: str, run_id: str) -> None:
+        """Gives the Retry back (the new run could not be started)."""
+
+
+class MemoryFailureStore:
+    def __init__(self) -> None:
+        self._failures: dict[tuple[str, str], Failure] = {}
+        self._retried: dict[tuple[str, str], str] = {}
+
+    async def save(self, failure: Failure) -> None:
+        self._failures[(failure.thread_id, failure.run_id)] = failure
+
+    async def get(self, thread_id: str, run_id: str) -> Failure | None:
+        return self._failures.get((thread_id, run_id))
+
+    async def claim_retry(self, thread_id: str, run_id: str, user: str) -> tuple[Claim, str]:
+        key = (thread_id, run_id)
+        if key not in self._failures:
+            return "unknown", ""
+        if key in self._retried:
+            return "taken", self._retried[key]
+        self._retried[key] = user
+        return "claimed", user
+
+    async def release_retry(self, thread_id: str, run_id: str) -> None:
+        self._retried.pop((thread_id, run_id), None)
+
+
+# KEYS: the failure hash. ARGV: user id. Returns {outcome, user who retried}.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown', ''} end
+if redis.call('HSETNX', KEYS[1], 'retried_by', ARGV[1]) == 0 then
+  return {'taken', redis.call('HGET', KEYS[1], 'retried_by')}
+end
+return {'claimed', ARGV[1]}
+"""
+
+
+class RedisFailureStore:
+    def __init__(self, redis: Any) -> None:
+        self._r = redis
+        self._claim = redis.register_script(_CLAIM)
+
+    @staticmethod
+    def key(thread_id: str, run_id: str) -> str:
+        return f"{thread_tag(thread_id)}:slack:failure:{run_id}"
+
+    async def save(self, failure: Failure) -> None:
+        key = self.key(failure.thread_id, failure.run_id)
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.hset(key, "data", failure.to_json())
+            pipe.expire(key, TTL_S)
+            await pipe.execute()
+
+    async def get(self, thread_id: str, run_id: str) -> Failure | None:
+        raw = await self._r.hget(self.key(thread_id, run_id), "data")
+        return Failure.from_json(raw) if raw else None
+
+    async def claim_retry(self, thread_id: str, run_id: str, user: str) -> tuple[Claim, str]:
+        outcome, by = await self._claim(keys=[self.key(thread_id, run_id)], args=[user])
+        return _text(outcome), _text(by)  # type: ignore[return-value]
+
+    async def release_retry(self, thread_id: str, run_id: str) -> None:
+        await self._r.hdel(self.key(thread_id, run_id), "retried_by")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")

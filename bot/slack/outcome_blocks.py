@@ -1,0 +1,105 @@
+"""Block Kit for what happened after a decision: the replies in the pause's thread, the pause
+message's new headline, and the error details modal (pure functions of their inputs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.slack import limits
+from bot.slack.blocks import final_answer, when
+from bot.slack.kit import Block, code, context, escape, modal_title, section
+from bot.slack.failures import Failure
+
+OUTCOME_PREFIX = "sluice_outcome"
+RETRY = f"{OUTCOME_PREFIX}.retry"
+DETAILS = f"{OUTCOME_PREFIX}.details"
+MESSAGE_SHOWN = 1500  # of an error message, in the thread (the modal shows the traceback)
+ANSWER_SHOWN = 1500
+
+
+def failure_ref(failure: Failure) -> str:
+    return f"{failure.thread_id}|{failure.run_id}"
+
+
+def parse_failure_ref(value: str) -> tuple[str, str] | None:
+    parts = value.split("|")
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+def _where(failure: Failure) -> str:
+    return f"in `{escape(failure.node)}`" if failure.node else "before any node ran"
+
+
+def failure_blocks(failure: Failure, retried_by: str | None = None, at: float | None = None,
+                   note: str | None = None) -> list[Block]:
+    """The reply naming the node, the error type and message, with Retry (until used) and Details."""
+    head = f"⚠️ *{escape(failure.assistant_id)}* failed {_where(failure)}: `{escape(failure.error_type)}`"
+    blocks = [section(head)]
+    if failure.message:
+        blocks.append(code(limits.clip(failure.message, MESSAGE_SHOWN)))
+    buttons: list[Block] = []
+    if retried_by is None and note is None:
+        buttons.append(_button("Retry", RETRY, failure, primary=True))
+    buttons.append(_button("Details", DETAILS, failure))
+    blocks.append({"type": "actions", "block_id": f"{OUTCOME_PREFIX}.{failure.run_id}"[: limits.ID_LENGTH],
+                   "elements": buttons})
+    if retried_by is not None:
+        stamp = f", {when(at)}" if at else ""
+        blocks.append(context(f"🔁 Retried by <@{retried_by}>{stamp}: the thread continues from its last checkpoint."))
+    elif note:
+        blocks.append(context(note))
+    else:
+        blocks.append(context("*Retry* (approvers) runs the failed step again from the thread's last checkpoint."))
+    return blocks
+
+
+def _button(label: str, action_id: str, failure: Failure, primary: bool = False) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": failure_ref(failure)[: limits.BUTTON_VALUE],
+    }
+    if primary:
+        button["style"] = "primary"
+    return button
+
+
+def failure_text(failure: Failure) -> str:
+    return limits.clip(f"{failure.assistant_id} failed: {failure.error_type}: {failure.message}", limits.MESSAGE_TEXT)
+
+
+def details_modal(failure: Failure) -> Block:
+    blocks = [
+        section(f"*{escape(failure.assistant_id)}* failed {_where(failure)}: `{escape(failure.error_type)}`"),
+        code(failure.traceback or failure.message or "(no traceback)", limits.SECTION_TEXT),
+        context(f"thread `{failure.thread_id}` · run `{failure.run_id}` · checkpoint `{failure.checkpoint_id}`"),
+    ]
+    return {"type": "modal", "callback_id": DETAILS, "title": modal_title("Error details"),
+            "close": modal_title("Close"), "blocks": blocks}
+
+
+def finished_blocks(assistant_id: str, values: Any, with_answer: bool) -> list[Block]:
+    blocks = [section(f"✅ *{escape(assistant_id)}* finished.")]
+    if with_answer:
+        answer, as_code = final_answer(values)
+        if answer:
+            clipped = limits.clip(answer, ANSWER_SHOWN)
+            blocks.append(code(clipped) if as_code else section(escape(clipped)))
+    return blocks
+
+
+def paused_again_blocks(assistant_id: str, link: str | None) -> list[Block]:
+    where = f"<{link}|the next decision>" if link else "the next decision (posted in the channel)"
+    return [section(f"⏸️ *{escape(assistant_id)}* is waiting for {where}.")]
+
+
+def headline(assistant_id: str, kind: str, *, node: str = "", error_type: str = "") -> str:
+    """The pause message's first line once the run its decision started has ended."""
+    name = f"*{escape(assistant_id)}*"
+    if kind == "failed":
+        where = f" in `{escape(node)}`" if node else ""
+        return f"⚠️ {name}: decided, then the run failed{where} (`{escape(error_type)}`); see the thread"
+    if kind == "finished":
+        return f"✅ {name}: decided; the run finished"
+    return f"⏸️ {name}: decided; the run is waiting for another decision (linked in the thread)"

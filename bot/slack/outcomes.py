@@ -1,0 +1,151 @@
+"""What happened after a decision, told in the pause's Slack thread, and the Retry of a failure.
+
+Every run a decision started carries the pause in its metadata (`DECIDED_PAUSE`); when it ends the
+notifier hands its event here: a failure gets a reply naming the node, the error type and message
+with **Retry** and **Details**; a new pause gets a reply linking its message; a finish gets a short
+reply (unless the assistant says `"notify_on_finish": false`). The pause's own message then says
+what happened instead of "is waiting for you".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from bot.slack import outcome_blocks as ob
+from bot.slack.blocks import Block, decided_blocks, pause_text
+from bot.slack.deps import Deps
+from bot.slack.failures import Failure, FailureStore
+from bot.slack.pause import Pause, Placement
+from bot.slack.ports import ResumeConflict, RunEvent
+
+log = logging.getLogger("sluice.slack")
+
+DECIDED_PAUSE = "slack_pause_checkpoint"  # run metadata: the pause whose decision started the run
+DECIDED_AT = "slack_decided_at"  # run metadata: when that decision was made (epoch seconds)
+SLACK_ORIGIN = "slack_origin"  # run metadata: the run was started from Slack (its answer goes back there)
+UNKNOWN = "This failure is unknown here (it may have expired). Nothing was changed."
+MOVED_ON = "No longer retryable: the thread moved on (another run or a resume over the API)."
+
+
+class Outcomes:
+    def __init__(self, deps: Deps, failures: FailureStore) -> None:
+        self.deps = deps
+        self.failures = failures
+
+    # --- a run a decision started has ended -----------------------------------------------------
+
+    async def report(self, event: RunEvent, next_pause: Pause | None = None) -> None:
+        checkpoint = event.metadata.get(DECIDED_PAUSE)
+        if not checkpoint:
+            return
+        pause = await self.deps.store.get(event.thread_id, str(checkpoint))
+        if pause is None or pause.placement is None or not pause.ts:
+            return
+        where = Placement(pause.placement.channel, pause.placement.thread_ts or pause.ts)
+        decided_at = float(event.metadata.get(DECIDED_AT) or time.time())
+        if event.kind == "failed":
+            await self._failed(event, pause, where, decided_at)
+        elif event.kind == "paused":
+            link = None
+            if next_pause is not None and next_pause.placement is not None and next_pause.ts:
+                link = await self.deps.calls.permalink(next_pause.placement.channel, next_pause.ts, event.thread_id)
+            text = f"{event.assistant_id} is waiting for the next decision"
+            await self.deps.calls.post(where, text, ob.paused_again_blocks(event.assistant_id, link), event.thread_id)
+        else:
+            from_slack = bool(event.metadata.get(SLACK_ORIGIN))
+            if from_slack or self.deps.assistants.notify_on_finish(event.assistant_id):
+                body = ob.finished_blocks(event.assistant_id, event.values, with_answer=from_slack)
+                await self.deps.calls.post(where, f"{event.assistant_id} finished", body, event.thread_id)
+        headline = ob.headline(event.assistant_id, event.kind, node=event.node, error_type=event.error_type)
+        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+        await self.deps.calls.update(
+            pause.placement.channel,
+            pause.ts,
+            pause_text(pause),
+            decided_blocks(pause, decided, decided_at, headline=headline),
+            pause.thread_id,
+        )
+
+    async def _failed(self, event: RunEvent, pause: Pause, where: Placement, decided_at: float) -> None:
+        assert where.thread_ts is not None
+        failure = Failure(
+            thread_id=event.thread_id,
+            run_id=event.run_id,
+            assistant_id=event.assistant_id,
+            checkpoint_id=event.checkpoint_id,
+            pause_checkpoint=pause.checkpoint_id,
+            node=event.node,
+            error_type=event.error_type or "Error",
+            message=event.message,
+            traceback=event.traceback,
+            channel=where.channel,
+            thread_ts=where.thread_ts,
+            from_slack=bool(event.metadata.get(SLACK_ORIGIN)),
+            decided_at=decided_at,
+        )
+        await self.failures.save(failure)  # before the post: a Retry can only come once it is stored
+        ts = await self.deps.calls.post(where, ob.failure_text(failure), ob.failure_blocks(failure), event.thread_id)
+        if ts is not None:
+            await self.failures.save(failure.posted(ts))
+
+    # --- the buttons of a failure reply ----------------------------------------------------------
+
+    async def retry(self, user: str, channel: str, thread_id: str, run_id: str) -> None:
+        failure = await self.failures.get(thread_id, run_id)
+        if failure is None:
+            await self.deps.calls.ephemeral(channel, user, UNKNOWN, thread_id)
+            return
+        verdict = await self.deps.approvers.check(user, failure.assistant_id)
+        if not verdict.allowed:
+            await self.deps.calls.ephemeral(channel, user, verdict.reason, thread_id)
+            return
+        claim, by = await self.failures.claim_retry(thread_id, run_id, user)
+        if claim != "claimed":
+            reason = f"<@{by}> already retried this. Nothing was changed." if claim == "taken" else UNKNOWN
+            await self.deps.calls.ephemeral(channel, user, reason, thread_id)
+            return
+        await self._show(failure, ob.failure_blocks(failure, retried_by=user, at=time.time()))
+        pause = await self.deps.store.get(thread_id, failure.pause_checkpoint)
+        configurable: dict[str, Any] = {"slack_channel": failure.channel}
+        if pause is not None and pause.placement is not None and pause.placement.thread_ts:
+            configurable["slack_thread_ts"] = pause.placement.thread_ts
+        metadata: dict[str, Any] = {
+            DECIDED_PAUSE: failure.pause_checkpoint,
+            DECIDED_AT: failure.decided_at,
+            "slack_retried_by": user,
+        }
+        if failure.from_slack:
+            metadata[SLACK_ORIGIN] = True
+        try:
+            await self.deps.runs.retry(
+                thread_id,
+                failure.assistant_id,
+                checkpoint_id=failure.checkpoint_id,
+                config={"configurable": configurable},
+                metadata=metadata,
+            )
+        except ResumeConflict:
+            await self._show(failure, ob.failure_blocks(failure, note=MOVED_ON))
+            await self.deps.calls.ephemeral(channel, user, MOVED_ON + " Nothing was changed.", thread_id)
+        except Exception as exc:  # refused (e.g. the thread is busy) or storage down: the Retry is given back
+            log.exception("retrying run %s of thread %s failed", run_id, thread_id)
+            await self.failures.release_retry(thread_id, run_id)
+            await self._show(failure, ob.failure_blocks(failure))
+            await self.deps.calls.ephemeral(
+                channel, user, f"The run could not be retried ({type(exc).__name__}: {exc}); try again.", thread_id
+            )
+
+    async def details(self, user: str, channel: str, trigger_id: str, thread_id: str, run_id: str) -> None:
+        failure = await self.failures.get(thread_id, run_id)
+        if failure is None:
+            await self.deps.calls.ephemeral(channel, user, UNKNOWN, thread_id)
+            return
+        if not await self.deps.calls.open_view(trigger_id, ob.details_modal(failure), thread_id):
+            await self.deps.calls.ephemeral(channel, user, "Slack did not open the details; press Details again.", thread_id)
+
+    async def _show(self, failure: Failure, body: list[Block]) -> None:
+        if failure.reply_ts:
+            await self.deps.calls.update(failure.channel, failure.reply_ts, ob.failure_text(failure), body,
+                                      failure.thread_id)

@@ -1,0 +1,44 @@
+"""Graphs whose run after a decision fails, finishes or pauses again, for the outcome tests.
+
+`send` fails while the file named by SLUICE_TEST_OUTAGE exists (its content is the error's
+detail), so a test makes the failure happen, and stop, at the moment it chooses, in whichever
+`serve` process runs the node.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypedDict
+
+from engine import END, START, StateGraph, interrupt
+
+
+class State(TypedDict, total=False):
+    text: str
+    sent: str
+
+
+def review(state: State) -> State:
+    return {"text": interrupt({"text_to_revise": state.get("text", "")})}
+
+
+def send(state: State) -> State:
+    outage = Path(os.environ.get("SLUICE_TEST_OUTAGE") or "/nonexistent")
+    if outage.exists():
+        raise ConnectionError(f"mail server <smtp.example.com> refused: {outage.read_text()}")
+    return {"sent": f"sent: {state.get('text', '')}"}
+
+
+def confirm(state: State) -> State:
+    return {"text": interrupt({"text_to_revise": f"confirm: {state.get('text', '')}"})}
+
+
+flaky_graph = (
+    StateGraph(State).add_node("review", review).add_node("send", send)
+    .add_edge(START, "review").add_edge("review", "send").add_edge("send", END)
+)
+twice_graph = (
+    StateGraph(State).add_node("review", review).add_node("confirm", confirm)
+    .add_edge(START, "review").add_edge("review", "confirm").add_edge("confirm", END)
+)
