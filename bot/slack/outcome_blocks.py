@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.slack import limits
 from bot.slack.blocks import final_answer, when
-from bot.slack.kit import Block, code, context, escape, modal_title, section
 from bot.slack.failures import Failure
+from bot.slack.kit import Block, code, context, escape, modal_title, section
 
 OUTCOME_PREFIX = "sluice_outcome"
 RETRY = f"{OUTCOME_PREFIX}.retry"
