@@ -114,7 +114,7 @@ def _slack(settings: Settings, app: web.Application, manager: RunManager, regist
         approvers=settings.sluice_approvers,
         redis=client,
     )
-    mount(app, slack_bot.bolt, gate=slack_bot.gate)
+    mount(app, slack_bot.bolt, settings.slack_signing_secret.get_secret_value(), gate=slack_bot.gate)
     manager.add_listener(slack_bot.on_run_event)
     app[SLACK_BOT] = slack_bot
     return slack_bot

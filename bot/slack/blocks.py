@@ -6,6 +6,7 @@ Every limit of `bot.slack.limits` is enforced here, visibly: a long value is cut
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ from bot.slack.prompts import (
     ValuePrompt,
 )
 
+PART_BLOCK = re.compile(r"^part\.[0-9]+$")  # the inputs of a decision modal, in order
 VERBS: dict[str, str] = {
     "approve": "Approved",
     "edit": "Edited",
@@ -82,7 +84,7 @@ def when(ts: float) -> str:
 def pause_text(pause: Pause) -> str:
     """The notification text (also what clients without Block Kit show)."""
     what = "Continue?" if pause.breakpoint and not pause.interrupts else "a decision"
-    return limits.clip(f"{pause.assistant_id} is waiting for {what}", limits.MESSAGE_TEXT)
+    return limits.clip(f"{escape(pause.assistant_id)} is waiting for {what}", limits.MESSAGE_TEXT)
 
 
 def pause_blocks(
@@ -113,7 +115,7 @@ def _pause_blocks(
         blocks += _prompt_blocks(pause, p, prompt, decided, closed is not None, compact)
     if closed:
         blocks.append(context(closed))
-    blocks.append(context(f"thread `{pause.thread_id}` · checkpoint `{pause.checkpoint_id}`"))
+    blocks.append(context(f"thread `{escape(pause.thread_id)}` · checkpoint `{escape(pause.checkpoint_id)}`"))
     return blocks
 
 
@@ -320,7 +322,7 @@ def read_parts(state_values: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     parts: list[tuple[int, str]] = []
     errors: dict[str, str] = {}
     for block_id, actions in state_values.items():
-        if not block_id.startswith("part.") or not isinstance(actions, Mapping):
+        if not PART_BLOCK.match(block_id) or not isinstance(actions, Mapping):
             continue
         value = (actions.get("value") or {}).get("value") or ""
         if len(value) > limits.INPUT_MAX:

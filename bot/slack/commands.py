@@ -43,7 +43,7 @@ class Commands:
         assistant, request = words[0], words[1] if len(words) > 1 else ""
         if assistant not in self.deps.assistants.names():
             await self.deps.calls.ephemeral(
-                channel, user, f"No assistant `{assistant}`. " + usage(self.deps.assistants.names())
+                channel, user, f"No assistant `{blocks.escape(assistant)}`. " + usage(self.deps.assistants.names())
             )
             return
         intro = f"<@{user}> started *{blocks.escape(assistant)}*" + (f": {blocks.escape(request)}" if request else "")
@@ -104,5 +104,5 @@ class Commands:
             if pause is None or pause.placement is None:
                 continue
             await self.notifier.post(pause)
-            lines.append(f"• *{blocks.escape(pause.assistant_id)}* on thread `{thread_id}`")
+            lines.append(f"• *{blocks.escape(pause.assistant_id)}* on thread `{blocks.escape(thread_id)}`")
         await self.deps.calls.ephemeral(channel, user, f"{len(lines)} pending, posted again below:\n" + "\n".join(lines))

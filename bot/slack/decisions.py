@@ -37,6 +37,7 @@ NEEDS_MODAL = {"edit", "respond", "answer"}
 GONE = "This pause is no longer pending: the thread has moved on. Nothing was changed."
 DONE = "This pause was already decided. Nothing was changed."
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
+ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
 FIRST_INPUT = "part.0"
 
 
@@ -60,19 +61,23 @@ class Decisions:
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         if slot in decided:
             return f"<@{decided[slot].user}> already decided this ({decided[slot].decision}). Nothing was changed."
-        try:
-            p, s = (int(x) for x in slot.split("."))
-            allowed = pause.prompts[p].allowed(s)
-        except (ValueError, IndexError):
+        if slot not in pause.slot_keys():
             return UNKNOWN
-        if decision not in allowed:
+        p, s = (int(x) for x in slot.split("."))
+        if decision not in pause.prompts[p].allowed(s):
             return f"{decision} is not allowed here. Nothing was changed."
         return None
 
     # --- a button ----------------------------------------------------------------------
 
-    async def click(self, user: str, channel: str, ref: ButtonRef, decision: str, trigger_id: str) -> None:
+    async def click(
+        self, user: str, channel: str, message_ts: str, ref: ButtonRef, decision: str, trigger_id: str
+    ) -> None:
         pause = await self.deps.store.get(ref.thread_id, ref.checkpoint_id)
+        if pause is not None and await self.deps.store.by_message(channel, message_ts) != (ref.thread_id, ref.checkpoint_id):
+            # a button copied into another message (any channel) decides nothing: only the pause's own do
+            await self.deps.calls.ephemeral(channel, user, ELSEWHERE, ref.thread_id)
+            return
         refusal = await self._refusal(pause, user, ref.slot, decision)
         if refusal is not None or pause is None:
             await self.deps.calls.ephemeral(channel, user, refusal or UNKNOWN, ref.thread_id)

@@ -77,12 +77,13 @@ def register(
         ref = ButtonRef.decode(action.get("value") or "")
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        message_ts = (body.get("container") or {}).get("message_ts") or ""
         if parsed is None or ref is None or ref.slot != parsed[1]:
             deps.spawn(
                 deps.calls.ephemeral(channel, user, "This button is not one of Sluice's any more. Nothing was changed.")
             )
             return
-        deps.spawn(decisions.click(user, channel, ref, parsed[0], body.get("trigger_id", "")))
+        deps.spawn(decisions.click(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", "")))
 
     @app.view(f"{ACTION_PREFIX}.modal")
     async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:

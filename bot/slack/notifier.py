@@ -117,14 +117,14 @@ class Notifier:
         if event.kind == "finished":
             answer, as_code = blocks.final_answer(event.values)
             body = blocks.notice_blocks(f"*{blocks.escape(event.assistant_id)}* finished.", answer, as_code)
-            text = f"{event.assistant_id} finished"
+            text = f"{blocks.escape(event.assistant_id)} finished"
         else:
             body = blocks.notice_blocks(
                 f"*{blocks.escape(event.assistant_id)}* failed: `{blocks.escape(event.error_type or 'Error')}`",
                 event.message,
                 True,
             )
-            text = f"{event.assistant_id} failed: {event.error_type}"
+            text = f"{blocks.escape(event.assistant_id)} failed: {blocks.escape(event.error_type or 'Error')}"
         await self.deps.calls.post(placement, text, body, event.thread_id)
 
     async def _moved_on(self, thread_id: str, checkpoint_id: str) -> None:

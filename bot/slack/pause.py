@@ -6,11 +6,14 @@ Values that cross the bot's modules; JSON in and out (stored in Redis or in memo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.slack.prompts import BreakpointPrompt, Prompt, classify
+
+SLOT = re.compile(r"^[0-9]+\.[0-9]+$")  # "<prompt>.<slot>", both indexes from 0
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class ButtonRef:
     @classmethod
     def decode(cls, raw: str) -> ButtonRef | None:
         parts = raw.split("|")
-        if len(parts) != 5 or not all(parts[:4]):
+        if len(parts) != 5 or not all(parts[:4]) or not SLOT.match(parts[3]):
             return None
         return cls(*parts)
 

@@ -9,9 +9,12 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.slack import inbound
 
 log = logging.getLogger("sluice.slack")
 
@@ -47,14 +50,28 @@ class AckFirst:
         return await coro
 
 
-def mount(app: web.Application, bolt: AsyncApp, path: str = EVENTS_PATH, gate: AckFirst | None = None) -> None:
-    """Events, interactivity and slash commands, all at one URL; bolt verifies every signature."""
+def mount(
+    app: web.Application, bolt: AsyncApp, signing_secret: str, path: str = EVENTS_PATH, gate: AckFirst | None = None
+) -> None:
+    """Events, interactivity and slash commands, all at one URL.
+
+    `bot.slack.inbound` checks size, signature and shape first, so bolt only ever sees signed,
+    well-formed payloads (its own adapter would parse, and on a bad signature log, any body).
+    """
 
     async def handle(request: web.Request) -> web.Response:
+        try:
+            body = await inbound.read_capped(request)
+            inbound.verify(signing_secret, body, request.headers)
+            inbound.check_shape(inbound.parse(body, request.content_type))
+        except inbound.Refused as refused:
+            log.warning("refused a Slack request from %s: %s (%s)", request.remote, refused.reason, refused.status)
+            return web.json_response({"error": refused.reason}, status=refused.status)
         if gate is not None:
             gate.enter()
         try:
-            response = await bolt.async_dispatch(await to_bolt_request(request))
+            bolt_request = AsyncBoltRequest(body=body.decode(), query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+            response = await bolt.async_dispatch(bolt_request)
         finally:
             if gate is not None:
                 gate.leave()
