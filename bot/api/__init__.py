@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.api import assistants, auth, runs, threads, wire
+from bot.api import assistants, auth, bodies, runs, threads, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager, RunsError
 from engine.errors import CheckpointerError, SluiceError
@@ -33,6 +33,17 @@ async def errors(request: web.Request, handler: Callable[[web.Request], Awaitabl
         return wire.problem(422 if auth.is_api_path(request.path) else 400, f"{type(exc).__name__}: {exc}")
 
 
+@web.middleware
+async def path_ids(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Ids in the URL are UUIDs, checked before anything uses them (`if_not_exists: "create"` would
+    otherwise make a thread whose id ends up in Slack messages and Redis keys)."""
+    for name, label in (("thread_id", "thread"), ("run_id", "run")):
+        value = request.match_info.get(name)
+        if value is not None and not bodies.is_uuid(value):
+            return wire.problem(422, f"Invalid {label} ID: must be a UUID")
+    return await handler(request)
+
+
 async def ok(request: web.Request) -> web.Response:
     return wire.respond({"ok": True})
 
@@ -45,6 +56,7 @@ def add_api(app: web.Application, manager: RunManager, api_key: str | None) -> N
     app[MANAGER] = manager
     app.middlewares.append(auth.middleware(api_key))
     app.middlewares.append(errors)
+    app.middlewares.append(path_ids)
     app.router.add_get("/ok", ok)
     app.router.add_get("/info", info)
     assistants.add_routes(app)

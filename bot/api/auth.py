@@ -35,7 +35,8 @@ def middleware(api_key: str | None) -> Middleware:
             return await handler(request)
         if api_key:
             given = request.headers.get("x-api-key", "")
-            if not hmac.compare_digest(given.encode(), api_key.encode()):
+            # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail on them
+            if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), api_key.encode()):
                 return wire.problem(401, "Missing or wrong x-api-key header")
         elif not _is_loopback(request.remote):
             return wire.problem(

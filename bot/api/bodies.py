@@ -7,6 +7,7 @@ durability, ...), and refusing them would break unmodified clients.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, Literal
 
@@ -14,6 +15,33 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 Breakpoints = Literal["*"] | list[str] | None
+MAX_DEPTH = 100  # far beyond any real state, far below Python's recursion limit
+HEX_AND_DASHES = re.compile(r"^[0-9a-fA-F-]{32,36}$")
+
+
+def too_deep(value: Any, limit: int | None = None) -> bool:
+    """Whether arrays/objects nest deeper than `limit`; counted without recursion, so a hostile body
+    cannot exhaust the stack here (the engine's serialisers recurse, so they get bounded values)."""
+    limit = MAX_DEPTH if limit is None else limit
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def is_uuid(value: str) -> bool:
+    """A UUID written as hex digits (dashes optional): no braces, spaces, `|` or Slack markup."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return bool(HEX_AND_DASHES.match(value))
 STREAM_MODES = ("values", "updates", "custom")
 
 
@@ -29,8 +57,8 @@ class ThreadCreate(Body):
     @field_validator("thread_id")
     @classmethod
     def _uuid(cls, value: str | None) -> str | None:
-        if value is not None:
-            uuid.UUID(value)
+        if value is not None and not is_uuid(value):
+            raise ValueError("must be a UUID")
         return value
 
 
@@ -120,9 +148,14 @@ async def parse(request: web.Request, model: type[Body], *, optional: bool = Fal
                                           content_type="application/json")
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise web.HTTPUnprocessableEntity(text=json.dumps({"detail": f"Invalid JSON body: {exc}"}),
                                           content_type="application/json") from None
+    if too_deep(data):
+        raise web.HTTPUnprocessableEntity(
+            text=json.dumps({"detail": f"JSON body is nested deeper than {MAX_DEPTH} levels"}),
+            content_type="application/json",
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:

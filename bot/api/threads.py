@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager, ThreadRecord
+from engine import StateSnapshot
 
 
 def _manager(request: web.Request) -> RunManager:
@@ -50,16 +51,21 @@ async def search(request: web.Request) -> web.Response:
 
 async def state(request: web.Request) -> web.Response:
     subgraphs = request.query.get("subgraphs", "").lower() in ("1", "true")
-    snapshot = await _manager(request).state(
-        request.match_info["thread_id"], request.match_info.get("checkpoint_id"), subgraphs=subgraphs
-    )
-    return wire.respond(wire.thread_state(snapshot))
+    checkpoint_id = request.match_info.get("checkpoint_id")
+    snapshot = await _manager(request).state(request.match_info["thread_id"], checkpoint_id, subgraphs=subgraphs)
+    return _state_response(snapshot, checkpoint_id)
 
 
 async def state_at(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.CheckpointQuery)
     checkpoint_id = body.checkpoint.get("checkpoint_id")
     snapshot = await _manager(request).state(request.match_info["thread_id"], checkpoint_id, subgraphs=body.subgraphs)
+    return _state_response(snapshot, checkpoint_id)
+
+
+def _state_response(snapshot: StateSnapshot, checkpoint_id: str | None) -> web.Response:
+    if checkpoint_id and snapshot.created_at is None:  # the engine's empty snapshot: no such checkpoint
+        return wire.problem(404, f"Checkpoint {checkpoint_id} not found on this thread")
     return wire.respond(wire.thread_state(snapshot))
 
 
