@@ -10,6 +10,7 @@ kept as pending writes on its checkpoint (record.py).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -30,7 +31,9 @@ from .record import Checkpoint, write_key
 from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL, Task, TaskOutcome, path_sort_key
 from .tasks import TaskRunner
-from .types import START, Command, Interrupt, Send
+from .types import END, START, Command, Interrupt, Send
+
+log = logging.getLogger("engine")
 
 
 class GraphExecution:
@@ -162,6 +165,10 @@ class GraphExecution:
                     # The claim: exactly one resume of a pause wins, across processes.
                     await self.chain.save_writes(checkpoint, answers, exclusive=True)
         goto = [t if isinstance(t, Send) else str(t) for t in command.goto_targets()]
+        unknown = [t for t in goto if isinstance(t, str) and t != END and t not in self.spec.nodes]
+        for target in unknown:  # LangGraph drops such a target with a warning and carries on
+            log.warning("Command(goto=%r) names no node of this graph: ignoring that target", target)
+        goto = [t for t in goto if t not in unknown]
         if command.update is not None or goto:
             update = self.schema.update_from(command.update, "__input__") if command.update is not None else None
             record = {"update": list((update or {}).items()), "goto": [step.trigger_json(t) for t in goto]}
