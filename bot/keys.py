@@ -17,6 +17,7 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:slack:decided:<checkpoint> hash   slot -> SlotDecision JSON                 bot.slack.store
   sluice:slack:pending:<channel>              zset    "<thread> <checkpoint>" -> created time   bot.slack.store
   sluice:slack:message:<channel>:<ts>         string  "<thread> <checkpoint>" of a posted pause bot.slack.store
+  sluice:{<thread>}:slack:failure:<run>       hash    data (Failure JSON), retried_by (once)    bot.slack.failures
 
 New kinds of keys (timers, an audit stream, dedupe markers) get a builder and a row here.
 """
@@ -74,3 +75,7 @@ def slack_pending(channel: str) -> str:
 
 def slack_message(channel: str, ts: str) -> str:
     return f"{PREFIX}:slack:message:{channel}:{ts}"
+
+
+def slack_failure(thread_id: str, run_id: str) -> str:
+    return f"{thread_tag(thread_id)}:slack:failure:{run_id}"

@@ -2,7 +2,7 @@
 
 `/sluice <assistant> <text>` and `@sluice <assistant> <text>` start a run whose pauses, final
 answer or error go into a Slack thread: the mention's own thread, or a thread under a message the
-command posts. `/sluice pending` lists the channel's pending pauses and posts each again.
+command posts. `/sluice pending` lists the channel's pending pauses with links to their messages.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 def usage(names: list[str]) -> str:
     return (
-        "Usage: `/sluice &lt;assistant&gt; &lt;text&gt;` starts a run here; `/sluice pending` lists and re-posts "
+        "Usage: `/sluice &lt;assistant&gt; &lt;text&gt;` starts a run here; `/sluice pending` lists, with links, "
         f"the pauses waiting in this channel. Assistants: {', '.join(f'`{n}`' for n in names) or 'none'}."
     )
 
@@ -103,6 +103,10 @@ class Commands:
             pause = await self.deps.store.get(thread_id, checkpoint_id)
             if pause is None or pause.placement is None:
                 continue
-            await self.notifier.post(pause)
-            lines.append(f"• *{blocks.escape(pause.assistant_id)}* on thread `{blocks.escape(thread_id)}`")
-        await self.deps.calls.ephemeral(channel, user, f"{len(lines)} pending, posted again below:\n" + "\n".join(lines))
+            if pause.ts is None:  # Slack refused it when it paused: post it now (the one re-post left)
+                pause = await self.notifier.post(pause)
+            link = await self.deps.calls.permalink(channel, pause.ts, thread_id) if pause.ts else None
+            where = f"<{link}|open the message>" if link else "not posted (Slack refused it; try again)"
+            since = f"<!date^{int(pause.created_at)}^{{date_short_pretty}} {{time}}|{int(pause.created_at)}>"
+            lines.append(f"• *{blocks.escape(pause.assistant_id)}*, waiting since {since}: {where}")
+        await self.deps.calls.ephemeral(channel, user, f"{len(lines)} waiting for a decision here:\n" + "\n".join(lines))

@@ -258,8 +258,7 @@ class Decisions:
         if pause.placement is None:
             return
         latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
-        ts = (latest or pause).ts
-        if ts:
+        for ts in (latest or pause).messages:  # the message and any copy of it say the same
             await self.deps.calls.update(pause.placement.channel, ts, blocks.pause_text(pause), body, pause.thread_id)
 
 

@@ -1,6 +1,6 @@
 """Failed runs the bot reported in a pause's thread, and their one Retry.
 
-  sluice:{<thread>}:slack:failure:<run id>   hash: data (Failure JSON), retried_by (user id, once)
+On Redis each is a hash (`bot.keys.slack_failure`): data (Failure JSON), retried_by (user id, once).
 
 The Retry is claimed with HSETNX inside one script (the record must exist), so of two clicks on
 any processes exactly one continues the thread. Memory mode keeps the same in one process.
@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, Protocol
 
-from engine.checkpoint.keys import thread_tag
+from bot import keys
 
 TTL_S = 30 * 24 * 3600
 Claim = Literal["claimed", "taken", "unknown"]
@@ -99,7 +99,7 @@ class RedisFailureStore:
 
     @staticmethod
     def key(thread_id: str, run_id: str) -> str:
-        return f"{thread_tag(thread_id)}:slack:failure:{run_id}"
+        return keys.slack_failure(thread_id, run_id)
 
     async def save(self, failure: Failure) -> None:
         key = self.key(failure.thread_id, failure.run_id)

@@ -136,13 +136,14 @@ class Notifier:
         if pause is None:
             return
         await self.deps.store.close(pause, "moved_on")
-        if pause.placement and pause.ts:
+        if pause.placement:
             decided = await self.deps.store.decided(thread_id, checkpoint_id)
             note = "No longer pending: the thread went on without a decision here (answered elsewhere)."
-            await self.deps.calls.update(
-                pause.placement.channel,
-                pause.ts,
-                blocks.pause_text(pause),
-                blocks.pause_blocks(pause, decided, closed=note),
-                thread_id,
-            )
+            for ts in pause.messages:
+                await self.deps.calls.update(
+                    pause.placement.channel,
+                    ts,
+                    blocks.pause_text(pause),
+                    blocks.pause_blocks(pause, decided, closed=note),
+                    thread_id,
+                )

@@ -60,13 +60,9 @@ class Outcomes:
                 await self.deps.calls.post(where, f"{event.assistant_id} finished", body, event.thread_id)
         headline = ob.headline(event.assistant_id, event.kind, node=event.node, error_type=event.error_type)
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-        await self.deps.calls.update(
-            pause.placement.channel,
-            pause.ts,
-            pause_text(pause),
-            decided_blocks(pause, decided, decided_at, headline=headline),
-            pause.thread_id,
-        )
+        body = decided_blocks(pause, decided, decided_at, headline=headline)
+        for ts in pause.messages:
+            await self.deps.calls.update(pause.placement.channel, ts, pause_text(pause), body, pause.thread_id)
 
     async def _failed(self, event: RunEvent, pause: Pause, where: Placement, decided_at: float) -> None:
         assert where.thread_ts is not None

@@ -44,6 +44,12 @@ class Pause:
     ts: str | None = None  # the posted message, once posted
     created_at: float = 0.0
     from_slack: bool = False
+    copies: tuple[str, ...] = ()  # earlier messages of this pause (posted again): updated with it
+
+    @property
+    def messages(self) -> list[str]:
+        """Every posted message of this pause (ts), the current one first."""
+        return [self.ts, *self.copies] if self.ts else list(self.copies)
 
     @property
     def prompts(self) -> list[Prompt]:
@@ -59,7 +65,9 @@ class Pause:
         return self.interrupts[prompt_index].id if prompt_index < len(self.interrupts) else "-"
 
     def posted(self, placement: Placement, ts: str) -> Pause:
-        return replace(self, placement=placement, ts=ts)
+        """Posted (again) at `ts`: a message posted before in the same channel becomes a copy."""
+        earlier = [t for t in self.messages if t != ts] if self.placement and placement.channel == self.placement.channel else []
+        return replace(self, placement=placement, ts=ts, copies=tuple(earlier))
 
     def to_json(self) -> str:
         return json.dumps(
@@ -81,6 +89,7 @@ class Pause:
                 "ts": self.ts,
                 "created_at": self.created_at,
                 "from_slack": self.from_slack,
+                "copies": list(self.copies),
             },
             default=str,
         )
@@ -104,6 +113,7 @@ class Pause:
             ts=data.get("ts"),
             created_at=float(data.get("created_at") or 0.0),
             from_slack=bool(data.get("from_slack")),
+            copies=tuple(data.get("copies") or ()),
         )
 
 

@@ -229,10 +229,38 @@ async def test_no_approvers_configured_refuses_every_decision(redis_client: obje
         await close()
 
 
-async def test_pending_lists_and_reposts(env: Env) -> None:
+async def test_pending_lists_links_to_the_messages_without_posting_copies(env: Env) -> None:
     thread = await env.start("text_revision", {"some_text": "t"})
+    message = env.pause_message(thread)
     before = len(env.slack.channel_messages(CHANNEL))
     await env.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", "pending")
     await env.settle()
-    assert len(env.slack.channel_messages(CHANNEL)) == before + 1
-    assert thread in env.slack.ephemerals(OUTSIDER)[-1].text
+    assert len(env.slack.channel_messages(CHANNEL)) == before  # nothing posted again
+    listed = env.slack.ephemerals(OUTSIDER)[-1].text
+    assert f"https://local.slack/archives/{CHANNEL}/p{message.ts.replace('.', '')}" in listed
+    assert "text_revision" in listed and listed.startswith("1 waiting")
+
+
+async def test_pending_posts_a_pause_slack_refused_and_links_it(env: Env) -> None:
+    env.slack.fail("chat.postMessage", "internal_error", times=1)
+    thread = await env.start("text_revision", {"some_text": "refused at first"})
+    assert not [m for m in env.slack.channel_messages(CHANNEL) if thread in json.dumps(m.blocks)]
+    await env.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", "pending")
+    await env.settle()
+    message = env.pause_message(thread)
+    assert f"p{message.ts.replace('.', '')}" in env.slack.ephemerals(OUTSIDER)[-1].text
+
+
+async def test_every_copy_of_a_pause_is_updated_when_it_is_decided(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "copied"})
+    original = env.pause_message(thread)
+    pause = await env.bot.deps.store.get(thread, await env.bot.deps.store.current(thread) or "")
+    assert pause is not None
+    await env.bot.notifier.post(pause)  # posted again (as `/sluice pending` used to): a live copy
+    copy = env.pause_message(thread)
+    assert copy.ts != original.ts and action_ids(copy) == action_ids(original)
+    await env.slack.click(APPROVER, CHANNEL, copy.ts, button(copy, "Approve"))
+    await env.settle()
+    for message in (original, copy):
+        updated = env.slack.message(CHANNEL, message.ts)
+        assert action_ids(updated) == [] and f"<@{APPROVER}>" in json.dumps(updated.blocks), updated.blocks
