@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.playground.block_elements import ElementChecker
+
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 
@@ -23,33 +25,8 @@ def block_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS, where: st
         errors.append(f"must provide at most {max_blocks} items [json-pointer:/{where}]")
     seen: set[str] = set()
 
-    def text_obj(obj: Any, limit: int, ptr: str, plain: bool = False) -> None:
-        if not isinstance(obj, Mapping) or not isinstance(obj.get("text"), str):
-            errors.append(f"must be a text object [json-pointer:{ptr}]")
-            return
-        if plain and obj.get("type") != "plain_text":
-            errors.append(f"must be plain_text [json-pointer:{ptr}/type]")
-        if len(obj["text"]) > limit:
-            errors.append(f"must be less than {limit + 1} characters [json-pointer:{ptr}/text]")
-        if obj["type"] not in ("plain_text", "mrkdwn"):
-            errors.append(f"unknown text type [json-pointer:{ptr}/type]")
-
-    def element(el: Any, ptr: str) -> None:
-        if not isinstance(el, Mapping):
-            errors.append(f"must be an object [json-pointer:{ptr}]")
-            return
-        if len(str(el.get("action_id", ""))) > 255:
-            errors.append(f"must be less than 256 characters [json-pointer:{ptr}/action_id]")
-        if el.get("type") == "button":
-            text_obj(el.get("text"), 75, ptr + "/text", plain=True)
-            if len(str(el.get("value", ""))) > 2000:
-                errors.append(f"must be less than 2001 characters [json-pointer:{ptr}/value]")
-        elif el.get("type") == "plain_text_input":
-            max_length = el.get("max_length", 3000)
-            if not isinstance(max_length, int) or max_length > 3000:
-                errors.append(f"must be at most 3000 [json-pointer:{ptr}/max_length]")
-            elif len(str(el.get("initial_value", ""))) > max_length:
-                errors.append(f"must be less than {max_length + 1} characters [json-pointer:{ptr}/initial_value]")
+    check = ElementChecker(errors)
+    text_obj = check.text
 
     for i, block in enumerate(blocks):
         ptr = f"/{where}/{i}"
@@ -75,15 +52,18 @@ def block_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS, where: st
             if "text" not in block and not fields:
                 errors.append(f"must provide text or fields [json-pointer:{ptr}]")
             if "accessory" in block:
-                element(block["accessory"], ptr + "/accessory")
+                check.check(block["accessory"], ptr + "/accessory", "accessory")
         elif kind == "header":
             text_obj(block.get("text"), 150, ptr + "/text", plain=True)
         elif kind == "actions":
             els = block.get("elements") or []
             if not els or len(els) > 25:
                 errors.append(f"must provide 1 to 25 items [json-pointer:{ptr}/elements]")
+            action_ids = [el.get("action_id") for el in els if isinstance(el, Mapping) and "action_id" in el]
+            if len(set(action_ids)) != len(action_ids):
+                errors.append(f"action_id must be unique within the block [json-pointer:{ptr}/elements]")
             for j, el in enumerate(els):
-                element(el, f"{ptr}/elements/{j}")
+                check.check(el, f"{ptr}/elements/{j}", "actions")
         elif kind == "context":
             els = block.get("elements") or []
             if not els or len(els) > 10:
@@ -93,7 +73,15 @@ def block_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS, where: st
                     text_obj(el, 3000, f"{ptr}/elements/{j}")
         elif kind == "input":
             text_obj(block.get("label"), 2000, ptr + "/label", plain=True)
-            element(block.get("element"), ptr + "/element")
+            if "hint" in block:
+                text_obj(block["hint"], 2000, ptr + "/hint", plain=True)
+            for flag in ("optional", "dispatch_action"):
+                if flag in block and not isinstance(block[flag], bool):
+                    errors.append(f"must be a boolean [json-pointer:{ptr}/{flag}]")
+            if "element" not in block:
+                errors.append(f"element is required [json-pointer:{ptr}/element]")
+            else:
+                check.check(block["element"], ptr + "/element", "input")
         elif kind == "markdown":
             if len(str(block.get("text", ""))) > 12000:
                 errors.append(f"must be less than 12001 characters [json-pointer:{ptr}/text]")

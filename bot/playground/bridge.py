@@ -27,8 +27,8 @@ class Bridge(Protocol):
         """Returns the version as soon as it differs from `seen`."""
         ...
 
-    def snapshot(self) -> dict[str, Any]:
-        """The page's JSON: version, channel, channel_name, me, users, messages, views."""
+    def snapshot(self, tab: str | None) -> dict[str, Any]:
+        """The page's JSON: version, channel, channel_name, me, users, messages, and the views of `tab`."""
         ...
 
     async def click(
@@ -40,8 +40,11 @@ class Bridge(Protocol):
         action_id: str,
         block_id: str,
         value: str | None,
+        tab: str | None,
     ) -> None:
-        """A button press in a message (channel + ts) or in a modal (view_id): block_actions to the bot."""
+        """A button press in a message (channel + ts) or in a modal (view_id): block_actions to the bot.
+
+        A modal the bot opens in answer belongs to `tab` (the browser tab that pressed)."""
         ...
 
     async def submit(self, view_id: str, values: dict[str, Any]) -> dict[str, str]:
@@ -50,7 +53,9 @@ class Bridge(Protocol):
 
     async def close(self, view_id: str) -> None: ...
 
-    async def slash_command(self, command: str, text: str) -> None: ...
+    async def slash_command(self, command: str, text: str, tab: str | None) -> None:
+        """`/command text`; an unknown command gets Slackbot's note instead of reaching the bot."""
+        ...
 
     async def say(self, text: str) -> None:
         """A plain message from the user in the channel (message event to the bot)."""

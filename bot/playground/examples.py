@@ -8,38 +8,37 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """One click on the page = a thread and a run of `assistant_id` with this input."""
+    """One click on the page = a thread and a run of `assistant_id` with this input.
+
+    The page lists it under the assistant's name, the name its pause messages show.
+    """
 
     id: str
     assistant_id: str
-    title: str
     description: str
     input: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, str]:
-        return {"id": self.id, "title": self.title, "description": self.description}
+        return {"id": self.id, "assistant_id": self.assistant_id, "description": self.description}
 
 
 EXAMPLES: tuple[Example, ...] = (
     Example(
         id="text_revision",
         assistant_id="text_revision",
-        title="Text revision",
-        description="Approve or edit a proposed text (the seed example).",
+        description="Text revision: approve or edit a proposed text (the seed example).",
         input={"some_text": "Sluice turns every pause of a graph into a Slack message you can approve or edit."},
     ),
     Example(
         id="tool_approval",
         assistant_id="tool_approval",
-        title="Tool calls",
-        description="An agent wants to send an email and delete a file.",
+        description="Tool calls: an agent wants to send an email and delete a file.",
         input={"request": "Send the Q3 report to ana@example.com and delete reports/q3-draft.txt"},
     ),
     Example(
         id="notify",
         assistant_id="notify",
-        title="Breakpoint",
-        description="Three steps, paused before node_b until you continue.",
+        description="Breakpoint: three steps, paused before node_b until you continue.",
         input={"input": "deploy v1.2"},
     ),
 )

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from bot.playground.bridge import BridgeError
-from bot.playground.slack_user import Delivery, LocalSlack
+from bot.playground.slack_user import Delivery, LocalSlack, UnknownCommandError
 from bot.playground.workspace import LocalSlackError
 
 # "@sluice ..." typed in the message box is a mention, as Slack's composer turns it into one.
@@ -30,8 +30,9 @@ class SlackApiBridge:
     async def wait_for_change(self, seen: int) -> int:
         return await self._slack.wait_for_change(seen)
 
-    def snapshot(self) -> dict[str, Any]:
-        raw = self._slack.snapshot(self._channel, self._user)
+    def snapshot(self, tab: str | None) -> dict[str, Any]:
+        # Without a tab nothing opened on one is shown: a modal belongs to the tab that opened it.
+        raw = self._slack.snapshot(self._channel, self._user, client=tab or "")
         users: dict[str, str] = raw["users"]
         return {
             "version": raw["version"],
@@ -62,6 +63,7 @@ class SlackApiBridge:
         action_id: str,
         block_id: str,
         value: str | None,
+        tab: str | None,
     ) -> None:
         # The button's value as the page last saw it: a click on a message that changed since is
         # what a Slack client that has not refreshed yet sends, and the bot must cope with it.
@@ -69,7 +71,7 @@ class SlackApiBridge:
             if view_id is not None:
                 delivery = await self._slack.click_in_view(self._user, view_id, action_id, value=value)
             elif channel is not None and ts is not None:
-                delivery = await self._slack.click(self._user, channel, ts, action_id, value=value)
+                delivery = await self._slack.click(self._user, channel, ts, action_id, value=value, client=tab)
             else:
                 raise BridgeError("a click needs a message (channel and ts) or a view_id")
         except LocalSlackError as exc:
@@ -93,9 +95,11 @@ class SlackApiBridge:
         except LocalSlackError as exc:
             raise BridgeError(str(exc), 404) from exc
 
-    async def slash_command(self, command: str, text: str) -> None:
+    async def slash_command(self, command: str, text: str, tab: str | None) -> None:
         try:
-            delivery = await self._slack.slash_command(self._user, self._channel, command, text)
+            delivery = await self._slack.slash_command(self._user, self._channel, command, text, tab)
+        except UnknownCommandError:
+            return  # Slackbot's note in the channel says so
         except LocalSlackError as exc:
             raise BridgeError(str(exc), 502) from exc
         _check(delivery, command)

@@ -3,7 +3,7 @@
 GET  /                         the page (static/index.html)
 GET  /static/*                 its script and styles
 GET  /playground/api/config    examples and the SDK snippet
-GET  /playground/api/state     the channel as the local Slack holds it (messages, open modals)
+GET  /playground/api/state     the channel as the local Slack holds it (messages; ?tab=: that tab's modals)
 GET  /playground/api/events    server-sent events: `change` whenever that state changes
 POST /playground/api/click     a button press -> a signed block_actions payload to the bot
 POST /playground/api/submit    a modal submission -> a signed view_submission payload
@@ -66,7 +66,7 @@ async def config(request: web.Request) -> web.Response:
 
 
 async def state(request: web.Request) -> web.Response:
-    return web.json_response(request.app[BRIDGE_KEY].snapshot())
+    return web.json_response(request.app[BRIDGE_KEY].snapshot(request.query.get("tab") or None))
 
 
 async def _end_streams(app: web.Application) -> None:
@@ -149,6 +149,7 @@ async def click(request: web.Request) -> web.Response:
             action_id=action_id,
             block_id=_str(body, "block_id") or "",
             value=_str(body, "value"),
+            tab=_str(body, "tab"),
         )
     except BridgeError as exc:
         return _error(exc.status, str(exc))
@@ -177,14 +178,15 @@ async def close(request: web.Request) -> web.Response:
 
 
 async def send(request: web.Request) -> web.Response:
-    text = (_str(await _body(request), "text") or "").strip()
+    body = await _body(request)
+    text = (_str(body, "text") or "").strip()
     if not text:
         return _error(400, "text is required")
     bridge = request.app[BRIDGE_KEY]
     try:
         if text.startswith("/"):
             command, _, rest = text.partition(" ")
-            await bridge.slash_command(command, rest.strip())
+            await bridge.slash_command(command, rest.strip(), _str(body, "tab"))
         else:
             await bridge.say(text)
     except BridgeError as exc:

@@ -29,6 +29,7 @@ DEFAULT_HOST = "127.0.0.1"
 SLACK_API_PREFIX = "/slack-api/"
 CHANNEL_ID, CHANNEL_NAME = "C0PLAYGROUND", "sluice-playground"
 USER_ID, USER_NAME = "U0YOU", "you"
+SLASH_COMMAND = "/sluice"  # the command manifest.yml declares and the bot listens to
 
 
 def is_loopback(host: str) -> bool:
@@ -136,6 +137,7 @@ def build(settings: Settings, url: str) -> web.Application:
         events_url=url + EVENTS_PATH,
         channels={CHANNEL_ID: CHANNEL_NAME},
         users={USER_ID: USER_NAME},
+        commands=(SLASH_COMMAND,),
     )
     slack.public_url = url + SLACK_API_PREFIX.rstrip("/")
     app.add_subapp(SLACK_API_PREFIX, slack.app())

@@ -21,8 +21,10 @@ from typing import Any
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
-from bot.playground.web_api import SlackWebApi
-from bot.playground.workspace import LocalSlackError, Message
+from bot.playground.block_kit import view_errors
+from bot.playground.view_state import state_values
+from bot.playground.web_api import MAX_VIEW_STACK, SlackWebApi
+from bot.playground.workspace import LocalSlackError, Message, OpenView
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,19 @@ class Delivery:
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body.strip() else None
+
+
+class UnknownCommandError(LocalSlackError):
+    """A slash command no app declares: Slack does not send it anywhere."""
+
+
+def unknown_command_note(command: str, known: Iterable[str]) -> str:
+    """What Slackbot says about an unknown command, as Slack's client does."""
+    listed = ", ".join(f"`{c}`" for c in sorted(known))
+    return (
+        f"`{command}` is not a valid command. In Slack, all messages that start with the `/` character are "
+        f"interpreted as commands. The commands here: {listed} (try `{min(known, default='/sluice')} help`)."
+    )
 
 
 class LocalSlack(SlackWebApi):
@@ -52,6 +67,7 @@ class LocalSlack(SlackWebApi):
         channels: Mapping[str, str] | None = None,
         users: Mapping[str, str] | None = None,
         usergroups: Mapping[str, Iterable[str]] | None = None,
+        commands: Iterable[str] | None = None,
     ) -> None:
         super().__init__(
             bot_token=bot_token,
@@ -66,6 +82,8 @@ class LocalSlack(SlackWebApi):
         )
         self.signing_secret = signing_secret
         self.events_url = events_url
+        # The app's slash commands (its manifest's); None: every command is sent to the app.
+        self.commands: frozenset[str] | None = frozenset(commands) if commands is not None else None
         self._signer = SignatureVerifier(signing_secret)
         self._session: aiohttp.ClientSession | None = None
 
@@ -158,24 +176,26 @@ class LocalSlack(SlackWebApi):
         view_id: str | None = None,
         block_id: str | None = None,
         value: str | None = None,
+        client: str | None = None,
     ) -> dict[str, Any]:
         """The block_actions payload of `user` pressing button `action_id` of a message or a modal.
 
         A button no longer shown can still be pressed by passing its `value` (a stale client).
+        `client` is where the press happened (a modal it opens shows there); a modal's own.
         """
+        view = self._find_view(view_id) if view_id is not None else None
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user),
             "api_app_id": self.app_id,
             "token": "local-verification-token",
-            "trigger_id": self._trigger(user),
+            "trigger_id": self._trigger(user, view.client if view else client),
             "team": {"id": self.team_id, "domain": "local"},
             "enterprise": None,
             "is_enterprise_install": False,
             "state": {"values": {}},
         }
         if view_id is not None:
-            view = self._find_view(view_id)
             if view is None:
                 raise LocalSlackError(f"no open view {view_id}")
             blocks = view.view.get("blocks", [])
@@ -208,11 +228,12 @@ class LocalSlack(SlackWebApi):
         ]
         return payload
 
-    async def click(self, user: str, channel: str, ts: str, action_id: str, *, value: str | None = None) -> Delivery:
-        """`user` presses a button of message `ts`: block_actions to the bot."""
-        return await self._send(
-            "interactive", self.block_actions_payload(user, action_id, channel=channel, ts=ts, value=value), False
-        )
+    async def click(
+        self, user: str, channel: str, ts: str, action_id: str, *, value: str | None = None, client: str | None = None
+    ) -> Delivery:
+        """`user` presses a button of message `ts` (on `client`): block_actions to the bot."""
+        payload = self.block_actions_payload(user, action_id, channel=channel, ts=ts, value=value, client=client)
+        return await self._send("interactive", payload, False)
 
     async def click_in_view(self, user: str, view_id: str, action_id: str, *, value: str | None = None) -> Delivery:
         return await self._send(
@@ -220,30 +241,18 @@ class LocalSlack(SlackWebApi):
         )
 
     def view_submission_payload(self, user: str, view_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """`values`: {block_id: text} for plain inputs, or Slack's own {block_id: {action_id: {...}}}."""
+        """`values` by block_id: the short form (text, option value(s), date...) or Slack's {action_id: entry}."""
         view = self._find_view(view_id)
         if view is None:
             raise LocalSlackError(f"no open view {view_id}")
-        state: dict[str, Any] = {}
-        for block in view.view.get("blocks", []):
-            if block.get("type") != "input":
-                continue
-            block_id, element = block.get("block_id", ""), block.get("element", {})
-            given = values.get(block_id)
-            if isinstance(given, Mapping):
-                state[block_id] = dict(given)
-            else:
-                text = given if given is not None else element.get("initial_value")
-                state[block_id] = {
-                    element.get("action_id", "value"): {"type": element.get("type", "plain_text_input"), "value": text}
-                }
+        state = state_values(view.view.get("blocks", []), values)
         return {
             "type": "view_submission",
             "team": {"id": self.team_id, "domain": "local"},
             "user": self._user(user),
             "api_app_id": self.app_id,
             "token": "local-verification-token",
-            "trigger_id": self._trigger(user),
+            "trigger_id": self._trigger(user, view.client),
             "view": view.payload(self.team_id, self.app_id, state),
             "response_urls": [],
             "is_enterprise_install": False,
@@ -251,27 +260,49 @@ class LocalSlack(SlackWebApi):
         }
 
     async def submit(self, user: str, view_id: str, values: Mapping[str, Any]) -> Delivery:
-        """`user` submits modal `view_id`; the bot's response_action is applied as Slack does."""
+        """`user` submits modal `view_id`; the bot's response_action is applied as Slack does.
+
+        An answer Slack would refuse (errors for blocks that are not inputs of the view, an invalid
+        view to update or push) is a `LocalSlackError`: Slack shows the person an error instead.
+        """
         delivery = await self._send("interactive", self.view_submission_payload(user, view_id, values), False)
         if delivery.status != 200:
             return delivery
         answer = delivery.json() or {}
-        stack = self.views.get(user, [])
+        submitted = self._find_view(view_id)
+        client = submitted.client if submitted else None
+        stack = [v for v in self.views.get(user, []) if v.client == client]
         action = answer.get("response_action") if isinstance(answer, dict) else None
-        if action == "errors":
-            view = self._find_view(view_id)
-            if view is not None:
-                view.errors = dict(answer.get("errors") or {})
-        elif action == "update" and stack:
-            stack[-1].view, stack[-1].errors = answer["view"], {}
-        elif action == "push":
-            stack.append(self._new_view(user, answer["view"], stack[0].id if stack else None))
+        if action == "errors" and submitted is not None:
+            submitted.errors = self._field_errors(submitted, answer.get("errors"))
+        elif action in ("update", "push"):
+            problems = view_errors(answer.get("view"))
+            if problems:
+                raise LocalSlackError(f"the bot answered {action} with a view Slack refuses: {'; '.join(problems)}")
+            if action == "update" and stack:
+                stack[-1].view, stack[-1].errors = answer["view"], {}
+            elif action == "push":
+                if len(stack) >= MAX_VIEW_STACK:
+                    raise LocalSlackError("the bot pushed a fourth view: Slack keeps at most 3")
+                root = stack[0].id if stack else None
+                self.views.setdefault(user, []).append(self._new_view(user, answer["view"], root, client))
         elif action == "clear":
-            self.views.pop(user, None)
+            self.views[user] = [v for v in self.views.get(user, []) if v.client != client]
         else:
-            self.views[user] = [v for v in stack if v.id != view_id]
+            self.views[user] = [v for v in self.views.get(user, []) if v.id != view_id]
         await self._bump()
         return delivery
+
+    @staticmethod
+    def _field_errors(view: OpenView, errors: Any) -> dict[str, str]:
+        """`response_action: errors` as Slack checks it: a message for input blocks of the view."""
+        inputs = {b.get("block_id") for b in view.view.get("blocks", []) if b.get("type") == "input"}
+        if not isinstance(errors, Mapping) or not errors:
+            raise LocalSlackError("the bot answered response_action errors without errors")
+        unknown = [str(k) for k in errors if k not in inputs]
+        if unknown:
+            raise LocalSlackError(f"the bot answered errors for blocks that are not inputs of the view: {unknown}")
+        return {str(k): str(v) for k, v in errors.items()}
 
     async def close_view(self, user: str, view_id: str) -> None:
         """The modal's Cancel: Slack sends view_closed only when notify_on_close is set."""
@@ -289,7 +320,9 @@ class LocalSlack(SlackWebApi):
             }
             await self._send("interactive", payload, False)
 
-    def slash_command_payload(self, user: str, channel: str, command: str, text: str) -> dict[str, str]:
+    def slash_command_payload(
+        self, user: str, channel: str, command: str, text: str, client: str | None = None
+    ) -> dict[str, str]:
         return {
             "token": "local-verification-token",
             "team_id": self.team_id,
@@ -303,11 +336,19 @@ class LocalSlack(SlackWebApi):
             "api_app_id": self.app_id,
             "is_enterprise_install": "false",
             "response_url": self._response_url(channel, user, None),
-            "trigger_id": self._trigger(user),
+            "trigger_id": self._trigger(user, client),
         }
 
-    async def slash_command(self, user: str, channel: str, command: str, text: str) -> Delivery:
-        return await self._send("slash_commands", self.slash_command_payload(user, channel, command, text), True)
+    async def slash_command(
+        self, user: str, channel: str, command: str, text: str, client: str | None = None
+    ) -> Delivery:
+        """`/command text` typed by `user`. A command the app does not declare never reaches it:
+        Slackbot tells the user so (only they see it) and this raises `UnknownCommandError`."""
+        if self.commands is not None and command not in self.commands:
+            await self.slackbot_note(user, channel, unknown_command_note(command, self.commands))
+            raise UnknownCommandError(f"{command} is not a valid command")
+        payload = self.slash_command_payload(user, channel, command, text, client)
+        return await self._send("slash_commands", payload, True)
 
     def event_payload(self, event: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -306,36 +306,37 @@ class SlackWebApi(Workspace):
             raise _ApiError("invalid_arguments", response_metadata={"messages": errors})
         return dict(raw)  # type: ignore[arg-type]
 
-    def _use_trigger(self, args: Mapping[str, Any]) -> str:
+    def _use_trigger(self, args: Mapping[str, Any]) -> tuple[str, str | None]:
+        """The user and client of a fresh, unused trigger id."""
         trigger = str(args.get("trigger_id") or "")
         issued = self._triggers.pop(trigger, None)
         if issued is None:
             raise _ApiError("invalid_trigger_id")
-        user, at = issued
+        user, at, client = issued
         if time.monotonic() - at > TRIGGER_TTL_S:
             raise _ApiError("expired_trigger_id")
-        return user
+        return user, client
 
     async def _views_open(self, args: dict[str, Any], url: str) -> dict[str, Any]:
         view = self._view_arg(args)
-        user = self._use_trigger(args)
-        opened = self._new_view(user, view)
-        self.views[user] = [opened]
+        user, client = self._use_trigger(args)
+        opened = self._new_view(user, view, client=client)
+        # The modal opens on the client the gesture came from, replacing what that client showed.
+        self.views[user] = [v for v in self.views.get(user, []) if v.client != client] + [opened]
         await self._bump()
         return {"view": opened.payload(self.team_id, self.app_id)}
 
     async def _views_push(self, args: dict[str, Any], url: str) -> dict[str, Any]:
         view = self._view_arg(args)
-        user = self._use_trigger(args)
-        stack = self.views.get(user) or []
+        user, client = self._use_trigger(args)
+        stack = [v for v in self.views.get(user, []) if v.client == client]
         if not stack:
             raise _ApiError("not_found")
         if len(stack) >= MAX_VIEW_STACK:
             raise _ApiError("push_limit_reached")
-        opened = self._new_view(user, view, stack[0].id)
-        stack.append(opened)
+        self.views[user].append(self._new_view(user, view, stack[0].id, client))
         await self._bump()
-        return {"view": opened.payload(self.team_id, self.app_id)}
+        return {"view": self.views[user][-1].payload(self.team_id, self.app_id)}
 
     async def _views_update(self, args: dict[str, Any], url: str) -> dict[str, Any]:
         view = self._view_arg(args)

@@ -63,6 +63,7 @@ class OpenView:
     hash: str
     root_view_id: str
     errors: dict[str, str] = field(default_factory=dict)
+    client: str | None = None  # the Slack client (the page's tab) it opened on; only that one shows it
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "user": self.user, "view": self.view, "hash": self.hash, "errors": self.errors}
@@ -87,6 +88,9 @@ class OpenView:
         }
 
 
+SLACKBOT = "USLACKBOT"
+
+
 class Workspace:
     def __init__(
         self,
@@ -103,13 +107,14 @@ class Workspace:
         self.channels: dict[str, str] = dict(channels or {"C0GENERAL": "general"})
         self.users: dict[str, str] = dict(users or {"U0HUMAN": "you"})
         self.users.setdefault(bot_user_id, "sluice")
+        self.users.setdefault(SLACKBOT, "Slackbot")
         self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
         self.messages: list[Message] = []
         self.views: dict[str, list[OpenView]] = {}  # user -> modal stack
         self.version = 0
         self._changed = asyncio.Condition()
         self._seq = itertools.count(1)
-        self._triggers: dict[str, tuple[str, float]] = {}  # trigger id -> (user, issued at)
+        self._triggers: dict[str, tuple[str, float, str | None]] = {}  # trigger id -> (user, issued at, client)
         self._responses: dict[str, tuple[str, str, str | None]] = {}  # token -> (channel, user, message ts)
 
     # --- change feed ----------------------------------------------------------------------
@@ -124,20 +129,30 @@ class Workspace:
             await self._changed.wait_for(lambda: self.version != seen)
             return self.version
 
-    def snapshot(self, channel: str | None = None, user: str | None = None) -> dict[str, Any]:
-        """Messages (with the ephemerals `user` sees) and `user`'s open modals, as JSON."""
+    def snapshot(
+        self, channel: str | None = None, user: str | None = None, client: str | None = None
+    ) -> dict[str, Any]:
+        """Messages (with the ephemerals `user` sees) and `user`'s open modals (those of `client`), as JSON."""
         messages = [
             m.to_json()
             for m in self.messages
             if (channel is None or m.channel == channel)
             and (m.ephemeral_to is None or user is None or m.ephemeral_to == user)
         ]
-        views = (
-            [v.to_json() for v in self.views.get(user, [])]
-            if user
-            else [v.to_json() for s in self.views.values() for v in s]
-        )
+        views = [
+            v.to_json()
+            for stack in (self.views.get(user, []) if user else [v for s in self.views.values() for v in s],)
+            for v in stack
+            if client is None or v.client == client
+        ]
         return {"version": self.version, "messages": messages, "views": views, "users": dict(self.users)}
+
+    async def slackbot_note(self, user: str, channel: str, text: str) -> Message:
+        """Slackbot tells `user` something in `channel` that only they see (as for an unknown command)."""
+        note = Message(channel, self._ts(), SLACKBOT, text, [], ephemeral_to=user)
+        self.messages.append(note)
+        await self._bump()
+        return note
 
     # --- queries --------------------------------------------------------------------------
 
@@ -181,11 +196,14 @@ class Workspace:
     def _ts(self) -> str:
         return f"{int(time.time())}.{next(self._seq) % 1_000_000:06d}"
 
-    def _new_view(self, user: str, view: dict[str, Any], root: str | None = None) -> OpenView:
+    def _new_view(
+        self, user: str, view: dict[str, Any], root: str | None = None, client: str | None = None
+    ) -> OpenView:
         view_id = "V" + secrets.token_hex(5).upper()
-        return OpenView(view_id, user, view, secrets.token_hex(8), root or view_id)
+        return OpenView(view_id, user, view, secrets.token_hex(8), root or view_id, client=client)
 
-    def _trigger(self, user: str) -> str:
+    def _trigger(self, user: str, client: str | None = None) -> str:
+        """A trigger id for a gesture of `user` on `client`: a modal it opens shows on that client."""
         trigger = f"{next(self._seq)}.{secrets.token_hex(6)}"
-        self._triggers[trigger] = (user, time.monotonic())
+        self._triggers[trigger] = (user, time.monotonic(), client)
         return trigger

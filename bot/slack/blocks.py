@@ -283,12 +283,11 @@ def decision_modal(pause: Pause, ref: ButtonRef) -> Block:
         if form is not None:
             return forms.edit_modal(ref, prompt.actions[ref.slot_index], form)
     if decision == "edit" and isinstance(prompt, TextPrompt):
-        return _edit_modal(ref, "Edit the text", None, prompt.text)
+        return _edit_modal(ref, "Edit the text", prompt.text, "Text")
     if decision == "edit" and isinstance(prompt, ToolPrompt):
         action = prompt.actions[ref.slot_index]
-        return _edit_modal(
-            ref, f"Edit {action.name}", f"Arguments of `{escape(action.name)}`, as JSON.", to_json(action.args)
-        )
+        label = f"Arguments of {action.name} (JSON)"  # the page shows a field so labelled in monospace
+        return _edit_modal(ref, f"Edit {action.name}", to_json(action.args), label)
     if decision == "reject":
         name = prompt.actions[ref.slot_index].name if isinstance(prompt, ToolPrompt) else "this"
         inputs = text_inputs("Reason", "", optional=True)
@@ -301,7 +300,7 @@ def decision_modal(pause: Pause, ref: ButtonRef) -> Block:
     return modal(ref, "Respond", intro, text_inputs("Reply", ""), "Send")
 
 
-def _edit_modal(ref: ButtonRef, title: str, intro: str | None, initial: str) -> Block:
+def _edit_modal(ref: ButtonRef, title: str, initial: str, label: str) -> Block:
     parts = limits.chunks(initial, limits.INPUT_MAX)
     if len(parts) > MAX_PARTS:
         note = (
@@ -309,12 +308,12 @@ def _edit_modal(ref: ButtonRef, title: str, intro: str | None, initial: str) -> 
             "Approve it as it is, or change it through the API (`POST /threads/{id}/runs` with a resume command)."
         )
         return modal(ref, title, note, [code(initial[:2800])], None)
+    intro = None
     if len(parts) > 1:
-        extra = (
+        intro = (
             f"It is {len(initial):,} characters long, so it is split into {len(parts)} parts joined in order on submit."
         )
-        intro = f"{intro} {extra}" if intro else extra
-    return modal(ref, title, intro, text_inputs("Value" if intro else "Text", initial), "Save")
+    return modal(ref, title, intro, text_inputs(label, initial), "Save")
 
 
 def read_parts(state_values: Mapping[str, Any]) -> tuple[str, dict[str, str]]:

@@ -6,76 +6,15 @@ goes page -> local Slack -> signed request -> bot -> runs layer -> engine, as in
 
 from __future__ import annotations
 
-import os
 import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-from langgraph_sdk import get_sync_client
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.playground.browser import browser, finished_state, page, pending_message
 from tests.playground.conftest import Playground
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-if not Path(CHROMIUM).exists():
-    # CI installs it (.ci/run); a missing browser there is a failure, not a skip.
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser, playground: Playground) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(playground.url + "/")
-    expect(page.locator("#status")).to_have_text("live")
-    yield page
-    context.close()
-    assert errors == [], f"script errors on the page: {errors}"
-
-
-def pending_message(page: Page, button: str) -> Locator:
-    """The newest bot message that offers `button`."""
-    return page.locator(".message", has=page.locator("button.bk-button", has_text=button)).last
-
-
-def finished_state(playground: Playground, example: str, timeout: float = 15.0) -> dict[str, Any]:
-    """The example's thread state once its run is over (the resume runs in the bot's background)."""
-    client = get_sync_client(url=playground.url)
-    [thread] = client.threads.search(metadata={"playground_example": example})
-    deadline = time.monotonic() + timeout
-    while True:
-        thread = client.threads.get(thread["thread_id"])
-        if thread["status"] == "idle" or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert thread["status"] == "idle", thread
-    return dict(client.threads.get_state(thread["thread_id"]))
+__all__ = ["browser", "page"]  # fixtures
 
 
 def test_text_revision_edited_in_the_modal(page: Page, playground: Playground, tmp_path: Path) -> None:

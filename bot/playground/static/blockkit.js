@@ -1,6 +1,6 @@
 // Renders Slack Block Kit and mrkdwn to DOM, the way the Slack client shows them.
 // Only what a bot commonly sends: section, context, divider, header, actions, input, image,
-// markdown and rich_text blocks; buttons, plain_text_input, static_select and checkboxes.
+// markdown and rich_text blocks; buttons, and the inputs of blockkit_inputs.js.
 "use strict";
 
 (function () {
@@ -146,43 +146,15 @@
 
   const plain = (obj) => (obj && obj.text) || "";
 
+  // An input block's element, as a control (see blockkit_inputs.js) listed in ctx.inputs.
   function inputElement(element, block, ctx) {
-    const id = `${block.block_id}::${element.action_id}`;
-    let node;
-    switch (element.type) {
-      case "plain_text_input":
-      case "email_text_input":
-      case "url_text_input":
-      case "number_input": {
-        node = element.multiline ? el("textarea", "bk-input") : el("input", "bk-input");
-        if (!element.multiline) node.type = element.type === "number_input" ? "number" : "text";
-        if (element.multiline) node.rows = Math.min(12, Math.max(4, String(element.initial_value || "").split("\n").length + 1));
-        node.value = element.initial_value ?? "";
-        if (element.max_length) node.maxLength = element.max_length;
-        if (element.placeholder) node.placeholder = plain(element.placeholder);
-        break;
-      }
-      case "static_select": {
-        node = el("select", "bk-input");
-        for (const option of element.options || []) {
-          const o = el("option", null, plain(option.text));
-          o.value = option.value;
-          if (element.initial_option && element.initial_option.value === option.value) o.selected = true;
-          node.appendChild(o);
-        }
-        break;
-      }
-      default:
-        node = el("div", "bk-unsupported", `(${element.type} is not shown in the playground)`);
-        return node;
-    }
-    node.dataset.inputId = id;
-    node.dataset.blockId = block.block_id;
-    node.dataset.actionId = element.action_id;
-    node.dataset.kind = element.type;
-    ctx.inputs && ctx.inputs.push(node);
-    return node;
+    const ctl = BlockKitInputs.control(element, block);
+    if (!ctl) return el("div", "bk-unsupported", `(${element.type} is not shown in the playground)`);
+    if (ctx.inputs) ctx.inputs.push(ctl);
+    return ctl.node;
   }
+
+  let inputSeq = 0;
 
   function renderBlock(block, ctx) {
     const users = ctx.users;
@@ -264,13 +236,14 @@
         const label = el("label", "bk-label", plain(block.label));
         if (block.optional) label.appendChild(el("span", "bk-optional", " (optional)"));
         node.appendChild(label);
-        node.appendChild(inputElement(block.element || {}, block, ctx));
-        if (block.hint) node.appendChild(el("div", "bk-hint", plain(block.hint)));
-        const error = ctx.errors && ctx.errors[block.block_id];
-        if (error) {
-          node.classList.add("has-error");
-          node.appendChild(el("div", "bk-error", error));
+        const input = inputElement(block.element || {}, block, ctx);
+        node.appendChild(input);
+        if (/^(INPUT|SELECT|TEXTAREA)$/.test(input.tagName)) {
+          input.id = `bk-input-${++inputSeq}`;
+          label.htmlFor = input.id;
         }
+        if (block.hint) node.appendChild(el("div", "bk-hint", plain(block.hint)));
+        showError(node, ctx.errors && ctx.errors[block.block_id]);
         return node;
       }
       default:
@@ -284,24 +257,21 @@
     return frag;
   }
 
-  // view.state.values as Slack sends it in view_submission: {block_id: {action_id: {...}}}.
+  // The message under an input block (Slack's field error); none clears it.
+  function showError(blockNode, message) {
+    const old = blockNode.querySelector(":scope > .bk-error");
+    if (old) old.remove();
+    blockNode.classList.toggle("has-error", !!message);
+    if (message) blockNode.appendChild(el("div", "bk-error", message));
+  }
+
+  // view.state.values as Slack sends it in view_submission: {block_id: {action_id: entry}}.
   function stateValues(inputs) {
     const values = {};
-    for (const node of inputs) {
-      const { blockId, actionId, kind } = node.dataset;
-      values[blockId] = values[blockId] || {};
-      if (kind === "static_select") {
-        const opt = node.selectedOptions[0];
-        values[blockId][actionId] = {
-          type: kind,
-          selected_option: opt ? { text: { type: "plain_text", text: opt.textContent }, value: opt.value } : null,
-        };
-      } else {
-        values[blockId][actionId] = { type: kind, value: node.value === "" ? null : node.value };
-      }
-    }
+    for (const ctl of inputs) (values[ctl.blockId] = values[ctl.blockId] || {})[ctl.actionId] = ctl.read();
     return values;
   }
 
-  window.BlockKit = { mrkdwn, renderBlocks, stateValues, escapeHtml };
+  BlockKitInputs.useMrkdwn(mrkdwn);
+  window.BlockKit = { mrkdwn, renderBlocks, stateValues, showError, escapeHtml };
 })();

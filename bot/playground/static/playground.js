@@ -17,7 +17,8 @@
 
   let state = { messages: [], views: [], users: {}, me: { id: "", name: "you" } };
   let version = -1;
-  let shownViewKey = null;
+  // This tab's id: a modal opened by a gesture here shows here only, and not after a reload.
+  const TAB = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).replace(/-/g, "");
 
   function toast(text, isError) {
     const node = $("toast");
@@ -132,21 +133,29 @@
     if (atBottom) list.parentElement.scrollTop = list.parentElement.scrollHeight;
   }
 
+  // The open modal of this tab. Redrawn only when another view (or a new version of it) comes:
+  // field errors are set in place, and a redrawn version keeps what was typed, as Slack does.
+  let shownModal = null; // { id, hash, inputs, node }
+
   function renderModal() {
     const root = $("modal-root");
     const top = state.views[state.views.length - 1];
-    const key = top ? `${top.id}:${top.hash || ""}:${JSON.stringify(top.errors || {})}` : null;
-    if (key === shownViewKey) return;
-    shownViewKey = key;
     if (!top) {
+      shownModal = null;
       root.hidden = true;
       root.replaceChildren();
       return;
     }
+    if (shownModal && shownModal.id === top.id && shownModal.hash === top.hash) {
+      showErrors(shownModal, top.errors || {});
+      return;
+    }
+    const typed = shownModal && shownModal.id === top.id ? BlockKit.stateValues(shownModal.inputs) : null;
     const view = top.view;
     const inputs = [];
     const modal = document.createElement("form");
     modal.className = "modal";
+    modal.noValidate = true; // the Slack client's own checks below, not the browser's bubbles
     modal.dataset.viewId = top.id;
     if (view.callback_id) modal.dataset.callbackId = view.callback_id;
     const header = document.createElement("div");
@@ -171,6 +180,7 @@
         onAction: (element, block) => clickButton(null, element, block, top),
       }),
     );
+    if (typed) for (const ctl of inputs) if (typed[ctl.blockId] && typed[ctl.blockId][ctl.actionId]) ctl.write(typed[ctl.blockId][ctl.actionId]);
     const footer = document.createElement("div");
     footer.className = "modal-footer";
     const cancel = document.createElement("button");
@@ -186,12 +196,21 @@
       submit.textContent = view.submit.text;
       footer.appendChild(submit);
     }
+    const shown = { id: top.id, hash: top.hash, inputs, node: modal };
     modal.addEventListener("submit", async (event) => {
       event.preventDefault();
+      // As the Slack client: required fields and malformed values are stopped before sending.
+      const local = {};
+      for (const ctl of inputs) {
+        const problem = ctl.check();
+        if (problem) local[ctl.blockId] = problem;
+      }
+      if (Object.keys(local).length) return showErrors(shown, local);
       const button = modal.querySelector(".modal-submit");
       if (button) button.disabled = true;
       try {
-        await api("/playground/api/submit", { view_id: top.id, values: BlockKit.stateValues(inputs) });
+        const answer = await api("/playground/api/submit", { view_id: top.id, values: BlockKit.stateValues(inputs) });
+        if (answer.errors && Object.keys(answer.errors).length) showErrors(shown, answer.errors);
         await refresh();
       } catch (err) {
         toast(String(err.message || err), true);
@@ -202,8 +221,15 @@
     modal.append(header, body, footer);
     root.replaceChildren(modal);
     root.hidden = false;
-    const first = modal.querySelector("textarea, input, select");
+    shownModal = shown;
+    const first = modal.querySelector(".has-error input, .has-error textarea, .has-error select") || modal.querySelector("textarea, input, select");
     if (first) first.focus();
+  }
+
+  function showErrors(shown, errors) {
+    for (const block of shown.node.querySelectorAll(".bk-input-block")) BlockKit.showError(block, errors[block.dataset.blockId]);
+    const first = shown.node.querySelector(".has-error input, .has-error textarea, .has-error select");
+    if (first && !first.contains(document.activeElement) && document.activeElement !== first) first.focus();
   }
 
   async function closeView(top) {
@@ -223,6 +249,7 @@
         action_id: element.action_id,
         block_id: block.block_id,
         value: element.value ?? null,
+        tab: TAB,
       });
       await refresh();
     } catch (err) {
@@ -239,7 +266,7 @@
   }
 
   async function refresh() {
-    const data = await api("/playground/api/state");
+    const data = await api(`/playground/api/state?tab=${TAB}`);
     if (data.version === version) return;
     version = data.version;
     state = data;
@@ -256,7 +283,7 @@
       b.type = "button";
       b.className = "example";
       b.dataset.example = example.id;
-      b.innerHTML = `<b>${BlockKit.escapeHtml(example.title)}</b><span>${BlockKit.escapeHtml(example.description)}</span>`;
+      b.innerHTML = `<b>${BlockKit.escapeHtml(example.assistant_id)}</b><span>${BlockKit.escapeHtml(example.description)}</span>`;
       b.addEventListener("click", async () => {
         b.disabled = true;
         try {
@@ -279,7 +306,7 @@
     if (!text) return;
     input.value = "";
     try {
-      await api("/playground/api/send", { text });
+      await api("/playground/api/send", { text, tab: TAB });
       await refresh();
     } catch (err) {
       toast(String(err.message || err), true);

@@ -1,0 +1,169 @@
+"""Modals in headless Chromium: typed text kept on a field error, a modal per tab, every input of a
+typed form drawn and read back as Slack sends it, and the page's smaller manners."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page, expect
+
+from bot.playground.view_state import state_values
+from tests.playground.browser import browser, finished_state, page, pending_message
+from tests.playground.conftest import Playground
+from tests.playground.forms import form_blocks
+
+__all__ = ["browser", "page"]  # fixtures
+
+
+def open_edit_of_send_email(page: Page) -> tuple[str, Any]:
+    page.click("button.example[data-example=tool_approval]")
+    message = pending_message(page, "Edit")
+    expect(message).to_contain_text("send_email")
+    ts = str(message.get_attribute("data-ts"))
+    message.locator("button.bk-button", has_text="Edit").first.click()
+    modal = page.locator(".modal")
+    expect(modal).to_be_visible()
+    return ts, modal
+
+
+def test_a_modal_keeps_what_was_typed_when_the_bot_answers_a_field_error(
+    page: Page, playground: Playground, tmp_path: Path
+) -> None:
+    ts, modal = open_edit_of_send_email(page)
+    # The JSON field says what it holds, in a monospace font.
+    expect(modal.locator("label.bk-label")).to_have_text("Arguments of send_email (JSON)")
+    box = modal.get_by_label("Arguments of send_email (JSON)")
+    assert "monospace" in box.evaluate("node => getComputedStyle(node).fontFamily").lower()
+
+    typed = '{"to": "cfo@example.com", "subject": "Numbers", "body": "Attached."'  # the closing brace forgotten
+    box.fill(typed)
+    modal.locator(".modal-submit").click()
+    error = modal.locator('.bk-input-block[data-block-id="part.0"] .bk-error')
+    expect(error).to_contain_text("Not valid JSON")
+    # What the person typed is still there (the error's column points into it), and focused.
+    expect(box).to_have_value(typed)
+    expect(box).to_be_focused()
+    page.screenshot(path=str(tmp_path / "field_error.png"))
+
+    box.press("End")
+    box.type("}")
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0)
+    expect(page.locator(f'.message[data-ts="{ts}"]')).to_contain_text("Edited")
+    page.locator(f'.message[data-ts="{ts}"] button.bk-button', has_text="Approve").first.click()
+    state = finished_state(playground, "tool_approval")
+    assert state["values"]["results"][0] == "Email sent to cfo@example.com: 'Numbers'"
+
+
+def test_a_modal_belongs_to_the_tab_that_opened_it(page: Page, browser: Browser, playground: Playground) -> None:
+    _, modal = open_edit_of_send_email(page)
+    other = page.context.new_page()  # a second tab of the same person
+    other.goto(playground.url + "/")
+    expect(other.locator("#status")).to_have_text("live")
+    expect(other.locator(".message", has_text="send_email")).to_have_count(1)
+    expect(other.locator(".modal")).to_have_count(0)
+    other.locator(".message", has_text="send_email").locator("button.bk-button", has_text="Reject").first.click()
+    expect(other.locator(".modal")).to_contain_text("Reject")
+    expect(modal).to_contain_text("Edit send_email")  # the first tab's modal is its own
+    page.reload()
+    expect(page.locator("#status")).to_have_text("live")
+    expect(page.locator(".modal")).to_have_count(0)  # gone with the page that opened it
+    expect(other.locator(".modal")).to_contain_text("Reject")
+    other.close()
+
+
+def test_an_unknown_slash_command_gets_a_friendly_note(page: Page) -> None:
+    page.fill("#composer-input", "/deploy now")
+    page.press("#composer-input", "Enter")
+    note = page.locator(".message.ephemeral", has_text="is not a valid command")
+    expect(note).to_contain_text("/deploy")
+    expect(note).to_contain_text("/sluice help")
+    expect(note.locator(".author")).to_have_text("Slackbot")
+    expect(page.locator("#toast")).to_be_hidden()
+
+
+def test_the_sidebar_names_the_assistants(page: Page) -> None:
+    names = page.locator("button.example b").all_inner_texts()
+    assert names == ["text_revision", "tool_approval", "notify"]
+
+
+RENDER = """(blocks) => {
+  const inputs = [];
+  const form = document.createElement("form");
+  form.id = "form-under-test";
+  form.className = "modal-body";
+  form.appendChild(BlockKit.renderBlocks(blocks, { users: {}, errors: {}, inputs }));
+  document.getElementById("message-list").appendChild(form);
+  window.formInputs = inputs;
+}"""
+
+
+LABELS = {b["label"]["text"]: b["block_id"] for b in form_blocks()}
+
+
+def field(page: Page, label: str) -> Any:
+    """The input labelled `label` (optional ones read "Label (optional)" on the page)."""
+    name = label + (
+        " (optional)" if any(b.get("optional") and b["block_id"] == LABELS[label] for b in form_blocks()) else ""
+    )
+    return page.locator("#form-under-test").get_by_label(name, exact=True)
+
+
+def test_every_input_of_a_typed_form_is_drawn_operated_and_read_as_slack_sends_it(page: Page, tmp_path: Path) -> None:
+    page.evaluate(RENDER, form_blocks())
+    form = page.locator("#form-under-test")
+    expect(form.locator(".bk-input-block")).to_have_count(len(form_blocks()))
+    expect(form.locator(".bk-unsupported")).to_have_count(0)
+    expect(form).to_contain_text("Ship now, or hold the release")  # hint
+    expect(form.locator('.bk-input-block[data-block-id="ratio"] .bk-optional')).to_have_text(" (optional)")
+
+    # Untouched, the form reads as its initial values; required and bad fields are stopped.
+    untouched = page.evaluate("BlockKit.stateValues(window.formInputs)")
+    assert untouched == state_values(form_blocks(), {})
+    checks = page.evaluate("Object.fromEntries(window.formInputs.map((c) => [c.blockId, c.check()]))")
+    assert checks["risk"] == checks["reason"] == checks["severity"] == "Please complete this required field."
+    assert checks["ratio"] is None and checks["teams"] is None
+
+    field(page, "Decision").select_option("hold")
+    field(page, "Risk (1-5)").fill("9")
+    field(page, "Owner").fill("not-an-email")
+    checks = page.evaluate("Object.fromEntries(window.formInputs.map((c) => [c.blockId, c.check()]))")
+    assert checks["risk"] == "Enter a number between 1 and 5."
+    assert checks["owner"] == "Enter a valid email address."
+    field(page, "Risk (1-5)").fill("4")
+    field(page, "Rollout share").fill("0.25")
+    field(page, "Reason").fill("Green across the board.\nShip on Monday.")
+    form.locator('.bk-input-block[data-block-id="severity"]').get_by_text("High").click()
+    checks_block = form.locator('.bk-input-block[data-block-id="checks"]')
+    checks_block.get_by_text("Tests pass").click()  # off
+    checks_block.get_by_text("Docs").click()  # on
+    field(page, "Teams").select_option(["web", "ops"])
+    field(page, "Day").fill("2026-12-24")
+    field(page, "At").fill("17:05")
+    field(page, "Window opens").fill("2026-12-24T08:30")
+    field(page, "Owner").fill("ana@example.com")
+    field(page, "Link").fill("https://example.com/release")
+    page.screenshot(path=str(tmp_path / "form.png"), full_page=True)
+
+    assert page.evaluate("window.formInputs.map((c) => c.check()).filter(Boolean)") == []
+    read = page.evaluate("BlockKit.stateValues(window.formInputs)")
+    window_opens = page.evaluate("Math.floor(new Date('2026-12-24T08:30').getTime() / 1000)")
+    short = {
+        "decision": "hold",
+        "risk": "4",
+        "ratio": "0.25",
+        "reason": "Green across the board.\nShip on Monday.",
+        "title": "v1.2",
+        "severity": "high",
+        "checks": ["docs"],
+        "teams": ["web", "ops"],
+        "day": "2026-12-24",
+        "at": "17:05",
+        "window": window_opens,
+        "owner": "ana@example.com",
+        "link": "https://example.com/release",
+    }
+    # Exactly the entries Slack sends for those choices (option objects as the view holds them).
+    assert read == state_values(form_blocks(), short), json.dumps(read, indent=1)
