@@ -8,7 +8,8 @@ from aiohttp import web
 
 from bot.api import bodies, wire
 from bot.registry import Assistant
-from bot.runs import RunManager, RunsError
+from bot.runs import RunManager
+from bot.runs.errors import NotFound
 
 MANAGER = web.AppKey("sluice_runs", RunManager)
 
@@ -43,7 +44,7 @@ async def search(request: web.Request) -> web.Response:
 async def get(request: web.Request) -> web.Response:
     found = request.app[MANAGER].registry.find(request.match_info["assistant_id"])
     if found is None:
-        raise RunsError(404, f"Assistant '{request.match_info['assistant_id']}' not found")
+        raise NotFound(f"Assistant '{request.match_info['assistant_id']}' not found")
     return wire.respond(assistant_json(found))
 
 

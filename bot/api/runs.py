@@ -10,7 +10,8 @@ from aiohttp import web
 
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
-from bot.runs import RunManager, RunRecord, RunRequest, RunsError
+from bot.runs import RunManager, RunRecord, RunRequest
+from bot.runs.errors import Invalid
 
 HEARTBEAT_S = 5.0
 
@@ -74,7 +75,7 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
         ended = join.result()
     finally:
         join.cancel()
-    await response.write(wire.dumps(ended.result).encode())
+    await response.write(wire.dumps(wire.run_result(ended)).encode())
     await response.write_eof()
     return response
 
@@ -109,11 +110,10 @@ async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
     await send("metadata", {"run_id": run.run_id, "attempt": 1})
     if queue is None:  # ended already, or runs in another process: send its outcome
         assert ended_early is not None
-        result = ended_early.result
-        if isinstance(result, dict) and "__error__" in result:
-            await send("error", result["__error__"])
+        if ended_early.error is not None:
+            await send("error", ended_early.error.to_json())
         else:
-            await send("values", result)
+            await send("values", ended_early.result)
     else:
         sent_error = False
         while True:
@@ -127,9 +127,8 @@ async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
             sent_error = sent_error or item[0] == "error"
             await send(*item)
         ended = await manager.join(run.thread_id, run.run_id)
-        error = ended.result.get("__error__") if isinstance(ended.result, dict) else None
-        if error and not sent_error:  # ended outside the graph: refused, cancelled, storage down
-            await send("error", error)
+        if ended.error is not None and not sent_error:  # ended outside the graph: refused, cancelled, storage down
+            await send("error", ended.error.to_json())
     await response.write_eof()
     return response
 
@@ -161,7 +160,7 @@ async def list_runs(request: web.Request) -> web.Response:
         limit = int(request.query.get("limit", "10"))
         offset = int(request.query.get("offset", "0"))
     except ValueError:
-        raise RunsError(422, "limit and offset must be integers") from None
+        raise Invalid("limit and offset must be integers") from None
     runs = await manager.list_runs(thread_id, status=request.query.get("status"), limit=limit, offset=offset)
     return wire.respond([r.to_json() for r in runs])
 
@@ -169,7 +168,7 @@ async def list_runs(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     action = request.query.get("action", "interrupt")
     if action not in ("interrupt", "rollback"):
-        raise RunsError(422, "action must be 'interrupt' or 'rollback'")
+        raise Invalid("action must be 'interrupt' or 'rollback'")
     manager = _manager(request)
     thread_id, run_id = request.match_info["thread_id"], request.match_info["run_id"]
     await manager.get_run(thread_id, run_id)

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.runs import RunRecord
 from bot.runs.plain_json import to_wire
 from engine import StateSnapshot
 
@@ -22,6 +23,11 @@ def respond(value: Any, status: int = 200, headers: Mapping[str, str] | None = N
 
 def problem(status: int, detail: str) -> web.Response:
     return respond({"detail": detail}, status=status)
+
+
+def run_result(run: RunRecord) -> Any:
+    """What wait and join answer for an ended run: its values, or its failure as `__error__`."""
+    return {"__error__": run.error.to_json()} if run.error is not None else run.result
 
 
 def checkpoint_ref(config: Mapping[str, Any] | None) -> dict[str, Any] | None:

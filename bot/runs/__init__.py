@@ -16,13 +16,26 @@ through its one door, `RunManager`; the rooms behind it:
 
 from __future__ import annotations
 
-from bot.runs.errors import PauseGone, ResumeConflict, RunsError
+from bot.runs.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PauseGone,
+    ResumeConflict,
+    RunsError,
+    StorageUnavailable,
+)
 from bot.runs.events import RunEvent
 from bot.runs.manager import RunManager
-from bot.runs.records import RunRecord, ThreadRecord
+from bot.runs.records import RunFailure, RunRecord, ThreadRecord
 from bot.runs.requests import RunRequest
 
 __all__ = [
+    "Conflict",
+    "Invalid",
+    "NotFound",
+    "RunFailure",
+    "StorageUnavailable",
     "PauseGone",
     "ResumeConflict",
     "RunEvent",

@@ -1,4 +1,5 @@
-"""How the runs layer refuses: the errors its callers (HTTP API, Slack bot) catch."""
+"""How the runs layer refuses: domain errors its callers catch. The HTTP API turns each kind into
+its status code in one place (`bot.api.errors`); nothing here knows about HTTP."""
 
 from __future__ import annotations
 
@@ -8,16 +9,28 @@ class ResumeConflict(Exception):
 
 
 class RunsError(Exception):
-    """A request the runs layer refuses; `status` is the HTTP code the LangGraph server uses."""
+    """A request the runs layer refuses; `detail` says what happened and what to do."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
-        self.status = status
         self.detail = detail
 
 
-class PauseGone(RunsError, ResumeConflict):
-    """A resume named a pause that is no longer the thread's current one (answered elsewhere)."""
+class NotFound(RunsError):
+    """The thread, run or assistant named does not exist."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(409, detail)
+
+class Conflict(RunsError):
+    """The request collides with the thread's state: it exists already, or it is busy."""
+
+
+class Invalid(RunsError):
+    """The request itself is malformed (an unknown strategy, node or action)."""
+
+
+class StorageUnavailable(RunsError):
+    """The record store did not answer; the same request may succeed once it is back."""
+
+
+class PauseGone(Conflict, ResumeConflict):
+    """A resume named a pause that is no longer the thread's current one (answered elsewhere)."""

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.registry import Assistant, Registry
-from bot.runs.errors import PauseGone, RunsError
+from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
 from bot.runs.plain_json import to_wire
-from bot.runs.records import RunRecord, ThreadRecord, now_iso
+from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.store import Records
 from engine import Checkpointer, CompiledGraph, StateSnapshot
@@ -68,7 +68,7 @@ class Executor:
         """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""
         assistant = self.registry.find(record.graph_id or "") or next(iter(self.registry), None)
         if assistant is None:
-            raise RunsError(404, "No graphs are loaded")
+            raise NotFound("No graphs are loaded")
         return self.graph(assistant)
 
     def start(self, run: RunRecord, request: RunRequest, assistant: Assistant) -> LocalRun:
@@ -127,15 +127,16 @@ class Executor:
             event = await self._run_graph(run, request, assistant, local)
         except PauseGone as exc:  # nothing ran: the thread keeps its status
             run.status = "error"
-            run.result = {"__error__": {"error": "PauseGone", "message": exc.detail}}
+            run.error = RunFailure("PauseGone", exc.detail, cause="pause_gone")
         except asyncio.CancelledError:
             run.status = "interrupted"
-            run.result = run.result or {"__error__": {"error": "Cancelled", "message": "the run was cancelled"}}
+            if not run.result and run.error is None:
+                run.error = RunFailure("Cancelled", "the run was cancelled", cause="cancelled")
         except Exception as exc:  # a bug of ours or storage failure: the run fails, the server lives
             log.exception("run %s failed outside the graph", run.run_id)
             run.status = "error"
-            run.result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
-            local.thread_changes = {"status": "error", "error": run.result["__error__"]}
+            run.error = RunFailure(type(exc).__name__, str(exc), cause="internal")
+            local.thread_changes = {"status": "error", "error": run.error.to_json()}
         finally:
             if renew is not None:
                 renew.cancel()
@@ -272,20 +273,20 @@ class Executor:
         except (asyncio.CancelledError, PauseGone):
             raise
         except Exception as exc:
-            error = {"error": type(exc).__name__, "message": str(exc)}
-            self._publish(local, "error", error)
+            failure = RunFailure(type(exc).__name__, str(exc))
+            self._publish(local, "error", failure.to_json())
             run.status = "error"
-            run.result = {"__error__": error}
+            run.error = failure
             after = await graph.aget_state(head)
             node = next((t.name for t in after.tasks if t.error is not None), "")
             log.error(
                 "thread %s run %s: %s raised %s: %s",
-                run.thread_id, run.run_id, f"node {node!r}" if node else "the graph", error["error"], error["message"],
+                run.thread_id, run.run_id, f"node {node!r}" if node else "the graph", failure.error, failure.message,
                 exc_info=exc,
             )
-            local.thread_changes = _state_changes(status="error", error=error, values=after.values)
-            return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=error["error"],
-                            message=error["message"], node=node, traceback=_traceback_tail(exc), **base)
+            local.thread_changes = _state_changes(status="error", error=failure.to_json(), values=after.values)
+            return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=failure.error,
+                            message=failure.message, node=node, traceback=_traceback_tail(exc), **base)
         after = await graph.aget_state(head)
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"

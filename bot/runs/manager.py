@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.registry import Assistant, Registry
-from bot.runs.errors import PauseGone, RunsError
+from bot.runs.errors import Conflict, Invalid, NotFound, PauseGone
 from bot.runs.execution import POLL_S, Executor, Listener
 from bot.runs.plain_json import to_wire
 from bot.runs.records import RunRecord, ThreadRecord, now_iso
@@ -65,7 +65,7 @@ class RunManager:
     def assistant(self, assistant_id: str) -> Assistant:
         found = self.registry.find(assistant_id)
         if found is None:
-            raise RunsError(404, f"Assistant '{assistant_id}' not found")
+            raise NotFound(f"Assistant '{assistant_id}' not found")
         return found
 
     def graph(self, assistant: Assistant) -> CompiledGraph:
@@ -81,12 +81,12 @@ class RunManager:
         existing = await self.records.get_thread(record.thread_id)
         if if_exists == "do_nothing" and existing is not None:
             return existing
-        raise RunsError(409, f"Thread with ID {record.thread_id} already exists")
+        raise Conflict(f"Thread with ID {record.thread_id} already exists")
 
     async def thread(self, thread_id: str) -> ThreadRecord:
         record = await self.records.get_thread(thread_id)
         if record is None:
-            raise RunsError(404, f"Thread with ID {thread_id} not found")
+            raise NotFound(f"Thread with ID {thread_id} not found")
         return record
 
     async def search_threads(
@@ -150,7 +150,7 @@ class RunManager:
         """Writes a checkpoint as if `as_node` had returned `values`; returns its config."""
         record = await self.thread(thread_id)
         if await self.records.queued(thread_id):
-            raise RunsError(409, "Thread is busy: wait for its run to finish before updating its state.")
+            raise Conflict("Thread is busy: wait for its run to finish before updating its state.")
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
@@ -169,7 +169,7 @@ class RunManager:
         """Validates and queues a run, and starts executing it in the background."""
         assistant = self.assistant(request.assistant_id)
         if request.multitask_strategy not in MULTITASK_STRATEGIES:
-            raise RunsError(422, f"multitask_strategy must be one of {', '.join(MULTITASK_STRATEGIES)}")
+            raise Invalid(f"multitask_strategy must be one of {', '.join(MULTITASK_STRATEGIES)}")
         self._check_breakpoints(assistant, request)
         if thread_id is None:
             thread = await self.create_thread()
@@ -190,11 +190,10 @@ class RunManager:
         busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now_iso()}
         outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy)
         if outcome == "no_thread":
-            raise RunsError(404, "Thread or assistant not found.")
+            raise NotFound("Thread or assistant not found.")
         if outcome == "busy":
-            raise RunsError(
-                409,
-                "Thread is already running a task. Wait for it to finish or choose a different multitask strategy.",
+            raise Conflict(
+                "Thread is already running a task. Wait for it to finish or choose a different multitask strategy."
             )
         if strategy in ("interrupt", "rollback"):
             for other in await self.records.queued(thread_id):
@@ -210,12 +209,12 @@ class RunManager:
             listed = [names] if isinstance(names, str) else list(names)
             unknown = [n for n in listed if n not in assistant.graph.spec.nodes]
             if unknown:
-                raise RunsError(422, f"Interrupt node `{unknown[0]}` not found in graph '{assistant.graph_id}'")
+                raise Invalid(f"Interrupt node `{unknown[0]}` not found in graph '{assistant.graph_id}'")
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
         run = await self.records.get_run(thread_id, run_id)
         if run is None:
-            raise RunsError(404, f"Run {run_id} not found")
+            raise NotFound(f"Run {run_id} not found")
         return run
 
     async def list_runs(
@@ -229,7 +228,7 @@ class RunManager:
     async def delete_run(self, thread_id: str, run_id: str) -> None:
         run = await self.get_run(thread_id, run_id)
         if not run.done:
-            raise RunsError(409, "Run is still active: cancel it before deleting it.")
+            raise Conflict("Run is still active: cancel it before deleting it.")
         await self.records.delete_run(thread_id, run_id)
 
     async def join(self, thread_id: str, run_id: str) -> RunRecord:
@@ -328,6 +327,5 @@ class RunManager:
     async def _submit_and_join(self, thread_id: str, request: RunRequest) -> None:
         run = await self.submit(thread_id, request)
         ended = await self.join(thread_id, run.run_id)
-        error = (ended.result or {}).get("__error__") if isinstance(ended.result, dict) else None
-        if error and error.get("error") == "PauseGone":
-            raise PauseGone(error["message"])
+        if ended.error is not None and ended.error.cause == "pause_gone":
+            raise PauseGone(ended.error.message)

@@ -14,6 +14,9 @@ from typing import Any, Literal
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 RunStatus = Literal["pending", "running", "success", "error", "interrupted", "timeout"]
 TERMINAL: frozenset[str] = frozenset({"success", "error", "interrupted", "timeout"})
+# Why a run failed: its graph raised, its resume found the pause gone, it was cancelled, or the
+# runs layer itself failed (a bug, storage down).
+FailureCause = Literal["graph", "pause_gone", "cancelled", "internal"]
 
 
 def now_iso() -> str:
@@ -63,6 +66,18 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """How a run failed; `error` and `message` are what the LangGraph server reports."""
+
+    error: str  # the exception's type name
+    message: str
+    cause: FailureCause = "graph"
+
+    def to_json(self) -> dict[str, str]:
+        return {"error": self.error, "message": self.message}
+
+
 @dataclass
 class RunRecord:
     run_id: str
@@ -74,13 +89,14 @@ class RunRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
     multitask_strategy: str = "enqueue"
-    result: Any = None  # what wait/join return once the run ended
+    result: Any = None  # the values wait/join return once the run ended (unless it failed)
     temporary: bool = False  # a stateless run: its thread is deleted when it ends
+    error: RunFailure | None = None  # set when the run failed
 
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
-        body.pop("result")
-        body.pop("temporary")
+        for internal in ("result", "temporary", "error"):
+            body.pop(internal)
         return body
 
     def dumps(self) -> str:
@@ -88,7 +104,9 @@ class RunRecord:
 
     @classmethod
     def loads(cls, raw: str | bytes) -> RunRecord:
-        return cls(**json.loads(raw))
+        fields = json.loads(raw)
+        error = fields.pop("error", None)
+        return cls(**fields, error=RunFailure(**error) if error else None)
 
     @property
     def done(self) -> bool:

@@ -2,17 +2,22 @@
 
 Every key of a thread carries the thread's hash tag (see `bot.keys`), so each queue step
 is one Lua script on one slot and works on Redis Cluster. The global thread index is a single
-sorted set, touched with single-key commands only. Redis errors are left to the caller (the HTTP
-API answers them with a 503).
+sorted set, touched with single-key commands only. A Redis failure surfaces as
+`StorageUnavailable` (the HTTP API answers it with a 503).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from redis.exceptions import RedisError
 
 from bot import keys
+from bot.runs.errors import StorageUnavailable
 from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
 from bot.runs.store import LEASE_MS
 
@@ -114,6 +119,24 @@ return redis.call('DEL', thread, runs, queue, lease)
 """
 
 
+Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
+
+
+def _storage(method: Method) -> Method:
+    """Turns a Redis failure into the runs layer's StorageUnavailable, naming what failed."""
+
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise StorageUnavailable(
+                f"Storage unavailable ({type(exc).__name__}): {exc}. Retry once Redis answers."
+            ) from exc
+
+    return cast(Method, call)
+
+
 class RedisRecords:
     def __init__(self, client: Any, lease_ms: int = LEASE_MS) -> None:
         self._redis = client
@@ -126,22 +149,27 @@ class RedisRecords:
         self._create = client.register_script(_CREATE)
         self._patch = client.register_script(_PATCH)
 
+    @_storage
     async def create_thread(self, record: ThreadRecord) -> bool:
         created = await self._create(keys=[keys.thread(record.thread_id)], args=_flat(record.fields()))
         if created:
             await self._redis.zadd(keys.THREAD_INDEX, {record.thread_id: _score(record.created_at)})
         return bool(created)
 
+    @_storage
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
         stored = await self._redis.hgetall(keys.thread(thread_id))
         return ThreadRecord.from_fields(stored) if stored else None
 
+    @_storage
     async def put_thread(self, record: ThreadRecord) -> None:
         await self._redis.hset(keys.thread(record.thread_id), mapping=record.fields())
 
+    @_storage
     async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
         await self._patch(keys=[keys.thread(thread_id)], args=_flat(encode_fields(changes)))
 
+    @_storage
     async def delete_thread(self, thread_id: str) -> bool:
         deleted = await self._delete(
             keys=[keys.thread(thread_id), keys.runs(thread_id), keys.queue(thread_id), keys.lease(thread_id)],
@@ -150,6 +178,7 @@ class RedisRecords:
         await self._redis.zrem(keys.THREAD_INDEX, thread_id)
         return bool(deleted)
 
+    @_storage
     async def search_threads(self, limit: int, offset: int) -> list[ThreadRecord]:
         ids = await self._redis.zrevrange(keys.THREAD_INDEX, offset, offset + limit - 1)
         found = []
@@ -159,16 +188,19 @@ class RedisRecords:
                 found.append(record)
         return found
 
+    @_storage
     async def put_run(self, record: RunRecord) -> None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(keys.run(record.thread_id, record.run_id), record.dumps())
         pipe.zadd(keys.runs(record.thread_id), {record.run_id: _score(record.created_at)})
         await pipe.execute()
 
+    @_storage
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
         raw = await self._redis.get(keys.run(thread_id, run_id))
         return RunRecord.loads(raw) if raw else None
 
+    @_storage
     async def list_runs(self, thread_id: str) -> list[RunRecord]:
         ids = await self._redis.zrevrange(keys.runs(thread_id), 0, -1)
         if not ids:
@@ -176,6 +208,7 @@ class RedisRecords:
         raws = await self._redis.mget([keys.run(thread_id, i.decode() if isinstance(i, bytes) else i) for i in ids])
         return [RunRecord.loads(raw) for raw in raws if raw]
 
+    @_storage
     async def delete_run(self, thread_id: str, run_id: str) -> None:
         pipe = self._redis.pipeline(transaction=False)
         pipe.delete(keys.run(thread_id, run_id))
@@ -188,6 +221,7 @@ class RedisRecords:
     def _run_keys(self, thread_id: str, run_id: str) -> list[str]:
         return [*self._queue_keys(thread_id), keys.thread(thread_id), keys.run(thread_id, run_id), keys.runs(thread_id)]
 
+    @_storage
     async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
         args = [
             self.lease_ms,
@@ -199,6 +233,7 @@ class RedisRecords:
         ]
         return _text(await self._submit(keys=self._run_keys(run.thread_id, run.run_id), args=args))
 
+    @_storage
     async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
         args: list[Any] = [self.lease_ms, run_id] + ([start.dumps()] if start is not None else [])
         run_key = keys.run(thread_id, run_id)
@@ -207,6 +242,7 @@ class RedisRecords:
             await self._redis.zadd(keys.LEASE_INDEX, {thread_id: _now_ms() + self.lease_ms})
         return mine
 
+    @_storage
     async def release(
         self,
         thread_id: str,
@@ -224,13 +260,16 @@ class RedisRecords:
         args = [self.lease_ms, run_id, record, stamp, status, *_flat(encode_fields(thread_changes or {}))]
         return int(await self._release(keys=self._run_keys(thread_id, run_id), args=args))
 
+    @_storage
     async def queued(self, thread_id: str) -> list[str]:
         return [_text(i) for i in await self._redis.lrange(keys.queue(thread_id), 0, -1)]
 
+    @_storage
     async def lapsed(self, limit: int) -> list[str]:
         found = await self._redis.zrangebyscore(keys.LEASE_INDEX, 0, _now_ms(), start=0, num=limit)
         return [_text(t) for t in found]
 
+    @_storage
     async def adopt(self, thread_id: str) -> str | None:
         head = await self._adopt(keys=self._queue_keys(thread_id), args=[self.lease_ms])
         if not head:

@@ -9,6 +9,8 @@ import pytest
 
 from bot.registry import Registry
 from bot.runs import PauseGone, RunManager, RunRequest
+from bot.runs.errors import Conflict, Invalid, NotFound
+from bot.runs.records import RunFailure
 from bot.runs.store_memory import MemoryRecords
 from engine import InMemorySaver
 
@@ -57,3 +59,35 @@ async def test_cancelling_a_queued_run_restores_the_threads_status(manager: RunM
     await manager.cancel(thread.thread_id, blocker.run_id)
     assert (await manager.get_run(thread.thread_id, queued.run_id)).status == "interrupted"
     assert (await manager.thread(thread.thread_id)).status == "interrupted"
+
+
+async def test_a_failed_run_carries_its_failure_as_a_typed_field(manager: RunManager) -> None:
+    thread = await manager.create_thread()
+    run = await manager.submit(thread.thread_id, RunRequest("failing", input={}))
+    ended = await manager.join(thread.thread_id, run.run_id)
+    assert ended.status == "error" and ended.result is None
+    assert ended.error == RunFailure("ValueError", "boom!", cause="graph")
+    stored = await manager.get_run(thread.thread_id, run.run_id)
+    assert stored.error == ended.error  # survives the record's JSON round trip
+    assert "error" not in stored.to_json()  # the API's Run shape has no such field
+
+
+async def test_a_resume_of_a_gone_pause_fails_with_cause_pause_gone(manager: RunManager) -> None:
+    thread = await manager.create_thread()
+    first = await manager.submit(thread.thread_id, RunRequest("agent", input={"some_text": "draft"}))
+    await manager.join(thread.thread_id, first.run_id)
+    late = RunRequest("agent", command={"resume": "late"}, expected_checkpoint="not-current")
+    ended = await manager.join(thread.thread_id, (await manager.submit(thread.thread_id, late)).run_id)
+    assert ended.status == "error" and ended.error is not None and ended.error.cause == "pause_gone"
+
+
+async def test_refusals_are_domain_errors(manager: RunManager) -> None:
+    with pytest.raises(NotFound):
+        await manager.thread("no-such-thread")
+    with pytest.raises(NotFound):
+        await manager.submit(None, RunRequest("no-such-assistant"))
+    with pytest.raises(Invalid):
+        await manager.submit(None, RunRequest("agent", multitask_strategy="sometimes"))
+    thread = await manager.create_thread()
+    with pytest.raises(Conflict):
+        await manager.create_thread(thread.thread_id)

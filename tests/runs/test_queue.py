@@ -13,10 +13,12 @@ import redis.asyncio as aioredis
 from bot import keys
 from bot.registry import Registry
 from bot.runs import RunManager
+from bot.runs.errors import StorageUnavailable
 from bot.runs.records import RunRecord, ThreadRecord
 from bot.runs.store_memory import MemoryRecords
 from bot.runs.store_redis import RedisRecords
 from engine import InMemorySaver
+from tests.conftest import free_port
 
 LEASE_MS = 300
 
@@ -96,3 +98,12 @@ async def test_lapsed_lease_is_adopted_once_and_the_sweep_drops_finished_threads
     await asyncio.sleep(LEASE_MS / 1000 + 0.1)
     assert await manager.adopt_lapsed() == []
     assert await client.zscore(keys.LEASE_INDEX, "t3") is None
+
+
+async def test_a_redis_failure_is_storage_unavailable() -> None:
+    nowhere = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    try:
+        with pytest.raises(StorageUnavailable, match="Retry once Redis answers"):
+            await RedisRecords(nowhere).get_thread("t")
+    finally:
+        await nowhere.aclose()
