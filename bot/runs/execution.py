@@ -284,7 +284,10 @@ class Executor:
                 run.thread_id, run.run_id, f"node {node!r}" if node else "the graph", failure.error, failure.message,
                 exc_info=exc,
             )
-            local.thread_changes = _state_changes(status="error", error=failure.to_json(), values=after.values)
+            # As the LangGraph server: a thread in error lists no pending interrupts, even when its
+            # pause is still open (an answer its response_schema refused); get_state still shows it.
+            local.thread_changes = _state_changes(status="error", error=failure.to_json(), values=after.values,
+                                                  interrupts={})
             return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=failure.error,
                             message=failure.message, node=node, traceback=_traceback_tail(exc), **base)
         after = await graph.aget_state(head)

@@ -6,7 +6,10 @@ import asyncio
 import operator
 import time
 from dataclasses import dataclass
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict  # pydantic validates TypedDicts from typing_extensions on 3.11
 
 from engine import END, START, Runtime, StateGraph, get_stream_writer, interrupt
 
@@ -96,3 +99,44 @@ def progress(state: GreetState) -> GreetState:
 
 
 progress_graph = StateGraph(GreetState).add_node("progress", progress).add_edge(START, "progress").add_edge("progress", END)
+
+
+class Release(BaseModel):
+    """A release decision."""
+
+    choice: Literal["ship", "hold"]
+    risk: int = Field(ge=1, le=5)
+
+
+class Approve(TypedDict):
+    type: Literal["approve"]
+
+
+class Reject(TypedDict):
+    type: Literal["reject"]
+    message: str
+
+
+Decision = Annotated[Approve | Reject, Field(discriminator="type")]
+
+
+def decide(state: State) -> State:
+    answer = interrupt({"question": "Ship 1.4?"}, response_schema=Release)
+    return {"log": [f"{answer.choice}/{answer.risk}"]}
+
+
+def reviewer(name: str) -> Any:
+    def review(state: State) -> State:
+        decision = interrupt(f"{name}?", response_schema=Decision)
+        return {"log": [f"{name}={decision['type']}"]}
+    return review
+
+
+typed_graph = StateGraph(State).add_node("decide", decide).add_edge(START, "decide").add_edge("decide", END)
+typed_parallel_graph = (
+    StateGraph(State)
+    .add_node("a", reviewer("a"))
+    .add_node("b", reviewer("b"))
+    .add_edge(START, "a")
+    .add_edge(START, "b")
+)
