@@ -23,7 +23,7 @@ from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.store import Records
 from engine import Checkpointer, CompiledGraph, StateSnapshot
-from engine.errors import CheckpointConflict
+from engine.errors import CheckpointConflict, is_invalid_resume
 
 log = logging.getLogger("sluice.runs")
 
@@ -279,11 +279,15 @@ class Executor:
             run.error = failure
             after = await graph.aget_state(head)
             node = next((t.name for t in after.tasks if t.error is not None), "")
-            log.error(
-                "thread %s run %s: %s raised %s: %s",
-                run.thread_id, run.run_id, f"node {node!r}" if node else "the graph", failure.error, failure.message,
-                exc_info=exc,
-            )
+            if is_invalid_resume(exc):  # a person's answer, not a crash: no traceback
+                log.info("thread %s run %s: node %r refused the answer: %s", run.thread_id, run.run_id, node,
+                         failure.message.splitlines()[0])
+            else:
+                log.error(
+                    "thread %s run %s: %s raised %s: %s",
+                    run.thread_id, run.run_id, f"node {node!r}" if node else "the graph", failure.error,
+                    failure.message, exc_info=exc,
+                )
             # As the LangGraph server: a thread in error lists no pending interrupts, even when its
             # pause is still open (an answer its response_schema refused); get_state still shows it.
             local.thread_changes = _state_changes(status="error", error=failure.to_json(), values=after.values,
