@@ -9,7 +9,6 @@ connected that way. After a submission the bot's `response_action` is applied as
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
@@ -122,25 +121,10 @@ class LocalSlack(SlackWebApi):
             raise LocalSlackError(f"the bot at {self.events_url} did not answer: {exc}") from exc
 
     async def _over_socket(self, kind: str, payload: dict[str, Any]) -> Delivery:
-        assert self._socket is not None
-        envelope_id = secrets.token_hex(8)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._socket_acks[envelope_id] = future
         started = time.perf_counter()
-        await self._socket.send_json(
-            {
-                "envelope_id": envelope_id,
-                "type": kind,
-                "payload": payload,
-                "accepts_response_payload": kind != "events_api",
-                "retry_attempt": 0,
-                "retry_reason": "",
-            }
-        )
-        ack = await asyncio.wait_for(future, 3.0)
-        return Delivery(
-            200, json.dumps(ack.get("payload")) if ack.get("payload") is not None else "", time.perf_counter() - started
-        )
+        ack = await self.socket_mode.send(kind, payload)
+        answer = ack.get("payload")
+        return Delivery(200, json.dumps(answer) if answer is not None else "", time.perf_counter() - started)
 
     async def _send(self, kind: str, payload: dict[str, Any], form: bool) -> Delivery:
         if self.socket_connected and not self.events_url:

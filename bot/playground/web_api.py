@@ -18,10 +18,10 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from bot.playground.block_kit import block_errors, view_errors
+from bot.playground.socket_mode import SocketModeLink
 from bot.playground.workspace import LocalSlackError, Message, Workspace
 
 MAX_TEXT = 40_000
@@ -68,8 +68,7 @@ class SlackWebApi(Workspace):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []  # told of every Web API call
         self._failures: dict[str, list[tuple[str, int, float | None]]] = {}
-        self._socket: web.WebSocketResponse | None = None
-        self._socket_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.socket_mode = SocketModeLink(app_id)
         self._runner: web.AppRunner | None = None
         self._methods: dict[str, Method] = {
             "auth.test": self._auth_test,
@@ -95,7 +94,7 @@ class SlackWebApi(Workspace):
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{token}", self._handle_response_url)
-        app.router.add_get("/socket", self._handle_socket)
+        app.router.add_get("/socket", self.socket_mode.handle)
         return app
 
     @property
@@ -116,31 +115,14 @@ class SlackWebApi(Workspace):
         return self.public_url
 
     async def close(self) -> None:
-        if self._socket is not None:
-            await self._socket.close()
+        await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
-    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        self._socket = ws
-        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": self.app_id}})
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                continue
-            data = json.loads(msg.data)
-            future = self._socket_acks.pop(str(data.get("envelope_id")), None)
-            if future is not None and not future.done():
-                future.set_result(data)
-        if self._socket is ws:
-            self._socket = None
-        return ws
-
     @property
     def socket_connected(self) -> bool:
-        return self._socket is not None and not self._socket.closed
+        return self.socket_mode.connected
 
     # --- faults and call counts for tests -------------------------------------------------
 
