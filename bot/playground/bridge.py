@@ -41,10 +41,12 @@ class Bridge(Protocol):
         block_id: str,
         value: str | None,
         tab: str | None,
+        values: dict[str, Any] | None = None,
     ) -> None:
         """A button press in a message (channel + ts) or in a modal (view_id): block_actions to the bot.
 
-        A modal the bot opens in answer belongs to `tab` (the browser tab that pressed)."""
+        A modal the bot opens in answer belongs to `tab` (the browser tab that pressed); a press in
+        a modal carries what its inputs hold (`values`, as for `submit`)."""
         ...
 
     async def submit(self, view_id: str, values: dict[str, Any]) -> dict[str, str]:

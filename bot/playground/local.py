@@ -64,12 +64,13 @@ class SlackApiBridge:
         block_id: str,
         value: str | None,
         tab: str | None,
+        values: dict[str, Any] | None = None,
     ) -> None:
         # The button's value as the page last saw it: a click on a message that changed since is
         # what a Slack client that has not refreshed yet sends, and the bot must cope with it.
         try:
             if view_id is not None:
-                delivery = await self._slack.click_in_view(self._user, view_id, action_id, value=value)
+                delivery = await self._slack.click_in_view(self._user, view_id, action_id, value=value, values=values)
             elif channel is not None and ts is not None:
                 delivery = await self._slack.click(self._user, channel, ts, action_id, value=value, client=tab)
             else:

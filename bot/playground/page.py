@@ -150,6 +150,7 @@ async def click(request: web.Request) -> web.Response:
             block_id=_str(body, "block_id") or "",
             value=_str(body, "value"),
             tab=_str(body, "tab"),
+            values=body["values"] if isinstance(body.get("values"), dict) else None,
         )
     except BridgeError as exc:
         return _error(exc.status, str(exc))

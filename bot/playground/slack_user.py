@@ -161,11 +161,13 @@ class LocalSlack(SlackWebApi):
         block_id: str | None = None,
         value: str | None = None,
         client: str | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The block_actions payload of `user` pressing button `action_id` of a message or a modal.
 
         A button no longer shown can still be pressed by passing its `value` (a stale client).
         `client` is where the press happened (a modal it opens shows there); a modal's own.
+        In a modal, `values` (as for `submit`) is what its inputs hold: Slack sends their state too.
         """
         view = self._find_view(view_id) if view_id is not None else None
         payload: dict[str, Any] = {
@@ -184,7 +186,7 @@ class LocalSlack(SlackWebApi):
                 raise LocalSlackError(f"no open view {view_id}")
             blocks = view.view.get("blocks", [])
             payload["container"] = {"type": "view", "view_id": view_id}
-            payload["view"] = view.payload(self.team_id, self.app_id)
+            payload["view"] = view.payload(self.team_id, self.app_id, state_values(blocks, values or {}))
         else:
             if channel is None or ts is None:
                 raise LocalSlackError("a click needs a message (channel and ts) or a view_id")
@@ -219,10 +221,18 @@ class LocalSlack(SlackWebApi):
         payload = self.block_actions_payload(user, action_id, channel=channel, ts=ts, value=value, client=client)
         return await self._send("interactive", payload, False)
 
-    async def click_in_view(self, user: str, view_id: str, action_id: str, *, value: str | None = None) -> Delivery:
-        return await self._send(
-            "interactive", self.block_actions_payload(user, action_id, view_id=view_id, value=value), False
-        )
+    async def click_in_view(
+        self,
+        user: str,
+        view_id: str,
+        action_id: str,
+        *,
+        value: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Delivery:
+        """`user` presses a button of modal `view_id` whose inputs hold `values`."""
+        payload = self.block_actions_payload(user, action_id, view_id=view_id, value=value, values=values)
+        return await self._send("interactive", payload, False)
 
     def view_submission_payload(self, user: str, view_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """`values` by block_id: the short form (text, option value(s), date...) or Slack's {action_id: entry}."""

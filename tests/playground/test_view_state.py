@@ -142,3 +142,17 @@ async def test_field_errors_must_name_inputs_of_the_view(slack: LocalSlack, clie
         assert top is not None and top.id == view_id and top.errors == {"risk": "Between 1 and 5."}
     finally:
         await runner.cleanup()
+
+
+async def test_a_press_in_a_modal_carries_what_its_inputs_hold(slack: LocalSlack, client: AsyncWebClient) -> None:
+    more = {"type": "button", "action_id": "more", "text": {"type": "plain_text", "text": "More"}, "value": "m"}
+    view = form_view()
+    view["blocks"].append({"type": "actions", "block_id": "tools", "elements": [more]})
+    trigger = slack.slash_command_payload(USER, CHANNEL, "/sluice", "", client="tab-a")["trigger_id"]
+    view_id = (await client.views_open(trigger_id=trigger, view=view))["view"]["id"]
+    payload = slack.block_actions_payload(USER, "more", view_id=view_id, values={"risk": "2", "decision": "hold"})
+    state = payload["view"]["state"]["values"]
+    assert state["risk"]["value"] == {"type": "number_input", "value": "2"}
+    assert state["decision"]["value"]["selected_option"]["value"] == "hold"
+    assert state["day"]["value"]["selected_date"] == "2026-12-01"  # untouched: its initial value
+    assert payload["container"] == {"type": "view", "view_id": view_id} and payload["actions"][0]["value"] == "m"

@@ -250,6 +250,7 @@
         block_id: block.block_id,
         value: element.value ?? null,
         tab: TAB,
+        values: view && shownModal && shownModal.id === view.id ? BlockKit.stateValues(shownModal.inputs) : undefined,
       });
       await refresh();
     } catch (err) {
