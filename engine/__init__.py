@@ -17,10 +17,22 @@ from .errors import (
 )
 from .graph import StateGraph
 from .interrupts import interrupt
+from .managed import IsLastStep, RemainingSteps
 from .pregel import CompiledGraph
 from .retry import RetryPolicy
 from .runtime import Runtime, get_stream_writer
-from .types import END, START, Command, Interrupt, PregelTask, Send, StateSnapshot
+from .types import (
+    END,
+    START,
+    Command,
+    Interrupt,
+    Overwrite,
+    PregelTask,
+    Send,
+    StateSnapshot,
+    StateUpdate,
+    StreamWriter,
+)
 
 CompiledStateGraph = CompiledGraph
 
@@ -33,6 +45,11 @@ __all__ = [
     "interrupt",
     "Command",
     "Send",
+    "Overwrite",
+    "StateUpdate",
+    "StreamWriter",
+    "RemainingSteps",
+    "IsLastStep",
     "Interrupt",
     "StateSnapshot",
     "PregelTask",

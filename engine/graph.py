@@ -2,74 +2,40 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from types import GenericAlias
+from typing import TYPE_CHECKING, Any, Literal
 
+from .checkpoint.base import Checkpointer
 from .errors import GraphBuildError
 from .pregel import CompiledGraph
-from .retry import retry_policy_of
+from .retry import retry_policies_of
+from .signatures import (
+    input_schema_of,
+    is_async_callable,
+    may_return_command,
+    node_name,
+    schema_keys,
+    wants_config,
+    wants_runtime,
+    wants_writer,
+)
 from .spec import Branch, Breakpoints, GraphSpec, NodeSpec
 from .state import StateSchema
-from .types import END, START, Command
+from .types import END, START
 
 if TYPE_CHECKING:
-    from .checkpoint.base import Checkpointer
+    from .managed import ManagedValue
 
 _RESERVED_CHARS = ("|", ":")
 
 
-def _is_runtime_param(param: inspect.Parameter) -> bool:
-    return param.name == "runtime" or "Runtime" in str(param.annotation)
-
-
-def _wants_runtime(fn: Callable[..., Any]) -> bool:
-    """A node that declares `runtime` (by name or `Runtime[...]` annotation) gets it as a keyword."""
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    return any(_is_runtime_param(p) for p in params[1:])
-
-
-def _wants_config(fn: Callable[..., Any]) -> bool:
-    try:
-        params = [p for p in inspect.signature(fn).parameters.values() if not _is_runtime_param(p)]
-    except (TypeError, ValueError):
-        return False
-    if any(p.name == "config" for p in params):
-        return True
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2
-
-
-def _schema_keys(schema: Any) -> frozenset[str] | None:
-    if schema is None:
-        return None
-    fields = getattr(schema, "model_fields", None)
-    if isinstance(fields, dict):
-        return frozenset(fields)
-    try:
-        return frozenset(get_type_hints(schema))
-    except Exception:
-        return frozenset(getattr(schema, "__annotations__", {}))
-
-
-def _is_async_callable(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn) or (callable(fn) and inspect.iscoroutinefunction(type(fn).__call__))
-
-
-def _may_return_command(fn: Any) -> bool:
-    try:
-        hints = get_type_hints(fn)
-    except Exception:
-        return True  # unknown: do not claim the graph can never end
-    ret = hints.get("return")
-    return ret is None or "Command" in repr(ret) or ret is Command
-
-
 class StateGraph:
     """Build a graph whose nodes read and update a shared state."""
+
+    def __class_getitem__(cls, item: Any) -> GenericAlias:
+        """`StateGraph[State]` in annotations, as LangGraph's builder is generic in its state."""
+        return GenericAlias(cls, item)
 
     def __init__(
         self,
@@ -84,8 +50,12 @@ class StateGraph:
         if state_schema is None:
             raise GraphBuildError("StateGraph needs a state schema, e.g. StateGraph(State) with a TypedDict State.")
         self.schema = StateSchema(state_schema)
-        self.input_keys = _schema_keys(input_schema)
-        self.output_keys = _schema_keys(output_schema)
+        own_keys = None if self.schema.accepts_any_key() or self.schema.kind == "root" else frozenset(self.schema.keys)
+        self.input_keys = schema_keys(input_schema) or own_keys
+        self.output_keys = schema_keys(output_schema) or own_keys
+        # Keys only an input, output or node schema names are channels too, private to who names them.
+        self._extra_schemas = [StateSchema(s) for s in (input_schema, output_schema) if s is not None]
+        self._node_schemas: dict[Any, StateSchema] = {state_schema: self.schema}
         self.context_schema = context_schema
         self.nodes: dict[str, NodeSpec] = {}
         self.edges: set[tuple[str, str]] = set()
@@ -100,8 +70,8 @@ class StateGraph:
     ) -> StateGraph:
         if action is None:
             action = node
-            name = getattr(node, "name", None) if _is_compiled(node) else getattr(node, "__name__", None)
-            if not isinstance(name, str):
+            name = node_name(node)
+            if name is None:
                 raise GraphBuildError(f"Cannot infer a name for node {node!r}: pass add_node('name', action).")
         else:
             name = node
@@ -120,15 +90,33 @@ class StateGraph:
             name=name,
             action=action,
             is_subgraph=sub,
-            is_async=sub or _is_async_callable(action),
-            wants_config=False if sub else _wants_config(action),
+            is_async=sub or is_async_callable(action),
+            wants_config=False if sub else wants_config(action),
             metadata=metadata,
-            wants_runtime=False if sub else _wants_runtime(action),
-            retry=retry_policy_of(options),
+            wants_runtime=False if sub else wants_runtime(action),
+            retry=retry_policies_of(options),
+            input_schema=self._schema_for(options.get("input_schema") or (None if sub else input_schema_of(action))),
+            wants_writer=False if sub else wants_writer(action),
+            defer=bool(options.get("defer", False)),
         )
         return self
 
+    def _schema_for(self, schema: Any) -> StateSchema:
+        """The StateSchema a node or routing function reads with (the graph's own by default)."""
+        if schema is None:
+            return self.schema
+        if schema not in self._node_schemas:
+            self._node_schemas[schema] = StateSchema(schema)
+        return self._node_schemas[schema]
+
+    @property
+    def managed(self) -> dict[str, ManagedValue]:
+        """The managed keys of the state (RemainingSteps, IsLastStep)."""
+        return dict(self.schema.managed)
+
     def add_sequence(self, nodes: Sequence[Any]) -> StateGraph:
+        if len(nodes) < 1:
+            raise GraphBuildError("Sequence requires at least one node.")
         previous: str | None = None
         for item in nodes:
             if isinstance(item, tuple):
@@ -176,7 +164,8 @@ class StateGraph:
             mapping = dict(path_map)
         else:
             mapping = None
-        branch = Branch(source, path, mapping, _is_async_callable(path), _wants_config(path))
+        branch = Branch(source, path, mapping, is_async_callable(path), wants_config(path),
+                        self._schema_for(input_schema_of(path)))
         self.branches.setdefault(source, []).append(branch)
         return self
 
@@ -224,7 +213,7 @@ class StateGraph:
         for source, target in self._edge_order:
             edges.setdefault(source, []).append(target)
         return GraphSpec(
-            schema=self.schema,
+            schema=self.schema.merged([*self._extra_schemas, *self._node_schemas.values()]),
             nodes=dict(self.nodes),
             edges={k: tuple(v) for k, v in edges.items()},
             joins=tuple(self.joins),
@@ -237,7 +226,7 @@ class StateGraph:
 
     def _check_end_reachable(self) -> None:
         """Refuse graphs that can only loop forever: every path is static and none reaches END."""
-        if self.branches or any(not n.is_subgraph and _may_return_command(n.action) for n in self.nodes.values()):
+        if self.branches or any(not n.is_subgraph and may_return_command(n.action) for n in self.nodes.values()):
             return
         successors: dict[str, set[str]] = {}
         for source, target in self._edge_order:
@@ -272,6 +261,11 @@ class StateGraph:
     ) -> CompiledGraph:
         before = _breakpoint_list(interrupt_before)
         after = _breakpoint_list(interrupt_after)
+        if not isinstance(checkpointer, (bool, type(None), Checkpointer)):
+            raise TypeError(
+                f"Invalid checkpointer provided. Expected an engine checkpointer (e.g. InMemorySaver, RedisSaver), "
+                f"True, False or None, got {type(checkpointer).__name__}."
+            )
         named = [n for n in (*(before if before != "*" else ()), *(after if after != "*" else ()))]
         spec = self.validate(named)
         self.compiled = True

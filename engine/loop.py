@@ -35,6 +35,12 @@ from .types import END, START, Command, Interrupt, Send
 
 log = logging.getLogger("engine")
 
+_CANCELLED = object()  # the result of a task stopped because a sibling failed
+
+
+def _is_failure(result: Any) -> bool:
+    return isinstance(result, BaseException) and not isinstance(result, GraphInterrupt)
+
 
 class GraphExecution:
     """One invocation of a graph on one thread namespace, yielding stream events."""
@@ -50,6 +56,7 @@ class GraphExecution:
         self.checkpoint: Checkpoint | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._custom: asyncio.Queue[Any] | None = None
+        self.steps_left: int | None = None
         self.runner = TaskRunner(spec, options, None, self._write_custom if options.custom else None)
 
     def _write_custom(self, chunk: Any) -> None:
@@ -94,7 +101,7 @@ class GraphExecution:
             async for event in self._run_start_step(checkpoint):
                 yield event
         else:
-            yield ("values", step.live_values(self.schema, checkpoint, self.opts.ns, include_done=False))
+            yield ("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns, include_done=False)))
 
         async for event in self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1):
             yield event
@@ -107,9 +114,7 @@ class GraphExecution:
 
     def _start(self, base: Checkpoint | None, input: Any) -> Checkpoint:
         values = dict(base.values) if base else self.schema.initial_values()
-        if self.spec.input_keys is not None and isinstance(input, dict):
-            input = {k: v for k, v in input.items() if k in self.spec.input_keys}  # as input_schema says
-        update = self.schema.input_values(input)
+        update = self.schema.input_values(input, self.spec.input_keys)
         step_no = base.step + 1 if base else -1
         return self.chain.new(  # saved by _run_start_step, together with the step it leads to
             base, values, [{"name": START, "path": [PULL, START], "arg": update}], dict(base.barriers) if base else {},
@@ -131,7 +136,8 @@ class GraphExecution:
         # One write for both: the input checkpoint and the first step (one round trip on Redis).
         await self.chain.save(new, after=checkpoint)
         self.checkpoint = new
-        yield ("values", dict(values))
+        if writes:  # as in LangGraph, an input that writes nothing shows no values
+            yield ("values", self._out(values))
 
     async def _apply_command(self, checkpoint: Checkpoint, command: Command) -> None:
         tasks = step.build_tasks(checkpoint, self.opts.ns)
@@ -196,14 +202,16 @@ class GraphExecution:
             first = False
             read_values = step.read_values(self.schema, checkpoint)
             outcomes: dict[str, TaskOutcome] = {}
+            self.steps_left = self.opts.recursion_limit - steps_run + 1
             async for event in self._execute(checkpoint, tasks, read_values, outcomes):
                 yield event
             if self.interrupts:
                 # One chunk per interrupted task, as LangGraph emits them.
+                shown = self._out(read_values)
                 for group in self.interrupt_groups:
-                    yield ("values", {**read_values, INTERRUPT_KEY: group})
+                    yield ("values", {**shown, INTERRUPT_KEY: group} if isinstance(shown, dict) else {INTERRUPT_KEY: group})
                 if any(checkpoint.is_done(t.id) for t in tasks):
-                    yield ("values", step.live_values(self.schema, checkpoint, self.opts.ns))
+                    yield ("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns)))
                 if self.opts.nested:
                     raise GraphInterrupt(tuple(self.interrupts))
                 return
@@ -219,11 +227,14 @@ class GraphExecution:
             await self.chain.save(new)
             self.checkpoint = checkpoint = new
             steps_run += 1
-            yield ("values", dict(values))
+            yield ("values", self._out(values))
             if step.matches(self.opts.interrupt_after, tasks):
                 yield ("updates", {INTERRUPT_KEY: ()})
                 self._static_stop()
                 return
+
+    def _out(self, values: dict[str, Any]) -> Any:
+        return self.schema.output(values)
 
     def _static_stop(self) -> None:
         if self.opts.nested:
@@ -232,7 +243,24 @@ class GraphExecution:
     # -- one step's tasks ----------------------------------------------------------------------
     async def _run_in_turn(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
                            save_each: bool) -> list[Any]:
-        return [await self._run_task_safely(checkpoint, t, values, save_each) for t in tasks]
+        return [await self._run_task_safely(checkpoint, t, values, save_each, inline=True) for t in tasks]
+
+    async def _run_together(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
+                            save_each: bool) -> list[Any]:
+        """Run tasks at once (sync nodes in worker threads); the first to fail cancels the others."""
+        running = [
+            asyncio.ensure_future(self._run_task_safely(checkpoint, t, values, save_each, inline=False)) for t in tasks
+        ]
+        pending = set(running)
+        while pending:
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if any(_is_failure(f.result()) for f in finished):
+                for other in pending:
+                    other.cancel()  # a sync node already in its thread still finishes; its result is dropped
+                if pending:
+                    await asyncio.wait(pending)
+                break
+        return [f.result() if not f.cancelled() else _CANCELLED for f in running]
 
     async def _with_custom_events(self, work: Any, results: list[Any]) -> AsyncIterator[tuple[str, Any]]:
         """Yields what nodes write to their stream writer while the step's tasks run."""
@@ -266,11 +294,10 @@ class GraphExecution:
         save_each = len(tasks) > 1 and self.saver is not None and getattr(self.saver, "durable", True)
         errors: list[tuple[Task, BaseException]] = []
         interrupted: dict[str, Any] = {}
-        if len(to_run) == 1 or (self.opts.inline_sync and not any(self._is_async(t) for t in to_run)):
-            # Sync nodes of a sync run execute one after another anyway: skip creating tasks.
+        if len(to_run) <= 1:
             work: Awaitable[list[Any]] = self._run_in_turn(checkpoint, to_run, values, save_each)
         else:
-            work = asyncio.gather(*(self._run_task_safely(checkpoint, t, values, save_each) for t in to_run))
+            work = self._run_together(checkpoint, to_run, values, save_each)
         if self._custom is None:
             results: list[Any] = await work
         else:
@@ -278,6 +305,8 @@ class GraphExecution:
             async for event in self._with_custom_events(work, results):
                 yield event
         for task, result in zip(to_run, results, strict=True):
+            if result is _CANCELLED:
+                continue
             if isinstance(result, TaskOutcome):
                 outcomes[task.id] = result
                 yield ("updates", {task.name: result.update})
@@ -309,14 +338,10 @@ class GraphExecution:
             for group in self.interrupt_groups:
                 yield ("updates", {INTERRUPT_KEY: group})
 
-    def _is_async(self, task: Task) -> bool:
-        node = self.spec.nodes.get(task.name)
-        return node is not None and node.is_async
-
     async def _run_task_safely(self, checkpoint: Checkpoint, task: Task, values: dict[str, Any],
-                               save_each: bool) -> TaskOutcome | BaseException:
+                               save_each: bool, *, inline: bool) -> TaskOutcome | BaseException:
         try:
-            outcome = await self.runner.run(checkpoint, task, values)
+            outcome = await self.runner.run(checkpoint, task, values, inline=inline, steps_left=self.steps_left)
         except (GraphInterrupt, Exception) as exc:  # noqa: BLE001 - collected and re-raised in path order
             return exc
         if save_each:

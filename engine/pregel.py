@@ -4,6 +4,7 @@ in thread_state.py."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
+from types import GenericAlias
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError
@@ -42,12 +43,24 @@ class CompiledGraph(ThreadStateAPI):
         self.interrupt_before_nodes = interrupt_before
         self.interrupt_after_nodes = interrupt_after
         self.name = name
+        self.config: dict[str, Any] = {}  # defaults every call's config is merged into (with_config)
+
+    def __class_getitem__(cls, item: Any) -> GenericAlias:
+        return GenericAlias(cls, item)
+
+    def copy(self, update: dict[str, Any] | None = None) -> CompiledGraph:
+        """A copy of this compiled graph, with the attributes in `update` replaced."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.__dict__.update(update or {})
+        return clone
 
     def with_checkpointer(self, checkpointer: Checkpointer | None) -> CompiledGraph:
-        clone = object.__new__(CompiledGraph)
-        clone.__dict__.update(self.__dict__)
-        clone.checkpointer = checkpointer
-        return clone
+        return self.copy({"checkpointer": checkpointer})
+
+    def with_config(self, config: dict[str, Any] | None = None, **kwargs: Any) -> CompiledGraph:
+        """A copy whose calls start from `config` (merged as LangGraph merges configs)."""
+        return self.copy({"config": merge_configs(self.config, config or {}, kwargs)})
 
     @property
     def nodes(self) -> dict[str, Any]:
@@ -56,7 +69,7 @@ class CompiledGraph(ThreadStateAPI):
     # -- running -------------------------------------------------------------------------------
     def _options(self, config: dict[str, Any] | None, interrupt_before: Any, interrupt_after: Any,
                  inline_sync: bool, context: Any = None, custom: bool = False) -> ExecutionOptions:
-        config = dict(config or {})
+        config = merge_configs(self.config, config or {})
         configurable = dict(config.get("configurable") or {})
         scope = current_task.get()
         nested = scope is not None and "thread_id" not in configurable
@@ -68,6 +81,8 @@ class CompiledGraph(ThreadStateAPI):
             inline_sync = scope.inline_sync if scope.inline_sync is not None else inline_sync
             if context is None:
                 context = scope.context  # a subgraph sees its parent's run context
+            if "tags" not in config and scope.config.get("tags"):
+                config["tags"] = list(scope.config["tags"])  # and its parent's tags
         else:
             thread_id = configurable.get("thread_id")
             ns = configurable.get("checkpoint_ns", "") or ""
@@ -137,42 +152,59 @@ class CompiledGraph(ThreadStateAPI):
         return iterate_sync(agen)
 
     async def _ainvoke(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
-                       interrupt_after: Any, inline_sync: bool, context: Any = None) -> dict[str, Any]:
-        latest: dict[str, Any] = {}
+                       interrupt_after: Any, inline_sync: bool, context: Any = None) -> Any:
+        root = self.spec.schema.kind == "root"
+        latest: Any = None if root else {}
         interrupts: list[Interrupt] = []
         async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
                                                  context):
             if mode != "values":
                 continue
-            if INTERRUPT_KEY in chunk:
+            if isinstance(chunk, dict) and INTERRUPT_KEY in chunk:
                 interrupts.extend(i for i in chunk[INTERRUPT_KEY] if i not in interrupts)
+                if root:
+                    continue
                 chunk = {k: v for k, v in chunk.items() if k != INTERRUPT_KEY}
             latest = chunk
-        if self.spec.output_keys is not None:  # output_schema: invoke returns only its keys
+        if not root and self.spec.output_keys is not None:  # invoke returns the output schema's keys only
             latest = {k: v for k, v in latest.items() if k in self.spec.output_keys}
         if interrupts:
-            return {**latest, INTERRUPT_KEY: interrupts}
+            return {**latest, INTERRUPT_KEY: interrupts} if isinstance(latest, dict) else {INTERRUPT_KEY: interrupts}
         return latest
 
     async def ainvoke(self, input: Any, config: dict[str, Any] | None = None, *,
                       interrupt_before: Sequence[str] | str | None = None,
                       interrupt_after: Sequence[str] | str | None = None, context: Any = None,
-                      **_: Any) -> dict[str, Any]:
+                      **_: Any) -> Any:
         return await self._ainvoke(input, config, interrupt_before, interrupt_after, False, context)
 
     def invoke(self, input: Any, config: dict[str, Any] | None = None, *,
                interrupt_before: Sequence[str] | str | None = None,
                interrupt_after: Sequence[str] | str | None = None, context: Any = None,
-               **_: Any) -> dict[str, Any]:
+               **_: Any) -> Any:
         return run_sync(self._ainvoke(input, config, interrupt_before, interrupt_after, True, context))
 
-    async def _run_nested(self, input: Any, scope: TaskScope) -> dict[str, Any]:
+    async def _run_nested(self, input: Any, scope: TaskScope) -> Any:
         """Run as a node of a parent graph: its pauses become the parent task's pauses."""
         result = await self._ainvoke(input, None, None, None, bool(scope.inline_sync))
-        interrupts = result.pop(INTERRUPT_KEY, None)
+        interrupts = result.pop(INTERRUPT_KEY, None) if isinstance(result, dict) else None
         if interrupts:
             raise GraphInterrupt(tuple(interrupts))
         return result
 
 
-__all__ = ["CompiledGraph", "PULL"]
+def merge_configs(*configs: dict[str, Any]) -> dict[str, Any]:
+    """Later configs win; `configurable` and `metadata` merge key by key, `tags` add up."""
+    out: dict[str, Any] = {}
+    for config in configs:
+        for key, value in config.items():
+            if key in ("configurable", "metadata") and isinstance(out.get(key), dict):
+                out[key] = {**out[key], **(value or {})}
+            elif key == "tags" and out.get("tags"):
+                out["tags"] = [*out["tags"], *(t for t in value or () if t not in out["tags"])]
+            else:
+                out[key] = dict(value) if isinstance(value, dict) else value
+    return out
+
+
+__all__ = ["CompiledGraph", "PULL", "merge_configs"]

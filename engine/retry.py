@@ -68,9 +68,17 @@ class RetryPolicy(NamedTuple):
         return interval + random.uniform(0, 1) if self.jitter else interval
 
 
-def retry_policy_of(options: dict[str, Any]) -> RetryPolicy | None:
-    """The policy given to add_node (`retry_policy=`, or the older `retry=`; a sequence uses its first)."""
+def retry_policies_of(options: dict[str, Any]) -> tuple[RetryPolicy, ...]:
+    """The policies given to add_node (`retry_policy=`, or the older `retry=`): one or a sequence."""
     policy = options.get("retry_policy", options.get("retry"))
-    if isinstance(policy, Sequence) and not isinstance(policy, RetryPolicy):
-        policy = policy[0] if policy else None
-    return policy if isinstance(policy, RetryPolicy) or policy is None else RetryPolicy(*policy)
+    if policy is None:
+        return ()
+    if isinstance(policy, RetryPolicy):
+        return (policy,)
+    if isinstance(policy, Sequence) and all(isinstance(p, RetryPolicy) for p in policy):
+        return tuple(policy)
+    return (RetryPolicy(*policy),)
+
+
+def matching_policy(policies: Sequence[RetryPolicy], exc: Exception) -> RetryPolicy | None:
+    return next((p for p in policies if p.should_retry(exc)), None)

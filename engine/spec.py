@@ -25,7 +25,10 @@ class NodeSpec:
     wants_config: bool
     metadata: dict[str, Any] | None = None
     wants_runtime: bool = False
-    retry: RetryPolicy | None = None
+    retry: tuple[RetryPolicy, ...] = ()  # the first whose retry_on matches an error decides
+    input_schema: StateSchema | None = None  # the keys the node reads (None: the graph's state)
+    wants_writer: bool = False
+    defer: bool = False  # runs once nothing else is left to run
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Branch:
     path_map: dict[Hashable, str] | None
     is_async: bool
     wants_config: bool
+    input_schema: StateSchema | None = None
 
     def targets(self) -> list[str] | None:
         return None if self.path_map is None else list(self.path_map.values())

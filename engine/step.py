@@ -21,6 +21,7 @@ from .types import END, START, Interrupt, Send
 PULL = "__pregel_pull"
 PUSH = "__pregel_push"
 INTERRUPT_KEY = "__interrupt__"
+DEFERRED = "__deferred__"  # the barrier key listing deferred nodes that wait for the graph to go quiet
 NO_ARG = object()
 
 
@@ -160,8 +161,8 @@ async def triggers(spec: GraphSpec, source: str, values: dict[str, Any], writes:
     if branches:
         fresh = dict(values)
         spec.schema.apply(fresh, writes)
-        view = spec.schema.to_node_input(fresh)
         for branch in branches:
+            view = (branch.input_schema or spec.schema).to_node_input(fresh)
             targets.extend(await follow(spec, branch, view, config))
     return [t for t in targets if t != END]
 
@@ -216,6 +217,16 @@ def next_tasks(spec: GraphSpec, finished: list[tuple[str, list[Any]]],
             barriers[key] = seen
         else:
             barriers.pop(key, None)
+    deferred = [n for n in pulls if n in spec.nodes and spec.nodes[n].defer]
+    if deferred or DEFERRED in barriers:
+        # A deferred node waits until nothing else is left to run.
+        previous = barriers.pop(DEFERRED, [])
+        waiting = previous + [n for n in sorted(deferred) if n not in previous]
+        pulls -= set(deferred)
+        if pushes or pulls:
+            barriers[DEFERRED] = waiting
+        else:
+            pulls = set(waiting)
     order = spec.order
     tasks = pushes + [{"name": n, "path": [PULL, n]} for n in sorted(pulls, key=lambda n: order.get(n, -1))]
     return tasks, barriers

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from .errors import ParentCommandError
 from .interrupts import GraphInterrupt, TaskScope, current_task
 from .options import ExecutionOptions
 from .record import Checkpoint
+from .retry import matching_policy
 from .runtime import Runtime
 from .spec import GraphSpec, NodeSpec
 from .step import NO_ARG, Task, TaskOutcome
@@ -33,7 +35,9 @@ class TaskRunner:
         self.loop = loop
         self.writer = writer
 
-    async def run(self, checkpoint: Checkpoint, task: Task, values: dict[str, Any]) -> TaskOutcome:
+    async def run(self, checkpoint: Checkpoint, task: Task, values: dict[str, Any], *, inline: bool = True,
+                  steps_left: int | None = None) -> TaskOutcome:
+        """Run the task; `inline`: a sync node may run on this thread (it is the step's only task)."""
         if task.name == START:
             update = task.arg if task.arg is not NO_ARG else {}
             writes = list(update.items())
@@ -41,9 +45,7 @@ class TaskRunner:
         node = self.spec.nodes[task.name]
         resumes = checkpoint.answers(task.id)
         config = self.node_config(task)
-        node_input = task.arg if task.arg is not NO_ARG else (
-            dict(values) if node.is_subgraph else self.schema.to_node_input(values)
-        )
+        node_input = task.arg if task.arg is not NO_ARG else self._node_input(node, values, steps_left)
         attempt = 1
         try:
             while True:
@@ -52,44 +54,42 @@ class TaskRunner:
                     resumes=resumes, config=config, loop=self.loop, context=self.opts.context, writer=self.writer,
                 )
                 try:
-                    result = await self._call_node(node, node_input, config, scope)
+                    result = await self._call_node(node, node_input, config, scope, inline)
                     break
                 except (GraphInterrupt, ParentCommandError):
                     raise
                 except Exception as exc:
-                    policy = node.retry
-                    if policy is None or attempt >= policy.max_attempts or not policy.should_retry(exc):
+                    policy = matching_policy(node.retry, exc)
+                    if policy is None or attempt >= policy.max_attempts:
                         raise
-                    await asyncio.sleep(policy.pause_before(attempt))
+                    await self._pause(node, policy.pause_before(attempt), inline)
                     attempt += 1
         except ParentCommandError as exc:
             # A subgraph of this node handed its Command up to us: treat it as this node's return.
             cmd = exc.command
             assert isinstance(cmd, Command)
             result = Command(update=cmd.update, goto=cmd.goto, resume=cmd.resume)
-        goto: list[Any] = []
-        if isinstance(result, Command):
-            if result.graph == Command.PARENT:
-                raise ParentCommandError(Command(update=result.update, goto=result.goto, resume=result.resume))
-            goto = result.goto_targets()
-            update = self._command_update(result.update, task.name)
-        elif isinstance(result, (list, tuple)) and result and all(isinstance(r, Command) for r in result):
-            update = {}
-            for cmd in result:
-                update.update(self._command_update(cmd.update, task.name) or {})
-                goto.extend(cmd.goto_targets())
-        else:
-            update = self.schema.update_from(result, task.name)
-        writes = list((update or {}).items())
+        if isinstance(result, Command) and result.graph == Command.PARENT:
+            raise ParentCommandError(Command(update=result.update, goto=result.goto, resume=result.resume))
+        writes, update, goto = self.schema.result_writes(result, task.name)
         targets = await step.triggers(self.spec, task.name, values, writes, config, goto)
         return TaskOutcome(writes, targets, update)
 
-    def _command_update(self, update: Any, node: str) -> dict[str, Any] | None:
-        if update is None:
-            return None
-        if isinstance(update, (list, tuple)):
-            return self.schema.update_from(dict(update), node)
-        return self.schema.update_from(update, node)
+    def _node_input(self, node: NodeSpec, values: dict[str, Any], steps_left: int | None) -> Any:
+        schema = node.input_schema or self.schema
+        if node.is_subgraph:
+            return dict(values) if schema.accepts_any_key() else {k: values[k] for k in schema.keys if k in values}
+        return schema.to_node_input(values, steps_left)
+
+    async def _pause(self, node: NodeSpec, seconds: float, inline: bool) -> None:
+        """The wait before a retry: a sync node waits as sync code does (time.sleep, off the loop)."""
+        if node.is_async:
+            await asyncio.sleep(seconds)
+        elif inline and self.opts.inline_sync:
+            time.sleep(seconds)  # noqa: ASYNC251 - a sync run's loop is blocked by its sync nodes anyway
+        else:
+            assert self.loop is not None
+            await self.loop.run_in_executor(None, time.sleep, seconds)
 
     def node_config(self, task: Task) -> dict[str, Any]:
         configurable = dict(self.opts.config.get("configurable", {}))
@@ -97,19 +97,24 @@ class TaskRunner:
         if self.opts.thread_id is not None:
             configurable["thread_id"] = self.opts.thread_id
         return {**self.opts.config, "configurable": configurable, "metadata": dict(self.opts.metadata),
-                "recursion_limit": self.opts.recursion_limit}
+                "recursion_limit": self.opts.recursion_limit, "tags": list(self.opts.config.get("tags") or ())}
 
-    async def _call_node(self, node: NodeSpec, node_input: Any, config: dict[str, Any], scope: TaskScope) -> Any:
+    async def _call_node(self, node: NodeSpec, node_input: Any, config: dict[str, Any], scope: TaskScope,
+                         inline: bool) -> Any:
         token = current_task.set(scope)
         try:
             if node.is_subgraph:
                 return await node.action._run_nested(node_input, scope)
             args = (node_input, config) if node.wants_config else (node_input,)
             writer = scope.writer or Runtime.stream_writer
-            kwargs = {"runtime": Runtime(context=self.opts.context, stream_writer=writer)} if node.wants_runtime else {}
+            kwargs: dict[str, Any] = {}
+            if node.wants_runtime:
+                kwargs["runtime"] = Runtime(context=self.opts.context, stream_writer=writer)
+            if node.wants_writer:
+                kwargs["writer"] = writer
             if node.is_async:
                 return await node.action(*args, **kwargs)
-            if self.opts.inline_sync:
+            if inline and self.opts.inline_sync:
                 return node.action(*args, **kwargs)
             ctx = contextvars.copy_context()
             assert self.loop is not None

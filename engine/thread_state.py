@@ -7,16 +7,18 @@ A base class of CompiledGraph; it reads checkpoints through the same step maths 
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import step
 from .chain import ThreadChain
-from .errors import ConfigError, InvalidUpdateError
+from .errors import ConfigError
 from .record import Checkpoint
 from .spec import GraphSpec
+from .step import NO_ARG
 from .sync import iterate_sync, run_sync
 from .types import START, PregelTask, StateSnapshot
+from .updates import as_updates, superstep
 
 if TYPE_CHECKING:
     from .checkpoint.base import Checkpointer
@@ -73,13 +75,14 @@ class ThreadStateAPI:
                 error=_error_object(err) if err else None,
                 interrupts=raised[task.id],
                 state=state,
-                result=done["update"] if done else None,
+                result=done["update"] if done else (task.arg if task.name == START and task.arg is not NO_ARG else None),
             ))
+        schema = self.spec.schema
         if live:
-            values = step.live_values(self.spec.schema, cp, ns)
+            values = schema.output(step.live_values(schema, cp, ns))
             nxt = tuple(t.name for t in tasks if not cp.is_done(t.id))
         else:
-            values = dict(cp.values)
+            values = schema.output(cp.values)
             nxt = tuple(t.name for t in tasks)
 
         def cfg(checkpoint_id: str) -> dict[str, Any]:
@@ -101,7 +104,8 @@ class ThreadStateAPI:
         saved = await saver.load(thread_id, ns, checkpoint_id)
         if saved is None:
             return StateSnapshot({}, (), config, None, None, None, (), ())
-        snapshot = self._snapshot(Checkpoint.decode(saved), thread_id, ns, live=True)
+        # The head as it stands now; a checkpoint asked for by id is the record of its step.
+        snapshot = self._snapshot(Checkpoint.decode(saved), thread_id, ns, live=checkpoint_id is None)
         if subgraphs:
             snapshot = await self._with_subgraph_states(snapshot, saver)
         return snapshot
@@ -143,32 +147,27 @@ class ThreadStateAPI:
                           before: dict[str, Any] | None = None, limit: int | None = None) -> Iterator[StateSnapshot]:
         return iterate_sync(self.aget_state_history(config, filter=filter, before=before, limit=limit))
 
-    async def aupdate_state(self, config: dict[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
-        saver, thread_id, ns, checkpoint_id = self._thread(config)
-        chain = ThreadChain(saver, thread_id, ns)
-        base = await chain.load(checkpoint_id)
-        if as_node is not None and as_node != START and as_node not in self.spec.nodes:
-            raise InvalidUpdateError(f"Node {as_node} does not exist")
-        if as_node is None:
-            last = [n for n in (base.last if base else [])]
-            if not last:
-                as_node = START
-            elif len(set(last)) > 1:
-                raise InvalidUpdateError("Ambiguous update, specify as_node")
-            else:
-                as_node = last[0]
-        schema = self.spec.schema
-        current = step.read_values(schema, base) if base else schema.initial_values()
-        update = schema.update_from(values, as_node) if values is not None else None
-        writes = list((update or {}).items())
-        targets = await step.triggers(self.spec, as_node, current, writes, None, [])
-        new_values = dict(current)
-        schema.apply(new_values, writes)
-        tasks, barriers = step.next_tasks(self.spec, [(as_node, targets)], base.barriers if base else {})
-        step_no = base.step + 1 if base else 0
-        checkpoint = chain.new(base, new_values, tasks, barriers, step_no, "update", [as_node])
-        await chain.save(checkpoint)
-        return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint.id}}
+    async def abulk_update_state(self, config: dict[str, Any], supersteps: Sequence[Sequence[Any]]) -> dict[str, Any]:
+        """Apply supersteps of updates in order, each one checkpoint (see updates.py)."""
+        if len(supersteps) == 0:
+            raise ConfigError("No supersteps provided")
+        if any(len(u) == 0 for u in supersteps):
+            raise ConfigError("No updates provided")
+        for updates in supersteps:
+            saver, thread_id, ns, checkpoint_id = self._thread(config)
+            chain = ThreadChain(saver, thread_id, ns)
+            base = await chain.load(checkpoint_id)
+            checkpoint = await superstep(self.spec, chain, base, as_updates(updates))
+            config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint.id}}
+        return config
 
-    def update_state(self, config: dict[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
-        return run_sync(self.aupdate_state(config, values, as_node))
+    def bulk_update_state(self, config: dict[str, Any], supersteps: Sequence[Sequence[Any]]) -> dict[str, Any]:
+        return run_sync(self.abulk_update_state(config, supersteps))
+
+    async def aupdate_state(self, config: dict[str, Any], values: Any, as_node: str | None = None,
+                            task_id: str | None = None) -> dict[str, Any]:
+        return await self.abulk_update_state(config, [[(values, as_node, task_id)]])
+
+    def update_state(self, config: dict[str, Any], values: Any, as_node: str | None = None,
+                     task_id: str | None = None) -> dict[str, Any]:
+        return run_sync(self.aupdate_state(config, values, as_node, task_id))

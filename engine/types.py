@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
+from types import GenericAlias
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 START = "__start__"
@@ -34,6 +35,10 @@ class Command:
     goto: Any = ()
 
     PARENT: ClassVar[str] = "__parent__"
+
+    def __class_getitem__(cls, item: Any) -> GenericAlias:
+        """`Command[Literal["a", "b"]]` in a node's return annotation names where it may go."""
+        return GenericAlias(cls, item)
 
     def goto_targets(self) -> list[str | Send]:
         if self.goto is None or self.goto == ():
@@ -85,6 +90,29 @@ class Interrupt(Generic[ResponseT]):
             ns=tuple(data.get("ns", ())),
             when=data.get("when", "during"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Overwrite:
+    """A write that replaces a reducer key's value instead of being folded in by its reducer.
+
+    `{"messages": Overwrite(["b"])}`, or the JSON form `{"messages": {"__overwrite__": ["b"]}}`.
+    Two overwrites of one key in the same step are an InvalidUpdateError.
+    """
+
+    value: Any
+
+
+class StateUpdate(NamedTuple):
+    """One update of `bulk_update_state`: `values` written as if node `as_node` returned them."""
+
+    values: Any
+    as_node: str | None = None
+    task_id: str | None = None
+
+
+StreamWriter = Callable[[Any], None]
+"""The type of a node's `writer` parameter (what `get_stream_writer()` returns)."""
 
 
 class PregelTask(NamedTuple):
