@@ -31,6 +31,7 @@ from .record import Checkpoint, write_key
 from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL, Task, TaskOutcome, path_sort_key
 from .tasks import TaskRunner
+from .threads import ThreadBatch
 from .types import END, START, Command, Interrupt, Send
 
 log = logging.getLogger("engine")
@@ -70,6 +71,7 @@ class GraphExecution:
         if self.opts.custom:
             self._custom = asyncio.Queue()
         self.runner.loop = self.loop
+        self.runner.threads = ThreadBatch(self.loop)
         if isinstance(input, Command) and input.resume is not None and self.saver is None:
             raise ResumeError("Cannot use Command(resume=...) without checkpointer")
         if isinstance(input, Command) and input.resume is None and input.update is None and not input.goto_targets():
@@ -247,16 +249,26 @@ class GraphExecution:
 
     async def _run_together(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
                             save_each: bool) -> list[Any]:
-        """Run tasks at once (sync nodes in worker threads); the first to fail cancels the others."""
+        """Run tasks at once (sync nodes in worker threads); the first to fail cancels the others.
+
+        When every task is a plain sync node of a sync run, the last one runs on this thread, which
+        would only wait otherwise."""
+        last_inline = self.opts.inline_sync and all(self._is_plain_sync(t) for t in tasks)
         running = [
-            asyncio.ensure_future(self._run_task_safely(checkpoint, t, values, save_each, inline=False)) for t in tasks
+            asyncio.ensure_future(
+                self._run_task_safely(checkpoint, t, values, save_each, inline=last_inline and i == len(tasks) - 1)
+            )
+            for i, t in enumerate(tasks)
         ]
         pending = set(running)
+        plain_sync = {fut for fut, t in zip(running, tasks, strict=True) if self._is_plain_sync(t)}
         while pending:
             finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if any(_is_failure(f.result()) for f in finished):
-                for other in pending:
-                    other.cancel()  # a sync node already in its thread still finishes; its result is dropped
+                # As in LangGraph: async siblings are cancelled; sync ones, already in their
+                # threads, run to the end and keep what they wrote.
+                for other in pending - plain_sync:
+                    other.cancel()
                 if pending:
                     await asyncio.wait(pending)
                 break
@@ -337,6 +349,10 @@ class GraphExecution:
         if interrupted:
             for group in self.interrupt_groups:
                 yield ("updates", {INTERRUPT_KEY: group})
+
+    def _is_plain_sync(self, task: Task) -> bool:
+        node = self.spec.nodes.get(task.name)
+        return node is not None and not node.is_async
 
     async def _run_task_safely(self, checkpoint: Checkpoint, task: Task, values: dict[str, Any],
                                save_each: bool, *, inline: bool) -> TaskOutcome | BaseException:

@@ -23,6 +23,7 @@ from .retry import matching_policy
 from .runtime import Runtime
 from .spec import GraphSpec, NodeSpec
 from .step import NO_ARG, Task, TaskOutcome
+from .threads import ThreadBatch
 from .types import START, Command
 
 
@@ -34,6 +35,7 @@ class TaskRunner:
         self.opts = opts
         self.loop = loop
         self.writer = writer
+        self.threads: ThreadBatch | None = None  # set with the loop, when the execution starts
 
     async def run(self, checkpoint: Checkpoint, task: Task, values: dict[str, Any], *, inline: bool = True,
                   steps_left: int | None = None) -> TaskOutcome:
@@ -117,8 +119,7 @@ class TaskRunner:
             if inline and self.opts.inline_sync:
                 return node.action(*args, **kwargs)
             ctx = contextvars.copy_context()
-            assert self.loop is not None
-            call = functools.partial(ctx.run, node.action, *args, **kwargs)
-            return await self.loop.run_in_executor(None, call)
+            assert self.threads is not None
+            return await self.threads.call(functools.partial(ctx.run, node.action, *args, **kwargs))
         finally:
             current_task.reset(token)
