@@ -314,6 +314,14 @@ class RunManager:
         )
         await self._submit_and_join(thread_id, request)
 
+    async def head(self, thread_id: str) -> str | None:
+        """The id of the thread's latest checkpoint (None: no such thread, or no checkpoint yet)."""
+        try:
+            state = await self.state(thread_id)
+        except NotFound:
+            return None
+        return (state.config.get("configurable") or {}).get("checkpoint_id") if state.config else None
+
     async def retry(
         self, thread_id: str, assistant_id: str, *, checkpoint_id: str, config: dict[str, Any], metadata: dict[str, Any]
     ) -> None:

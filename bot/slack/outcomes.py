@@ -97,6 +97,10 @@ class Outcomes:
         if not verdict.allowed:
             await self.deps.calls.ephemeral(channel, user, verdict.reason, thread_id)
             return
+        if await self.deps.runs.head(thread_id) != failure.checkpoint_id:  # checked again when the run starts
+            await self._show(failure, ob.failure_blocks(failure, note=MOVED_ON))
+            await self.deps.calls.ephemeral(channel, user, MOVED_ON + " Nothing was changed.", thread_id)
+            return
         claim, by = await self.failures.claim_retry(thread_id, run_id, user)
         if claim != "claimed":
             reason = f"<@{by}> already retried this. Nothing was changed." if claim == "taken" else UNKNOWN

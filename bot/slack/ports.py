@@ -29,6 +29,9 @@ class Runs(Protocol):
         """Resumes the thread's pending pause (the one at `checkpoint_id` when given); raises
         `ResumeConflict` when it was already answered or the thread moved on."""
 
+    async def head(self, thread_id: str) -> str | None:
+        """The id of the thread's latest checkpoint, or None."""
+
     async def retry(
         self, thread_id: str, assistant_id: str, *, checkpoint_id: str, config: dict[str, Any], metadata: dict[str, Any]
     ) -> None:
