@@ -273,13 +273,14 @@ class Executor:
         except (asyncio.CancelledError, PauseGone):
             raise
         except Exception as exc:
-            failure = RunFailure(type(exc).__name__, str(exc))
+            refused = is_invalid_resume(exc)  # pydantic's ValidationError, marked by interrupt()
+            failure = RunFailure(type(exc).__name__, str(exc), cause="answer_refused" if refused else "graph")
             self._publish(local, "error", failure.to_json())
             run.status = "error"
             run.error = failure
             after = await graph.aget_state(head)
             node = next((t.name for t in after.tasks if t.error is not None), "")
-            if is_invalid_resume(exc):  # a person's answer, not a crash: no traceback
+            if refused:  # a person's answer, not a crash: no traceback
                 log.info("thread %s run %s: node %r refused the answer: %s", run.thread_id, run.run_id, node,
                          failure.message.splitlines()[0])
             else:

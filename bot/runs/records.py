@@ -14,9 +14,10 @@ from typing import Any, Literal
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 RunStatus = Literal["pending", "running", "success", "error", "interrupted", "timeout"]
 TERMINAL: frozenset[str] = frozenset({"success", "error", "interrupted", "timeout"})
-# Why a run failed: its graph raised, its resume found the pause gone, it was cancelled, or the
-# runs layer itself failed (a bug, storage down).
-FailureCause = Literal["graph", "pause_gone", "cancelled", "internal"]
+# Why a run failed: its graph raised, its interrupt's response_schema refused the answer (the
+# pause stays open), its resume found the pause gone, it was cancelled, or the runs layer itself
+# failed (a bug, storage down).
+FailureCause = Literal["graph", "answer_refused", "pause_gone", "cancelled", "internal"]
 
 
 def now_iso() -> str:

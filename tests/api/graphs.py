@@ -140,3 +140,11 @@ typed_parallel_graph = (
     .add_edge(START, "a")
     .add_edge(START, "b")
 )
+
+
+def own_check(state: State) -> State:
+    Release.model_validate({"choice": "later"})  # the node's own pydantic error, not a refused answer
+    return {}
+
+
+own_validation_graph = StateGraph(State).add_node("check", own_check).add_edge(START, "check")

@@ -173,6 +173,30 @@ def subgraph_pause_with_schema(api: Api, t: Trace) -> None:
     t.add("runs", runs)
 
 
+def typed_pause_in_a_graph_a_node_invokes(api: Api, t: Trace) -> None:
+    """A typed pause inside a graph that a node calls with invoke(): refused, then answered."""
+
+    def ask(state: Log) -> dict[str, Any]:
+        return {"out": [api.interrupt("inner?", response_schema=Release).choice]}
+
+    sb = api.StateGraph(Log)
+    sb.add_node("ask", ask)
+    sb.add_edge(api.START, "ask")
+    sub = sb.compile()
+
+    def wrapper(state: Log) -> dict[str, Any]:
+        return {"out": ["wrapped", *sub.invoke({"out": []})["out"]]}
+
+    b = api.StateGraph(Log)
+    b.add_node("wrapper", wrapper)
+    b.add_edge(api.START, "wrapper")
+    g = b.compile(checkpointer=api.InMemorySaver())
+    t.call("invoke", lambda: g.invoke({"out": []}, cfg()))
+    t.add("bad", _refusal(api, lambda: g.invoke(api.Command(resume={"choice": "x"}), cfg())))
+    t.call("state", lambda: g.get_state(cfg()))
+    t.call("good", lambda: g.invoke(api.Command(resume={"choice": "ship", "risk": 1}), cfg()))
+
+
 def answers_revalidated_on_rerun(api: Api, t: Trace) -> None:
     """Two typed pauses in one node: the first answer comes back as a model again when the node re-runs."""
 
@@ -197,5 +221,6 @@ TYPED_ANSWER_SCENARIOS = [
     dict_schema_not_enforced,
     union_in_parallel_branches,
     subgraph_pause_with_schema,
+    typed_pause_in_a_graph_a_node_invokes,
     answers_revalidated_on_rerun,
 ]

@@ -24,6 +24,7 @@ from engine import (
     MemorySaver,
     StateGraph,
     interrupt,
+    is_invalid_resume,
     serde,
 )
 from engine.errors import (
@@ -73,6 +74,26 @@ def test_interrupt_compares_like_langgraphs() -> None:
     assert Interrupt("v").id == "placeholder-id"  # LangGraph's default for a hand-built one
     saved_before_schemas = {"value": "v", "id": "i", "resumable": True, "ns": ["n:1"], "when": "during"}
     assert Interrupt.from_json(saved_before_schemas) == plain
+
+
+def test_a_refused_answer_is_not_kept() -> None:
+    """LangGraph keeps a refused answer in its resume write, so invoke(None) replays it and fails
+    again; nothing of it is kept here (the documented intent), so invoke(None) pauses again."""
+
+    def ask(state: TextState) -> dict[str, Any]:
+        return {"some_text": interrupt("risk?", response_schema=Annotated[int, pydantic.Field(ge=1, le=5)])}
+
+    builder = StateGraph(TextState)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    (pause,) = graph.invoke({"some_text": ""}, cfg())["__interrupt__"]
+    assert pause.response_schema == {"maximum": 5, "minimum": 1, "type": "integer"}
+    with pytest.raises(pydantic.ValidationError) as refused:
+        graph.invoke(Command(resume=9), cfg())
+    assert is_invalid_resume(refused.value) and not is_invalid_resume(ValueError("a node's own"))
+    assert graph.invoke(None, cfg())["__interrupt__"] == [pause]
+    assert graph.invoke(Command(resume="4"), cfg()) == {"some_text": 4}
 
 
 def test_memory_saver_alias() -> None:

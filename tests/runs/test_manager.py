@@ -81,6 +81,18 @@ async def test_a_resume_of_a_gone_pause_fails_with_cause_pause_gone(manager: Run
     assert ended.status == "error" and ended.error is not None and ended.error.cause == "pause_gone"
 
 
+async def test_a_refused_answer_fails_with_cause_answer_refused_and_the_pause_stays(manager: RunManager) -> None:
+    thread = await manager.create_thread()
+    await manager.join(thread.thread_id, (await manager.submit(thread.thread_id, RunRequest("typed", input={}))).run_id)
+    refused = RunRequest("typed", command={"resume": {"choice": "later", "risk": 1}})
+    ended = await manager.join(thread.thread_id, (await manager.submit(thread.thread_id, refused)).run_id)
+    assert ended.error is not None and (ended.error.error, ended.error.cause) == ("ValidationError", "answer_refused")
+    assert (await manager.state(thread.thread_id)).next == ("decide",)
+    own = await manager.submit(None, RunRequest("own_validation", input={}))
+    ended = await manager.join(own.thread_id, own.run_id)
+    assert ended.error is not None and (ended.error.error, ended.error.cause) == ("ValidationError", "graph")
+
+
 async def test_refusals_are_domain_errors(manager: RunManager) -> None:
     with pytest.raises(NotFound):
         await manager.thread("no-such-thread")
