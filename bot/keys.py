@@ -10,7 +10,7 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:thread                    hash    thread record, one JSON value per field   bot.runs.store_redis
   sluice:{<thread>}:runs                      zset    run id -> created time (s)                bot.runs.store_redis
   sluice:{<thread>}:run:<run>                 string  run record JSON                           bot.runs.store_redis
-  sluice:{<thread>}:queue                     list    run ids, the head holds the thread        bot.runs.store_redis
+  sluice:{<thread>}:queue                     list    run ids (or a state update), head runs    bot.runs.store_redis
   sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
   sluice:{<thread>}:slack:current             string  checkpoint id of the pending pause        bot.slack.store
   sluice:{<thread>}:slack:pause:<checkpoint>  hash    data (Pause JSON), status                 bot.slack.store

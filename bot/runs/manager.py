@@ -119,9 +119,10 @@ class RunManager:
         return matches[offset : offset + limit]
 
     async def patch_thread_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
-        record = await self.thread(thread_id)
-        record.metadata = {**record.metadata, **metadata}
-        await self.records.put_thread(record)
+        """Merges keys into a thread's metadata; its status and values stay as a run leaves them."""
+        record = await self.records.merge_metadata(thread_id, metadata)
+        if record is None:
+            raise NotFound(f"Thread with ID {thread_id} not found")
         return record
 
     async def delete_thread(self, thread_id: str) -> None:
@@ -147,20 +148,42 @@ class RunManager:
     async def update_state(
         self, thread_id: str, values: Any, *, as_node: str | None = None, checkpoint_id: str | None = None
     ) -> dict[str, Any]:
-        """Writes a checkpoint as if `as_node` had returned `values`; returns its config."""
+        """Writes a checkpoint as if `as_node` had returned `values`; returns its config. The thread
+        is held meanwhile (runs submitted in between wait), and a thread deleted meanwhile stays
+        deleted, checkpoints included."""
         record = await self.thread(thread_id)
-        if await self.records.queued(thread_id):
+        holder = f"state-update:{uuid.uuid4()}"
+        claimed = await self.records.claim(thread_id, holder)
+        if claimed == "no_thread":
+            raise NotFound(f"Thread with ID {thread_id} not found")
+        if claimed == "busy":
             raise Conflict("Thread is busy: wait for its run to finish before updating its state.")
-        configurable: dict[str, Any] = {"thread_id": thread_id}
+        try:
+            config, changes = await self._write_state(record, values, as_node, checkpoint_id)
+        except BaseException:
+            await self.records.release(thread_id, holder)
+            await self._forget_if_deleted(thread_id)
+            raise
+        await self.records.release(thread_id, holder, thread_changes=changes)
+        await self._forget_if_deleted(thread_id)
+        return config
+
+    async def _write_state(
+        self, record: ThreadRecord, values: Any, as_node: str | None, checkpoint_id: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        configurable: dict[str, Any] = {"thread_id": record.thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         graph = self.thread_graph(record)
         config = await graph.aupdate_state({"configurable": configurable}, values, as_node=as_node)
-        snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
-        record.values = to_wire(snapshot.values)
-        record.status = "interrupted" if snapshot.next else "idle"
-        await self.records.put_thread(record)
-        return config
+        snapshot = await graph.aget_state({"configurable": {"thread_id": record.thread_id}})
+        return config, {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle"}
+
+    async def _forget_if_deleted(self, thread_id: str) -> None:
+        """A thread deleted while its state was written keeps no checkpoint of it."""
+        if await self.records.get_thread(thread_id) is None:
+            await self.saver.delete_thread(thread_id)
+            raise NotFound(f"Thread with ID {thread_id} not found")
 
     # -- runs ----------------------------------------------------------------------------------
     async def submit(
@@ -198,7 +221,8 @@ class RunManager:
         if strategy in ("interrupt", "rollback"):
             for other in await self.records.queued(thread_id):
                 if other != run.run_id:
-                    await self.cancel(thread_id, other, action=strategy)
+                    with contextlib.suppress(NotFound):  # a state update holding the thread is no run
+                        await self.cancel(thread_id, other, action=strategy)
         self.executor.start(run, request, assistant)
         return run
 

@@ -29,10 +29,13 @@ class Records(Protocol):
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None: ...
 
-    async def put_thread(self, record: ThreadRecord) -> None: ...
-
     async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
         """Sets some fields of an existing thread (nothing when it was deleted), without reading it."""
+        ...
+
+    async def merge_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
+        """Merges keys into the thread's metadata in one step, changing no other field; the thread
+        as it is after, or None when it does not exist (a deleted thread is never recreated)."""
         ...
 
     async def delete_thread(self, thread_id: str) -> bool: ...
@@ -56,6 +59,12 @@ class Records(Protocol):
         "busy" (under reject, when the thread has a run) or "no_thread"; nothing changes unless queued."""
         ...
 
+    async def claim(self, thread_id: str, holder: str) -> str:
+        """Takes an idle thread for work that is not a run (a state update): `holder` becomes the
+        queue's only entry and holds the lease, so runs submitted meanwhile wait for its `release`.
+        Returns "claimed", "busy" (a run is queued) or "no_thread"; nothing changes unless claimed."""
+        ...
+
     async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
         """Whether the run holds the thread now; renews its lease (and its deadline in the index).
         `start`, the run's record as it starts, is stored when the turn is the run's."""
@@ -71,10 +80,10 @@ class Records(Protocol):
         thread_changes: dict[str, Any] | None = None,
         idle_status: str = "idle",
     ) -> int:
-        """Ends the run in one step: stores its `final` record (or deletes it), applies
-        `thread_changes`, removes it from the queue and hands the lease to the next run. A thread
-        with runs left stays busy; one left without, still marked busy, gets `idle_status`.
-        Returns how many runs remain queued."""
+        """Ends the run in one step: stores its `final` record (unless the thread was deleted) or
+        deletes it, applies `thread_changes`, removes it from the queue and hands the lease to the
+        next run. A thread with runs left stays busy; one left without, still marked busy, gets
+        `idle_status`. Returns how many runs remain queued."""
         ...
 
     async def queued(self, thread_id: str) -> list[str]: ...

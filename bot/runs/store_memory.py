@@ -33,13 +33,19 @@ class MemoryRecords:
         raw = self._threads.get(thread_id)
         return ThreadRecord.loads(raw) if raw else None
 
-    async def put_thread(self, record: ThreadRecord) -> None:
-        self._threads[record.thread_id] = record.dumps()
-
     async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
         raw = self._threads.get(thread_id)
         if raw is not None:
             self._threads[thread_id] = replace(ThreadRecord.loads(raw), **changes).dumps()
+
+    async def merge_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
+        raw = self._threads.get(thread_id)  # no await between reading and writing: one step
+        if raw is None:
+            return None
+        record = ThreadRecord.loads(raw)
+        record.metadata = {**record.metadata, **metadata}
+        self._threads[thread_id] = record.dumps()
+        return record
 
     async def delete_thread(self, thread_id: str) -> bool:
         self._runs.pop(thread_id, None)
@@ -88,6 +94,16 @@ class MemoryRecords:
                 self._grant(run.thread_id)
             return "queued"
 
+    async def claim(self, thread_id: str, holder: str) -> str:
+        async with self._lock:
+            if thread_id not in self._threads:
+                return "no_thread"
+            if self._queues.get(thread_id):
+                return "busy"
+            self._queues[thread_id] = [holder]
+            self._grant(thread_id)
+            return "claimed"
+
     async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
         async with self._lock:
             lease = self._leases.get(thread_id)
@@ -111,7 +127,7 @@ class MemoryRecords:
         async with self._lock:
             if delete_run:
                 await self.delete_run(thread_id, run_id)
-            elif final is not None:
+            elif final is not None and thread_id in self._threads:  # a deleted thread keeps no runs
                 await self.put_run(final)
             if thread_changes:
                 await self.patch_thread(thread_id, thread_changes)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 from redis.exceptions import RedisError
 
 from bot import keys
-from bot.runs.errors import StorageUnavailable
+from bot.runs.errors import Conflict, StorageUnavailable
 from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
 from bot.runs.store import LEASE_MS
 
@@ -53,19 +53,19 @@ return 0
 
 # Ends a run: stores (or deletes) its record, applies thread changes, leaves the queue and hands
 # the lease to the next run. A thread with runs left stays busy; one left without that is still
-# marked busy gets idle_status. Returns how many runs remain queued.
+# marked busy gets idle_status; a deleted thread is not recreated. Returns how many runs remain queued.
 _RELEASE = """
 local queue, lease, thread, run, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local lease_ms, run_id, final_json, stamp, idle_status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 -- final_json: '' keeps the record, '-' deletes the run; stamp, idle_status: JSON values
 -- ARGV[6..]: thread field, JSON value, ... to set
+local exists = redis.call('EXISTS', thread) == 1
 if final_json == '-' then
   redis.call('DEL', run)
   redis.call('ZREM', runs, run_id)
-elseif final_json ~= '' then
+elseif final_json ~= '' and exists then  -- a deleted thread keeps no runs
   redis.call('SET', run, final_json)
 end
-local exists = redis.call('EXISTS', thread) == 1
 if exists and #ARGV > 5 then redis.call('HSET', thread, unpack(ARGV, 6)) end
 local head = redis.call('LINDEX', queue, 0)
 redis.call('LREM', queue, 0, run_id)
@@ -110,6 +110,30 @@ redis.call('HSET', thread, unpack(ARGV))
 return 1
 """
 
+# Replaces the thread's metadata with `merged` if it still is `expected` (what the caller read
+# and merged into); changes no other field and never recreates a deleted thread.
+# Returns 'done', 'moved' (read again and retry) or 'gone'.
+_MERGE_METADATA = """
+local thread = KEYS[1]
+local expected, merged = ARGV[1], ARGV[2]
+if redis.call('EXISTS', thread) == 0 then return 'gone' end
+if redis.call('HGET', thread, 'metadata') ~= expected then return 'moved' end
+redis.call('HSET', thread, 'metadata', merged)
+return 'done'
+"""
+
+# Takes an idle thread for a holder that is not a run: it becomes the queue's only entry and
+# holds the lease. Returns 'claimed', 'busy' or 'no_thread'.
+_CLAIM = """
+local queue, lease, thread = KEYS[1], KEYS[2], KEYS[3]
+local lease_ms, holder = ARGV[1], ARGV[2]
+if redis.call('EXISTS', thread) == 0 then return 'no_thread' end
+if redis.call('LLEN', queue) > 0 then return 'busy' end
+redis.call('RPUSH', queue, holder)
+redis.call('SET', lease, holder, 'PX', lease_ms)
+return 'claimed'
+"""
+
 # Deletes the thread's record, runs, queue and lease.
 _DELETE = """
 local thread, runs, queue, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -119,6 +143,7 @@ return redis.call('DEL', thread, runs, queue, lease)
 """
 
 
+MERGE_ATTEMPTS = 20
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
 
 
@@ -148,6 +173,8 @@ class RedisRecords:
         self._delete = client.register_script(_DELETE)
         self._create = client.register_script(_CREATE)
         self._patch = client.register_script(_PATCH)
+        self._merge_metadata = client.register_script(_MERGE_METADATA)
+        self._claim = client.register_script(_CLAIM)
 
     @_storage
     async def create_thread(self, record: ThreadRecord) -> bool:
@@ -162,12 +189,23 @@ class RedisRecords:
         return ThreadRecord.from_fields(stored) if stored else None
 
     @_storage
-    async def put_thread(self, record: ThreadRecord) -> None:
-        await self._redis.hset(keys.thread(record.thread_id), mapping=record.fields())
-
-    @_storage
     async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
         await self._patch(keys=[keys.thread(thread_id)], args=_flat(encode_fields(changes)))
+
+    @_storage
+    async def merge_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
+        key = keys.thread(thread_id)
+        for _ in range(MERGE_ATTEMPTS):  # another merge between reading and writing: read again
+            current = await self._redis.hget(key, "metadata")
+            if current is None:
+                return None
+            merged = encode_fields({"metadata": {**json.loads(current), **metadata}})["metadata"]
+            outcome = _text(await self._merge_metadata(keys=[key], args=[current, merged]))
+            if outcome == "gone":
+                return None
+            if outcome == "done":
+                return await self.get_thread(thread_id)
+        raise Conflict(f"The metadata of thread {thread_id} kept changing while it was merged: retry")
 
     @_storage
     async def delete_thread(self, thread_id: str) -> bool:
@@ -232,6 +270,14 @@ class RedisRecords:
             *_flat(encode_fields(thread_changes)),
         ]
         return _text(await self._submit(keys=self._run_keys(run.thread_id, run.run_id), args=args))
+
+    @_storage
+    async def claim(self, thread_id: str, holder: str) -> str:
+        claimed = _text(await self._claim(keys=[*self._queue_keys(thread_id), keys.thread(thread_id)],
+                                          args=[self.lease_ms, holder]))
+        if claimed == "claimed":  # indexed like a run's lease, so a holder that dies is released
+            await self._redis.zadd(keys.LEASE_INDEX, {thread_id: _now_ms() + self.lease_ms})
+        return claimed
 
     @_storage
     async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
