@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -42,8 +43,9 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser, playground: Playground) -> Iterator[Page]:
+@contextlib.contextmanager
+def open_page(browser: Browser, playground: Playground) -> Iterator[Page]:
+    """The page in a fresh browser context (a new tab id, no history); fails on script errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     errors: list[str] = []
@@ -53,6 +55,19 @@ def page(browser: Browser, playground: Playground) -> Iterator[Page]:
     yield page
     context.close()
     assert errors == [], f"script errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, playground: Playground) -> Iterator[Page]:
+    with open_page(browser, playground) as opened:
+        yield opened
+
+
+@pytest.fixture
+def shared_page(browser: Browser, shared_playground: Playground) -> Iterator[Page]:
+    """The page on the module's playground, for tests that start no runs of their own."""
+    with open_page(browser, shared_playground) as opened:
+        yield opened
 
 
 def pending_message(page: Page, button: str) -> Locator:

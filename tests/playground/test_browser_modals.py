@@ -10,11 +10,11 @@ from typing import Any
 from playwright.sync_api import Browser, Page, expect
 
 from bot.playground.view_state import state_values
-from tests.playground.browser import browser, finished_state, page, pending_message
+from tests.playground.browser import browser, finished_state, page, pending_message, shared_page
 from tests.playground.conftest import Playground
 from tests.playground.forms import form_blocks
 
-__all__ = ["browser", "page"]  # fixtures
+__all__ = ["browser", "page", "shared_page"]  # fixtures
 
 
 def open_edit_of_send_email(page: Page) -> tuple[str, Any]:
@@ -74,7 +74,8 @@ def test_a_modal_belongs_to_the_tab_that_opened_it(page: Page, browser: Browser,
     other.close()
 
 
-def test_an_unknown_slash_command_gets_a_friendly_note(page: Page) -> None:
+def test_an_unknown_slash_command_gets_a_friendly_note(shared_page: Page) -> None:
+    page = shared_page
     page.fill("#composer-input", "/deploy now")
     page.press("#composer-input", "Enter")
     note = page.locator(".message.ephemeral", has_text="is not a valid command")
@@ -84,8 +85,8 @@ def test_an_unknown_slash_command_gets_a_friendly_note(page: Page) -> None:
     expect(page.locator("#toast")).to_be_hidden()
 
 
-def test_the_sidebar_names_the_assistants(page: Page) -> None:
-    names = page.locator("button.example b").all_inner_texts()
+def test_the_sidebar_names_the_assistants(shared_page: Page) -> None:
+    names = shared_page.locator("button.example b").all_inner_texts()
     assert names == ["text_revision", "tool_approval", "notify"]
 
 
@@ -111,7 +112,10 @@ def field(page: Page, label: str) -> Any:
     return page.locator("#form-under-test").get_by_label(name, exact=True)
 
 
-def test_every_input_of_a_typed_form_is_drawn_operated_and_read_as_slack_sends_it(page: Page, tmp_path: Path) -> None:
+def test_every_input_of_a_typed_form_is_drawn_operated_and_read_as_slack_sends_it(
+    shared_page: Page, tmp_path: Path
+) -> None:
+    page = shared_page
     page.evaluate(RENDER, form_blocks())
     form = page.locator("#form-under-test")
     expect(form.locator(".bk-input-block")).to_have_count(len(form_blocks()))
