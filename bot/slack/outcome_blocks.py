@@ -15,6 +15,8 @@ RETRY = f"{OUTCOME_PREFIX}.retry"
 DETAILS = f"{OUTCOME_PREFIX}.details"
 MESSAGE_SHOWN = 1500  # of an error message, in the thread (the modal shows the traceback)
 ANSWER_SHOWN = 1500
+TRACEBACK_SHOWN = 8000  # of a traceback, in the Details modal: its end
+CODE_PIECE = 2000  # escaping (&lt; ...) may grow a piece; a section holds 3,000
 
 
 def failure_ref(failure: Failure) -> str:
@@ -27,13 +29,13 @@ def parse_failure_ref(value: str) -> tuple[str, str] | None:
 
 
 def _where(failure: Failure) -> str:
-    return f"in `{escape(failure.node)}`" if failure.node else "before any node ran"
+    return f" in `{escape(failure.node)}`" if failure.node else ""
 
 
 def failure_blocks(failure: Failure, retried_by: str | None = None, at: float | None = None,
                    note: str | None = None) -> list[Block]:
     """The reply naming the node, the error type and message, with Retry (until used) and Details."""
-    head = f"⚠️ *{escape(failure.assistant_id)}* failed {_where(failure)}: `{escape(failure.error_type)}`"
+    head = f"⚠️ *{escape(failure.assistant_id)}* failed{_where(failure)}: `{escape(failure.error_type)}`"
     blocks = [section(head)]
     if failure.message:
         blocks.append(code(limits.clip(failure.message, MESSAGE_SHOWN)))
@@ -70,13 +72,31 @@ def failure_text(failure: Failure) -> str:
 
 
 def details_modal(failure: Failure) -> Block:
+    """The traceback's end (where the error is), in as many code blocks as it takes."""
+    text = failure.traceback or failure.message or "(no traceback)"
+    if len(text) > TRACEBACK_SHOWN:
+        text = "…" + text[-TRACEBACK_SHOWN:]
+    pieces = _line_pieces(text, CODE_PIECE)
     blocks = [
-        section(f"*{escape(failure.assistant_id)}* failed {_where(failure)}: `{escape(failure.error_type)}`"),
-        code(failure.traceback or failure.message or "(no traceback)", limits.SECTION_TEXT),
+        section(f"*{escape(failure.assistant_id)}* failed{_where(failure)}: `{escape(failure.error_type)}`"),
+        *(code(piece) for piece in pieces),
         context(f"thread `{failure.thread_id}` · run `{failure.run_id}` · checkpoint `{failure.checkpoint_id}`"),
     ]
     return {"type": "modal", "callback_id": DETAILS, "title": modal_title("Error details"),
             "close": modal_title("Close"), "blocks": blocks}
+
+
+def _line_pieces(text: str, size: int) -> list[str]:
+    """`text` in pieces of at most `size` chars, cut between lines where a line fits."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        for part in limits.chunks(line, size):
+            if current and len(current) + len(part) > size:
+                pieces.append(current)
+                current = ""
+            current += part
+    return [*pieces, current] if current else pieces or [""]
 
 
 def finished_blocks(assistant_id: str, values: Any, with_answer: bool) -> list[Block]:
