@@ -338,7 +338,7 @@ class GraphExecution:
                     if task.id in outcomes:
                         pending[write_key("done", task.id)] = outcomes[task.id].to_json()
             for task, exc in errors:
-                pending[write_key("err", task.id)] = {"type": type(exc).__name__, "message": str(exc)}
+                pending[write_key("err", task.id)] = {"type": type(exc).__name__, "message": str(exc), "repr": repr(exc)}
             # An answer its interrupt's response_schema refused is taken back: the pause reopens.
             refused = [write_key("res", task.id, iid) for task, exc in errors if (iid := refused_interrupt_id(exc))]
             if errors or self.saver is not None:

@@ -6,7 +6,6 @@ A base class of CompiledGraph; it reads checkpoints through the same step maths 
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,14 +27,11 @@ THREAD_REQUIRED = (
 )
 
 
-def _error_object(record: dict[str, Any]) -> Exception:
-    cls = getattr(builtins, record.get("type", ""), None)
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        try:
-            return cls(record.get("message", ""))
-        except Exception:  # noqa: BLE001 - exotic constructors: fall back to a plain Exception
-            pass
-    return Exception(f"{record.get('type')}: {record.get('message')}")
+def _error_text(record: dict[str, Any]) -> str:
+    """A failed task's error as LangGraph's state shows it: the repr of the exception it raised."""
+    if "repr" in record:
+        return str(record["repr"])
+    return f"{record.get('type')}({record.get('message', '')!r})"  # records written before the repr was kept
 
 
 class ThreadStateAPI:
@@ -72,7 +68,7 @@ class ThreadStateAPI:
             )
             records.append(PregelTask(
                 id=task.id, name=task.name, path=task.path,
-                error=_error_object(err) if err else None,
+                error=_error_text(err) if err else None,
                 interrupts=raised[task.id],
                 state=state,
                 result=done["update"] if done else (task.arg if task.name == START and task.arg is not NO_ARG else None),

@@ -121,7 +121,7 @@ class PregelTask(NamedTuple):
     id: str
     name: str
     path: tuple[Any, ...]
-    error: Exception | None = None
+    error: Exception | str | None = None  # from get_state: the repr of what the task raised, as in LangGraph
     interrupts: tuple[Interrupt, ...] = ()
     state: Any = None
     result: Any = None

@@ -54,7 +54,7 @@ def thread_state(state: StateSnapshot) -> dict[str, Any]:
                 "id": task.id,
                 "name": task.name,
                 "path": to_wire(task.path),
-                "error": repr(task.error) if task.error is not None else None,
+                "error": task.error if isinstance(task.error, str) or task.error is None else repr(task.error),
                 "interrupts": [i.to_json() for i in task.interrupts],
                 "checkpoint": checkpoint_ref(task.state.config if isinstance(task.state, StateSnapshot) else task.state),
                 "state": thread_state(task.state) if isinstance(task.state, StateSnapshot) else None,

@@ -71,7 +71,7 @@ async def test_refused_answer_is_an_error_run_and_the_pause_stays_open(client: A
     assert (thread["status"], thread["error"], thread["interrupts"]) == ("error", error, {})
     state = await client.threads.get_state(thread_id)
     assert state["next"] == ["decide"] and [i["id"] for i in state["interrupts"]] == [pause["id"]]
-    assert state["tasks"][0]["error"]  # the task shows why, as LangGraph's state does
+    assert state["tasks"][0]["error"] == error["message"]  # the task shows why, as in LangGraph's state
 
     events = [(c.event, c.data) async for c in client.runs.stream(
         thread_id, "typed", command={"resume": "ship"}, stream_mode=["values", "updates"]

@@ -60,7 +60,32 @@ def _refusal(api: Api, fn: Any) -> Any:
 
 
 def _tasks(snapshot: Any) -> list[Any]:
-    return [(t.name, t.error is not None, len(t.interrupts), t.result) for t in snapshot.tasks]
+    """Tasks with their error's first line: LangGraph's state gives the repr of what the task raised."""
+    return [(t.name, t.error.splitlines()[0] if t.error else None, len(t.interrupts), t.result) for t in snapshot.tasks]
+
+
+class Boom(Exception):
+    pass
+
+
+def failed_task_errors_in_state(api: Api, t: Trace) -> None:
+    """A failed task's error in get_state and history: the repr of the exception, builtin or not."""
+
+    def make(exc: Exception) -> Any:
+        def node(state: Log) -> dict[str, Any]:
+            raise exc
+        return node
+
+    for name, exc in (("builtin", ValueError("bad input")), ("own", Boom("it broke"))):
+        b = api.StateGraph(Log)
+        b.add_node("n", make(exc))
+        b.add_edge(api.START, "n")
+        g = b.compile(checkpointer=api.InMemorySaver())
+        t.call(name, lambda g=g, name=name: g.invoke({"out": []}, cfg(name)))
+        t.call(f"{name}-state", lambda g=g, name=name: [t.error for t in g.get_state(cfg(name)).tasks])
+        t.call(f"{name}-history", lambda g=g, name=name: [
+            [t.error for t in s.tasks] for s in g.get_state_history(cfg(name))
+        ])
 
 
 def pydantic_model_answer(api: Api, t: Trace) -> None:
@@ -223,4 +248,5 @@ TYPED_ANSWER_SCENARIOS = [
     subgraph_pause_with_schema,
     typed_pause_in_a_graph_a_node_invokes,
     answers_revalidated_on_rerun,
+    failed_task_errors_in_state,
 ]
