@@ -17,6 +17,7 @@ through its one door, `RunManager`; the rooms behind it:
 from __future__ import annotations
 
 from bot.runs.errors import (
+    AnswerRefused,
     Conflict,
     Invalid,
     NotFound,
@@ -31,6 +32,7 @@ from bot.runs.records import RunFailure, RunRecord, ThreadRecord
 from bot.runs.requests import RunRequest
 
 __all__ = [
+    "AnswerRefused",
     "Conflict",
     "Invalid",
     "NotFound",

@@ -8,6 +8,11 @@ class ResumeConflict(Exception):
     """The pause was answered elsewhere, or the thread moved on, before this resume could claim it."""
 
 
+class AnswerRefused(Exception):
+    """The graph refused the answer (its interrupt's `response_schema` did not accept it, which
+    raises pydantic's ValidationError); the pause stays open and can be answered again."""
+
+
 class RunsError(Exception):
     """A request the runs layer refuses; `detail` says what happened and what to do."""
 

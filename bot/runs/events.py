@@ -27,3 +27,4 @@ class RunEvent:
     message: str = ""
     node: str = ""  # a failed run: the node that raised
     traceback: str = ""  # a failed run: the end of its traceback
+    refused_answer: bool = False  # a failed run: its resume value did not fit the response_schema (pause still open)

@@ -294,7 +294,8 @@ class Executor:
             local.thread_changes = _state_changes(status="error", error=failure.to_json(), values=after.values,
                                                   interrupts={})
             return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=failure.error,
-                            message=failure.message, node=node, traceback=_traceback_tail(exc), **base)
+                            message=failure.message, node=node, traceback=_traceback_tail(exc),
+                            refused_answer=refused, **base)
         after = await graph.aget_state(head)
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"

@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.registry import Assistant, Registry
-from bot.runs.errors import Conflict, Invalid, NotFound, PauseGone
+from bot.runs.errors import AnswerRefused, Conflict, Invalid, NotFound, PauseGone
 from bot.runs.execution import POLL_S, Executor, Listener
 from bot.runs.plain_json import to_wire
 from bot.runs.records import RunRecord, ThreadRecord, now_iso
@@ -327,7 +327,8 @@ class RunManager:
         metadata: dict[str, Any],
         checkpoint_id: str | None = None,
     ) -> None:
-        """Resumes a pause and waits for the run to end; `PauseGone` if it was no longer pending."""
+        """Resumes a pause and waits for the run to end; `PauseGone` if it was no longer pending,
+        `AnswerRefused` if the graph refused the answer (the pause stays open)."""
         request = RunRequest(
             assistant_id=assistant_id,
             input=None,
@@ -361,3 +362,5 @@ class RunManager:
         ended = await self.join(thread_id, run.run_id)
         if ended.error is not None and ended.error.cause == "pause_gone":
             raise PauseGone(ended.error.message)
+        if ended.error is not None and ended.error.cause == "answer_refused":
+            raise AnswerRefused(ended.error.message)

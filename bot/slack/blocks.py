@@ -92,27 +92,34 @@ def pause_blocks(
     decided: Mapping[str, SlotDecision] | None = None,
     closed: str | None = None,
     headline: str | None = None,
+    group: int = 0,
 ) -> list[Block]:
-    """The message of a pause: every prompt, its buttons for undecided slots, who decided the others.
+    """The message of one group of a pause (see `Pause.groups`; most pauses have one): its prompts,
+    their buttons for undecided slots, who decided the others.
 
     `closed` replaces all remaining buttons with a note (the pause was decided or went stale);
     `headline` replaces "is waiting for you" once the run it started has ended (failed, finished...).
     """
-    rendered = _pause_blocks(pause, decided or {}, closed, headline, compact=False)
+    rendered = _pause_blocks(pause, group, decided or {}, closed, headline, compact=False)
     if len(rendered) > limits.MESSAGE_BLOCKS:  # many tool calls: name and arguments in one section each
-        rendered = _pause_blocks(pause, decided or {}, closed, headline, compact=True)
+        rendered = _pause_blocks(pause, group, decided or {}, closed, headline, compact=True)
     return fit(rendered, limits.MESSAGE_BLOCKS)
 
 
 def _pause_blocks(
-    pause: Pause, decided: Mapping[str, SlotDecision], closed: str | None, headline: str | None, compact: bool
+    pause: Pause,
+    group: int,
+    decided: Mapping[str, SlotDecision],
+    closed: str | None,
+    headline: str | None,
+    compact: bool,
 ) -> list[Block]:
     prompts = pause.prompts
     blocks: list[Block] = [section(headline or f"*{escape(pause.assistant_id)}* is waiting for you")]
-    for p, prompt in enumerate(prompts):
+    for p in pause.groups[group] if pause.groups else ():
         if len(prompts) > 1:
             blocks.append(context(f"Interrupt {p + 1} of {len(prompts)}"))
-        blocks += _prompt_blocks(pause, p, prompt, decided, closed is not None, compact)
+        blocks += _prompt_blocks(pause, p, prompts[p], decided, closed is not None, compact)
     if closed:
         blocks.append(context(closed))
     blocks.append(context(f"thread `{escape(pause.thread_id)}` · checkpoint `{escape(pause.checkpoint_id)}`"))
@@ -206,13 +213,16 @@ def decision_blocks(d: SlotDecision, at: float | None = None, schema: Mapping[st
 
 
 def decided_blocks(
-    pause: Pause, decided: Mapping[str, SlotDecision], at: float, headline: str | None = None
+    pause: Pause, decided: Mapping[str, SlotDecision], at: float, headline: str | None = None, group: int = 0
 ) -> list[Block]:
-    """The message once the pause is resumed: buttons gone, every decision with who and when."""
-    users = sorted({d.user for d in decided.values() if d.user})
+    """A group's message (see `Pause.groups`) once it is resumed: buttons gone, every decision with
+    who and when."""
+    mine = set(pause.group_slots(group))
+    users = sorted({d.user for slot, d in decided.items() if d.user and slot in mine})
     who = ", ".join(f"<@{u}>" for u in users) or "someone"
     goes_on = "" if headline else "; the graph goes on"
-    return pause_blocks(pause, decided, closed=f"Decided by {who}, {when(at)}{goes_on}.", headline=headline)
+    closed = f"Decided by {who}, {when(at)}{goes_on}."
+    return pause_blocks(pause, decided, closed=closed, headline=headline, group=group)
 
 
 # --- other messages ---------------------------------------------------------------------------

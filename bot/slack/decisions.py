@@ -14,11 +14,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bot.slack import blocks, forms
+from bot.slack import blocks, forms, limits
 from bot.slack.deps import Deps
-from bot.slack.outcomes import DECIDED_AT, DECIDED_PAUSE, SLACK_ORIGIN
+from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
 from bot.slack.pause import ButtonRef, Pause
-from bot.slack.ports import ResumeConflict
+from bot.slack.ports import AnswerRefused, ResumeConflict
 from bot.slack.prompts import (
     BreakpointPrompt,
     FormPrompt,
@@ -160,11 +160,12 @@ class Decisions:
         if pause is None:
             return False
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+        here = pause.group_at(thread_ts) or 0
         open_slots = [
             f"{p}.{s}"
-            for p, prompt in enumerate(pause.prompts)
-            for s in range(prompt.slots)
-            if "respond" in prompt.allowed(s) and f"{p}.{s}" not in decided
+            for p in pause.groups[here]
+            for s in range(pause.prompts[p].slots)
+            if "respond" in pause.prompts[p].allowed(s) and f"{p}.{s}" not in decided
         ]
         if not open_slots:
             return False
@@ -195,35 +196,47 @@ class Decisions:
             reason = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}[result.outcome]
             await self.deps.calls.ephemeral(channel, decision.user, reason, pause.thread_id)
             return
+        group = pause.group_of(int(slot.split(".")[0]))
         if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
-            await self._show(pause, blocks.pause_blocks(pause, result.decided))
+            await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group))
             return
-        await self._resume(pause, result.decided, slot, decision, channel)
+        await self._resume(pause, group, result.decided, slot, decision, channel, last=result.outcome == "complete")
 
     async def _resume(
-        self, pause: Pause, decided: Mapping[str, SlotDecision], slot: str, decision: SlotDecision, channel: str
+        self,
+        pause: Pause,
+        group: int,
+        decided: Mapping[str, SlotDecision],
+        slot: str,
+        decision: SlotDecision,
+        channel: str,
+        last: bool,
     ) -> None:
+        """Resumes one group of the pause: the whole pause, or (typed pauses) its interrupt alone, by id."""
         prompts = pause.prompts
         is_breakpoint = len(prompts) == 1 and isinstance(prompts[0], BreakpointPrompt)
-        values = [
-            resume_value(prompt, [decided[f"{p}.{s}"] for s in range(prompt.slots)]) for p, prompt in enumerate(prompts)
-        ]
-        value: Any = values[0] if len(values) == 1 else {i.id: v for i, v in zip(pause.interrupts, values, strict=True)}
+        values = {
+            p: resume_value(prompts[p], [decided[f"{p}.{s}"] for s in range(prompts[p].slots)])
+            for p in pause.groups[group]
+        }
+        value: Any = values[0] if len(prompts) == 1 else {pause.interrupts[p].id: v for p, v in values.items()}
         configurable: dict[str, Any] = {}
         if pause.placement:
             configurable["slack_channel"] = pause.placement.channel
             if pause.placement.thread_ts:
                 configurable["slack_thread_ts"] = pause.placement.thread_ts
         decided_at = time.time()
+        mine = pause.group_slots(group)
         metadata: dict[str, Any] = {
-            "slack_decided_by": sorted({d.user for d in decided.values()}),
+            "slack_decided_by": sorted({d.user for s, d in decided.items() if s in mine}),
             DECIDED_PAUSE: pause.checkpoint_id,  # what the run does next is told in this pause's thread
+            DECIDED_GROUP: group,  # ... under this group's message
             DECIDED_AT: decided_at,
         }
         if pause.from_slack:
             metadata[SLACK_ORIGIN] = True
         # Shown before the run: it may take long; its outcome then updates the headline (`Outcomes`).
-        await self._show(pause, blocks.decided_blocks(pause, decided, decided_at))
+        await self._show(pause, group, blocks.decided_blocks(pause, decided, decided_at, group=group))
         try:
             await self.deps.runs.resume(
                 pause.thread_id,
@@ -237,14 +250,18 @@ class Decisions:
         except ResumeConflict:
             await self.deps.store.close(pause, "answered_elsewhere")
             note = "No longer pending: it was answered elsewhere before this decision arrived."
-            await self._show(pause, blocks.pause_blocks(pause, {}, closed=note))
+            for g in range(len(pause.groups)):
+                await self._show(pause, g, blocks.pause_blocks(pause, {}, closed=note, group=g))
             await self.deps.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
+            return
+        except AnswerRefused as exc:
+            await self._refused(pause, group, slot, decision, channel, str(exc))
             return
         except Exception as exc:
             log.exception("resuming thread %s failed", pause.thread_id)
             await self.deps.store.undo(pause, slot)
-            await self._show(pause, blocks.pause_blocks(pause, await self.deps.store.decided(pause.thread_id,
-                                                                                          pause.checkpoint_id)))
+            decided_now = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+            await self._show(pause, group, blocks.pause_blocks(pause, decided_now, group=group))
             await self.deps.calls.ephemeral(
                 channel,
                 decision.user,
@@ -252,13 +269,30 @@ class Decisions:
                 pause.thread_id,
             )
             return
-        await self.deps.store.close(pause, "decided")
+        if last:
+            await self.deps.store.close(pause, "decided")
 
-    async def _show(self, pause: Pause, body: list[dict[str, Any]]) -> None:
+    async def _refused(
+        self, pause: Pause, group: int, slot: str, decision: SlotDecision, channel: str, reason: str
+    ) -> None:
+        """The graph refused the answer: the slot opens again, and whoever answered is told why."""
+        await self.deps.store.undo(pause, slot)
+        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+        body = blocks.pause_blocks(pause, decided, group=group)
+        note = f"⚠️ The graph refused <@{decision.user}>'s answer; it is still waiting for one."
+        await self._show(pause, group, blocks.fit([*body[:-1], blocks.context(note), body[-1]], limits.MESSAGE_BLOCKS))
+        await self.deps.calls.ephemeral(
+            channel,
+            decision.user,
+            f"The graph refused your answer, so nothing went on. Answer again.\n```{limits.clip(reason, 2500)}```",
+            pause.thread_id,
+        )
+
+    async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]]) -> None:
         if pause.placement is None:
             return
         latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
-        for ts in (latest or pause).messages:  # the message and any copy of it say the same
+        for ts in (latest or pause).messages_of(group):  # the message and any copy of it say the same
             await self.deps.calls.update(pause.placement.channel, ts, blocks.pause_text(pause), body, pause.thread_id)
 
 

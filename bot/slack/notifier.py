@@ -93,19 +93,27 @@ class Notifier:
         return await self.post(pause)
 
     async def post(self, pause: Pause) -> Pause:
-        """Posts (or re-posts) a pending pause with the slots decided so far."""
+        """Posts (or re-posts) a pending pause with the slots decided so far: one message per group."""
         assert pause.placement is not None
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-        ts = await self.deps.calls.post(
-            pause.placement, blocks.pause_text(pause), blocks.pause_blocks(pause, decided), pause.thread_id
-        )
-        if ts is None:
-            return pause  # stays pending and indexed: `/sluice pending` posts it again
-        posted = pause.posted(pause.placement, ts)
+        posted_ts: list[str] = []
+        for group in range(len(pause.groups)):
+            ts = await self.deps.calls.post(
+                pause.placement, blocks.pause_text(pause), blocks.pause_blocks(pause, decided, group=group), pause.thread_id
+            )
+            if ts is None:
+                return pause  # stays pending and indexed: `/sluice pending` posts it again
+            posted_ts.append(ts)
+        if not posted_ts:
+            return pause
+        posted = pause.posted(pause.placement, posted_ts[0], tuple(posted_ts[1:]))
         await self.deps.store.set_posted(posted)
         return posted
 
     async def _ended(self, event: RunEvent) -> None:
+        if event.refused_answer:
+            if await self.deps.store.current(event.thread_id) == event.checkpoint_id:
+                return  # the graph refused an answer: the pause is still open (the decider is told)
         previous = await self.deps.store.leave(event.thread_id)
         if previous:
             await self._moved_on(event.thread_id, previous)
@@ -139,11 +147,14 @@ class Notifier:
         if pause.placement:
             decided = await self.deps.store.decided(thread_id, checkpoint_id)
             note = "No longer pending: the thread went on without a decision here (answered elsewhere)."
-            for ts in pause.messages:
-                await self.deps.calls.update(
-                    pause.placement.channel,
-                    ts,
-                    blocks.pause_text(pause),
-                    blocks.pause_blocks(pause, decided, closed=note),
-                    thread_id,
-                )
+            for group in range(len(pause.groups)):
+                if all(slot in decided for slot in pause.group_slots(group)):
+                    continue  # resumed on its own already: it says so
+                for ts in pause.messages_of(group):
+                    await self.deps.calls.update(
+                        pause.placement.channel,
+                        ts,
+                        blocks.pause_text(pause),
+                        blocks.pause_blocks(pause, decided, closed=note, group=group),
+                        thread_id,
+                    )

@@ -24,6 +24,7 @@ log = logging.getLogger("sluice.slack")
 
 DECIDED_PAUSE = "slack_pause_checkpoint"  # run metadata: the pause whose decision started the run
 DECIDED_AT = "slack_decided_at"  # run metadata: when that decision was made (epoch seconds)
+DECIDED_GROUP = "slack_pause_group"  # run metadata: which of the pause's messages was decided (`Pause.groups`)
 SLACK_ORIGIN = "slack_origin"  # run metadata: the run was started from Slack (its answer goes back there)
 UNKNOWN = "This failure is unknown here (it may have expired). Nothing was changed."
 MOVED_ON = "No longer retryable: the thread moved on (another run or a resume over the API)."
@@ -41,12 +42,18 @@ class Outcomes:
         if not checkpoint:
             return
         pause = await self.deps.store.get(event.thread_id, str(checkpoint))
-        if pause is None or pause.placement is None or not pause.ts:
+        group = int(event.metadata.get(DECIDED_GROUP) or 0)
+        ts = next(iter(pause.messages_of(group)), None) if pause is not None else None
+        if pause is None or pause.placement is None or not ts:
             return
-        where = Placement(pause.placement.channel, pause.placement.thread_ts or pause.ts)
+        if event.refused_answer and event.checkpoint_id == pause.checkpoint_id:
+            return  # the graph refused the answer: the pause stays open and the decider is told (`Decisions`)
+        where = Placement(pause.placement.channel, pause.placement.thread_ts or ts)
         decided_at = float(event.metadata.get(DECIDED_AT) or time.time())
         if event.kind == "failed":
             await self._failed(event, pause, where, decided_at)
+        elif event.kind == "paused" and event.checkpoint_id == pause.checkpoint_id:
+            pass  # one typed pause of several was answered; the others are still waiting in their messages
         elif event.kind == "paused":
             link = None
             if next_pause is not None and next_pause.placement is not None and next_pause.ts:
@@ -60,8 +67,8 @@ class Outcomes:
                 await self.deps.calls.post(where, f"{event.assistant_id} finished", body, event.thread_id)
         headline = ob.headline(event.assistant_id, event.kind, node=event.node, error_type=event.error_type)
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-        body = decided_blocks(pause, decided, decided_at, headline=headline)
-        for ts in pause.messages:
+        body = decided_blocks(pause, decided, decided_at, headline=headline, group=group)
+        for ts in pause.messages_of(group):
             await self.deps.calls.update(pause.placement.channel, ts, pause_text(pause), body, pause.thread_id)
 
     async def _failed(self, event: RunEvent, pause: Pause, where: Placement, decided_at: float) -> None:

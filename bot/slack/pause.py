@@ -9,9 +9,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
-from bot.slack.prompts import BreakpointPrompt, Prompt, classify
+from bot.slack.prompts import BreakpointPrompt, FormPrompt, Prompt, ToolPrompt, classify
 
 SLOT = re.compile(r"^[0-9]+\.[0-9]+$")  # "<prompt>.<slot>", both indexes from 0
 
@@ -41,21 +42,51 @@ class Pause:
     breakpoint: tuple[str, tuple[str, ...]] | None = None
     summary: str = ""
     placement: Placement | None = None
-    ts: str | None = None  # the posted message, once posted
+    ts: str | None = None  # the (first group's) posted message, once posted
     created_at: float = 0.0
     from_slack: bool = False
     copies: tuple[str, ...] = ()  # earlier messages of this pause (posted again): updated with it
+    more_ts: tuple[str, ...] = ()  # the other groups' messages, in group order
 
     @property
     def messages(self) -> list[str]:
-        """Every posted message of this pause (ts), the current one first."""
-        return [self.ts, *self.copies] if self.ts else list(self.copies)
+        """Every posted message of this pause (ts), the current ones first."""
+        return [*self.messages_of(0), *self.more_ts]
 
-    @property
+    def messages_of(self, group: int) -> list[str]:
+        """The posted messages of one group: the current one first (the first group's copies after)."""
+        if group == 0:
+            return [self.ts, *self.copies] if self.ts else list(self.copies)
+        return [self.more_ts[group - 1]] if group - 1 < len(self.more_ts) else []
+
+    @cached_property
     def prompts(self) -> list[Prompt]:
         if self.breakpoint is not None and not self.interrupts:
             return [BreakpointPrompt(self.breakpoint[0], self.breakpoint[1])]
         return [classify(i.value, i.response_schema) for i in self.interrupts]
+
+    @cached_property
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        """Prompts posted in one message and resumed together, in order.
+
+        A typed pause (a form, or LangChain's per-call tool approval) is a group of its own: its
+        message is decided and resumed alone, by its interrupt id, while the others stay pending.
+        The other prompts of the pause share one message and are resumed together.
+        """
+        alone = [p for p, prompt in enumerate(self.prompts) if _stands_alone(prompt)]
+        shared = tuple(p for p in range(len(self.prompts)) if p not in alone)
+        return tuple(sorted([(p,) for p in alone] + ([shared] if shared else [])))
+
+    def group_of(self, prompt_index: int) -> int:
+        return next(g for g, members in enumerate(self.groups) if prompt_index in members)
+
+    def group_slots(self, group: int) -> list[str]:
+        """The decisions one group needs, as `"<prompt>.<slot>"`."""
+        return [f"{p}.{s}" for p in self.groups[group] for s in range(self.prompts[p].slots)]
+
+    def group_at(self, ts: str) -> int | None:
+        """The group whose message (or copy) is `ts`."""
+        return next((g for g in range(len(self.groups)) if ts in self.messages_of(g)), None)
 
     def slot_keys(self) -> list[str]:
         """Every decision this pause needs, as `"<prompt>.<slot>"`, in order."""
@@ -64,10 +95,12 @@ class Pause:
     def interrupt_id(self, prompt_index: int) -> str:
         return self.interrupts[prompt_index].id if prompt_index < len(self.interrupts) else "-"
 
-    def posted(self, placement: Placement, ts: str) -> Pause:
-        """Posted (again) at `ts`: a message posted before in the same channel becomes a copy."""
-        earlier = [t for t in self.messages if t != ts] if self.placement and placement.channel == self.placement.channel else []
-        return replace(self, placement=placement, ts=ts, copies=tuple(earlier))
+    def posted(self, placement: Placement, ts: str, more_ts: tuple[str, ...] = ()) -> Pause:
+        """Posted (again) at `ts` (and the other groups at `more_ts`): a message posted before in the
+        same channel becomes a copy."""
+        same_channel = self.placement and placement.channel == self.placement.channel
+        earlier = [t for t in self.messages_of(0) if t != ts] if same_channel else []
+        return replace(self, placement=placement, ts=ts, copies=tuple(earlier), more_ts=more_ts)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -87,6 +120,7 @@ class Pause:
                     else None
                 ),
                 "ts": self.ts,
+                "more_ts": list(self.more_ts),
                 "created_at": self.created_at,
                 "from_slack": self.from_slack,
                 "copies": list(self.copies),
@@ -111,10 +145,15 @@ class Pause:
             summary=data.get("summary", ""),
             placement=Placement(pl["channel"], pl.get("thread_ts")) if pl else None,
             ts=data.get("ts"),
+            more_ts=tuple(data.get("more_ts") or ()),
             created_at=float(data.get("created_at") or 0.0),
             from_slack=bool(data.get("from_slack")),
             copies=tuple(data.get("copies") or ()),
         )
+
+
+def _stands_alone(prompt: Prompt) -> bool:
+    return isinstance(prompt, FormPrompt) or (isinstance(prompt, ToolPrompt) and prompt.shape == "tool_approval")
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from bot.runs import ResumeConflict, RunEvent
+from bot.runs import AnswerRefused, ResumeConflict, RunEvent
 
-__all__ = ["Runs", "ResumeConflict", "Assistants", "Spawn", "RunEvent"]
+__all__ = ["Runs", "ResumeConflict", "AnswerRefused", "Assistants", "Spawn", "RunEvent"]
 
 
 class Runs(Protocol):

@@ -18,7 +18,9 @@ from bot.slack.pause import Pause
 from bot.slack.prompts import SlotDecision
 
 TTL_S = 30 * 24 * 3600
-Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "complete"]
+# recorded: the slot's group still needs decisions; group: the slot completed its group, other groups
+# of the pause are still open; complete: every slot of the pause is decided.
+Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "group", "complete"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class PauseStore(Protocol):
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None: ...
 
     async def decide(self, pause: Pause, slot: str, decision: SlotDecision) -> Recorded:
-        """Records one slot's decision if the pause is current, pending and the slot undecided."""
+        """Records one slot's decision if the pause is current, pending and the slot undecided;
+        says whether that completed the slot's group, or the whole pause."""
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]: ...
 
@@ -103,8 +106,9 @@ class MemoryPauseStore:
     async def set_posted(self, pause: Pause) -> None:
         key = (pause.thread_id, pause.checkpoint_id)
         self._pauses[key] = pause
-        if pause.placement and pause.ts:
-            self._messages[(pause.placement.channel, pause.ts)] = key
+        if pause.placement:
+            for ts in pause.messages:
+                self._messages[(pause.placement.channel, ts)] = key
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
         return self._messages.get((channel, ts))
@@ -124,7 +128,8 @@ class MemoryPauseStore:
         if len(decided) >= len(pause.slot_keys()):
             self._status[key] = "resuming"
             return Recorded("complete", dict(decided))
-        return Recorded("recorded", dict(decided))
+        group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
+        return Recorded("group" if all(s in decided for s in group) else "recorded", dict(decided))
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
         return dict(self._decided.get((thread_id, checkpoint_id), {}))
@@ -161,7 +166,8 @@ class MemoryPauseStore:
 
 # Each script names its KEYS and ARGV in its first lines; KEYS are always `_keys(...)`.
 
-# Records one slot's decision if the pause is current, pending and the slot undecided.
+# Records one slot's decision if the pause is current, pending and the slot undecided; says whether
+# that completed the whole pause, or the slot's group (ARGV after ttl: the group's slots).
 _DECIDE = """
 local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
 local checkpoint_id, slot, decision_json, slots_needed, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -174,7 +180,10 @@ if redis.call('HLEN', decided) >= tonumber(slots_needed) then
   redis.call('HSET', pause, 'status', 'resuming')
   return {'complete'}
 end
-return {'recorded'}
+for i = 6, #ARGV do
+  if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'recorded'} end
+end
+return {'group'}
 """
 
 # Stores a pending pause (once) and makes it current. Returns {created, previous id or ''}.
@@ -234,9 +243,10 @@ class RedisPauseStore:
     async def set_posted(self, pause: Pause) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json())
-            if pause.placement and pause.ts:
-                member = f"{pause.thread_id} {pause.checkpoint_id}"
-                pipe.set(keys.slack_message(pause.placement.channel, pause.ts), member, ex=TTL_S)
+            member = f"{pause.thread_id} {pause.checkpoint_id}"
+            if pause.placement:
+                for ts in pause.messages:
+                    pipe.set(keys.slack_message(pause.placement.channel, ts), member, ex=TTL_S)
             await pipe.execute()
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
@@ -248,7 +258,8 @@ class RedisPauseStore:
 
     async def decide(self, pause: Pause, slot: str, decision: SlotDecision) -> Recorded:
         pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
-        args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S]
+        group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
+        args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, *group]
         (outcome,) = await self._decide(keys=pause_keys, args=args)
         decided = await self.decided(pause.thread_id, pause.checkpoint_id)
         return Recorded(_text(outcome), decided)  # type: ignore[arg-type]
