@@ -1,10 +1,18 @@
-"""A graph whose pause is a plain JSON question: Slack shows it with Respond."""
+"""Graphs of the Slack tests: a plain JSON question (Slack shows it with Respond), and LangChain's
+real per-call tool approval pauses replayed on our engine."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
-from engine import END, START, StateGraph, interrupt
+from engine import END, START, Send, StateGraph, interrupt
+from tests.slack.langchain_pauses import real_pauses
+
+LANGCHAIN_PAUSES = real_pauses()  # made once, by LangChain's middleware running on LangGraph
+
+
+def _merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    return {**left, **right}
 
 
 class State(TypedDict, total=False):
@@ -16,3 +24,28 @@ def ask(state: State) -> State:
 
 
 question_graph = StateGraph(State).add_node("ask", ask).add_edge(START, "ask").add_edge("ask", END)
+
+
+# --- LangChain's per-call tool approvals, replayed -----------------------------------------------
+
+
+class AgentState(TypedDict, total=False):
+    decisions: Annotated[dict[str, Any], _merge]
+
+
+def _ask_about(call: dict[str, Any]) -> AgentState:
+    """Pauses with exactly what LangChain's middleware published for this call (value and schema)."""
+    real = LANGCHAIN_PAUSES[call["name"]]
+    return {"decisions": {call["name"]: interrupt(real.value, response_schema=real.response_schema)}}
+
+
+def _each_call(state: AgentState) -> list[Send]:
+    return [Send("ask_about", {"name": name}) for name in LANGCHAIN_PAUSES]
+
+
+langchain_graph = (
+    StateGraph(AgentState)
+    .add_node("ask_about", _ask_about)
+    .add_conditional_edges(START, _each_call, ["ask_about"])
+    .add_edge("ask_about", END)
+)
