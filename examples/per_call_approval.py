@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, NotRequired, Union
 
 from pydantic import BaseModel, Discriminator, Field
-from typing_extensions import NotRequired, TypedDict  # pydantic validates typing_extensions' on Python 3.11
+from typing_extensions import TypedDict  # the one pydantic can validate on Python 3.11
 
 from engine import END, START, Send, StateGraph, interrupt
 
@@ -60,8 +60,8 @@ class RespondDecision(TypedDict):
 
 def edit_decision(name: str) -> Any:
     """An edit of this tool only: the name is pinned, the arguments follow the tool's model."""
-    action = TypedDict(f"Edited_{name}", {"name": Literal[name], "args": ARGS[name]})  # type: ignore[misc]
-    return TypedDict(f"EditDecision_{name}", {"type": Literal["edit"], "edited_action": action})  # type: ignore[operator]
+    action = TypedDict(f"Edited_{name}", {"name": Literal[name], "args": ARGS[name]})  # type: ignore[misc]  # noqa: UP013
+    return TypedDict(f"EditDecision_{name}", {"type": Literal["edit"], "edited_action": action})  # type: ignore[operator]  # noqa: UP013
 
 
 def decision_schema(name: str) -> Any:
