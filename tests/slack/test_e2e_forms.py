@@ -140,8 +140,8 @@ async def test_per_call_approvals_are_one_message_each_resumed_alone_by_interrup
     args = edited[1][pending["send_email"]]["edited_action"]["args"]
     assert args["to"] == "bo@example.com" and args["priority"] == "high" and args["subject"] == "Q3 report"
     state = await env.state(thread, "per_call_approval")
-    assert state.next == () and state.values["results"] == [
-        "Deleted q3.txt", "Email sent to bo@example.com: 'Q3 report' (high)"
+    assert state.next == () and state.values["results"] == [  # the step's writes land in task order
+        "Email sent to bo@example.com: 'Q3 report' (high)", "Deleted q3.txt"
     ]
     text = json.dumps(env.slack.message(CHANNEL, email.ts).blocks)
     assert "Edited" in text and "*To:* bo@example.com" in text
