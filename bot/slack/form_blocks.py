@@ -18,6 +18,7 @@ from bot.slack.form_schema import FEW_OPTIONS, MISSING, Choice, Field, Form
 
 Block = dict[str, Any]
 BLOCK_PREFIX = "field."
+FIELD_BLOCK = re.compile(r"^field\.[0-9]+$")  # the inputs of a form, in order
 ACTION = "value"
 PLACEHOLDER = 150
 

@@ -20,13 +20,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.slack.blocks import PART_BLOCK
+from bot.slack.form_blocks import FIELD_BLOCK
 from bot.slack.pause import ButtonRef
+from bot.slack.prompts import DECISIONS
 
 MAX_BODY = 1024 * 1024  # a full modal (100 inputs of 3,000 characters, form-encoded) fits with room
 MAX_AGE_S = 5 * 60
 TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
-DECISION_ACTION = re.compile(r"^sluice\.(approve|edit|reject|respond|continue)\.([0-9]+\.[0-9]+)$")
+DECISION_ACTION = re.compile(rf"^sluice\.({'|'.join(DECISIONS)})\.([0-9]+\.[0-9]+)$")
 MODAL_CALLBACK = "sluice.modal"
 
 
@@ -144,7 +146,10 @@ def _view(payload: Mapping[str, Any]) -> None:
         meta = view.get("private_metadata")
         if not isinstance(meta, str) or ButtonRef.decode(meta) is None:
             raise Refused(400, "private_metadata is not one of Sluice's")
-        if any(b.startswith("part.") and not PART_BLOCK.match(b) for b in values):
+        if any(
+            (b.startswith("part.") and not PART_BLOCK.match(b)) or (b.startswith("field.") and not FIELD_BLOCK.match(b))
+            for b in values
+        ):
             raise Refused(400, "a block id that is not one of Sluice's")
 
 

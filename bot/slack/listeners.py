@@ -20,10 +20,11 @@ from bot.slack.deps import Deps
 from bot.slack.outcome_blocks import OUTCOME_PREFIX, RETRY, parse_failure_ref
 from bot.slack.outcomes import Outcomes
 from bot.slack.pause import ButtonRef
+from bot.slack.prompts import DECISIONS
 
 log = logging.getLogger("sluice.slack")
 
-ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.(approve|edit|reject|respond|continue|answer)\.")
+ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.({'|'.join(DECISIONS)})\.")
 OUTCOME_ACTIONS = re.compile(rf"^{OUTCOME_PREFIX}\.(retry|details)$")
 SEEN_EVENTS = 2048  # event ids remembered to drop Slack's retries of an event already handled
 
