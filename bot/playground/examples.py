@@ -38,15 +38,13 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         id="release_decision",
         assistant_id="release_decision",
-        title="Typed question",
-        description="Ship or hold a release: a form with ship/hold, risk 1-5 and a reason, checked as you send it.",
+        description="Typed question: ship or hold a release, in a form (ship/hold, risk 1-5, a reason) checked as you send it.",
         input={"version": "2.4.0", "changes": ["Faster search", "New billing page"]},
     ),
     Example(
         id="per_call_approval",
         assistant_id="per_call_approval",
-        title="Tool calls, one by one",
-        description="Each tool call is its own pause (LangChain's per-call approvals); Edit is a form of its arguments.",
+        description="Per-call tool approvals: each call is its own pause, and Edit is a form of its arguments.",
         input={"request": "Send the Q3 report to ana@example.com and delete reports/q3-draft.txt"},
     ),
     Example(

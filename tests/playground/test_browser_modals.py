@@ -87,7 +87,7 @@ def test_an_unknown_slash_command_gets_a_friendly_note(shared_page: Page) -> Non
 
 def test_the_sidebar_names_the_assistants(shared_page: Page) -> None:
     names = shared_page.locator("button.example b").all_inner_texts()
-    assert names == ["text_revision", "tool_approval", "notify"]
+    assert names == ["text_revision", "tool_approval", "release_decision", "per_call_approval", "notify"]
 
 
 RENDER = """(blocks) => {
