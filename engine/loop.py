@@ -226,6 +226,7 @@ class GraphExecution:
             )
             new = self.chain.new(checkpoint, values, nxt_tasks, barriers, checkpoint.step + 1, "loop",
                                  [t.name for t in ordered])
+            new.parent_results = {t.id: outcomes[t.id].update for t in ordered}
             await self.chain.save(new)
             self.checkpoint = checkpoint = new
             steps_run += 1
@@ -253,7 +254,7 @@ class GraphExecution:
 
         When every task is a plain sync node of a sync run, the last one runs on this thread, which
         would only wait otherwise."""
-        last_inline = self.opts.inline_sync and all(self._is_plain_sync(t) for t in tasks)
+        last_inline = self.opts.inline_sync and self._custom is None and all(self._is_plain_sync(t) for t in tasks)
         running = [
             asyncio.ensure_future(
                 self._run_task_safely(checkpoint, t, values, save_each, inline=last_inline and i == len(tasks) - 1)
@@ -306,8 +307,11 @@ class GraphExecution:
         save_each = len(tasks) > 1 and self.saver is not None and getattr(self.saver, "durable", True)
         errors: list[tuple[Task, BaseException]] = []
         interrupted: dict[str, Any] = {}
-        if len(to_run) <= 1:
-            work: Awaitable[list[Any]] = self._run_in_turn(checkpoint, to_run, values, save_each)
+        if len(to_run) == 1 and self._custom is not None and self._is_plain_sync(to_run[0]):
+            # Someone streams what the node writes as it runs: keep the loop free to pass it on.
+            work: Awaitable[list[Any]] = self._run_together(checkpoint, to_run, values, save_each)
+        elif len(to_run) <= 1:
+            work = self._run_in_turn(checkpoint, to_run, values, save_each)
         else:
             work = self._run_together(checkpoint, to_run, values, save_each)
         if self._custom is None:

@@ -51,6 +51,8 @@ class Checkpoint:
     last: list[str]
     metadata: dict[str, Any]
     writes: dict[str, Any] = field(default_factory=dict)
+    # What each task of the parent checkpoint returned (by task id): its result in history.
+    parent_results: dict[str, Any] = field(default_factory=dict)
 
     # -- pending writes, by what they say ------------------------------------------------------
     def outcome(self, task_id: str) -> dict[str, Any] | None:
@@ -95,6 +97,7 @@ class Checkpoint:
             "ts": self.created_at,
             "last": self.last,
             "meta": self.metadata,
+            **({"results": self.parent_results} if self.parent_results else {}),
         }
 
     @classmethod
@@ -113,6 +116,7 @@ class Checkpoint:
             last=body["last"],
             metadata=body["meta"],
             writes=writes,
+            parent_results=body.get("results", {}),
         )
 
     def encode(self) -> SavedCheckpoint:
@@ -125,6 +129,8 @@ class Checkpoint:
         ]
         if self.metadata:
             encoded["meta"] = serde.to_jsonable(self.metadata, "metadata")
+        if self.parent_results:
+            encoded["results"] = serde.to_jsonable(self.parent_results, "the results of the step's tasks")
         return SavedCheckpoint(self.id, self.parent_id, serde.dumps_jsonable(encoded))
 
     def full_metadata(self) -> dict[str, Any]:

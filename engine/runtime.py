@@ -28,6 +28,18 @@ class Runtime(Generic[ContextT]):
     stream_writer: Callable[[Any], None] = _ignore
     previous: Any = None
 
+    def override(self, **changes: Any) -> Runtime[ContextT]:
+        """A copy with the fields given replaced."""
+        return dataclasses.replace(self, **changes)
+
+    def merge(self, other: Runtime[Any]) -> Runtime[ContextT]:
+        """A copy taking `other`'s fields where they are set (not None or falsy)."""
+        changes = {
+            f.name: value for f in dataclasses.fields(other)
+            if (value := getattr(other, f.name)) and value is not _ignore
+        }
+        return dataclasses.replace(self, **changes)
+
 
 def get_stream_writer() -> Callable[[Any], None]:
     """In a node: a function whose arguments a `stream_mode="custom"` stream yields (progress,

@@ -50,7 +50,9 @@ class ThreadStateAPI:
             raise ConfigError(THREAD_REQUIRED)
         return saver, str(configurable["thread_id"]), configurable.get("checkpoint_ns", "") or "", configurable.get("checkpoint_id")
 
-    def _snapshot(self, cp: Checkpoint, thread_id: str, ns: str, live: bool) -> StateSnapshot:
+    def _snapshot(self, cp: Checkpoint, thread_id: str, ns: str, live: bool,
+                  results: dict[str, Any] | None = None) -> StateSnapshot:
+        """The snapshot of `cp`; `results`: what its tasks returned, kept by the checkpoints after it."""
         tasks = step.build_tasks(cp, ns)
         raised = {
             # The live view hides the pauses of tasks that have since finished; history keeps them.
@@ -61,6 +63,8 @@ class ThreadStateAPI:
         for task in tasks:
             done = cp.outcome(task.id)
             err = cp.error(task.id)
+            if done is None and results and task.id in results:
+                done = {"update": results[task.id]}
             node = self.spec.nodes.get(task.name)
             state = (
                 {"configurable": {"thread_id": thread_id, "checkpoint_ns": task.ns}}
@@ -71,7 +75,7 @@ class ThreadStateAPI:
                 error=_error_text(err) if err else None,
                 interrupts=raised[task.id],
                 state=state,
-                result=done["update"] if done else (task.arg if task.name == START and task.arg is not NO_ARG else None),
+                result=done["update"] if done else self._input_of(task),
             ))
         schema = self.spec.schema
         if live:
@@ -94,6 +98,12 @@ class ThreadStateAPI:
             tasks=tuple(records),
             interrupts=tuple(i for task in tasks for i in raised[task.id]),
         )
+
+    def _input_of(self, task: step.Task) -> Any:
+        """A START task's result is the input it carries."""
+        if task.name != START or task.arg is NO_ARG:
+            return None
+        return self.spec.schema.output(task.arg)
 
     async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         saver, thread_id, ns, checkpoint_id = self._thread(config)
@@ -129,12 +139,16 @@ class ThreadStateAPI:
         fetch_limit = None if filter else limit
         saved_list = await saver.history(thread_id, ns, limit=fetch_limit, before=before_id)
         count = 0
-        for saved in saved_list:
-            cp = Checkpoint.decode(saved)
+        checkpoints = [Checkpoint.decode(saved) for saved in saved_list]
+        results: dict[str, dict[str, Any]] = {}  # checkpoint id -> its tasks' results, from its children
+        for child in checkpoints:
+            if child.parent_id is not None and child.parent_results:
+                results.setdefault(child.parent_id, {}).update(child.parent_results)
+        for cp in checkpoints:
             meta = cp.full_metadata()
             if filter and any(meta.get(k) != v for k, v in filter.items()):
                 continue
-            yield self._snapshot(cp, thread_id, ns, live=False)
+            yield self._snapshot(cp, thread_id, ns, live=False, results=results.get(cp.id))
             count += 1
             if limit is not None and count >= limit:
                 return

@@ -40,6 +40,12 @@ class Command:
         """`Command[Literal["a", "b"]]` in a node's return annotation names where it may go."""
         return GenericAlias(cls, item)
 
+    def __repr__(self) -> str:
+        """Only the fields given, as LangGraph shows a Command."""
+        given = {k: v for k, v in (("graph", self.graph), ("update", self.update), ("resume", self.resume),
+                                   ("goto", self.goto)) if v is not None and v != ()}
+        return "Command(" + ", ".join(f"{k}={v!r}" for k, v in given.items()) + ")"
+
     def goto_targets(self) -> list[str | Send]:
         if self.goto is None or self.goto == ():
             return []

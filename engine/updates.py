@@ -16,9 +16,9 @@ from typing import Any
 from . import step
 from .chain import ThreadChain
 from .errors import InvalidUpdateError
-from .record import Checkpoint, write_key
+from .record import Checkpoint
 from .spec import GraphSpec
-from .step import PULL, TaskOutcome
+from .step import PULL
 from .types import END, START
 
 INPUT = "__input__"
@@ -114,12 +114,11 @@ async def _as_nodes(spec: GraphSpec, chain: ThreadChain, base: Checkpoint | None
         task = next((t for t in open_tasks if (t.id == task_id if task_id else t.name == as_node)), None)
         if task is not None:
             open_tasks.remove(task)
-            results[write_key("done", task.id)] = TaskOutcome(writes, targets, shown).to_json()
+            results[task.id] = shown
     schema.apply(new_values, all_writes)
     tasks, barriers = step.next_tasks(spec, finished, base.barriers if base else {})
-    if base is not None and results and chain.head_id == base.id:
-        await chain.save_writes(base, results)
     checkpoint = chain.new(base, new_values, tasks, barriers, base.step + 1 if base else 0, "update",
                            [n for _, n, _ in valid if n is not None])
+    checkpoint.parent_results = results
     await chain.save(checkpoint)
     return checkpoint
