@@ -106,7 +106,12 @@ class Commands:
             if pause.ts is None:  # Slack refused it when it paused: post it now (the one re-post left)
                 pause = await self.notifier.post(pause)
             link = await self.deps.calls.permalink(channel, pause.ts, thread_id) if pause.ts else None
-            where = f"<{link}|open the message>" if link else "not posted (Slack refused it; try again)"
+            if link:
+                where = f"<{link}|open the message>"
+            elif pause.ts:
+                where = f"posted in <#{channel}> (Slack gave no link to it)"
+            else:
+                where = "not posted: Slack refused it; try again"
             since = f"<!date^{int(pause.created_at)}^{{date_short_pretty}} {{time}}|{int(pause.created_at)}>"
             lines.append(f"• *{blocks.escape(pause.assistant_id)}*, waiting since {since}: {where}")
         await self.deps.calls.ephemeral(channel, user, f"{len(lines)} waiting for a decision here:\n" + "\n".join(lines))
