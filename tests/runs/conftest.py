@@ -1,0 +1,48 @@
+"""The record stores every runs-layer contract test runs on: memory, one Redis, a Redis Cluster."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+
+from bot.runs.store import Records
+from bot.runs.store_memory import MemoryRecords
+from bot.runs.store_redis import RedisRecords
+
+LEASE_MS = 300
+RecordsFactory = Callable[[], Records]
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_records(store_backend: str, request: pytest.FixtureRequest) -> AsyncIterator[RecordsFactory]:
+    """Record stores on one backend; each Redis one has its own client, as another process would."""
+    memory = MemoryRecords(LEASE_MS)
+    clients: list[Any] = []
+
+    def make() -> Records:
+        if store_backend == "memory":
+            return memory
+        if store_backend == "redis":
+            client: Any = aioredis.from_url(request.getfixturevalue("redis_url"))
+        else:
+            client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        clients.append(client)
+        return RedisRecords(client, LEASE_MS)
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def records(make_records: RecordsFactory) -> Records:
+    return make_records()

@@ -1,0 +1,220 @@
+"""The record store contract (`bot.runs.store.Records`) on memory, one Redis and a Redis Cluster:
+records, the per-thread run queue, leases and claims, the rules that keep one run per thread."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot import keys
+from bot.registry import Registry
+from bot.runs import RunManager
+from bot.runs.errors import StorageUnavailable
+from bot.runs.records import RunFailure, RunRecord, ThreadRecord
+from bot.runs.store import Records
+from bot.runs.store_redis import RedisRecords
+from engine import InMemorySaver
+from tests.conftest import free_port
+from tests.runs.conftest import LEASE_MS, RecordsFactory
+
+BUSY = {"status": "busy"}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def run(thread_id: str, run_id: str | None = None, **fields: object) -> RunRecord:
+    return RunRecord(run_id=run_id or new_id(), thread_id=thread_id, assistant_id="a", **fields)  # type: ignore[arg-type]
+
+
+async def thread(records: Records, **fields: object) -> str:
+    thread_id = new_id()
+    assert await records.create_thread(ThreadRecord(thread_id=thread_id, **fields))  # type: ignore[arg-type]
+    return thread_id
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+    """Waits until `check()` holds (for what only time brings, such as a lease lapsing)."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_threads_are_created_once_read_and_deleted(records: Records) -> None:
+    thread_id = await thread(records, metadata={"team": "a"})
+    assert not await records.create_thread(ThreadRecord(thread_id=thread_id, metadata={"team": "b"}))
+    found = await records.get_thread(thread_id)
+    assert found is not None and found.metadata == {"team": "a"} and found.status == "idle"
+    assert await records.delete_thread(thread_id)
+    assert await records.get_thread(thread_id) is None
+    assert not await records.delete_thread(thread_id)
+
+
+async def test_search_lists_threads_newest_first(records: Records) -> None:
+    ids = [await thread(records) for _ in range(3)]
+    newest = [t.thread_id for t in await records.search_threads(limit=3, offset=0)]
+    assert newest == ids[::-1]
+    assert [t.thread_id for t in await records.search_threads(limit=2, offset=1)] == ids[1::-1]
+
+
+async def test_thread_patch_changes_only_named_fields_and_never_recreates(records: Records) -> None:
+    thread_id = await thread(records, metadata={"team": "a"})
+    await records.patch_thread(thread_id, {"status": "busy"})
+    found = await records.get_thread(thread_id)
+    assert found is not None and found.status == "busy" and found.metadata == {"team": "a"}
+    await records.delete_thread(thread_id)
+    await records.patch_thread(thread_id, {"status": "idle"})
+    assert await records.get_thread(thread_id) is None
+
+
+async def test_metadata_merges_keep_every_key_and_other_fields(records: Records) -> None:
+    thread_id = await thread(records, metadata={"team": "a", "n": 12345678901234567, "tags": []})
+    await records.patch_thread(thread_id, BUSY)
+    merged = await asyncio.gather(*(records.merge_metadata(thread_id, {f"k{i}": i}) for i in range(20)))
+    assert all(m is not None and m.status == "busy" for m in merged)
+    found = await records.get_thread(thread_id)
+    assert found is not None and found.status == "busy"
+    assert found.metadata == {"team": "a", "n": 12345678901234567, "tags": [], **{f"k{i}": i for i in range(20)}}
+    await records.delete_thread(thread_id)
+    assert await records.merge_metadata(thread_id, {"late": True}) is None
+    assert await records.get_thread(thread_id) is None
+
+
+async def test_runs_are_stored_listed_newest_first_and_deleted(records: Records) -> None:
+    thread_id = await thread(records)
+    first, second = run(thread_id), run(thread_id)
+    failed = replace(second, status="error", error=RunFailure("ValueError", "boom", cause="graph"))
+    await records.put_run(first)
+    await records.put_run(failed)
+    assert await records.get_run(thread_id, failed.run_id) == failed
+    assert [r.run_id for r in await records.list_runs(thread_id)] == [second.run_id, first.run_id]
+    await records.delete_run(thread_id, first.run_id)
+    assert await records.get_run(thread_id, first.run_id) is None
+    assert [r.run_id for r in await records.list_runs(thread_id)] == [second.run_id]
+
+
+async def test_queue_order_reject_and_hand_over(records: Records) -> None:
+    missing = new_id()
+    assert await records.submit(run(missing, "r0"), reject_if_busy=False, thread_changes=BUSY) == "no_thread"
+    assert await records.get_run(missing, "r0") is None
+    t1 = await thread(records, status="interrupted")
+    assert await records.submit(run(t1, "r1"), reject_if_busy=True, thread_changes=BUSY) == "queued"
+    assert await records.submit(run(t1, "r2"), reject_if_busy=True, thread_changes=BUSY) == "busy"
+    assert await records.get_run(t1, "r2") is None  # refused: nothing stored
+    assert await records.submit(run(t1, "r3"), reject_if_busy=False, thread_changes=BUSY) == "queued"
+    assert await records.queued(t1) == ["r1", "r3"]
+    assert {r.run_id for r in await records.list_runs(t1)} == {"r1", "r3"}
+    started = replace(run(t1, "r1"), status="running")
+    assert await records.turn(t1, "r1", start=started) and not await records.turn(t1, "r3")
+    assert (await records.get_run(t1, "r1")).status == "running"  # type: ignore[union-attr]
+    # r1 ends interrupted while r3 waits: the thread stays busy
+    done = replace(started, status="success")
+    assert await records.release(t1, "r1", final=done, thread_changes={"status": "interrupted"}) == 1
+    assert (await records.get_thread(t1)).status == "busy"  # type: ignore[union-attr]
+    assert (await records.get_run(t1, "r1")).status == "success"  # type: ignore[union-attr]
+    assert await records.turn(t1, "r3")
+    # r3 ends without running (cancelled): the thread gets the status its checkpoints say
+    assert await records.release(t1, "r3", delete_run=True, idle_status="interrupted") == 0
+    assert (await records.get_thread(t1)).status == "interrupted"  # type: ignore[union-attr]
+    assert await records.get_run(t1, "r3") is None
+    assert await records.queued(t1) == []
+
+
+async def test_a_claim_holds_an_idle_thread_and_runs_wait_for_it(records: Records) -> None:
+    assert await records.claim(new_id(), "holder") == "no_thread"
+    thread_id = await thread(records)
+    assert await records.claim(thread_id, "holder") == "claimed"
+    assert await records.claim(thread_id, "other") == "busy"
+    waiting = run(thread_id)
+    assert await records.submit(waiting, reject_if_busy=False, thread_changes=BUSY) == "queued"
+    assert not await records.turn(thread_id, waiting.run_id)
+    changes = {"status": "idle", "values": {"log": ["edited"]}}
+    assert await records.release(thread_id, "holder", thread_changes=changes) == 1
+    found = await records.get_thread(thread_id)
+    assert found is not None and found.values == {"log": ["edited"]} and found.status == "busy"
+    assert await records.turn(thread_id, waiting.run_id)
+
+
+async def test_ends_after_a_delete_recreate_nothing(records: Records) -> None:
+    thread_id = await thread(records)
+    running = run(thread_id)
+    assert await records.submit(running, reject_if_busy=False, thread_changes=BUSY) == "queued"
+    assert await records.turn(thread_id, running.run_id)
+    other = await thread(records)
+    kept = run(other)
+    await records.put_run(kept)
+    assert await records.delete_thread(thread_id)
+    assert await records.queued(thread_id) == [] and await records.list_runs(thread_id) == []
+    final = replace(running, status="success")
+    assert await records.release(thread_id, running.run_id, final=final, thread_changes={"status": "idle"}) == 0
+    assert await records.get_thread(thread_id) is None and await records.get_run(thread_id, running.run_id) is None
+    assert await records.get_run(other, kept.run_id) == kept  # only that thread's records went
+
+
+async def test_another_process_sees_the_same_records(make_records: RecordsFactory) -> None:
+    first, second = make_records(), make_records()
+    thread_id = await thread(first, metadata={"team": "a"})
+    queued = run(thread_id)
+    assert await first.submit(queued, reject_if_busy=False, thread_changes=BUSY) == "queued"
+    found = await second.get_thread(thread_id)
+    assert found is not None and found.status == "busy" and found.metadata == {"team": "a"}
+    assert await second.queued(thread_id) == [queued.run_id]
+    assert await second.submit(run(thread_id), reject_if_busy=True, thread_changes=BUSY) == "busy"
+
+
+async def test_a_lapsed_lease_is_adopted_once_and_the_sweep_drops_finished_threads(
+    make_records: RecordsFactory, store_backend: str
+) -> None:
+    if store_backend == "memory":
+        pytest.skip("one process: a run can only stop with it, so nothing lapses")
+    first, second = make_records(), make_records()
+    thread_id = await thread(first)
+    orphan = run(thread_id)
+    assert await first.submit(orphan, reject_if_busy=False, thread_changes=BUSY) == "queued"
+    assert await first.turn(thread_id, orphan.run_id)  # runs, then its process "dies": no more renewals
+    assert await second.adopt(thread_id) is None  # still leased
+    await eventually(lambda: _lapsed(second, thread_id))
+    adopted = await asyncio.gather(first.adopt(thread_id), second.adopt(thread_id))
+    assert adopted.count(orphan.run_id) == 1 and adopted.count(None) == 1  # exactly one process takes it
+    assert await second.turn(thread_id, orphan.run_id)
+    assert await second.release(thread_id, orphan.run_id) == 0
+
+    manager = RunManager(Registry({}), InMemorySaver(), second)
+    await eventually(lambda: _lapsed(second, thread_id))
+    assert await manager.adopt_lapsed() == []
+    assert not await _lapsed(second, thread_id)  # the sweep dropped the finished thread's entry
+
+
+async def _lapsed(records: Records, thread_id: str) -> bool:
+    return thread_id in await records.lapsed(1000)
+
+
+async def test_the_lease_index_is_one_key_named_in_bot_keys(redis_url: str) -> None:
+    client = aioredis.from_url(redis_url)
+    try:
+        records = RedisRecords(client, LEASE_MS)
+        thread_id = await thread(records)
+        queued = run(thread_id)
+        await records.submit(queued, reject_if_busy=False, thread_changes=BUSY)
+        assert await records.turn(thread_id, queued.run_id)
+        assert await client.zscore(keys.LEASE_INDEX, thread_id) is not None
+        assert await client.exists(keys.thread(thread_id), keys.queue(thread_id), keys.lease(thread_id)) == 3
+    finally:
+        await client.aclose()
+
+
+async def test_a_redis_failure_is_storage_unavailable() -> None:
+    nowhere = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    try:
+        with pytest.raises(StorageUnavailable, match="Retry once Redis answers"):
+            await RedisRecords(nowhere).get_thread("t")
+    finally:
+        await nowhere.aclose()

@@ -1,0 +1,170 @@
+"""The pause store contract (`bot.slack.store.PauseStore`) on memory, one Redis and a Redis
+Cluster: a pause is opened once, decided slot by slot with exactly one decision per slot, and
+found again by its message; the memory store is what a single process runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+
+from bot.slack.pause import Pause, PendingInterrupt, Placement
+from bot.slack.prompts import SlotDecision
+from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
+
+StoreFactory = Callable[[], PauseStore]
+YES = SlotDecision("respond", "yes", "U1")
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_store(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[StoreFactory]:
+    """Pause stores on one backend; each Redis one has its own client, as another process would."""
+    memory = MemoryPauseStore()
+    clients: list[Any] = []
+
+    def make() -> PauseStore:
+        if backend == "memory":
+            return memory
+        if backend == "redis":
+            client: Any = aioredis.from_url(request.getfixturevalue("redis_url"))
+        else:
+            client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        clients.append(client)
+        return RedisPauseStore(client)
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def store(make_store: StoreFactory) -> PauseStore:
+    return make_store()
+
+
+def pause(thread_id: str | None = None, *, questions: int = 1, channel: str | None = None) -> Pause:
+    return Pause(
+        thread_id=thread_id or str(uuid.uuid4()),
+        checkpoint_id=str(uuid.uuid4()),
+        assistant_id="agent",
+        run_id=str(uuid.uuid4()),
+        interrupts=tuple(PendingInterrupt(f"i{n}", f"question {n}?") for n in range(questions)),
+        placement=Placement(channel or f"C{uuid.uuid4().hex[:8]}"),
+        created_at=time.time(),
+    )
+
+
+async def test_a_pause_is_opened_once_and_becomes_current(store: PauseStore) -> None:
+    first = pause()
+    assert await store.open(first) == (True, None)
+    assert await store.open(first) == (False, None)  # reported twice: posted once
+    assert await store.get(first.thread_id, first.checkpoint_id) == first
+    assert await store.current(first.thread_id) == first.checkpoint_id
+    assert await store.status(first.thread_id, first.checkpoint_id) == "pending"
+    later = replace(pause(first.thread_id), placement=first.placement)
+    assert await store.open(later) == (True, first.checkpoint_id)
+    assert await store.current(first.thread_id) == later.checkpoint_id
+    assert await store.get(first.thread_id, "no-such-checkpoint") is None
+
+
+async def test_a_posted_pause_is_found_by_its_message(store: PauseStore) -> None:
+    opened = pause()
+    await store.open(opened)
+    assert opened.placement is not None
+    posted = opened.posted(opened.placement, "1700000000.000100")
+    await store.set_posted(posted)
+    assert await store.by_message(opened.placement.channel, "1700000000.000100") == (
+        opened.thread_id,
+        opened.checkpoint_id,
+    )
+    assert await store.by_message(opened.placement.channel, "1700000000.999999") is None
+    found = await store.get(opened.thread_id, opened.checkpoint_id)
+    assert found is not None and found.ts == "1700000000.000100"
+
+
+async def test_each_slot_is_decided_once_and_the_last_completes_the_pause(store: PauseStore) -> None:
+    two = pause(questions=2)
+    assert (await store.decide(two, "0.0", YES)).outcome == "unknown"  # not opened yet
+    await store.open(two)
+    recorded = await store.decide(two, "0.0", YES)
+    assert recorded.outcome == "recorded" and recorded.decided == {"0.0": YES}
+    taken = await store.decide(two, "0.0", SlotDecision("reject", None, "U2"))
+    assert taken.outcome == "taken" and taken.decided == {"0.0": YES}
+    no = SlotDecision("respond", "no", "U2")
+    complete = await store.decide(two, "1.0", no)
+    assert complete.outcome == "complete" and complete.decided == {"0.0": YES, "1.0": no}
+    assert await store.status(two.thread_id, two.checkpoint_id) == "resuming"
+    assert (await store.decide(two, "1.0", YES)).outcome in ("closed", "taken")
+    assert await store.decided(two.thread_id, two.checkpoint_id) == {"0.0": YES, "1.0": no}
+
+
+async def test_concurrent_clicks_on_one_slot_make_one_decision(make_store: StoreFactory) -> None:
+    one = pause()
+    await make_store().open(one)
+    stores = [make_store() for _ in range(10)]
+    outcomes = await asyncio.gather(
+        *(s.decide(one, "0.0", SlotDecision("respond", f"v{i}", f"U{i}")) for i, s in enumerate(stores))
+    )
+    assert [o.outcome for o in outcomes].count("complete") == 1
+    assert all(o.outcome in ("complete", "taken", "closed") for o in outcomes)
+
+
+async def test_undo_gives_the_slot_back_and_reopens_the_pause(store: PauseStore) -> None:
+    one = pause()
+    await store.open(one)
+    assert (await store.decide(one, "0.0", YES)).outcome == "complete"
+    await store.undo(one, "0.0")
+    assert await store.status(one.thread_id, one.checkpoint_id) == "pending"
+    assert await store.decided(one.thread_id, one.checkpoint_id) == {}
+    again = SlotDecision("respond", "again", "U2")
+    assert (await store.decide(one, "0.0", again)).outcome == "complete"
+
+
+async def test_a_pause_that_is_not_current_or_closed_takes_no_decision(store: PauseStore) -> None:
+    old = pause()
+    await store.open(old)
+    new = replace(pause(old.thread_id), placement=old.placement)
+    await store.open(new)
+    assert (await store.decide(old, "0.0", YES)).outcome == "stale"
+    await store.close(new, "answered elsewhere")
+    assert await store.status(new.thread_id, new.checkpoint_id) == "answered elsewhere"
+    assert (await store.decide(new, "0.0", YES)).outcome == "closed"
+    assert await store.leave(new.thread_id) == new.checkpoint_id
+    assert await store.current(new.thread_id) is None and await store.leave(new.thread_id) is None
+    assert (await store.decide(new, "0.0", YES)).outcome == "stale"
+
+
+async def test_pending_lists_a_channels_open_current_pauses_oldest_first(store: PauseStore) -> None:
+    channel = f"C{uuid.uuid4().hex[:8]}"
+    first, second, closed = (pause(channel=channel) for _ in range(3))
+    replaced = pause(channel=channel)
+    elsewhere = pause()
+    for p in (first, second, closed, replaced, elsewhere):
+        await store.open(p)
+    await store.close(closed, "decided")
+    await store.open(replace(pause(replaced.thread_id), placement=Placement("C-other")))  # moved on
+    assert await store.pending(channel) == [
+        (first.thread_id, first.checkpoint_id),
+        (second.thread_id, second.checkpoint_id),
+    ]
+
+
+async def test_another_process_sees_the_same_pauses(make_store: StoreFactory) -> None:
+    first, second = make_store(), make_store()
+    opened = pause()
+    await first.open(opened)
+    assert await second.current(opened.thread_id) == opened.checkpoint_id
+    assert (await second.decide(opened, "0.0", YES)).outcome == "complete"
+    assert await first.decided(opened.thread_id, opened.checkpoint_id) == {"0.0": YES}
