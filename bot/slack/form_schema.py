@@ -147,7 +147,7 @@ def build_form(schema: Mapping[str, Any], initial: Any = MISSING) -> Form:
     if not isinstance(schema, Mapping):
         raise SchemaError("a response schema must be a JSON object")
     top = resolve(schema, schema)
-    title, description = _str(top.get("title")), _str(top.get("description"))
+    title, description = _pretty(_str(top.get("title"))), _str(top.get("description"))
     props = top.get("properties")
     if top.get("type") in ("object", None) and isinstance(props, Mapping) and 0 < len(props) <= MAX_FIELDS:
         required = set(top.get("required") or [])
@@ -289,6 +289,13 @@ def _str(value: Any) -> str | None:
 def _title(key: str) -> str:
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key).replace("_", " ").replace("-", " ").split()
     return " ".join(words).capitalize() if words else key
+
+
+def _pretty(title: str | None) -> str | None:
+    """A class name used as a title (pydantic's `ReleaseDecision`) read as words: "Release decision"."""
+    if title and re.fullmatch(r"[A-Z][A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*", title):
+        return _title(title)
+    return title
 
 
 def _label(value: Any) -> str:

@@ -148,4 +148,6 @@ def _shown(field: Field | None, value: Any) -> str:
     if isinstance(value, str):
         text = limits.clip(escape(value), 500)
         return text if "\n" not in text else "\n>" + text.replace("\n", "\n>")
+    if isinstance(value, (bool, int, float)):
+        return json.dumps(value)
     return f"`{limits.clip(escape(json.dumps(value, ensure_ascii=False)), 500)}`"

@@ -66,23 +66,30 @@ async def test_a_typed_question_is_a_form_checked_on_submit_that_resumes_with_th
     ]
     view = await open_form(env, APPROVER, message, "Answer")
     fields = inputs(view.view)
-    assert [b["element"]["type"] for b in fields.values()] == ["radio_buttons", "number_input", "plain_text_input"]
+    assert [b["element"]["type"] for b in fields.values()] == [
+        "radio_buttons", "number_input", "plain_text_input", "plain_text_input"
+    ]
     assert (fields["Risk (1-5)"]["element"]["min_value"], fields["Risk (1-5)"]["element"]["max_value"]) == ("1", "5")
     assert fields["Reason"]["optional"] and not fields["Decision"]["optional"]
-    bad = await env.slack.submit(APPROVER, view.id, filled(view.view, Decision="ship", **{"Risk (1-5)": "7"}))
-    assert bad.json() == {"response_action": "errors", "errors": {"field.1": "Must be at most 5."}}
+    bad = await env.slack.submit(
+        APPROVER, view.id, filled(view.view, Decision="ship", **{"Risk (1-5)": "7", "Change ticket": "42"})
+    )
+    assert bad.json() == {
+        "response_action": "errors",
+        "errors": {"field.1": "Must be at most 5.", "field.3": "Must match the pattern ^REL-[0-9]+$."},
+    }
     assert env.slack.top_view(APPROVER) is not None and await env.resumes() == []
     answer = filled(view.view, Decision="ship", **{"Risk (1-5)": "2", "Reason": "All checks green"})
     ok = await env.slack.submit(APPROVER, view.id, answer)
     assert ok.status == 200 and env.slack.top_view(APPROVER) is None
     await env.settle()
-    assert await env.resumes() == [(thread, {"decision": "ship", "risk": 2, "reason": "All checks green"})]
+    assert await env.resumes() == [(thread, {"decision": "ship", "risk": 2, "reason": "All checks green", "ticket": None})]
     state = await env.state(thread, "release_decision")
     assert state.values["outcome"] == "Shipping 2.4.0 (risk 2/5)." and state.values["risk"] == 2
     final = env.slack.message(CHANNEL, message.ts)
     text = json.dumps(final.blocks, ensure_ascii=False)
     assert action_ids(final) == [] and "Answered" in text and f"<@{APPROVER}>" in text
-    assert "*Decision:* ship" in text and "*Risk (1-5):* `2`" in text and "*Reason:* All checks green" in text
+    assert "*Decision:* ship" in text and "*Risk (1-5):* 2" in text and "*Reason:* All checks green" in text
 
 
 async def test_an_answer_the_graph_refuses_is_told_and_the_pause_stays_open(env: Env) -> None:

@@ -1,0 +1,49 @@
+"""Typed answers in headless Chromium: a form generated from a pause's response_schema, filled with
+a value the bot refuses, the field error seen under its input, fixed, and the graph finished."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.playground.browser import browser, finished_state, page, pending_message
+from tests.playground.conftest import Playground
+
+__all__ = ["browser", "page"]  # fixtures
+
+
+def test_a_typed_question_answered_in_a_form_after_a_field_error(
+    page: Page, playground: Playground, tmp_path: Path
+) -> None:
+    page.click("button.example[data-example=release_decision]")
+    message = pending_message(page, "Answer")
+    expect(message).to_contain_text("Ship 2.4.0?")
+    ts = message.get_attribute("data-ts")
+    message.locator("button.bk-button", has_text="Answer").click()
+    modal = page.locator(".modal")
+    expect(modal).to_contain_text("Ship the release now, or hold it back.")
+
+    modal.locator('.bk-input-block[data-block-id="field.0"]').get_by_text("ship", exact=True).click()
+    modal.get_by_label("Risk (1-5)", exact=True).fill("2")
+    modal.get_by_label("Reason (optional)", exact=True).fill("All checks green.")
+    ticket = modal.get_by_label("Change ticket (optional)", exact=True)
+    ticket.fill("42")  # the page has no pattern check: the bot answers with a field error
+    modal.locator(".modal-submit").click()
+    error = modal.locator('.bk-input-block[data-block-id="field.3"] .bk-error')
+    expect(error).to_contain_text("REL-")
+    expect(modal.get_by_label("Risk (1-5)", exact=True)).to_have_value("2")  # what was typed is kept
+    page.screenshot(path=str(tmp_path / "form_field_error.png"), full_page=True)
+
+    ticket.fill("REL-42")
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0)
+    answered = page.locator(f'.message[data-ts="{ts}"]')
+    expect(answered).to_contain_text("Answered")
+    expect(answered).to_contain_text("REL-42")
+    expect(answered.locator("button.bk-button")).to_have_count(0)
+
+    state = finished_state(playground, "release_decision")
+    assert state["values"]["outcome"] == "Shipping 2.4.0 (risk 2/5)."
+    assert (state["values"]["risk"], state["values"]["ticket"]) == (2, "REL-42")
+    page.screenshot(path=str(tmp_path / "form_answered.png"), full_page=True)
