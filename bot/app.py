@@ -21,8 +21,9 @@ from bot.runs import RunManager
 from bot.runs.store import Records
 from bot.runs.store_memory import MemoryRecords
 from bot.runs.store_redis import RedisRecords
-from bot.settings import Settings, SettingsError, redact_url
+from bot.settings import Settings, SettingsError
 from engine import Checkpointer, InMemorySaver
+from engine.checkpoint.redis import redact
 
 log = logging.getLogger("sluice")
 
@@ -48,7 +49,7 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
         with Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5) as probe:
             cluster = probe.info("cluster").get("cluster_enabled") in (1, "1")
     except (RedisError, OSError) as exc:
-        raise SettingsError(f"REDIS_URL: cannot reach Redis at {redact_url(url)}: {type(exc).__name__}: {exc}") from None
+        raise SettingsError(f"REDIS_URL: cannot reach Redis at {redact(url)}: {type(exc).__name__}: {exc}") from None
     # Under a burst (a hundred clicks at once) more commands are in flight than redis-py's default
     # pool of 100 connections allows, and its default pool then fails them: wait for a connection
     # instead (single server), or allow more per node (cluster, whose pools cannot block).
@@ -57,7 +58,7 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
         if cluster
         else AsyncRedis.from_pool(BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=30))
     )
-    log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact_url(url))
+    log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact(url))
     lease_ms = int(settings.sluice_run_lease * 1000)
     return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client, lease_ms), client
 

@@ -1,6 +1,6 @@
 """Settings from the environment, read and validated once at start-up.
 
-Every variable of DESIGN.md §3.5 lives here. A malformed value stops the process with a message
+Every variable of the README's Configuration table lives here. A malformed value stops the process with a message
 naming the variable; Slack's three variables are all-or-nothing (see `slack_enabled`).
 """
 
@@ -104,15 +104,6 @@ class Settings(BaseSettings):
     @property
     def api_key_value(self) -> str | None:
         return self.sluice_api_key.get_secret_value() if self.sluice_api_key else None
-
-
-def redact_url(url: str) -> str:
-    """`url` without its password, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
 
 
 def load_settings() -> Settings:

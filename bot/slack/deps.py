@@ -1,4 +1,4 @@
-"""The parts every Slack module shares, assembled once by `bot.slack.setup`."""
+"""The parts every Slack module shares, assembled once by `bot.slack.build`."""
 
 from __future__ import annotations
 

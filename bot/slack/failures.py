@@ -94,7 +94,7 @@ return {'claimed', ARGV[1]}
 
 class RedisFailureStore:
     def __init__(self, redis: Any) -> None:
-        self._r = redis
+        self._redis = redis
         self._claim = redis.register_script(_CLAIM)
 
     @staticmethod
@@ -103,13 +103,13 @@ class RedisFailureStore:
 
     async def save(self, failure: Failure) -> None:
         key = self.key(failure.thread_id, failure.run_id)
-        async with self._r.pipeline(transaction=False) as pipe:
+        async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, "data", failure.to_json())
             pipe.expire(key, TTL_S)
             await pipe.execute()
 
     async def get(self, thread_id: str, run_id: str) -> Failure | None:
-        raw = await self._r.hget(self.key(thread_id, run_id), "data")
+        raw = await self._redis.hget(self.key(thread_id, run_id), "data")
         return Failure.from_json(raw) if raw else None
 
     async def claim_retry(self, thread_id: str, run_id: str, user: str) -> tuple[Claim, str]:
@@ -117,7 +117,7 @@ class RedisFailureStore:
         return _text(outcome), _text(by)  # type: ignore[return-value]
 
     async def release_retry(self, thread_id: str, run_id: str) -> None:
-        await self._r.hdel(self.key(thread_id, run_id), "retried_by")
+        await self._redis.hdel(self.key(thread_id, run_id), "retried_by")
 
 
 def _text(value: Any) -> str:

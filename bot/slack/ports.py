@@ -1,7 +1,8 @@
 """What the Slack bot needs from the rest of the service, as small protocols.
 
-The runs layer (`bot.runs.RunManager`), the graphs registry and the background scheduler are
-adapted to these in `bot.slack.setup`, so the bot's modules depend on nothing else.
+`bot.app` hands `bot.slack.build` the runs layer (`bot.runs.RunManager`, which is `Runs`, and
+its `spawn`) and the graphs registry (`bot.assistants_view.SlackAssistants`), so the bot's
+modules depend on nothing else.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from langgraph_sdk import get_client
 
-from tests.api.conftest import REPO, free_port, running_server
+from tests.api.conftest import REPO, running_server
+from tests.conftest import free_port
 
 
 def _serve(**env: str) -> subprocess.CompletedProcess[str]:
