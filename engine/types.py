@@ -54,7 +54,8 @@ class Command:
         return list(self.goto)
 
 
-@dataclass(frozen=True, slots=True)
+# Not slotted: with slots a frozen dataclass cannot be built through `Interrupt[Model](...)`.
+@dataclass(frozen=True)
 class Interrupt(Generic[ResponseT]):
     """One pending pause raised by `interrupt(value)`.
 

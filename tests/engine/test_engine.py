@@ -72,6 +72,7 @@ def test_interrupt_compares_like_langgraphs() -> None:
     assert plain != Interrupt("v", "i", response_schema={"type": "string"})
     assert repr(plain) == "Interrupt(value='v', id='i', response_schema=None)"
     assert Interrupt("v").id == "placeholder-id"  # LangGraph's default for a hand-built one
+    assert Interrupt[dict](value="v", id="i") == plain  # generic in its answer type, as LangGraph's
     saved_before_schemas = {"value": "v", "id": "i", "resumable": True, "ns": ["n:1"], "when": "during"}
     assert Interrupt.from_json(saved_before_schemas) == plain
 
