@@ -117,6 +117,10 @@ class StateGraph:
     def add_sequence(self, nodes: Sequence[Any]) -> StateGraph:
         if len(nodes) < 1:
             raise GraphBuildError("Sequence requires at least one node.")
+        names = [item[0] if isinstance(item, tuple) else node_name(item) for item in nodes]
+        if len(set(names)) != len(names):
+            duplicate = next(n for n in names if names.count(n) > 1)
+            raise GraphBuildError(f"Node names must be unique: node with the name '{duplicate}' already exists")
         previous: str | None = None
         for item in nodes:
             if isinstance(item, tuple):

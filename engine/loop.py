@@ -204,7 +204,8 @@ class GraphExecution:
             first = False
             read_values = step.read_values(self.schema, checkpoint)
             outcomes: dict[str, TaskOutcome] = {}
-            self.steps_left = self.opts.recursion_limit - steps_run + 1
+            # As LangGraph counts them: a fresh run's input took a step, a resumed run's did not.
+            self.steps_left = self.opts.recursion_limit - steps_run + (1 if skip_before else 0)
             async for event in self._execute(checkpoint, tasks, read_values, outcomes):
                 yield event
             if self.interrupts:

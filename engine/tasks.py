@@ -99,7 +99,7 @@ class TaskRunner:
         if self.opts.thread_id is not None:
             configurable["thread_id"] = self.opts.thread_id
         return {**self.opts.config, "configurable": configurable, "metadata": dict(self.opts.metadata),
-                "recursion_limit": self.opts.recursion_limit, "tags": list(self.opts.config.get("tags") or ())}
+                "recursion_limit": self.opts.recursion_limit}
 
     async def _call_node(self, node: NodeSpec, node_input: Any, config: dict[str, Any], scope: TaskScope,
                          inline: bool) -> Any:

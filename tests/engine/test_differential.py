@@ -11,6 +11,7 @@ import pydantic
 import pytest
 
 from .harness import Api, Trace, run_both
+from .scenarios_fidelity import FIDELITY_SCENARIOS
 from .scenarios_typed_answers import TYPED_ANSWER_SCENARIOS
 
 
@@ -705,6 +706,7 @@ SCENARIOS += [
     node_retry_policies,
 ]
 SCENARIOS += TYPED_ANSWER_SCENARIOS
+SCENARIOS += FIDELITY_SCENARIOS
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
