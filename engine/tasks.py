@@ -84,10 +84,10 @@ class TaskRunner:
         return schema.to_node_input(values, steps_left)
 
     async def _pause(self, node: NodeSpec, seconds: float, inline: bool) -> None:
-        """The wait before a retry: a sync node waits as sync code does (time.sleep, off the loop)."""
-        if node.is_async:
-            await asyncio.sleep(seconds)
-        elif inline and self.opts.inline_sync:
+        """The wait before a retry: a sync node of a sync run waits as sync code does (time.sleep)."""
+        if node.is_async or not self.opts.inline_sync:
+            await asyncio.sleep(seconds)  # an async run waits as LangGraph's async runner does
+        elif inline:
             time.sleep(seconds)  # noqa: ASYNC251 - a sync run's loop is blocked by its sync nodes anyway
         else:
             assert self.loop is not None
