@@ -422,3 +422,44 @@ FIDELITY_SCENARIOS = [
     deferred_node_waits,
     typed_surface,
 ]
+
+
+def async_paths(api: Api, t: Trace) -> None:
+    """The same features through ainvoke/astream with async nodes and routers."""
+    overwrite = EXTRA[api.name]["Overwrite"]
+
+    async def first(state: list[str], writer) -> Any:  # type: ignore[no-untyped-def]
+        writer({"progress": "first"})
+        return [api.Command(update=["a"]), ["b"]]
+
+    async def router(state: RouterState) -> str:
+        return "private" if state.get("baz") == "x" else api.END
+
+    async def private(state: Node2State) -> dict[str, Any]:
+        return {"foo": 1, "bar": state["baz"]}
+
+    async def reset(state: Items) -> dict[str, Any]:
+        return {"items": overwrite(["reset"])}
+
+    root = api.StateGraph(Annotated[list, operator.add]).add_node("first", first).add_edge(api.START, "first")
+    g1 = root.compile(checkpointer=api.InMemorySaver())
+
+    b = api.StateGraph(Overall)
+    b.add_node("one", lambda s: {"foo": 1, "baz": "x"})
+    b.add_node("private", private)
+    b.add_edge(api.START, "one")
+    b.add_conditional_edges("one", router)
+    g2 = b.compile()
+    g3 = api.StateGraph(Items).add_node("reset", reset).add_edge(api.START, "reset").compile()
+
+    async def collect(agen: Any) -> list[Any]:
+        return [chunk async for chunk in agen]
+
+    t.call("root-ainvoke", lambda: asyncio.run(g1.ainvoke(["in"], cfg())))
+    t.call("root-astream", lambda: asyncio.run(collect(
+        g1.astream(["x"], cfg("s"), stream_mode=["values", "updates", "custom"]))))
+    t.call("private-ainvoke", lambda: asyncio.run(g2.ainvoke({"foo": 0})))
+    t.call("overwrite-ainvoke", lambda: asyncio.run(g3.ainvoke({"items": ["start"]})))
+
+
+FIDELITY_SCENARIOS.append(async_paths)
