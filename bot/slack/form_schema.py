@@ -32,6 +32,8 @@ OPTION_TEXT = 75
 LONG_TEXT = 60  # an initial text longer than this (or with line breaks) gets a multiline input
 LONG_MAX_LENGTH = 200  # so does a string whose maxLength is above this
 MAX_REF_DEPTH = 32
+OPTIONS_BYTES = 150_000  # options of all inputs together, so the modal stays under Slack's 250 KB
+OPTION_OVERHEAD = 60  # bytes of Block Kit around one option's label
 
 
 class SchemaError(ValueError):
@@ -159,7 +161,9 @@ def build_form(schema: Mapping[str, Any], initial: Any = MISSING) -> Form:
             for key, prop in props.items()
         )
         extra = {k: v for k, v in given.items() if k not in props}
-        return Form(fields, schema, title, description, extra)
+        if sum(len(c.label) + OPTION_OVERHEAD for f in fields for c in f.choices) <= OPTIONS_BYTES:
+            return Form(fields, schema, title, description, extra)
+        return Form((make_field(None, top, schema, True, initial, label=title or "Answer"),), schema, None, None)
     whole = make_field(None, top, schema, True, initial, label=title or "Answer")
     return Form((whole,), schema, None, description if whole.hint != description else None)
 
@@ -266,8 +270,11 @@ def _fit_initial(kind: FieldKind, initial: Any, extra: Mapping[str, Any]) -> Any
     if kind == "lines":
         ok = isinstance(initial, list) and all(isinstance(v, str) and "\n" not in v for v in initial)
         return initial if ok and len("\n".join(initial)) <= limits.INPUT_MAX else MISSING
-    if kind == "number":
-        return initial if isinstance(initial, (int, float)) and not isinstance(initial, bool) else MISSING
+    if kind == "number":  # Slack refuses a view whose number is outside the input's bounds
+        low, high = extra.get("minimum"), extra.get("maximum")
+        ok = isinstance(initial, (int, float)) and not isinstance(initial, bool)
+        ok = ok and (low is None or initial >= low) and (high is None or initial <= high)
+        return initial if ok else MISSING
     if kind == "date":
         return initial if isinstance(initial, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", initial) else MISSING
     if kind == "time":

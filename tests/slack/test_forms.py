@@ -296,3 +296,14 @@ def test_per_call_decisions_are_checked_against_the_whole_schema() -> None:
     assert forms.decision_errors(action, SlotDecision("reject", "keep it"), {"part.0": {}}) == {}
     refused = forms.decision_errors(action, SlotDecision("respond", "done"), {"part.0": {}})
     assert list(refused) == ["part.0"] and "does not fit" in refused["part.0"]
+
+
+def test_a_form_too_big_for_a_modal_is_one_json_field_and_initial_numbers_stay_in_bounds() -> None:
+    options = [f"a rather long option label number {j}" for j in range(100)]
+    big = {"type": "object", "properties": {f"p{i}": {"enum": options} for i in range(60)}}
+    form = build_form(big)
+    assert [f.kind for f in form.fields] == ["json"]  # 6,000 options would pass Slack's 250 KB view limit
+    view = forms.answer_modal(REF, FormPrompt("?", big))
+    assert view_errors(view) == [] and len(json.dumps(view)) < 250_000
+    out_of_bounds = {"type": "object", "properties": {"risk": {"type": "integer", "minimum": 1, "maximum": 5, "default": 9}}}
+    assert "initial_value" not in field_blocks(build_form(out_of_bounds))[0]["element"]

@@ -168,3 +168,31 @@ async def test_another_process_sees_the_same_pauses(make_store: StoreFactory) ->
     assert await second.current(opened.thread_id) == opened.checkpoint_id
     assert (await second.decide(opened, "0.0", YES)).outcome == "complete"
     assert await first.decided(opened.thread_id, opened.checkpoint_id) == {"0.0": YES}
+
+
+async def test_a_typed_pause_of_several_is_decided_on_its_own_and_each_message_is_found(store: PauseStore) -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+    several = replace(
+        pause(questions=0),
+        interrupts=(
+            PendingInterrupt("i0", {"text_to_revise": "draft"}),
+            PendingInterrupt("i1", "Ship?", schema),  # typed: a group (and a message) of its own
+            PendingInterrupt("i2", {"draft": "second"}),
+            PendingInterrupt("i3", "Hold?", schema),
+        ),
+    )
+    assert several.groups == ((0, 2), (1,), (3,))
+    await store.open(several)
+    assert several.placement is not None
+    posted = several.posted(several.placement, "100.1", ("100.2", "100.3"))
+    await store.set_posted(posted)
+    for ts in ("100.1", "100.2", "100.3"):
+        assert await store.by_message(several.placement.channel, ts) == (several.thread_id, several.checkpoint_id)
+    answer = SlotDecision("answer", {"ok": True}, "U1")
+    assert (await store.decide(several, "1.0", answer)).outcome == "group"  # resumed alone, by its id
+    assert await store.status(several.thread_id, several.checkpoint_id) == "pending"  # the others stay open
+    assert (await store.decide(several, "0.0", YES)).outcome == "recorded"  # its group needs slot 2.0 too
+    assert (await store.decide(several, "2.0", YES)).outcome == "group"
+    assert (await store.decide(several, "1.0", answer)).outcome == "taken"
+    assert (await store.decide(several, "3.0", answer)).outcome == "complete"
+    assert await store.status(several.thread_id, several.checkpoint_id) == "resuming"
