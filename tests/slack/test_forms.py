@@ -307,3 +307,15 @@ def test_a_form_too_big_for_a_modal_is_one_json_field_and_initial_numbers_stay_i
     assert view_errors(view) == [] and len(json.dumps(view)) < 250_000
     out_of_bounds = {"type": "object", "properties": {"risk": {"type": "integer", "minimum": 1, "maximum": 5, "default": 9}}}
     assert "initial_value" not in field_blocks(build_form(out_of_bounds))[0]["element"]
+
+
+def test_a_tool_with_one_decision_gets_that_branch_alone_and_one_button() -> None:
+    from langchain.agents.middleware.human_in_the_loop import ApproveDecision
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(ApproveDecision).json_schema()  # what LangChain's middleware publishes for ["approve"]
+    assert "oneOf" not in schema
+    value = {"type": "tool_approval", "tool_call_id": "c9", "name": "ping", "args": {}, "description": "Ping?"}
+    prompt = classify(value, schema)
+    assert isinstance(prompt, ToolPrompt) and prompt.actions[0].allowed == ("approve",)
+    assert prompt.actions[0].args_schema is None
