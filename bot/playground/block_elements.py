@@ -30,8 +30,10 @@ ALLOWED: dict[Place, frozenset[str]] = {
         | {"datetimepicker", "plain_text_input", "number_input", "email_text_input", "url_text_input"}
         | {"file_input", "rich_text_input"}
     ),
-    "actions": frozenset(_SELECTS | _MULTI_SELECTS | _PICKERS | {"button", "overflow", "datetimepicker"}),
-    "accessory": frozenset(_SELECTS | _MULTI_SELECTS | _PICKERS | {"button", "overflow", "image"}),
+    "actions": frozenset(
+        _SELECTS | _MULTI_SELECTS | _PICKERS | {"button", "workflow_button", "overflow", "datetimepicker"}
+    ),
+    "accessory": frozenset(_SELECTS | _MULTI_SELECTS | _PICKERS | {"button", "workflow_button", "overflow", "image"}),
 }
 _TEXT_INPUTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
