@@ -29,7 +29,25 @@ log = logging.getLogger("sluice")
 
 SLACK_BOT = web.AppKey("sluice_slack_bot", object)
 MAX_CONNECTIONS = 100
+REDIS_RETRIES = 6
 CLUSTER_CONNECTIONS_PER_NODE = 1000
+
+
+def redis_retries() -> dict[str, Any]:
+    """Connection errors and timeouts are retried with backoff (about 2 s in all): a pooled
+    connection that a Redis restart or failover closed fails its next command, and without this
+    that command's click or runs.wait failed. Every script is safe to run twice (see each one)."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return {
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), REDIS_RETRIES),
+        "retry_on_error": [ConnectionError, TimeoutError],
+        "socket_connect_timeout": 5,
+        "socket_timeout": 10,
+        "health_check_interval": 0,
+    }
 
 
 def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
@@ -54,9 +72,11 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
     # pool of 100 connections allows, and its default pool then fails them: wait for a connection
     # instead (single server), or allow more per node (cluster, whose pools cannot block).
     client: Any = (
-        RedisCluster.from_url(url, max_connections=CLUSTER_CONNECTIONS_PER_NODE)
+        RedisCluster.from_url(url, max_connections=CLUSTER_CONNECTIONS_PER_NODE, **redis_retries())
         if cluster
-        else AsyncRedis.from_pool(BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=30))
+        else AsyncRedis.from_pool(
+            BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=30, **redis_retries())
+        )
     )
     log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact(url))
     lease_ms = int(settings.sluice_run_lease * 1000)
@@ -115,7 +135,8 @@ def _slack(settings: Settings, app: web.Application, manager: RunManager, regist
         approvers=settings.sluice_approvers,
         redis=client,
     )
-    mount(app, slack_bot.bolt, settings.slack_signing_secret.get_secret_value(), gate=slack_bot.gate)
+    secret = settings.slack_signing_secret.get_secret_value()
+    mount(app, slack_bot.bolt, secret, gate=slack_bot.gate, seen=slack_bot.deps.seen)
     manager.add_listener(slack_bot.on_run_event)
     app[SLACK_BOT] = slack_bot
     return slack_bot

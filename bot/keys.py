@@ -13,11 +13,14 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:queue                     list    run ids (or a state update), head runs    bot.runs.store_redis
   sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
   sluice:{<thread>}:slack:current             string  checkpoint id of the pending pause        bot.slack.store
-  sluice:{<thread>}:slack:pause:<checkpoint>  hash    data (Pause JSON), status                 bot.slack.store
+  sluice:{<thread>}:slack:pause:<checkpoint>  hash    data (Pause JSON), status, previous,   bot.slack.store,
+                                                      claim, claim_until, attempt              bot.slack.resumption
   sluice:{<thread>}:slack:decided:<checkpoint> hash   slot -> SlotDecision JSON                 bot.slack.store
   sluice:slack:pending:<channel>              zset    "<thread> <checkpoint>" -> created time   bot.slack.store
   sluice:slack:message:<channel>:<ts>         string  "<thread> <checkpoint>" of a posted pause bot.slack.store
   sluice:{<thread>}:slack:failure:<run>       hash    data (Failure JSON), retried_by (once)    bot.slack.failures
+  sluice:slack:resuming                       zset    "<thread> <checkpoint>" -> due time (ms)  bot.slack.resumption
+  sluice:slack:seen:<kind>:<id>               string  "1", expires: a Slack delivery handled    bot.slack.dedupe
 
 New kinds of keys (timers, an audit stream, dedupe markers) get a builder and a row here.
 """
@@ -67,6 +70,14 @@ def slack_pause(thread_id: str, checkpoint_id: str) -> str:
 
 def slack_decided(thread_id: str, checkpoint_id: str) -> str:
     return f"{thread_tag(thread_id)}:slack:decided:{checkpoint_id}"
+
+
+SLACK_RESUMING = f"{PREFIX}:slack:resuming"
+
+
+def slack_seen(kind: str, delivery_id: str) -> str:
+    """A Slack event id or request signature already handled (retries and replays are dropped)."""
+    return f"{PREFIX}:slack:seen:{kind}:{delivery_id}"
 
 
 def slack_pending(channel: str) -> str:

@@ -74,8 +74,14 @@ class Serve:
 
 class RedisProxy:
     """Forwards 127.0.0.1:<port> to a Redis; `cut()` drops every open connection at once (a blip: a
-    restart, a failover, a network reset) and `hold()` keeps new bytes from going through until
-    `release()` (an outage that a test ends when it chooses)."""
+    restart, a failover, a network reset), `hold()` keeps bytes from going through until
+    `release()`, `refuse()` turns new connections away until `accept()`.
+
+    `on(pattern, action)` arms a cue: the first command sent to Redis that contains `pattern`
+    triggers `action` ("hold": it reaches Redis, then nothing more moves; "cut": it reaches Redis,
+    then every connection drops, so its answer is lost; "drop": it never reaches Redis, every
+    connection drops and new ones are refused), and sets `cued`.
+    """
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -84,7 +90,21 @@ class RedisProxy:
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._open = asyncio.Event()
         self._open.set()
+        self._refusing = False
+        self._cue: tuple[bytes, str] | None = None
+        self.cued = asyncio.Event()
         self.connections = 0
+
+    def on(self, pattern: bytes, action: str) -> None:
+        assert action in ("hold", "cut", "drop")
+        self.cued.clear()
+        self._cue = (pattern, action)
+
+    def refuse(self) -> None:
+        self._refusing = True
+
+    def accept(self) -> None:
+        self._refusing = False
 
     @property
     def url(self) -> str:
@@ -114,7 +134,18 @@ class RedisProxy:
     def release(self) -> None:
         self._open.set()
 
+    def _trigger(self, data: bytes) -> str | None:
+        if self._cue is None or self._cue[0] not in data:
+            return None
+        action = self._cue[1]
+        self._cue = None
+        self.cued.set()
+        return action
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._refusing:
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
@@ -123,19 +154,31 @@ class RedisProxy:
         self.connections += 1
         pair = (writer, up_writer)
         self._pairs.add(pair)
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
+        await asyncio.gather(
+            self._pipe(reader, up_writer, to_redis=True), self._pipe(up_reader, writer), return_exceptions=True
+        )
         self._pairs.discard(pair)
         for w in pair:
             with contextlib.suppress(Exception):
                 w.close()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, to_redis: bool = False) -> None:
         while True:
             data = await reader.read(65536)
             if not data:
                 break
             await self._open.wait()
+            action = self._trigger(data) if to_redis else None
+            if action == "drop":
+                self.refuse()
+                self.cut()
+                return
             writer.write(data)
             await writer.drain()
+            if action == "hold":
+                self.hold()
+            elif action == "cut":
+                self.cut()
+                return
         with contextlib.suppress(Exception):
             writer.write_eof()

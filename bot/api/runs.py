@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from bot.runs import RunManager, RunRecord, RunRequest
 from bot.runs.errors import Invalid
 
 HEARTBEAT_S = 5.0
+log = logging.getLogger("sluice.api")
 
 
 def _manager(request: web.Request) -> RunManager:
@@ -66,16 +68,20 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
     response = web.StreamResponse(headers={"Content-Type": "application/json", **_location(run)})
     await response.prepare(request)
     join = asyncio.ensure_future(_manager(request).join(run.thread_id, run.run_id))
+    result: Any
     try:
         while True:
             done, _ = await asyncio.wait({join}, timeout=HEARTBEAT_S)
             if done:
                 break
             await response.write(b"\n")
-        ended = join.result()
+        result = wire.run_result(join.result())
+    except Exception as exc:  # headers are out: the error ends the body, as the LangGraph server does
+        log.warning("waiting for run %s failed after its headers were sent: %s", run.run_id, exc)
+        result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
     finally:
         join.cancel()
-    await response.write(wire.dumps(wire.run_result(ended)).encode())
+    await response.write(wire.dumps(result).encode())
     await response.write_eof()
     return response
 

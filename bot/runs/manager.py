@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from bot.registry import Assistant, Registry
@@ -187,9 +187,16 @@ class RunManager:
 
     # -- runs ----------------------------------------------------------------------------------
     async def submit(
-        self, thread_id: str | None, request: RunRequest, *, if_not_exists: str = "reject", temporary: bool = False
+        self,
+        thread_id: str | None,
+        request: RunRequest,
+        *,
+        if_not_exists: str = "reject",
+        temporary: bool = False,
+        run_id: str | None = None,
     ) -> RunRecord:
-        """Validates and queues a run, and starts executing it in the background."""
+        """Validates and queues a run, and starts executing it in the background. With `run_id`
+        given and such a run stored already, that run is returned: submitting twice queues once."""
         assistant = self.assistant(request.assistant_id)
         if request.multitask_strategy not in MULTITASK_STRATEGIES:
             raise Invalid(f"multitask_strategy must be one of {', '.join(MULTITASK_STRATEGIES)}")
@@ -201,7 +208,7 @@ class RunManager:
         elif if_not_exists == "create":
             await self.create_thread(thread_id, if_exists="do_nothing")
         run = RunRecord(
-            run_id=str(uuid.uuid4()),
+            run_id=run_id or str(uuid.uuid4()),
             thread_id=thread_id,
             assistant_id=assistant.assistant_id,
             metadata=dict(request.metadata),
@@ -214,6 +221,8 @@ class RunManager:
         outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy)
         if outcome == "no_thread":
             raise NotFound("Thread or assistant not found.")
+        if outcome == "exists":  # queued by another process (or earlier): its owner executes it
+            return await self.get_run(thread_id, run.run_id)
         if outcome == "busy":
             raise Conflict(
                 "Thread is already running a task. Wait for it to finish or choose a different multitask strategy."
@@ -326,9 +335,12 @@ class RunManager:
         config: dict[str, Any],
         metadata: dict[str, Any],
         checkpoint_id: str | None = None,
+        run_id: str | None = None,
+        on_queued: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Resumes a pause and waits for the run to end; `PauseGone` if it was no longer pending,
-        `AnswerRefused` if the graph refused the answer (the pause stays open)."""
+        `AnswerRefused` if the graph refused the answer (the pause stays open). With `run_id`,
+        resuming twice (two processes) queues one run; `on_queued` runs once it is queued."""
         request = RunRequest(
             assistant_id=assistant_id,
             input=None,
@@ -337,7 +349,7 @@ class RunManager:
             metadata=metadata,
             expected_checkpoint=checkpoint_id,
         )
-        await self._submit_and_join(thread_id, request)
+        await self._submit_and_join(thread_id, request, run_id, on_queued)
 
     async def head(self, thread_id: str) -> str | None:
         """The id of the thread's latest checkpoint (None: no such thread, or no checkpoint yet)."""
@@ -357,8 +369,16 @@ class RunManager:
         )
         await self._submit_and_join(thread_id, request)
 
-    async def _submit_and_join(self, thread_id: str, request: RunRequest) -> None:
-        run = await self.submit(thread_id, request)
+    async def _submit_and_join(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        run_id: str | None = None,
+        on_queued: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        run = await self.submit(thread_id, request, run_id=run_id)
+        if on_queued is not None:
+            await on_queued()
         ended = await self.join(thread_id, run.run_id)
         if ended.error is not None and ended.error.cause == "pause_gone":
             raise PauseGone(ended.error.message)

@@ -56,7 +56,8 @@ class Records(Protocol):
 
     async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
         """Stores the run, queues it and applies `thread_changes`, in one step. Returns "queued",
-        "busy" (under reject, when the thread has a run) or "no_thread"; nothing changes unless queued."""
+        "exists" (a run with this id is stored already: a resume submitted twice), "busy" (under
+        reject, when the thread has a run) or "no_thread"; nothing changes unless queued."""
         ...
 
     async def claim(self, thread_id: str, holder: str) -> str:

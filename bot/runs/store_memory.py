@@ -84,6 +84,8 @@ class MemoryRecords:
         async with self._lock:
             if run.thread_id not in self._threads:
                 return "no_thread"
+            if run.run_id in self._runs.get(run.thread_id, {}):
+                return "exists"
             queue = self._queues.setdefault(run.thread_id, [])
             if reject_if_busy and queue:
                 return "busy"

@@ -24,12 +24,20 @@ from bot.runs.store import LEASE_MS
 # Each script names its KEYS and ARGV in its first lines; the callers pass them in that order.
 
 # Stores the run, queues it and marks the thread, or changes nothing.
-# Returns 'queued', 'no_thread' or 'busy' (reject given and the thread has a run).
+# Returns 'queued', 'exists' (a run with this id is stored), 'no_thread' or 'busy' (reject given
+# and the thread has a run).
 _SUBMIT = """
 local queue, lease, thread, run, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local lease_ms, run_id, reject, run_json, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 -- ARGV[6..]: thread field, JSON value, ... to set
 if redis.call('EXISTS', thread) == 0 then return 'no_thread' end
+local stored = redis.call('GET', run)
+if stored then
+  -- the same submission again (the client retried after a lost answer) is queued already;
+  -- another one with this run id (a resume submitted twice) finds it: 'exists'
+  if stored == run_json then return 'queued' end
+  return 'exists'
+end
 if reject == '1' and redis.call('LLEN', queue) > 0 then return 'busy' end
 redis.call('SET', run, run_json)
 redis.call('ZADD', runs, created, run_id)
@@ -96,7 +104,12 @@ return head
 _CREATE = """
 local thread = KEYS[1]
 -- ARGV: field, JSON value, ...
-if redis.call('EXISTS', thread) == 1 then return 0 end
+if redis.call('EXISTS', thread) == 1 then
+  for i = 1, #ARGV, 2 do  -- created by this very call (retried after a lost answer) counts as created
+    if redis.call('HGET', thread, ARGV[i]) ~= ARGV[i + 1] then return 0 end
+  end
+  return 1
+end
 redis.call('HSET', thread, unpack(ARGV))
 return 1
 """

@@ -8,6 +8,7 @@ registers the run listener and starts Socket Mode with the app when `SLACK_APP_T
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -19,12 +20,14 @@ from bot.slack import approvers as approvers_mod
 from bot.slack.approvers import Approvers
 from bot.slack.commands import Commands
 from bot.slack.decisions import Decisions
+from bot.slack.dedupe import MemorySeen, RedisSeen, Seen
 from bot.slack.deps import Deps
 from bot.slack.failures import FailureStore, MemoryFailureStore, RedisFailureStore
 from bot.slack.listeners import register
 from bot.slack.notifier import Notifier
 from bot.slack.outcomes import Outcomes
 from bot.slack.ports import Assistants, RunEvent, Runs, Spawn
+from bot.slack.resumption import MemoryResumptions, RedisResumptions, Resumptions, sweep_forever
 from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
 from bot.slack.transport import EVENTS_PATH, AckFirst, SocketMode, mount
 from bot.slack.web import SlackCalls, tune
@@ -43,6 +46,8 @@ class SlackBot:
     commands: Commands
     gate: AckFirst
     socket: SocketMode | None = None
+    shared: bool = False  # pauses in Redis, shared with other processes: sweep for their orphans
+    _sweeper: asyncio.Task[None] | None = None
 
     async def on_run_event(self, event: RunEvent) -> None:
         """The run listener: called by the runs layer, in order, for each pause and end of a run."""
@@ -51,8 +56,14 @@ class SlackBot:
     async def start(self) -> None:
         if self.socket is not None:
             await self.socket.start()
+        if self.shared:
+            sweep = sweep_forever(self.decisions.resumptions, self.decisions.adopt)
+            self._sweeper = asyncio.get_running_loop().create_task(sweep)
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         if self.socket is not None:
             await self.socket.stop()
 
@@ -88,12 +99,16 @@ def build(
     def spawn_after_acks(coro: Coroutine[Any, Any, Any]) -> Any:
         return spawn(gate.after_acks(coro))
 
-    deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel)
+    seen: Seen = RedisSeen(redis) if redis is not None else MemorySeen()
+    deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel, seen)
     failures: FailureStore = RedisFailureStore(redis) if redis is not None else MemoryFailureStore()
     outcomes = Outcomes(deps, failures)
     notifier = Notifier(deps, outcomes)
-    decisions = Decisions(deps)
+    resumptions: Resumptions = (
+        RedisResumptions(redis) if isinstance(store, RedisPauseStore) else MemoryResumptions(store)  # type: ignore[arg-type]
+    )
+    decisions = Decisions(deps, resumptions)
     commands = Commands(deps, notifier)
     register(bolt, deps, decisions, commands, outcomes, command)
     socket = SocketMode(bolt, app_token) if app_token else None
-    return SlackBot(bolt, deps, notifier, decisions, commands, gate, socket)
+    return SlackBot(bolt, deps, notifier, decisions, commands, gate, socket, shared=redis is not None)

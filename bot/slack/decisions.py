@@ -3,7 +3,8 @@
 Every path checks, in order: the pause exists, the person may decide, the pause is still the
 thread's current one and undecided. Anything else gets a short private reply and changes nothing.
 The store records a slot's decision atomically, so of two clicks exactly one counts, and the
-pause is resumed once, by whoever recorded its last slot.
+pause is resumed once, by whoever recorded its last slot, or by a surviving process if that one
+died first (`bot.slack.resumption`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ from bot.slack.prompts import (
     parse_reply,
     resume_value,
 )
+from bot.slack.resumption import Resumptions, resume_run_id
 
 log = logging.getLogger("sluice.slack")
 
@@ -42,8 +45,9 @@ FIRST_INPUT = "part.0"
 
 
 class Decisions:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, resumptions: Resumptions) -> None:
         self.deps = deps
+        self.resumptions = resumptions
 
     # --- checks -------------------------------------------------------------------------
 
@@ -191,6 +195,7 @@ class Decisions:
     # --- recording and resuming -------------------------------------------------------------
 
     async def record(self, pause: Pause, slot: str, decision: SlotDecision, channel: str) -> None:
+        await self.resumptions.expect(pause)  # first: whatever happens next, a sweep will look
         result = await self.deps.store.decide(pause, slot, decision)
         if result.outcome in ("unknown", "stale", "closed", "taken"):
             reason = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}[result.outcome]
@@ -200,7 +205,33 @@ class Decisions:
         if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
             await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group))
             return
-        await self._resume(pause, group, result.decided, slot, decision, channel, last=result.outcome == "complete")
+        if result.outcome == "group":  # one typed interrupt of several, resumed alone by its id
+            await self._resume(pause, group, result.decided, slot, decision, channel, None)
+            return
+        token = uuid.uuid4().hex
+        claim = await self.resumptions.claim(pause, token)
+        if claim.outcome != "claimed":  # the same decision twice (a double click): one resume
+            await self.deps.calls.ephemeral(channel, decision.user, DONE, pause.thread_id)
+            return
+        await self._resume(pause, group, result.decided, slot, decision, channel, (token, claim.attempt))
+
+    async def adopt(self, thread_id: str, checkpoint_id: str) -> None:
+        """Applies a complete decision whose process died (or lost Redis) before starting its resume."""
+        pause = await self.deps.store.get(thread_id, checkpoint_id)
+        token = uuid.uuid4().hex
+        claim = await self.resumptions.claim(pause, token) if pause is not None else None
+        if pause is None or claim is None or claim.outcome == "done":
+            await self.resumptions.forget(thread_id, checkpoint_id)
+            return
+        if claim.outcome == "busy":
+            return  # its process is still at it (or another one adopted it): next sweep
+        decided = await self.deps.store.decided(thread_id, checkpoint_id)
+        log.warning("decision on thread %s (pause %s) was recorded but not applied; applying it here",
+                    thread_id, checkpoint_id)
+        slot = sorted(decided)[-1]
+        group = pause.group_of(int(slot.split(".")[0]))
+        channel = pause.placement.channel if pause.placement else ""
+        await self._resume(pause, group, decided, slot, decided[slot], channel, (token, claim.attempt))
 
     async def _resume(
         self,
@@ -210,9 +241,10 @@ class Decisions:
         slot: str,
         decision: SlotDecision,
         channel: str,
-        last: bool,
+        claim: tuple[str, int] | None,
     ) -> None:
-        """Resumes one group of the pause: the whole pause, or (typed pauses) its interrupt alone, by id."""
+        """Resumes one group of the pause: the whole pause (`claim`: the claim's token and attempt),
+        or (typed pauses) its interrupt alone, by id."""
         prompts = pause.prompts
         is_breakpoint = len(prompts) == 1 and isinstance(prompts[0], BreakpointPrompt)
         values = {
@@ -235,6 +267,12 @@ class Decisions:
         }
         if pause.from_slack:
             metadata[SLACK_ORIGIN] = True
+        token, attempt = claim if claim is not None else ("", 0)
+
+        async def queued() -> None:
+            if claim is not None:
+                await self.resumptions.started(pause, token)
+
         # Shown before the run: it may take long; its outcome then updates the headline (`Outcomes`).
         await self._show(pause, group, blocks.decided_blocks(pause, decided, decided_at, group=group))
         try:
@@ -246,6 +284,8 @@ class Decisions:
                 config={"configurable": configurable},
                 metadata=metadata,
                 checkpoint_id=pause.checkpoint_id,
+                run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt) if claim else None,
+                on_queued=queued,
             )
         except ResumeConflict:
             await self.deps.store.close(pause, "answered_elsewhere")
@@ -255,10 +295,15 @@ class Decisions:
             await self.deps.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
             return
         except AnswerRefused as exc:
+            if claim is not None:  # the next answer is a new attempt (a new run id)
+                await self.resumptions.give_back(pause, slot, token)
             await self._refused(pause, group, slot, decision, channel, str(exc))
             return
         except Exception as exc:
             log.exception("resuming thread %s failed", pause.thread_id)
+            if claim is not None:
+                await self._not_applied(pause, group, slot, token, decision, channel, exc)
+                return
             await self.deps.store.undo(pause, slot)
             decided_now = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
             await self._show(pause, group, blocks.pause_blocks(pause, decided_now, group=group))
@@ -269,8 +314,27 @@ class Decisions:
                 pause.thread_id,
             )
             return
-        if last:
+        if claim is not None:
             await self.deps.store.close(pause, "decided")
+
+    async def _not_applied(
+        self, pause: Pause, group: int, slot: str, token: str, decision: SlotDecision, channel: str, exc: Exception
+    ) -> None:
+        """The resume could not be queued: give the decision back and say so, privately."""
+        try:
+            given_back = await self.resumptions.give_back(pause, slot, token)
+        except Exception:  # storage still down: the decision stays recorded; a sweep applies it later
+            log.warning("giving back the decision on thread %s failed", pause.thread_id, exc_info=True)
+            note = (f"Your decision could not be applied yet ({type(exc).__name__}: storage unavailable). It is kept "
+                    "and will be applied once storage answers; nothing else to do.")
+            await self.deps.calls.ephemeral(channel, decision.user, note, pause.thread_id)
+            return
+        if not given_back:
+            return  # another process took the resume over and applies it
+        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+        await self._show(pause, group, blocks.pause_blocks(pause, decided, group=group))
+        note = f"Your decision could not be applied ({type(exc).__name__}); nothing was changed. Click again."
+        await self.deps.calls.ephemeral(channel, decision.user, note, pause.thread_id)
 
     async def _refused(
         self, pause: Pause, group: int, slot: str, decision: SlotDecision, channel: str, reason: str

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.slack.approvers import Approvers
+from bot.slack.dedupe import MemorySeen, Seen
 from bot.slack.ports import Assistants, Runs, Spawn
 from bot.slack.store import PauseStore
 from bot.slack.web import SlackCalls
@@ -19,3 +20,4 @@ class Deps:
     assistants: Assistants
     spawn: Spawn
     default_channel: str | None = None
+    seen: Seen = field(default_factory=MemorySeen)  # Slack deliveries already handled

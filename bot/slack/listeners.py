@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
+from collections.abc import Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.slack.blocks import ACTION_PREFIX, parse_action_id
 from bot.slack.commands import Commands
 from bot.slack.decisions import Decisions
+from bot.slack.dedupe import EVENT_TTL_S
 from bot.slack.deps import Deps
 from bot.slack.outcome_blocks import OUTCOME_PREFIX, RETRY, parse_failure_ref
 from bot.slack.outcomes import Outcomes
@@ -26,23 +27,22 @@ log = logging.getLogger("sluice.slack")
 
 ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.({'|'.join(DECISIONS)})\.")
 OUTCOME_ACTIONS = re.compile(rf"^{OUTCOME_PREFIX}\.(retry|details)$")
-SEEN_EVENTS = 2048  # event ids remembered to drop Slack's retries of an event already handled
+NOT_APPLIED = "Sluice could not apply this click: its storage did not answer. Click again in a moment"
 
 
-class _Seen:
-    def __init__(self, size: int) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._size = size
+async def _first_time(deps: Deps, body: dict[str, Any]) -> bool:
+    """Slack retries an event (to any process) until one answers in time: handle each id once."""
+    event_id = body.get("event_id")
+    return not event_id or await deps.seen.first_time("event", str(event_id), EVENT_TTL_S)
 
-    def first_time(self, event_id: str | None) -> bool:
-        if not event_id:
-            return True
-        if event_id in self._ids:
-            return False
-        self._ids[event_id] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
-        return True
+
+async def _told_if_failed(deps: Deps, work: Coroutine[Any, Any, Any], channel: str, user: str) -> None:
+    """A click that fails (storage unreachable past its retries) is answered, never dropped."""
+    try:
+        await work
+    except Exception as exc:
+        log.exception("a decision in %s by %s could not be applied", channel, user)
+        await deps.calls.ephemeral(channel, user, f"{NOT_APPLIED} ({type(exc).__name__}).")
 
 
 def register(
@@ -53,8 +53,6 @@ def register(
     outcomes: Outcomes,
     command_name: str = "/sluice",
 ) -> None:
-    seen = _Seen(SEEN_EVENTS)
-
     @app.action(OUTCOME_ACTIONS)
     async def on_outcome_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         """Retry or Details on a failure reply in a pause's thread."""
@@ -84,7 +82,8 @@ def register(
                 deps.calls.ephemeral(channel, user, "This button is not one of Sluice's any more. Nothing was changed.")
             )
             return
-        deps.spawn(decisions.click(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", "")))
+        work = decisions.click(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", ""))
+        deps.spawn(_told_if_failed(deps, work, channel, user))
 
     @app.view(f"{ACTION_PREFIX}.modal")
     async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -102,7 +101,7 @@ def register(
             return
         await ack()
         channel = pause.placement.channel if pause.placement else ""
-        deps.spawn(decisions.record(pause, ref.slot, decision, channel))
+        deps.spawn(_told_if_failed(deps, decisions.record(pause, ref.slot, decision, channel), channel, user))
 
     @app.command(command_name)
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -112,7 +111,7 @@ def register(
     @app.event("app_mention")
     async def on_mention(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
-        if not seen.first_time(body.get("event_id")):
+        if not await _first_time(deps, body):
             return
         thread_ts = event.get("thread_ts")
         if thread_ts and await deps.store.by_message(event["channel"], thread_ts):
@@ -122,7 +121,7 @@ def register(
     @app.event("message")
     async def on_message(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
-        if not seen.first_time(body.get("event_id")):
+        if not await _first_time(deps, body):
             return
         if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts") or not event.get("user"):
             return

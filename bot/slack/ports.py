@@ -7,7 +7,7 @@ modules depend on nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from bot.runs import AnswerRefused, ResumeConflict, RunEvent
@@ -26,9 +26,13 @@ class Runs(Protocol):
         config: dict[str, Any],
         metadata: dict[str, Any],
         checkpoint_id: str | None = None,
+        run_id: str | None = None,
+        on_queued: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Resumes the thread's pending pause (the one at `checkpoint_id` when given); raises
-        `ResumeConflict` when it was already answered or the thread moved on."""
+        `ResumeConflict` when it was already answered or the thread moved on. With `run_id`, a
+        second call (another process) queues nothing more and waits for that run; `on_queued` is
+        awaited once the run is queued."""
 
     async def head(self, thread_id: str) -> str | None:
         """The id of the thread's latest checkpoint, or None."""

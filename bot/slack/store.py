@@ -173,7 +173,16 @@ local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
 local checkpoint_id, slot, decision_json, slots_needed, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('EXISTS', pause) == 0 then return {'unknown'} end
 if redis.call('GET', current) ~= checkpoint_id then return {'stale'} end
-if redis.call('HGET', pause, 'status') ~= 'pending' then return {'closed'} end
+local status = redis.call('HGET', pause, 'status')
+if redis.call('HGET', decided, slot) == decision_json and (status == 'pending' or status == 'resuming') then
+  -- this very decision is recorded already (the client retried the script after a lost answer)
+  if status == 'resuming' then return {'complete'} end
+  for i = 6, #ARGV do
+    if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'recorded'} end
+  end
+  return {'group'}
+end
+if status ~= 'pending' then return {'closed'} end
 if redis.call('HSETNX', decided, slot, decision_json) == 0 then return {'taken'} end
 redis.call('EXPIRE', decided, ttl)
 if redis.call('HLEN', decided) >= tonumber(slots_needed) then
@@ -192,10 +201,15 @@ local current, pause = KEYS[1], KEYS[2]
 local checkpoint_id, pause_json, ttl = ARGV[1], ARGV[2], ARGV[3]
 local previous = redis.call('GET', current)
 local created = redis.call('HSETNX', pause, 'data', pause_json)
+if created == 0 and redis.call('HGET', pause, 'data') == pause_json and redis.call('HGET', pause, 'status') == 'pending' then
+  -- the same report again (the client retried the script after a lost answer): the same answer
+  return {1, redis.call('HGET', pause, 'previous') or ''}
+end
 redis.call('HSETNX', pause, 'status', 'pending')
 redis.call('EXPIRE', pause, ttl)
 redis.call('SET', current, checkpoint_id, 'EX', ttl)
 if previous == checkpoint_id then previous = '' end
+if created == 1 then redis.call('HSET', pause, 'previous', previous or '') end
 return {created, previous or ''}
 """
 

@@ -1,0 +1,79 @@
+"""Fault tests: real `python -m bot serve` processes behind a Redis proxy that cuts on cue, a
+local Slack, and the real langgraph_sdk client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.playground.slack_user import LocalSlack
+from tests.processes import RedisProxy, Serve
+from tests.slack.harness import APPROVER, CHANNEL, SECRET, TOKEN, USERS, action_ids
+
+WaitFor = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    local = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
+    await local.start()
+    yield local
+    await local.close()
+
+
+@pytest.fixture
+async def proxy(redis_url: str) -> AsyncIterator[RedisProxy]:
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    running = await RedisProxy(port).start()
+    yield running
+    await running.close()
+
+
+def serve_env(slack: LocalSlack, redis_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SLUICE_SLACK_CHANNEL": CHANNEL,
+        "SLUICE_APPROVERS": APPROVER,
+        "REDIS_URL": redis_url,
+        **extra,
+    }
+
+
+@pytest.fixture
+async def serves(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Serve]]]:
+    """Starts serve processes; waits in a thread, so a proxy on this event loop keeps forwarding."""
+    started: list[Serve] = []
+
+    async def start(env: dict[str, str], name: str = "serve") -> Serve:
+        server = Serve(env, tmp_path / f"{name}-{len(started)}.log")
+        started.append(server)
+        return await asyncio.to_thread(server.start)
+
+    yield start
+    for server in started:
+        await asyncio.to_thread(server.stop)
+
+
+async def until(predicate: Callable[[], Awaitable[bool]], timeout_s: float = 20.0) -> None:
+    """Waits on a condition by watching it change (polling what the processes expose)."""
+    for _ in range(int(timeout_s / 0.05)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"condition not reached within {timeout_s} s")
+
+
+async def pause_message(slack: LocalSlack, thread_id: str) -> Any:
+    async def shown() -> bool:
+        found = [m for m in slack.channel_messages(CHANNEL) if thread_id in json.dumps(m.blocks)]
+        return bool(found and action_ids(found[-1]))
+
+    await until(shown)
+    return [m for m in slack.channel_messages(CHANNEL) if thread_id in json.dumps(m.blocks)][-1]
