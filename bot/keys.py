@@ -14,6 +14,7 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
   sluice:{<thread>}:slack:current             string  checkpoint id of the pending pause        bot.slack.store
   sluice:{<thread>}:slack:pause:<checkpoint>  hash    data (Pause JSON), status, previous,   bot.slack.store,
+                                                      opened_by, call:<slot> (retry ids)
                                                       claim, claim_until, attempt              bot.slack.resumption
   sluice:{<thread>}:slack:decided:<checkpoint> hash   slot -> SlotDecision JSON                 bot.slack.store
   sluice:slack:pending:<channel>              zset    "<thread> <checkpoint>" -> created time   bot.slack.store

@@ -94,7 +94,7 @@ class MemoryResumptions:
 
     async def give_back(self, pause: Pause, slot: str, token: str) -> bool:
         key = (pause.thread_id, pause.checkpoint_id)
-        if self._claims.get(key) != token or await self._store.status(*key) != "resuming":
+        if self._claims.get(key) != token or await self._store.status(*key) not in ("resuming", "started"):
             return False
         await self._store.undo(pause, slot)
         self._attempts[key] = self._attempts.get(key, 0) + 1
@@ -137,11 +137,13 @@ end
 return 0
 """
 
-# Gives a slot back under the claim that holds the resume; the next decision is a new attempt.
+# Gives a slot back under the claim that holds the resume (not queued, or queued and its answer
+# refused by the graph); the next decision is a new attempt.
 _GIVE_BACK = """
 local pause, decided = KEYS[1], KEYS[2]
 local token, slot = ARGV[1], ARGV[2]
-if redis.call('HGET', pause, 'claim') ~= token or redis.call('HGET', pause, 'status') ~= 'resuming' then
+local status = redis.call('HGET', pause, 'status')
+if redis.call('HGET', pause, 'claim') ~= token or (status ~= 'resuming' and status ~= 'started') then
   return 0
 end
 redis.call('HDEL', decided, slot)

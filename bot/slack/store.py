@@ -9,6 +9,7 @@ A decision is recorded by one Lua script, so two clicks anywhere make exactly on
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -167,29 +168,31 @@ class MemoryPauseStore:
 # Each script names its KEYS and ARGV in its first lines; KEYS are always `_keys(...)`.
 
 # Records one slot's decision if the pause is current, pending and the slot undecided; says whether
-# that completed the whole pause, or the slot's group (ARGV after ttl: the group's slots).
+# that completed the whole pause, or the slot's group (ARGV after the call id: the group's slots).
 _DECIDE = """
 local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
 local checkpoint_id, slot, decision_json, slots_needed, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local call = ARGV[6]  -- unique to this call: a retry of it (after a lost answer) gets the same answer
+-- ARGV[7..]: the slots of the slot's group
 if redis.call('EXISTS', pause) == 0 then return {'unknown'} end
 if redis.call('GET', current) ~= checkpoint_id then return {'stale'} end
 local status = redis.call('HGET', pause, 'status')
-if redis.call('HGET', decided, slot) == decision_json and (status == 'pending' or status == 'resuming') then
-  -- this very decision is recorded already (the client retried the script after a lost answer)
+if redis.call('HGET', pause, 'call:' .. slot) == call and (status == 'pending' or status == 'resuming') then
   if status == 'resuming' then return {'complete'} end
-  for i = 6, #ARGV do
+  for i = 7, #ARGV do
     if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'recorded'} end
   end
   return {'group'}
 end
 if status ~= 'pending' then return {'closed'} end
 if redis.call('HSETNX', decided, slot, decision_json) == 0 then return {'taken'} end
+redis.call('HSET', pause, 'call:' .. slot, call)
 redis.call('EXPIRE', decided, ttl)
 if redis.call('HLEN', decided) >= tonumber(slots_needed) then
   redis.call('HSET', pause, 'status', 'resuming')
   return {'complete'}
 end
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'recorded'} end
 end
 return {'group'}
@@ -198,18 +201,18 @@ return {'group'}
 # Stores a pending pause (once) and makes it current. Returns {created, previous id or ''}.
 _OPEN = """
 local current, pause = KEYS[1], KEYS[2]
-local checkpoint_id, pause_json, ttl = ARGV[1], ARGV[2], ARGV[3]
+local checkpoint_id, pause_json, ttl, call = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local previous = redis.call('GET', current)
 local created = redis.call('HSETNX', pause, 'data', pause_json)
-if created == 0 and redis.call('HGET', pause, 'data') == pause_json and redis.call('HGET', pause, 'status') == 'pending' then
-  -- the same report again (the client retried the script after a lost answer): the same answer
+if created == 0 and redis.call('HGET', pause, 'opened_by') == call then
+  -- this very call again (the client retried it after a lost answer): the same answer
   return {1, redis.call('HGET', pause, 'previous') or ''}
 end
 redis.call('HSETNX', pause, 'status', 'pending')
 redis.call('EXPIRE', pause, ttl)
 redis.call('SET', current, checkpoint_id, 'EX', ttl)
 if previous == checkpoint_id then previous = '' end
-if created == 1 then redis.call('HSET', pause, 'previous', previous or '') end
+if created == 1 then redis.call('HSET', pause, 'previous', previous or '', 'opened_by', call) end
 return {created, previous or ''}
 """
 
@@ -241,7 +244,7 @@ class RedisPauseStore:
 
     async def open(self, pause: Pause) -> tuple[bool, str | None]:
         pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
-        created, previous = await self._open(keys=pause_keys, args=[pause.checkpoint_id, pause.to_json(), TTL_S])
+        created, previous = await self._open(keys=pause_keys, args=[pause.checkpoint_id, pause.to_json(), TTL_S, uuid.uuid4().hex])
         if pause.placement:  # indexed before it is posted: a pause Slack refused can be re-posted
             member = f"{pause.thread_id} {pause.checkpoint_id}"
             await self._redis.zadd(keys.slack_pending(pause.placement.channel), {member: pause.created_at})
@@ -273,7 +276,8 @@ class RedisPauseStore:
     async def decide(self, pause: Pause, slot: str, decision: SlotDecision) -> Recorded:
         pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
         group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
-        args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, *group]
+        call = uuid.uuid4().hex
+        args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, call, *group]
         (outcome,) = await self._decide(keys=pause_keys, args=args)
         decided = await self.decided(pause.thread_id, pause.checkpoint_id)
         return Recorded(_text(outcome), decided)  # type: ignore[arg-type]
