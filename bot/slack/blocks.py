@@ -221,7 +221,7 @@ def decided_blocks(
     users = sorted({d.user for slot, d in decided.items() if d.user and slot in mine})
     who = ", ".join(f"<@{u}>" for u in users) or "someone"
     goes_on = "" if headline else "; the graph goes on"
-    closed = f"Decided by {who}, {when(at)}{goes_on}."
+    closed = f"Decided by {who}{f', {when(at)}' if at else ''}{goes_on}."  # at 0: when is not known here
     return pause_blocks(pause, decided, closed=closed, headline=headline, group=group)
 
 

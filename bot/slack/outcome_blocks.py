@@ -122,4 +122,6 @@ def headline(assistant_id: str, kind: str, *, node: str = "", error_type: str = 
         return f"⚠️ {name}: decided, then the run failed{where} (`{escape(error_type)}`); see the thread"
     if kind == "finished":
         return f"✅ {name}: decided; the run finished"
+    if kind == "waiting_for_others":
+        return f"⏸️ {name}: decided; the run goes on once the other pauses of this step are answered"
     return f"⏸️ {name}: decided; the run is waiting for another decision (linked in the thread)"

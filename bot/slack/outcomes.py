@@ -50,9 +50,10 @@ class Outcomes:
             return  # the graph refused the answer: the pause stays open and the decider is told (`Decisions`)
         where = Placement(pause.placement.channel, pause.placement.thread_ts or ts)
         decided_at = float(event.metadata.get(DECIDED_AT) or time.time())
+        others_open = event.kind == "paused" and event.checkpoint_id == pause.checkpoint_id
         if event.kind == "failed":
             await self._failed(event, pause, where, decided_at)
-        elif event.kind == "paused" and event.checkpoint_id == pause.checkpoint_id:
+        elif others_open:
             pass  # one typed pause of several was answered; the others are still waiting in their messages
         elif event.kind == "paused":
             link = None
@@ -65,11 +66,18 @@ class Outcomes:
             if from_slack or self.deps.assistants.notify_on_finish(event.assistant_id):
                 body = ob.finished_blocks(event.assistant_id, event.values, with_answer=from_slack)
                 await self.deps.calls.post(where, f"{event.assistant_id} finished", body, event.thread_id)
-        headline = ob.headline(event.assistant_id, event.kind, node=event.node, error_type=event.error_type)
+        headline = ob.headline(
+            event.assistant_id, "waiting_for_others" if others_open else event.kind, node=event.node,
+            error_type=event.error_type,
+        )
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-        body = decided_blocks(pause, decided, decided_at, headline=headline, group=group)
-        for ts in pause.messages_of(group):
-            await self.deps.calls.update(pause.placement.channel, ts, pause_text(pause), body, pause.thread_id)
+        # Groups resumed on their own earlier (typed pauses) learn how the run ended too.
+        done = [g for g in range(len(pause.groups)) if all(s in decided for s in pause.group_slots(g))]
+        for g in [group] if others_open else sorted({group, *done}):
+            at = decided_at if g == group else 0.0  # an earlier group was decided at another time
+            body = decided_blocks(pause, decided, at, headline=headline, group=g)
+            for ts in pause.messages_of(g):
+                await self.deps.calls.update(pause.placement.channel, ts, pause_text(pause), body, pause.thread_id)
 
     async def _failed(self, event: RunEvent, pause: Pause, where: Placement, decided_at: float) -> None:
         assert where.thread_ts is not None

@@ -47,3 +47,37 @@ def test_a_typed_question_answered_in_a_form_after_a_field_error(
     assert state["values"]["outcome"] == "Shipping 2.4.0 (risk 2/5)."
     assert (state["values"]["risk"], state["values"]["ticket"]) == (2, "REL-42")
     page.screenshot(path=str(tmp_path / "form_answered.png"), full_page=True)
+
+
+def test_per_call_tool_approvals_are_one_message_each_and_edit_is_a_form(
+    page: Page, playground: Playground, tmp_path: Path
+) -> None:
+    page.click("button.example[data-example=per_call_approval]")
+    delete = page.locator(".message", has_text="delete_file").last
+    email = page.locator(".message", has_text="send_email").last
+    expect(delete.locator("button.bk-button")).to_have_text(["Approve", "Reject"])
+    expect(email.locator("button.bk-button")).to_have_text(["Approve", "Edit", "Reject", "Respond"])
+
+    delete.locator("button.bk-button", has_text="Approve").click()  # resumed alone: send_email stays open
+    expect(delete.locator("button.bk-button")).to_have_count(0)
+    expect(email.locator("button.bk-button")).to_have_count(4)
+
+    email.locator("button.bk-button", has_text="Edit").click()
+    modal = page.locator(".modal")
+    to = modal.get_by_label("To", exact=True)
+    expect(to).to_have_value("ana@example.com")  # pre-filled with the agent's arguments
+    to.fill("cfo@example.com")
+    modal.locator('.bk-input-block[data-block-id="field.3"]').get_by_text("high", exact=True).click()
+    page.screenshot(path=str(tmp_path / "per_call_edit.png"), full_page=True)
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0)
+    expect(email).to_contain_text("Edited")
+    expect(email).to_contain_text("cfo@example.com")
+
+    state = finished_state(playground, "per_call_approval")
+    assert state["values"]["results"] == [
+        "Email sent to cfo@example.com: 'Q3 report' (high)",
+        "Deleted reports/q3-draft.txt",
+    ]
+    expect(delete).to_contain_text("the run finished")  # the call resumed first learns how it ended
+    page.screenshot(path=str(tmp_path / "per_call_done.png"), full_page=True)

@@ -133,6 +133,7 @@ async def test_per_call_approvals_are_one_message_each_resumed_alone_by_interrup
         "send_email"
     ]
     assert action_ids(env.slack.message(CHANNEL, delete.ts)) == []
+    assert "once the other pauses of this step are answered" in json.dumps(env.slack.message(CHANNEL, delete.ts).blocks)
     assert len(action_ids(env.slack.message(CHANNEL, email.ts))) == 4  # still open
     # Edit: a typed form of send_email's arguments, pre-filled with the agent's; a bad address first
     view = await open_form(env, APPROVER, email, "Edit")
@@ -151,7 +152,8 @@ async def test_per_call_approvals_are_one_message_each_resumed_alone_by_interrup
         "Email sent to bo@example.com: 'Q3 report' (high)", "Deleted q3.txt"
     ]
     text = json.dumps(env.slack.message(CHANNEL, email.ts).blocks)
-    assert "Edited" in text and "*To:* bo@example.com" in text
+    assert "Edited" in text and "*To:* bo@example.com" in text and "the run finished" in text
+    assert "the run finished" in json.dumps(env.slack.message(CHANNEL, delete.ts).blocks)  # told too
 
 
 async def test_real_langchain_pauses_get_their_decisions_and_langchain_accepts_what_slack_sent(env: Env) -> None:
