@@ -57,6 +57,9 @@ class FailureStore(Protocol):
     async def release_retry(self, thread_id: str, run_id: str) -> None:
         """Gives the Retry back (the new run could not be started)."""
 
+    async def retried_by(self, thread_id: str, run_id: str) -> str | None:
+        """Who retried the failure, if anyone has."""
+
 
 class MemoryFailureStore:
     def __init__(self) -> None:
@@ -80,6 +83,9 @@ class MemoryFailureStore:
 
     async def release_retry(self, thread_id: str, run_id: str) -> None:
         self._retried.pop((thread_id, run_id), None)
+
+    async def retried_by(self, thread_id: str, run_id: str) -> str | None:
+        return self._retried.get((thread_id, run_id))
 
 
 # KEYS: the failure hash. ARGV: user id. Returns {outcome, user who retried}.
@@ -118,6 +124,10 @@ class RedisFailureStore:
 
     async def release_retry(self, thread_id: str, run_id: str) -> None:
         await self._redis.hdel(self.key(thread_id, run_id), "retried_by")
+
+    async def retried_by(self, thread_id: str, run_id: str) -> str | None:
+        by = await self._redis.hget(self.key(thread_id, run_id), "retried_by")
+        return _text(by) if by else None
 
 
 def _text(value: Any) -> str:

@@ -113,6 +113,13 @@ class Outcomes:
             await self.deps.calls.ephemeral(channel, user, verdict.reason, thread_id)
             return
         if await self.deps.runs.head(thread_id) != failure.checkpoint_id:  # checked again when the run starts
+            # The Retry's own run moves the head too: a second click after it started is a repeat.
+            by = await self.failures.retried_by(thread_id, run_id)
+            if by is not None:
+                await self.deps.calls.ephemeral(
+                    channel, user, f"<@{by}> already retried this. Nothing was changed.", thread_id
+                )
+                return
             await self._show(failure, ob.failure_blocks(failure, note=MOVED_ON))
             await self.deps.calls.ephemeral(channel, user, MOVED_ON + " Nothing was changed.", thread_id)
             return

@@ -45,7 +45,10 @@ async def test_of_many_retries_at_once_exactly_one_is_claimed(store: FailureStor
 
 async def test_a_released_retry_can_be_claimed_again_and_unknown_failures_never(store: FailureStore) -> None:
     await store.save(FAILURE)
+    assert await store.retried_by("t-1", "r-1") is None
     assert await store.claim_retry("t-1", "r-1", "U1") == ("claimed", "U1")
+    assert await store.retried_by("t-1", "r-1") == "U1"
     await store.release_retry("t-1", "r-1")
+    assert await store.retried_by("t-1", "r-1") is None
     assert await store.claim_retry("t-1", "r-1", "U2") == ("claimed", "U2")
     assert await store.claim_retry("t-1", "nope", "U2") == ("unknown", "")
