@@ -264,29 +264,40 @@ class GraphExecution:
         ]
         pending = set(running)
         plain_sync = {fut for fut, t in zip(running, tasks, strict=True) if self._is_plain_sync(t)}
-        while pending:
-            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if any(_is_failure(f.result()) for f in finished):
-                # As in LangGraph: async siblings are cancelled; sync ones, already in their
-                # threads, run to the end and keep what they wrote.
-                for other in pending - plain_sync:
-                    other.cancel()
-                if pending:
-                    await asyncio.wait(pending)
-                break
+        try:
+            while pending:
+                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if any(_is_failure(f.result()) for f in finished):
+                    # As in LangGraph: async siblings are cancelled; sync ones, already in their
+                    # threads, run to the end and keep what they wrote.
+                    for other in pending - plain_sync:
+                        other.cancel()
+                    if pending:
+                        await asyncio.wait(pending)
+                    break
+        except BaseException:
+            for task in running:  # the run itself was cancelled: so is every task still running
+                task.cancel()
+            raise
         return [f.result() if not f.cancelled() else _CANCELLED for f in running]
 
     async def _with_custom_events(self, work: Any, results: list[Any]) -> AsyncIterator[tuple[str, Any]]:
         """Yields what nodes write to their stream writer while the step's tasks run."""
         assert self._custom is not None
         running = asyncio.ensure_future(work)
-        while not running.done():
-            getter = asyncio.ensure_future(self._custom.get())
-            await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                yield ("custom", getter.result())
-            else:
-                getter.cancel()
+        try:
+            while not running.done():
+                getter = asyncio.ensure_future(self._custom.get())
+                try:
+                    await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if not getter.done():
+                        getter.cancel()
+                if getter.done() and not getter.cancelled():
+                    yield ("custom", getter.result())
+        except BaseException:
+            running.cancel()  # the consumer went away or the run was cancelled: stop the step
+            raise
         await asyncio.sleep(0)  # writes a worker thread scheduled just before its task ended
         while not self._custom.empty():
             yield ("custom", self._custom.get_nowait())

@@ -463,3 +463,44 @@ def async_paths(api: Api, t: Trace) -> None:
 
 
 FIDELITY_SCENARIOS.append(async_paths)
+
+
+def cancelled_run_cancels_its_tasks(api: Api, t: Trace) -> None:
+    """Cancelling ainvoke while parallel async nodes run cancels each of them."""
+    seen: list[str] = []
+
+    async def main() -> None:
+        started = asyncio.Event()
+        running: list[str] = []
+
+        def make(name: str) -> Any:
+            async def node(state: Items) -> dict[str, Any]:
+                running.append(name)
+                if len(running) == 2:
+                    started.set()
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    seen.append(f"{name} cancelled")
+                    raise
+                return {"items": [name]}
+            return node
+
+        b = api.StateGraph(Items)
+        b.add_node("left", make("left"))
+        b.add_node("right", make("right"))
+        b.add_edge(api.START, "left")
+        b.add_edge(api.START, "right")
+        run = asyncio.ensure_future(b.compile().ainvoke({"items": []}))
+        await started.wait()
+        run.cancel()
+        try:
+            await run
+        except asyncio.CancelledError:
+            seen.append("run cancelled")
+
+    asyncio.run(main())
+    t.add("seen", sorted(seen))
+
+
+FIDELITY_SCENARIOS.append(cancelled_run_cancels_its_tasks)
