@@ -289,10 +289,12 @@ class Executor:
                     run.thread_id, run.run_id, f"node {node!r}" if node else "the graph", failure.error,
                     failure.message, exc_info=exc,
                 )
-            # As the LangGraph server: a thread in error lists no pending interrupts, even when its
-            # pause is still open (an answer its response_schema refused); get_state still shows it.
-            local.thread_changes = _state_changes(status="error", error=failure.to_json(), values=after.values,
-                                                  interrupts={})
+            # As the LangGraph server, a thread in error shows its last checkpoint as saved: its values
+            # without what finished tasks of the failed step wrote, and no pending interrupts, even when
+            # a pause is still open (an answer its response_schema refused); get_state shows both.
+            saved = [snap async for snap in graph.aget_state_history(head, limit=1)]
+            local.thread_changes = _state_changes(status="error", error=failure.to_json(),
+                                                  values=saved[0].values if saved else after.values, interrupts={})
             return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=failure.error,
                             message=failure.message, node=node, traceback=_traceback_tail(exc),
                             refused_answer=refused, **base)

@@ -99,6 +99,8 @@ async def test_parallel_pauses_one_refused_answer_in_an_id_map(client: Any) -> N
     state = await client.threads.get_state(thread_id)
     assert state["next"] == ["b"] and [i["id"] for i in state["interrupts"]] == [ids["b?"]]
     assert state["values"] == {"log": ["a=approve"]}  # a's answer was good: its result is kept
+    thread = await client.threads.get(thread_id)  # the last saved checkpoint, as the LangGraph server shows it
+    assert (thread["status"], thread["values"], thread["interrupts"]) == ("error", {"log": []}, {})
 
     done = await client.runs.wait(
         thread_id, "typed_parallel", command={"resume": {ids["b?"]: {"type": "reject", "message": "not yet"}}}
