@@ -40,7 +40,11 @@ _CANCELLED = object()  # the result of a task stopped because a sibling failed
 
 
 def _is_failure(result: Any) -> bool:
-    return isinstance(result, BaseException) and not isinstance(result, GraphInterrupt)
+    """Whether a task's result cancels its siblings. Neither a pause nor a refused answer does (as in
+    LangGraph): a sibling answered in the same resume finishes and keeps its result, instead of
+    being cut off after its side effects and left holding its answer."""
+    return (isinstance(result, BaseException) and not isinstance(result, GraphInterrupt)
+            and refused_interrupt_id(result) is None)
 
 
 class GraphExecution:

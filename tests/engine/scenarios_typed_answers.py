@@ -173,6 +173,38 @@ def union_in_parallel_branches(api: Api, t: Trace) -> None:
     t.add("runs", sorted(runs))
 
 
+def refused_answer_does_not_cancel_async_siblings(api: Api, t: Trace) -> None:
+    """A refused answer is not a failure that cancels the step: the async sibling answered in the same
+    map runs to its end and keeps its result (a crashing node would cancel it)."""
+    import asyncio
+
+    finished: list[str] = []
+
+    async def quick(state: Log) -> dict[str, Any]:
+        return {"out": [api.interrupt("quick?", response_schema=Decision)]}
+
+    async def slow(state: Log) -> dict[str, Any]:
+        answer = api.interrupt("slow?", response_schema=Decision)
+        await asyncio.sleep(0.2)
+        finished.append(answer["type"])
+        return {"out": [answer]}
+
+    b = api.StateGraph(Log)
+    b.add_node("quick", quick)
+    b.add_node("slow", slow)
+    b.add_edge(api.START, "quick")
+    b.add_edge(api.START, "slow")
+    g = b.compile(checkpointer=api.InMemorySaver())
+    first = t.call("invoke", lambda: asyncio.run(g.ainvoke({"out": []}, cfg())))
+    ids = {i.value: i.id for i in first["__interrupt__"]}
+    bad = {ids["quick?"]: {"type": "maybe"}, ids["slow?"]: {"type": "approve"}}
+    t.add("bad-map", _refusal(api, lambda: asyncio.run(g.ainvoke(api.Command(resume=bad), cfg()))))
+    t.add("slow-finished", list(finished))
+    t.call("state", lambda: g.get_state(cfg()))
+    t.call("good", lambda: asyncio.run(g.ainvoke(api.Command(resume={"type": "approve"}), cfg())))
+    t.add("slow-ran", list(finished))
+
+
 def subgraph_pause_with_schema(api: Api, t: Trace) -> None:
     """A pause inside a subgraph publishes its schema through the parent and refuses bad answers."""
     runs: list[str] = []
@@ -245,6 +277,7 @@ TYPED_ANSWER_SCENARIOS = [
     pydantic_model_answer,
     dict_schema_not_enforced,
     union_in_parallel_branches,
+    refused_answer_does_not_cancel_async_siblings,
     subgraph_pause_with_schema,
     typed_pause_in_a_graph_a_node_invokes,
     answers_revalidated_on_rerun,
