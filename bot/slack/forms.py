@@ -85,7 +85,10 @@ def read_form(form: Form, state_values: Mapping[str, Any]) -> tuple[Any, Errors]
     answer, errors = read_answer(form, state_values)
     if errors:
         return None, errors
-    errors = check(form, answer)
+    try:
+        errors = check(form, answer)
+    except SchemaError as exc:  # the graph published a schema that is not one: say so, send nothing
+        return None, {first_block(state_values): limits.clip(f"This pause's response schema cannot be checked: {exc}", 300)}
     return (None, errors) if errors else (answer, {})
 
 

@@ -319,3 +319,9 @@ def test_a_tool_with_one_decision_gets_that_branch_alone_and_one_button() -> Non
     prompt = classify(value, schema)
     assert isinstance(prompt, ToolPrompt) and prompt.actions[0].allowed == ("approve",)
     assert prompt.actions[0].args_schema is None
+
+
+def test_a_schema_that_is_not_valid_json_schema_is_said_so_on_submit() -> None:
+    prompt = FormPrompt("?", {"type": "object", "properties": {"a": {"type": "string", "minLength": -1}}})
+    value, errors = forms.answer_value(prompt, state(f0={"type": "plain_text_input", "value": "x"}))
+    assert value is None and "cannot be checked" in errors["field.0"]
