@@ -88,7 +88,8 @@ def read_form(form: Form, state_values: Mapping[str, Any]) -> tuple[Any, Errors]
     try:
         errors = check(form, answer)
     except SchemaError as exc:  # the graph published a schema that is not one: say so, send nothing
-        return None, {first_block(state_values): limits.clip(f"This pause's response schema cannot be checked: {exc}", 300)}
+        text = limits.clip(f"This pause's response schema cannot be checked: {exc}", 300)
+        return None, {first_block(state_values): text}
     return (None, errors) if errors else (answer, {})
 
 
