@@ -4,7 +4,8 @@
 model's JSON Schema, so Slack shows an **Answer** button that opens a form (ship/hold, risk 1-5, a
 reason); the answer is checked against the schema as it is submitted, and by the model itself on
 resume: holding a release needs a reason, a rule the schema cannot say, so such an answer is
-refused and the question stays open. A change ticket, if given, must look like REL-123. `interrupt()` returns a `ReleaseDecision`.
+refused and the question stays open. A change ticket, if given, must look like REL-123.
+`interrupt()` returns a `ReleaseDecision`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class ReleaseDecision(BaseModel):
     decision: Literal["ship", "hold"] = Field(description="Ship now, or hold the release back.")
     risk: int = Field(ge=1, le=5, title="Risk (1-5)", description="1: routine, 5: could take the service down.")
     reason: str | None = Field(default=None, max_length=500, description="Needed when you hold the release.")
-    ticket: str | None = Field(default=None, pattern=r"^REL-[0-9]+$", title="Change ticket", description="Like REL-123.")
+    ticket: str | None = Field(
+        default=None, pattern=r"^REL-[0-9]+$", title="Change ticket", description="Like REL-123."
+    )
 
     @model_validator(mode="after")
     def holding_needs_a_reason(self) -> ReleaseDecision:

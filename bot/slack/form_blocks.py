@@ -51,7 +51,8 @@ def field_block(index: int, field: Field) -> Block:
     if field.kind == "fixed":  # too long to edit in Slack: shown (cut) and sent back unchanged
         shown = field.initial if isinstance(field.initial, str) else json.dumps(field.initial, ensure_ascii=False)
         text = f"*{_escape(field.label)}* (too long to edit here; kept as it is)\n" + _escape(shown)
-        return {"type": "section", "block_id": block_id(index), "text": {"type": "mrkdwn", "text": limits.clip(text, 2900)}}
+        shown_text = {"type": "mrkdwn", "text": limits.clip(text, 2900)}
+        return {"type": "section", "block_id": block_id(index), "text": shown_text}
     block: Block = {
         "type": "input",
         "block_id": block_id(index),
@@ -127,7 +128,9 @@ def _text_element(field: Field) -> Block:
     else:
         text = initial if initial is not MISSING else ""
         multiline = field.multiline
-    max_length = min(field.max_length or limits.INPUT_MAX, limits.INPUT_MAX) if field.kind == "text" else limits.INPUT_MAX
+    max_length = limits.INPUT_MAX
+    if field.kind == "text" and field.max_length:
+        max_length = min(field.max_length, limits.INPUT_MAX)
     element: Block = {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
     if field.kind == "text" and field.min_length:
         element["min_length"] = min(field.min_length, max_length)

@@ -137,7 +137,8 @@ def answered_blocks(schema: Mapping[str, Any] | None, value: Any) -> list[Block]
     lines = [
         f"*{escape(f.label)}:* {_shown(f, value[f.key])}" for f in form.fields if f.key is not None and f.key in value
     ]
-    lines += [f"*{escape(str(k))}:* {_shown(None, v)}" for k, v in value.items() if k not in {f.key for f in form.fields}]
+    known = {f.key for f in form.fields}
+    lines += [f"*{escape(str(k))}:* {_shown(None, v)}" for k, v in value.items() if k not in known]
     return [section("\n".join(lines) or "_(empty)_")]
 
 
