@@ -8,11 +8,13 @@ import sys
 from typing import Any
 
 import httpx
+import pytest
 from langgraph_sdk import get_client
 
 from tests.api.conftest import REPO, running_server
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 def _serve(**env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SLUICE_", "REDIS_"))}

@@ -14,6 +14,8 @@ from langgraph_sdk import get_client
 
 from tests.api.conftest import running_server
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
+
 KEY = "hostile-test-key"
 DEEP_LIST = "[" * 500 + "]" * 500
 DEEP_OBJECT = '{"a":' * 500 + "1" + "}" * 500

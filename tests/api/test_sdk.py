@@ -10,6 +10,9 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.schema import Command
 
+from tests.waiting import eventually, run_status_is
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 @pytest.fixture
 def client(server_url: str) -> Any:
@@ -109,7 +112,7 @@ async def test_reject_while_busy_is_409(client: Any) -> None:
 async def test_cancel_interrupts_a_running_run(client: Any) -> None:
     thread_id = (await client.threads.create())["thread_id"]
     run = await client.runs.create(thread_id, "slow", input={})
-    await asyncio.sleep(0.2)
+    await eventually(lambda: run_status_is(client, thread_id, run["run_id"], "running"), what="the run running")
     await client.runs.cancel(thread_id, run["run_id"], wait=True)
     assert (await client.runs.get(thread_id, run["run_id"]))["status"] == "interrupted"
     assert (await client.threads.get(thread_id))["status"] != "busy"

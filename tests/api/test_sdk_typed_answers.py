@@ -20,6 +20,8 @@ from pydantic import TypeAdapter
 from .conftest import running_server
 from .graphs import Decision, Release
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
+
 RELEASE_SCHEMA = Release.model_json_schema()
 DECISION_SCHEMA = TypeAdapter(Decision).json_schema()  # a discriminated union: oneOf + $defs
 

@@ -11,7 +11,9 @@ from langgraph_sdk import get_client
 from langgraph_sdk.schema import Command
 
 from tests.api.conftest import running_server
+from tests.waiting import eventually, run_status_is
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 @pytest.fixture(scope="module")
 def two_servers(redis_server: str) -> Iterator[tuple[str, str]]:
@@ -66,7 +68,7 @@ async def test_sigterm_finishes_the_run_in_flight(two_servers: tuple[str, str], 
         client = get_client(url=url)
         thread_id = (await client.threads.create())["thread_id"]
         run = await client.runs.create(thread_id, "slow", input={})
-        await asyncio.sleep(0.1)
+        await eventually(lambda: run_status_is(client, thread_id, run["run_id"], "running"), what="the run running")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     other = get_client(url=two_servers[0])
@@ -78,8 +80,7 @@ async def test_cancel_from_the_other_process_stops_the_run(two_servers: tuple[st
     a, b = (get_client(url=u) for u in two_servers)
     thread_id = (await a.threads.create())["thread_id"]
     run = await a.runs.create(thread_id, "very_slow", input={})
-    await asyncio.sleep(0.3)
-    assert (await b.runs.get(thread_id, run["run_id"]))["status"] == "running"
+    await eventually(lambda: run_status_is(b, thread_id, run["run_id"], "running"), what="the run running elsewhere")
     started = asyncio.get_running_loop().time()
     await b.runs.cancel(thread_id, run["run_id"], wait=True)
     assert asyncio.get_running_loop().time() - started < 3

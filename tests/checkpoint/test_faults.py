@@ -14,9 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine import RedisSaver
 from tests.checkpoint.worker import slow_seed
 from tests.conftest import RedisProcess
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = [sys.executable, "-m", "tests.checkpoint.worker"]

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.playground.browser import browser, finished_state, page, pending_message
 from tests.playground.conftest import Playground
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 __all__ = ["browser", "page"]  # fixtures
 

@@ -7,12 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bot.playground.view_state import state_values
 from tests.playground.browser import browser, finished_state, page, pending_message, shared_page
 from tests.playground.conftest import Playground
 from tests.playground.forms import form_blocks
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 __all__ = ["browser", "page", "shared_page"]  # fixtures
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.playground.conftest import Playground
 from tests.playground.test_page_api import Message, buttons, post, press, text_of, wait_for
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 def test_a_sidebar_run_approved_gets_its_finished_reply_and_headline(shared_playground: Playground) -> None:
     thread_id = post(shared_playground, "/playground/api/start", {"example": "text_revision"})["thread_id"]

@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from langgraph_sdk import get_sync_client
 
 from tests.playground.conftest import Playground, running_playground
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 Message = dict[str, Any]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from bot.runs.errors import Conflict, Invalid, NotFound
 from bot.runs.records import RunFailure
 from bot.runs.store_memory import MemoryRecords
 from engine import InMemorySaver
+from tests.waiting import eventually
 
 GRAPHS = Path(__file__).parents[1] / "api" / "langgraph.json"
 
@@ -41,9 +41,12 @@ async def test_the_thread_stays_busy_while_a_run_is_queued(manager: RunManager) 
     first = await manager.submit(thread.thread_id, RunRequest("slow", input={}))
     second = await manager.submit(thread.thread_id, RunRequest("slow", input={}))
     await manager.join(thread.thread_id, first.run_id)
-    await asyncio.sleep(0.05)
+
+    async def second_running() -> bool:
+        return (await manager.get_run(thread.thread_id, second.run_id)).status == "running"
+
+    await eventually(second_running, what="the queued run running")
     assert (await manager.thread(thread.thread_id)).status == "busy"
-    assert (await manager.get_run(thread.thread_id, second.run_id)).status == "running"
     await manager.join(thread.thread_id, second.run_id)
     assert (await manager.thread(thread.thread_id)).status == "idle"
     assert (await manager.state(thread.thread_id)).values == {"log": ["slow", "slow"]}

@@ -4,9 +4,7 @@ records, the per-thread run queue, leases and claims, the rules that keep one ru
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
@@ -22,6 +20,7 @@ from bot.runs.store_redis import RedisRecords
 from engine import InMemorySaver
 from tests.conftest import free_port
 from tests.runs.conftest import LEASE_MS, RecordsFactory
+from tests.waiting import eventually
 
 BUSY = {"status": "busy"}
 
@@ -38,14 +37,6 @@ async def thread(records: Records, **fields: object) -> str:
     thread_id = new_id()
     assert await records.create_thread(ThreadRecord(thread_id=thread_id, **fields))  # type: ignore[arg-type]
     return thread_id
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    """Waits until `check()` holds (for what only time brings, such as a lease lapsing)."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_threads_are_created_once_read_and_deleted(records: Records) -> None:

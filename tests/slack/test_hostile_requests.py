@@ -20,6 +20,8 @@ from bot.slack.pause import Pause
 from tests.processes import Serve
 from tests.slack.harness import APPROVER, CHANNEL, SECRET, TOKEN, Env, action_ids, button, button_value
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
+
 MB = 1024 * 1024
 
 

@@ -18,6 +18,8 @@ from bot.playground.workspace import Message
 from tests.api.conftest import REPO, running_server, server_process
 from tests.slack.harness import APPROVER, CHANNEL, OUTSIDER, SECRET, TOKEN, USERS, action_ids, button
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
+
 RETRY, DETAILS = "sluice_outcome.retry", "sluice_outcome.details"
 
 

@@ -16,6 +16,7 @@ from bot.playground.workspace import Message
 from tests.api.conftest import running_server
 from tests.slack.harness import APPROVER, CHANNEL, OUTSIDER, SECRET, TOKEN, USERS, action_ids, button
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 @pytest.fixture
 async def slack() -> AsyncIterator[LocalSlack]:

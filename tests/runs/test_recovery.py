@@ -6,10 +6,14 @@ import asyncio
 import signal
 from pathlib import Path
 
+import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.schema import Command
 
 from tests.api.conftest import running_server, server_process
+from tests.waiting import eventually, next_nodes_are
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 LEASE = {"SLUICE_RUN_LEASE": "1.5"}
 
@@ -23,7 +27,8 @@ async def test_run_of_a_killed_process_is_continued_elsewhere_and_acts_once(redi
             paused = await client.runs.wait(thread_id, "approve_then_act", input={"path": str(effects)})
             assert paused["__interrupt__"][0]["value"] == "go?"
             run = await client.runs.create(thread_id, "approve_then_act", command=Command(resume="yes"))
-            await asyncio.sleep(0.8)  # `ask` done and checkpointed, `act` sleeping
+            # Killed once `ask` took the answer and checkpointed, while `act` runs (it sleeps 2 s).
+            await eventually(lambda: next_nodes_are(client, thread_id, ["act"]), what="`ask` checkpointed")
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
         other = get_client(url=survivor)
@@ -42,7 +47,7 @@ async def test_resume_arriving_just_before_the_kill_is_not_lost(redis_url: str, 
             thread_id = (await client.threads.create())["thread_id"]
             await client.runs.wait(thread_id, "approve_then_act", input={"path": str(effects)})
             run = await client.runs.create(thread_id, "approve_then_act", command=Command(resume="approved"))
-            await asyncio.sleep(0.05)  # killed around the moment the answer is claimed
+            # Killed as soon as the resume is accepted, before or while its answer is claimed.
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
         other = get_client(url=survivor)

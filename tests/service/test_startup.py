@@ -12,6 +12,8 @@ from bot.registry import Registry, RegistryError
 from tests.api.conftest import REPO, server_process
 from tests.api.test_config import _serve
 
+pytestmark = pytest.mark.e2e  # starts Sluice processes
+
 EXAMPLE = str(REPO / "examples" / "text_revision.py") + ":graph"
 
 
