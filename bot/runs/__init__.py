@@ -4,6 +4,7 @@ through its one door, `RunManager`; the rooms behind it:
   manager.py       the door: threads, submit / join / listen / cancel, the Slack bot's port
   execution.py     executing one run: its thread's turn, lease renewal, the graph, its end
   recovery.py      adopting the runs of processes that died (lapsed leases)
+  threads.py       thread work that is no run: search by filters, state updates that hold the thread
   requests.py      what a run is asked to do (RunRequest) and how its command is read
   events.py        what listeners hear when a run pauses, finishes or fails (RunEvent)
   errors.py        how the runs layer refuses

@@ -18,14 +18,12 @@ from typing import Any
 from bot.registry import Assistant, Registry
 from bot.runs.errors import AnswerRefused, Conflict, Invalid, NotFound, PauseGone
 from bot.runs.execution import POLL_S, Executor, Listener
-from bot.runs.plain_json import to_wire
 from bot.runs.records import RunRecord, ThreadRecord, now_iso
 from bot.runs.recovery import RECOVER_EVERY_S, Recovery
 from bot.runs.requests import MULTITASK_STRATEGIES, RunRequest
 from bot.runs.store import Records
+from bot.runs.threads import ThreadWork
 from engine import Checkpointer, CompiledGraph, StateSnapshot
-
-SEARCH_PAGE = 100
 
 
 class RunManager:
@@ -36,6 +34,7 @@ class RunManager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.executor = Executor(registry, saver, records, self.spawn)
         self.recovery = Recovery(registry, records, self.executor)
+        self.thread_work = ThreadWork(saver, records, self.executor)
 
     # -- wiring --------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -99,24 +98,7 @@ class RunManager:
         offset: int = 0,
     ) -> list[ThreadRecord]:
         """Threads newest first that match every filter given."""
-        matches: list[ThreadRecord] = []
-        read = 0
-        # Filters apply after reading, page by page, so `limit` counts matching threads.
-        while len(matches) < offset + limit:
-            page = await self.records.search_threads(limit=SEARCH_PAGE, offset=read)
-            if not page:
-                break
-            read += len(page)
-            for record in page:
-                if status and record.status != status:
-                    continue
-                if metadata and any(record.metadata.get(k) != v for k, v in metadata.items()):
-                    continue
-                current = record.values if isinstance(record.values, dict) else {}
-                if values and any(current.get(k) != v for k, v in values.items()):
-                    continue
-                matches.append(record)
-        return matches[offset : offset + limit]
+        return await self.thread_work.search(status=status, metadata=metadata, values=values, limit=limit, offset=offset)
 
     async def patch_thread_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord:
         """Merges keys into a thread's metadata; its status and values stay as a run leaves them."""
@@ -152,38 +134,7 @@ class RunManager:
         is held meanwhile (runs submitted in between wait), and a thread deleted meanwhile stays
         deleted, checkpoints included."""
         record = await self.thread(thread_id)
-        holder = f"state-update:{uuid.uuid4()}"
-        claimed = await self.records.claim(thread_id, holder)
-        if claimed == "no_thread":
-            raise NotFound(f"Thread with ID {thread_id} not found")
-        if claimed == "busy":
-            raise Conflict("Thread is busy: wait for its run to finish before updating its state.")
-        try:
-            config, changes = await self._write_state(record, values, as_node, checkpoint_id)
-        except BaseException:
-            await self.records.release(thread_id, holder)
-            await self._forget_if_deleted(thread_id)
-            raise
-        await self.records.release(thread_id, holder, thread_changes=changes)
-        await self._forget_if_deleted(thread_id)
-        return config
-
-    async def _write_state(
-        self, record: ThreadRecord, values: Any, as_node: str | None, checkpoint_id: str | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        configurable: dict[str, Any] = {"thread_id": record.thread_id}
-        if checkpoint_id:
-            configurable["checkpoint_id"] = checkpoint_id
-        graph = self.thread_graph(record)
-        config = await graph.aupdate_state({"configurable": configurable}, values, as_node=as_node)
-        snapshot = await graph.aget_state({"configurable": {"thread_id": record.thread_id}})
-        return config, {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle"}
-
-    async def _forget_if_deleted(self, thread_id: str) -> None:
-        """A thread deleted while its state was written keeps no checkpoint of it."""
-        if await self.records.get_thread(thread_id) is None:
-            await self.saver.delete_thread(thread_id)
-            raise NotFound(f"Thread with ID {thread_id} not found")
+        return await self.thread_work.update_state(record, values, as_node=as_node, checkpoint_id=checkpoint_id)
 
     # -- runs ----------------------------------------------------------------------------------
     async def submit(

@@ -1,0 +1,88 @@
+"""Work on a thread that is not a run, behind the manager's door: searching threads by filters,
+and a state update, which holds the thread like a run so it never races one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from bot.runs.errors import Conflict, NotFound
+from bot.runs.execution import Executor
+from bot.runs.plain_json import to_wire
+from bot.runs.records import ThreadRecord
+from bot.runs.store import Records
+from engine import Checkpointer
+
+SEARCH_PAGE = 100
+
+
+class ThreadWork:
+    def __init__(self, saver: Checkpointer, records: Records, executor: Executor) -> None:
+        self.saver = saver
+        self.records = records
+        self.executor = executor
+
+    async def search(
+        self,
+        *,
+        status: str | None,
+        metadata: dict[str, Any] | None,
+        values: dict[str, Any] | None,
+        limit: int,
+        offset: int,
+    ) -> list[ThreadRecord]:
+        matches: list[ThreadRecord] = []
+        read = 0
+        # Filters apply after reading, page by page, so `limit` counts matching threads.
+        while len(matches) < offset + limit:
+            page = await self.records.search_threads(limit=SEARCH_PAGE, offset=read)
+            if not page:
+                break
+            read += len(page)
+            for record in page:
+                if status and record.status != status:
+                    continue
+                if metadata and any(record.metadata.get(k) != v for k, v in metadata.items()):
+                    continue
+                current = record.values if isinstance(record.values, dict) else {}
+                if values and any(current.get(k) != v for k, v in values.items()):
+                    continue
+                matches.append(record)
+        return matches[offset : offset + limit]
+
+    async def update_state(
+        self, record: ThreadRecord, values: Any, *, as_node: str | None, checkpoint_id: str | None
+    ) -> dict[str, Any]:
+        thread_id = record.thread_id
+        holder = f"state-update:{uuid.uuid4()}"
+        claimed = await self.records.claim(thread_id, holder)
+        if claimed == "no_thread":
+            raise NotFound(f"Thread with ID {thread_id} not found")
+        if claimed == "busy":
+            raise Conflict("Thread is busy: wait for its run to finish before updating its state.")
+        try:
+            config, changes = await self._write_state(record, values, as_node, checkpoint_id)
+        except BaseException:
+            await self.records.release(thread_id, holder)
+            await self._forget_if_deleted(thread_id)
+            raise
+        await self.records.release(thread_id, holder, thread_changes=changes)
+        await self._forget_if_deleted(thread_id)
+        return config
+
+    async def _write_state(
+        self, record: ThreadRecord, values: Any, as_node: str | None, checkpoint_id: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        configurable: dict[str, Any] = {"thread_id": record.thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        graph = self.executor.thread_graph(record)
+        config = await graph.aupdate_state({"configurable": configurable}, values, as_node=as_node)
+        snapshot = await graph.aget_state({"configurable": {"thread_id": record.thread_id}})
+        return config, {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle"}
+
+    async def _forget_if_deleted(self, thread_id: str) -> None:
+        """A thread deleted while its state was written keeps no checkpoint of it."""
+        if await self.records.get_thread(thread_id) is None:
+            await self.saver.delete_thread(thread_id)
+            raise NotFound(f"Thread with ID {thread_id} not found")
