@@ -88,13 +88,15 @@ class MemoryFailureStore:
         return self._retried.get((thread_id, run_id))
 
 
-# KEYS: the failure hash. ARGV: user id. Returns {outcome, user who retried}.
+# The one Retry of a failure. Returns {outcome, user who retried}.
 _CLAIM = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown', ''} end
-if redis.call('HSETNX', KEYS[1], 'retried_by', ARGV[1]) == 0 then
-  return {'taken', redis.call('HGET', KEYS[1], 'retried_by')}
+local failure = KEYS[1]
+local user = ARGV[1]
+if redis.call('EXISTS', failure) == 0 then return {'unknown', ''} end
+if redis.call('HSETNX', failure, 'retried_by', user) == 0 then
+  return {'taken', redis.call('HGET', failure, 'retried_by')}
 end
-return {'claimed', ARGV[1]}
+return {'claimed', user}
 """
 
 

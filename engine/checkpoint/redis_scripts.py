@@ -1,7 +1,7 @@
 """Lua scripts of the Redis checkpointer, and the pending-writes record they share with Python.
 
 Every script takes all its keys in KEYS[] (KEYS[1] = the thread's checkpoint hash, KEYS[2] = its
-history index) and builds field names with the prefixes of keys.py, written into the Lua source
+history index), names its KEYS and ARGV as locals in its first lines, and builds field names with the prefixes of keys.py, written into the Lua source
 when this module loads, so the keyspace is defined once and a call sends only what varies.
 Scripts answer conflicts with a status instead of an error reply, so the client can raise the
 typed CheckpointConflict without parsing messages: {1} = done, {0, head} = the head moved,
@@ -49,18 +49,20 @@ end
 # The optional `then` checkpoint follows the first in the same write and becomes the head.
 # A head already equal to the last new id is this very write, retried by the client after a lost reply.
 SAVE = """
-local ns, id, last = ARGV[1], ARGV[3], ARGV[6] or ARGV[3]
-local head = redis.call('HGET', KEYS[1], @HEAD@ .. ns) or ''
+local cp, hist = KEYS[1], KEYS[2]
+local ns, expected, id, blob, ttl, then_id, then_blob = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local last = then_id or id
+local head = redis.call('HGET', cp, @HEAD@ .. ns) or ''
 if head == last then return {1} end
-if head ~= ARGV[2] then return {0, head} end
-if ARGV[6] then
-  redis.call('HSET', KEYS[1], field(@BLOB@, ns, id), ARGV[4], field(@BLOB@, ns, last), ARGV[7], @HEAD@ .. ns, last)
-  redis.call('ZADD', KEYS[2], 0, ns .. @SEP@ .. id, 0, ns .. @SEP@ .. last)
+if head ~= expected then return {0, head} end
+if then_id then
+  redis.call('HSET', cp, field(@BLOB@, ns, id), blob, field(@BLOB@, ns, last), then_blob, @HEAD@ .. ns, last)
+  redis.call('ZADD', hist, 0, ns .. @SEP@ .. id, 0, ns .. @SEP@ .. last)
 else
-  redis.call('HSET', KEYS[1], field(@BLOB@, ns, id), ARGV[4], @HEAD@ .. ns, id)
-  redis.call('ZADD', KEYS[2], 0, ns .. @SEP@ .. id)
+  redis.call('HSET', cp, field(@BLOB@, ns, id), blob, @HEAD@ .. ns, id)
+  redis.call('ZADD', hist, 0, ns .. @SEP@ .. id)
 end
-refresh(ARGV[5])
+refresh(ttl)
 return {1}
 """
 
@@ -69,42 +71,44 @@ return {1}
 # An exclusive write stores its call's token: when the client retries it after a lost reply,
 # finding its own token means the claim is already ours, not someone else's.
 SAVE_WRITES = """
-local ns, id = ARGV[1], ARGV[2]
+local cp = KEYS[1]
+local ns, id, exclusive, ttl, new_entries, token, discarded = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local wfield, claim = field(@WRITES@, ns, id), field(@CLAIM@, ns, id)
-local got = redis.call('HMGET', KEYS[1], @HEAD@ .. ns, wfield)
+local got = redis.call('HMGET', cp, @HEAD@ .. ns, wfield)
 if got[1] ~= id then return {0, got[1] or ''} end
 local incoming, dropped = {}, {}
-for _, e in ipairs(entries(ARGV[5])) do incoming[e[1]] = true end
-for _, e in ipairs(entries(ARGV[7] or '')) do dropped[e[1]] = true end
+for _, e in ipairs(entries(new_entries)) do incoming[e[1]] = true end
+for _, e in ipairs(entries(discarded or '')) do dropped[e[1]] = true end
 local old, kept = got[2] or '', {}
 for _, e in ipairs(entries(old)) do
   if dropped[e[1]] and not incoming[e[1]] then
     -- removed: an answer its interrupt refused
   elseif incoming[e[1]] then
-    if ARGV[3] == '1' then
-      if redis.call('HGET', KEYS[1], claim) == ARGV[6] then return {1} end
+    if exclusive == '1' then
+      if redis.call('HGET', cp, claim) == token then return {1} end
       return {2, e[1]}
     end
   else
     kept[#kept + 1] = string.sub(old, e[2], e[3])
   end
 end
-kept[#kept + 1] = ARGV[5]
-if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], wfield, table.concat(kept), claim, ARGV[6])
+kept[#kept + 1] = new_entries
+if exclusive == '1' then
+  redis.call('HSET', cp, wfield, table.concat(kept), claim, token)
 else
-  redis.call('HSET', KEYS[1], wfield, table.concat(kept))
+  redis.call('HSET', cp, wfield, table.concat(kept))
 end
-refresh(ARGV[4])
+refresh(ttl)
 return {1}
 """
 
 # ARGV: ns. Returns {id, parent\0blob, writes} of the head, or nil.
 LOAD_HEAD = """
+local cp = KEYS[1]
 local ns = ARGV[1]
-local id = redis.call('HGET', KEYS[1], @HEAD@ .. ns)
+local id = redis.call('HGET', cp, @HEAD@ .. ns)
 if not id then return false end
-local got = redis.call('HMGET', KEYS[1], field(@BLOB@, ns, id), field(@WRITES@, ns, id))
+local got = redis.call('HMGET', cp, field(@BLOB@, ns, id), field(@WRITES@, ns, id))
 if not got[1] then return false end
 return {id, got[1], got[2] or ''}
 """
@@ -112,11 +116,13 @@ return {id, got[1], got[2] or ''}
 # ARGV: max, min (ZREVRANGEBYLEX bounds), limit (-1 = all).
 # Returns member, parent\0blob, writes, ... newest first; reads only the page asked for.
 HISTORY = """
+local cp, hist = KEYS[1], KEYS[2]
+local max, min, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local members
-if tonumber(ARGV[3]) >= 0 then
-  members = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if limit >= 0 then
+  members = redis.call('ZREVRANGEBYLEX', hist, max, min, 'LIMIT', 0, limit)
 else
-  members = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2])
+  members = redis.call('ZREVRANGEBYLEX', hist, max, min)
 end
 local out, batch = {}, 500
 for first = 1, #members, batch do
@@ -126,7 +132,7 @@ for first = 1, #members, batch do
     fields[#fields + 1] = @BLOB@ .. members[i]
     fields[#fields + 1] = @WRITES@ .. members[i]
   end
-  local got = redis.call('HMGET', KEYS[1], unpack(fields))
+  local got = redis.call('HMGET', cp, unpack(fields))
   for i = first, last do
     local j = 2 * (i - first)
     if got[j + 1] then
