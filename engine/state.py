@@ -175,9 +175,10 @@ class StateSchema:
         """What a caller sees of `values`: the root value, or the keys given (default: all)."""
         if self.kind == "root":
             return values.get(ROOT)
-        if keys is None:
-            return dict(values)
-        return {k: v for k, v in values.items() if k in keys}
+        if self.accepts_any_key():
+            return dict(values) if keys is None else {k: v for k, v in values.items() if k in keys}
+        # In the order the schemas declare their keys, as LangGraph shows them.
+        return {k: values[k] for k in self.channels if k in values and (keys is None or k in keys)}
 
     # -- writes ----------------------------------------------------------------------------------
     def writes_of(self, value: Any, node: str) -> Writes | None:
