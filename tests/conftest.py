@@ -4,6 +4,8 @@
   redis_url           function: that URL, flushed before the test
   redis_cluster_url   session: a real 3-master Redis Cluster made with `redis-cli --cluster create`
   start_redis         session: a factory for extra servers a test controls (restart, persistence)
+  free_port           the one helper for a free local port
+Tests that start Sluice processes are marked `e2e` (see pytest_collection_modifyitems below).
 """
 
 from __future__ import annotations
@@ -159,3 +161,15 @@ def redis_cluster_url(start_redis: Callable[..., RedisProcess]) -> str:
         finally:
             client.close()
     return nodes[0].url
+
+
+# Fixtures that start Sluice processes or a browser: a test using one is `e2e` even if its module
+# forgot the marker; tests/faults/ is e2e as a whole (serve processes behind a Redis proxy).
+PROCESS_FIXTURES = frozenset({"server_url", "playground", "shared_playground", "page", "browser", "serves"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & PROCESS_FIXTURES or item.nodeid.startswith("tests/faults/"):
+            item.add_marker(pytest.mark.e2e)
