@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.api import add_api
 from bot.assistants_view import SlackAssistants
+from bot.audit import MemoryAuditLog, RedisAuditLog
 from bot.registry import Registry
 from bot.runs import RunManager
 from bot.runs.store import Records
@@ -92,7 +93,9 @@ def build_app(settings: Settings, registry: Registry | None = None) -> web.Appli
         )
     registry = registry or Registry.load(settings.sluice_graphs)
     saver, records, client = _storage(settings)
-    manager = RunManager(registry, saver, records)
+    maxlen = settings.sluice_audit_maxlen
+    audit = RedisAuditLog(client, maxlen) if client is not None else MemoryAuditLog(maxlen)
+    manager = RunManager(registry, saver, records, audit)
     app = web.Application(client_max_size=8 * 1024 * 1024)
     add_api(app, manager, settings.api_key_value)
     slack_bot = _slack(settings, app, manager, registry, client)
@@ -134,6 +137,7 @@ def _slack(settings: Settings, app: web.Application, manager: RunManager, regist
         default_channel=settings.sluice_slack_channel,
         approvers=settings.sluice_approvers,
         redis=client,
+        audit=manager.audit,
     )
     secret = settings.slack_signing_secret.get_secret_value()
     mount(app, slack_bot.bolt, secret, gate=slack_bot.gate, seen=slack_bot.deps.seen)

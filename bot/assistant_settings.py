@@ -9,6 +9,10 @@ key instead of a setting silently ignored.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -87,6 +91,19 @@ def parse_section(section: Any, graph_names: list[str]) -> dict[str, AssistantSe
     return parsed
 
 
+def run_settings_problem(config: Mapping[str, Any] | None) -> str | None:
+    """Why a run's `config.configurable.sluice` is not acceptable, or None."""
+    configurable = (config or {}).get("configurable") or {}
+    raw = configurable.get("sluice") if isinstance(configurable, Mapping) else None
+    if raw is None:
+        return None
+    try:
+        parse_section({"run": raw}, ["run"])
+    except SettingsProblem as exc:
+        return "config.configurable." + str(exc).replace('"sluice.run"', "sluice", 1)
+    return None
+
+
 def _describe(name: str, exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
@@ -99,3 +116,37 @@ def _describe(name: str, exc: ValidationError) -> str:
         else:
             problems.append(f'"{where}": {str(error["msg"]).removeprefix("Value error, ")}')
     return f'"sluice.{name}": ' + "; ".join(dict.fromkeys(problems))
+
+
+# --- start-up: a text revision cannot be rejected by a timeout ---------------------------------
+
+
+def text_revision_only(graph: Any) -> bool:
+    """True when every `interrupt(...)` in the graph's nodes asks to revise one text (a dict literal
+    with one key), so a timeout's "reject" means nothing; False when any call says otherwise or the
+    source cannot be read (then nothing is refused at start-up)."""
+    calls = []
+    for node in getattr(getattr(graph, "spec", None), "nodes", {}).values():
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(node.action)))
+        except (OSError, TypeError, SyntaxError):
+            return False
+        calls += [
+            c for c in ast.walk(tree)
+            if isinstance(c, ast.Call) and getattr(c.func, "id", getattr(c.func, "attr", None)) == "interrupt"
+        ]
+    return bool(calls) and all(
+        c.args and isinstance(c.args[0], ast.Dict) and len(c.args[0].keys) == 1
+        and isinstance(c.args[0].keys[0], ast.Constant) and isinstance(c.args[0].keys[0].value, str)
+        and not c.keywords
+        for c in calls
+    )
+
+
+def startup_problem(name: str, graph: Any, settings: AssistantSettings) -> str | None:
+    if settings.on_timeout == "reject" and text_revision_only(graph):
+        return (
+            f'"sluice.{name}.on_timeout": "reject" means nothing for a text to revise (it has no reject); '
+            'use "approve" (the text as proposed), "expire" or {"resume": <value>}'
+        )
+    return None

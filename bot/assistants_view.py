@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.assistant_settings import AssistantSettings
 from bot.registry import Registry
 from bot.slack.inputs import input_for
 
@@ -26,6 +27,10 @@ class SlackAssistants:
     def notify_on_finish(self, assistant_id: str) -> bool:
         found = self._registry.find(assistant_id)
         return found.settings.notify_on_finish if found else True
+
+    def settings(self, assistant_id: str) -> AssistantSettings:
+        found = self._registry.find(assistant_id)
+        return found.settings if found else AssistantSettings()
 
     def input_for(self, assistant_id: str, text: str) -> Any:
         found = self._registry.find(assistant_id)

@@ -22,6 +22,9 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:slack:failure:<run>       hash    data (Failure JSON), retried_by (once)    bot.slack.failures
   sluice:slack:resuming                       zset    "<thread> <checkpoint>" -> due time (ms)  bot.slack.resumption
   sluice:slack:seen:<kind>:<id>               string  "1", expires: a Slack delivery handled    bot.slack.dedupe
+  sluice:{<thread>}:slack:approvals:<checkpoint> hash slot -> tally JSON (N-of-M approvers)  bot.slack.lifecycle.quorum
+  sluice:{<thread>}:audit                     stream  one entry per decision (JSON), MAXLEN     bot.audit
+  sluice:timers                               zset    "<kind> <thread> <checkpoint>" -> due (ms) bot.slack.lifecycle.timers
 
 New kinds of keys (timers, an audit stream, dedupe markers) get a builder and a row here.
 """
@@ -91,3 +94,15 @@ def slack_message(channel: str, ts: str) -> str:
 
 def slack_failure(thread_id: str, run_id: str) -> str:
     return f"{thread_tag(thread_id)}:slack:failure:{run_id}"
+
+
+def slack_approvals(thread_id: str, checkpoint_id: str) -> str:
+    return f"{thread_tag(thread_id)}:slack:approvals:{checkpoint_id}"
+
+
+# -- governance: the audit trail and the timers of deadlines and reminders ---------------------
+def audit(thread_id: str) -> str:
+    return f"{thread_tag(thread_id)}:audit"
+
+
+TIMERS = f"{PREFIX}:timers"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.assistant_settings import AssistantSettings, SettingsProblem, parse_section
+from bot.assistant_settings import AssistantSettings, SettingsProblem, parse_section, startup_problem
 from engine import CompiledGraph, StateGraph
 
 # Assistant ids the LangGraph server derives from a graph id: uuid5 over this namespace, so a
@@ -73,10 +73,14 @@ class Registry:
         assistants = {}
         for name, obj in graphs.items():
             settings = per_assistant.get(name) or AssistantSettings()
+            graph = _as_compiled(name, obj)
+            problem = startup_problem(name, graph, settings)
+            if problem:
+                raise RegistryError(problem)
             assistants[name] = Assistant(
                 graph_id=name,
                 assistant_id=assistant_uuid(name),
-                graph=_as_compiled(name, obj),
+                graph=graph,
                 slack_channel=settings.slack_channel,
                 approvers=frozenset(settings.approvers),
                 settings=settings,

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     sluice_approvers: str | None = None
     sluice_api_key: SecretStr | None = None
     sluice_thread_ttl: int | None = Field(default=None, gt=0, description="seconds a thread's checkpoints are kept")
+    sluice_audit_maxlen: int = Field(default=10_000, ge=1, description="audit entries kept per thread")
     sluice_run_lease: float = Field(default=15.0, ge=1.0, le=3600.0, description="seconds before a dead process's run is taken over")
 
     @field_validator("redis_url")

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.api import assistants, auth, bodies, errors, runs, threads, wire
+from bot.api import assistants, audit, auth, bodies, errors, runs, threads, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager
 
@@ -45,6 +45,7 @@ def add_api(app: web.Application, manager: RunManager, api_key: str | None) -> N
     assistants.add_routes(app)
     threads.add_routes(app)
     runs.add_routes(app)
+    audit.add_routes(app)
 
 
 __all__ = ["add_api", "MANAGER", "VERSION"]

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from bot.assistant_settings import run_settings_problem
+from bot.audit import AuditLog, MemoryAuditLog
 from bot.registry import Assistant, Registry
 from bot.runs.errors import AnswerRefused, Conflict, Invalid, NotFound, PauseGone
 from bot.runs.execution import POLL_S, Executor, Listener
@@ -27,8 +29,9 @@ from engine import Checkpointer, CompiledGraph, StateSnapshot
 
 
 class RunManager:
-    def __init__(self, registry: Registry, saver: Checkpointer, records: Records) -> None:
+    def __init__(self, registry: Registry, saver: Checkpointer, records: Records, audit: AuditLog | None = None) -> None:
         self.registry = registry
+        self.audit = audit or MemoryAuditLog()  # every decision on a thread's pauses (`bot.audit`)
         self.saver = saver
         self.records = records
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -152,6 +155,9 @@ class RunManager:
         if request.multitask_strategy not in MULTITASK_STRATEGIES:
             raise Invalid(f"multitask_strategy must be one of {', '.join(MULTITASK_STRATEGIES)}")
         self._check_breakpoints(assistant, request)
+        problem = run_settings_problem(request.config)
+        if problem:
+            raise Invalid(problem)
         if thread_id is None:
             thread = await self.create_thread()
             thread_id = thread.thread_id

@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.audit import AuditLog, MemoryAuditLog, RedisAuditLog
 from bot.slack import approvers as approvers_mod
 from bot.slack.approvers import Approvers
 from bot.slack.commands import Commands
@@ -23,6 +24,9 @@ from bot.slack.decisions import Decisions
 from bot.slack.dedupe import MemorySeen, RedisSeen, Seen
 from bot.slack.deps import Deps
 from bot.slack.failures import FailureStore, MemoryFailureStore, RedisFailureStore
+from bot.slack.lifecycle.deadlines import Deadlines
+from bot.slack.lifecycle.quorum import MemoryQuorum, Quorum, RedisQuorum
+from bot.slack.lifecycle.timers import MemoryTimers, RedisTimers, Timers
 from bot.slack.listeners import register
 from bot.slack.notifier import Notifier
 from bot.slack.outcomes import Outcomes
@@ -45,9 +49,11 @@ class SlackBot:
     decisions: Decisions
     commands: Commands
     gate: AckFirst
+    deadlines: Deadlines
     socket: SocketMode | None = None
     shared: bool = False  # pauses in Redis, shared with other processes: sweep for their orphans
     _sweeper: asyncio.Task[None] | None = None
+    _timers: asyncio.Task[None] | None = None  # this process's share of the pause timers
 
     async def on_run_event(self, event: RunEvent) -> None:
         """The run listener: called by the runs layer, in order, for each pause and end of a run."""
@@ -59,11 +65,15 @@ class SlackBot:
         if self.shared:
             sweep = sweep_forever(self.decisions.resumptions, self.decisions.adopt)
             self._sweeper = asyncio.get_running_loop().create_task(sweep)
+        if self._timers is None:
+            self._timers = asyncio.get_running_loop().create_task(self.deadlines.run_forever())
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        for task in (self._sweeper, self._timers):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._timers = None
         if self.socket is not None:
             await self.socket.stop()
 
@@ -81,6 +91,7 @@ def build(
     approvers: str | None = None,
     redis: Any = None,
     command: str = "/sluice",
+    audit: AuditLog | None = None,
 ) -> SlackBot:
     # Handlers ack first and hand their work to `spawn`, so bolt may answer Slack when the handler
     # returns; without this it polls for the ack every 10 ms, adding that much to every click.
@@ -100,15 +111,20 @@ def build(
         return spawn(gate.after_acks(coro))
 
     seen: Seen = RedisSeen(redis) if redis is not None else MemorySeen()
-    deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel, seen)
+    if audit is None:
+        audit = RedisAuditLog(redis) if redis is not None else MemoryAuditLog()
+    timers: Timers = RedisTimers(redis) if redis is not None else MemoryTimers()
+    deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel, seen, audit, timers)
     failures: FailureStore = RedisFailureStore(redis) if redis is not None else MemoryFailureStore()
+    quorum: Quorum = RedisQuorum(redis) if redis is not None else MemoryQuorum(store)
+    deadlines = Deadlines(deps)
     outcomes = Outcomes(deps, failures)
-    notifier = Notifier(deps, outcomes)
+    notifier = Notifier(deps, outcomes, deadlines)
     resumptions: Resumptions = (
         RedisResumptions(redis) if isinstance(store, RedisPauseStore) else MemoryResumptions(store)  # type: ignore[arg-type]
     )
-    decisions = Decisions(deps, resumptions)
-    commands = Commands(deps, notifier)
+    decisions = Decisions(deps, resumptions, deadlines, quorum)
+    commands = Commands(deps, notifier, decisions)
     register(bolt, deps, decisions, commands, outcomes, command)
     socket = SocketMode(bolt, app_token) if app_token else None
-    return SlackBot(bolt, deps, notifier, decisions, commands, gate, socket, shared=redis is not None)
+    return SlackBot(bolt, deps, notifier, decisions, commands, gate, deadlines, socket, shared=redis is not None)

@@ -65,6 +65,16 @@ class Approvers:
             False, f"<@{user_id}>, you are not one of the approvers of `{assistant_id}`, so nothing was changed."
         )
 
+    async def among(self, user_id: str, ids: Iterable[str]) -> bool:
+        """Whether `user_id` is one of `ids` (users, or members of its groups)."""
+        ids = frozenset(ids)
+        if "*" in ids or user_id in ids:
+            return True
+        for group in sorted(i for i in ids if i.startswith("S")):
+            if user_id in await self._members(group):
+                return True
+        return False
+
     async def _members(self, group: str) -> frozenset[str]:
         now = self._clock()
         cached = self._groups.get(group)

@@ -36,6 +36,7 @@ from bot.slack.prompts import (
     ValuePrompt,
 )
 
+TIMER = "timer"  # the actor of a deadline's decisions (bot.slack.lifecycle.policy.TIMER)
 PART_BLOCK = re.compile(r"^part\.[0-9]+$")  # the inputs of a decision modal, in order
 VERBS: dict[str, str] = {
     "approve": "Approved",
@@ -93,16 +94,18 @@ def pause_blocks(
     closed: str | None = None,
     headline: str | None = None,
     group: int = 0,
+    notes: Sequence[str] = (),
 ) -> list[Block]:
     """The message of one group of a pause (see `Pause.groups`; most pauses have one): its prompts,
     their buttons for undecided slots, who decided the others.
 
     `closed` replaces all remaining buttons with a note (the pause was decided or went stale);
-    `headline` replaces "is waiting for you" once the run it started has ended (failed, finished...).
+    `headline` replaces "is waiting for you" once the run it started has ended (failed, finished...);
+    `notes` (e.g. who approved so far) go under the prompts.
     """
-    rendered = _pause_blocks(pause, group, decided or {}, closed, headline, compact=False)
+    rendered = _pause_blocks(pause, group, decided or {}, closed, headline, notes, compact=False)
     if len(rendered) > limits.MESSAGE_BLOCKS:  # many tool calls: name and arguments in one section each
-        rendered = _pause_blocks(pause, group, decided or {}, closed, headline, compact=True)
+        rendered = _pause_blocks(pause, group, decided or {}, closed, headline, notes, compact=True)
     return fit(rendered, limits.MESSAGE_BLOCKS)
 
 
@@ -112,6 +115,7 @@ def _pause_blocks(
     decided: Mapping[str, SlotDecision],
     closed: str | None,
     headline: str | None,
+    notes: Sequence[str],
     compact: bool,
 ) -> list[Block]:
     prompts = pause.prompts
@@ -120,10 +124,21 @@ def _pause_blocks(
         if len(prompts) > 1:
             blocks.append(context(f"Interrupt {p + 1} of {len(prompts)}"))
         blocks += _prompt_blocks(pause, p, prompts[p], decided, closed is not None, compact)
+    blocks += [context(note) for note in _governance_notes(pause, closed is not None, notes)]
     if closed:
         blocks.append(context(closed))
     blocks.append(context(f"thread `{escape(pause.thread_id)}` · checkpoint `{escape(pause.checkpoint_id)}`"))
     return blocks
+
+
+def _governance_notes(pause: Pause, closed: bool, notes: Sequence[str]) -> list[str]:
+    """Deadline, escalation and approvals so far (bot.slack.lifecycle), while they matter."""
+    out = list(notes)
+    if pause.escalated is not None:
+        out.append(f"⤴️ Escalated to <#{escape(pause.escalated.channel)}>")
+    if pause.deadline_at and not closed:
+        out.append(f"⏰ Decide by {when(pause.deadline_at)}")
+    return out
 
 
 def _prompt_blocks(
@@ -201,7 +216,9 @@ def _answer_schema(prompt: Prompt, slot: int) -> Mapping[str, Any] | None:
 def decision_blocks(d: SlotDecision, at: float | None = None, schema: Mapping[str, Any] | None = None) -> list[Block]:
     """Who decided what (and when, once known); an edit, reason, reply or answer is shown after it."""
     stamp = f", {when(at)}" if at else ""
-    out = [context(f"{ICONS.get(d.decision, '')} *{VERBS.get(d.decision, d.decision)}* by <@{d.user}>{stamp}")]
+    people = ", ".join(f"<@{u}>" for u in d.user.split(","))  # N-of-M: every approver, in order
+    by = "automatically: the deadline passed" if d.user == TIMER else f"by {people}"
+    out = [context(f"{ICONS.get(d.decision, '')} *{VERBS.get(d.decision, d.decision)}* {by}{stamp}")]
     if d.decision == "answer" or (d.decision == "edit" and schema is not None):
         out += forms.answered_blocks(schema, d.value)
     elif d.decision == "edit":
@@ -218,9 +235,12 @@ def decided_blocks(
     """A group's message (see `Pause.groups`) once it is resumed: buttons gone, every decision with
     who and when."""
     mine = set(pause.group_slots(group))
-    users = sorted({d.user for slot, d in decided.items() if d.user and slot in mine})
-    who = ", ".join(f"<@{u}>" for u in users) or "someone"
+    users = sorted({u for slot, d in decided.items() if d.user and slot in mine for u in d.user.split(",")})
     goes_on = "" if headline else "; the graph goes on"
+    if TIMER in users:
+        closed = f"⏱ Timed out {when(at)}: nobody decided in time{goes_on}."
+        return pause_blocks(pause, decided, closed=closed, headline=headline, group=group)
+    who = ", ".join(f"<@{u}>" for u in users) or "someone"
     closed = f"Decided by {who}{f', {when(at)}' if at else ''}{goes_on}."  # at 0: when is not known here
     return pause_blocks(pause, decided, closed=closed, headline=headline, group=group)
 

@@ -2,18 +2,24 @@
 
 `/sluice <assistant> <text>` and `@sluice <assistant> <text>` start a run whose pauses, final
 answer or error go into a Slack thread: the mention's own thread, or a thread under a message the
-command posts. `/sluice pending` lists the channel's pending pauses with links to their messages.
+command posts. `/sluice pending` lists the channel's pauses the viewer may decide, oldest first,
+with their deadlines and links to their messages; `/sluice audit <thread_id>` shows a thread's
+audit trail.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
-from bot.slack import blocks
+from bot.slack import blocks, limits
 from bot.slack.deps import Deps
 from bot.slack.notifier import SLACK_ORIGIN, Notifier
 from bot.slack.pause import Placement
+
+if TYPE_CHECKING:
+    from bot.slack.decisions import Decisions
 
 log = logging.getLogger("sluice.slack")
 
@@ -23,14 +29,16 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 def usage(names: list[str]) -> str:
     return (
         "Usage: `/sluice &lt;assistant&gt; &lt;text&gt;` starts a run here; `/sluice pending` lists, with links, "
-        f"the pauses waiting in this channel. Assistants: {', '.join(f'`{n}`' for n in names) or 'none'}."
+        "the pauses waiting in this channel for you; `/sluice audit &lt;thread_id&gt;` shows who decided what. "
+        "Assistants: {', '.join(f'`{n}`' for n in names) or 'none'}."
     )
 
 
 class Commands:
-    def __init__(self, deps: Deps, notifier: Notifier) -> None:
+    def __init__(self, deps: Deps, notifier: Notifier, decisions: Decisions | None = None) -> None:
         self.deps = deps
         self.notifier = notifier
+        self.decisions = decisions
 
     async def slash(self, user: str, channel: str, text: str) -> None:
         words = text.strip().split(None, 1)
@@ -39,6 +47,9 @@ class Commands:
             return
         if words[0] == "pending":
             await self.pending(user, channel)
+            return
+        if words[0] == "audit":
+            await self.audit(user, channel, words[1].strip() if len(words) > 1 else "")
             return
         assistant, request = words[0], words[1] if len(words) > 1 else ""
         if assistant not in self.deps.assistants.names():
@@ -103,6 +114,8 @@ class Commands:
             pause = await self.deps.store.get(thread_id, checkpoint_id)
             if pause is None or pause.placement is None:
                 continue
+            if self.decisions is not None and not await self.decisions.may_decide(pause, user):
+                continue  # listed for those who may decide it
             if pause.ts is None:  # Slack refused it when it paused: post it now (the one re-post left)
                 pause = await self.notifier.post(pause)
             link = await self.deps.calls.permalink(channel, pause.ts, thread_id) if pause.ts else None
@@ -113,5 +126,31 @@ class Commands:
             else:
                 where = "not posted: Slack refused it; try again"
             since = f"<!date^{int(pause.created_at)}^{{date_short_pretty}} {{time}}|{int(pause.created_at)}>"
-            lines.append(f"• *{blocks.escape(pause.assistant_id)}*, waiting since {since}: {where}")
-        await self.deps.calls.ephemeral(channel, user, f"{len(lines)} waiting for a decision here:\n" + "\n".join(lines))
+            deadline = f", deadline {blocks.when(pause.deadline_at)}" if pause.deadline_at else ""
+            lines.append(f"• *{blocks.escape(pause.assistant_id)}*, waiting since {since}{deadline}: {where}")
+        if not lines:
+            await self.deps.calls.ephemeral(channel, user, "Nothing here is waiting for your decision.")
+            return
+        await self.deps.calls.ephemeral(channel, user, f"{len(lines)} waiting for your decision here:\n" + "\n".join(lines))
+
+    async def audit(self, user: str, channel: str, thread_id: str) -> None:
+        """A thread's decisions, oldest first, for the approvers of its assistant."""
+        if not thread_id:
+            await self.deps.calls.ephemeral(channel, user, "Usage: `/sluice audit &lt;thread_id&gt;`.")
+            return
+        entries = await self.deps.audit.entries(thread_id)
+        if not entries:
+            await self.deps.calls.ephemeral(channel, user, f"No decisions recorded for thread `{blocks.escape(thread_id)}`.")
+            return
+        verdict = await self.deps.approvers.check(user, entries[0].assistant_id)
+        if not verdict.allowed:
+            await self.deps.calls.ephemeral(channel, user, verdict.reason)
+            return
+        lines = []
+        for e in entries[-40:]:
+            actor = f"<@{e.actor}>" if e.actor not in ("timer", "api") else f"`{e.actor}`"
+            detail = f" ({blocks.escape(e.detail)})" if e.detail else ""
+            lines.append(f"• {blocks.when(e.at)} {actor}: *{blocks.escape(e.decision)}* `{blocks.escape(e.interrupt_id)}`{detail}")
+        more = f" (the last 40 of {len(entries)})" if len(entries) > 40 else ""
+        title = f"Audit of thread `{blocks.escape(thread_id)}`{more}, oldest first:\n"
+        await self.deps.calls.ephemeral(channel, user, limits.clip(title + "\n".join(lines), limits.SECTION_TEXT))

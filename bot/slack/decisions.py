@@ -18,6 +18,10 @@ from typing import Any
 
 from bot.slack import blocks, forms, limits
 from bot.slack.deps import Deps
+from bot.slack.lifecycle import policy
+from bot.slack.lifecycle.approvals import Approvals
+from bot.slack.lifecycle.deadlines import Deadlines
+from bot.slack.lifecycle.quorum import SEPARATOR, MemoryQuorum, Quorum
 from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
 from bot.slack.pause import ButtonRef, Pause
 from bot.slack.ports import AnswerRefused, ResumeConflict
@@ -42,12 +46,20 @@ DONE = "This pause was already decided. Nothing was changed."
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
 ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
 FIRST_INPUT = "part.0"
+CLOSED = {
+    "expired": "This pause expired: nobody decided before its deadline. Nothing was changed.",
+    "timed_out": "This pause timed out: its deadline decided it. Nothing was changed.",
+}
 
 
 class Decisions:
-    def __init__(self, deps: Deps, resumptions: Resumptions) -> None:
+    def __init__(
+        self, deps: Deps, resumptions: Resumptions, deadlines: Deadlines | None = None, quorum: Quorum | None = None
+    ) -> None:
         self.deps = deps
         self.resumptions = resumptions
+        self.deadlines = deadlines or Deadlines(deps)
+        self.approvals = Approvals(deps, quorum or MemoryQuorum(deps.store))
 
     # --- checks -------------------------------------------------------------------------
 
@@ -55,13 +67,14 @@ class Decisions:
         """Why `user` may not take `decision` on `slot` now, or None."""
         if pause is None:
             return UNKNOWN
-        verdict = await self.deps.approvers.check(user, pause.assistant_id)
-        if not verdict.allowed:
-            return verdict.reason
+        who = await self.approvals.refusal(pause, user)  # an approver, and not refused as the requester
+        if who is not None:
+            return who
         if await self.deps.store.current(pause.thread_id) != pause.checkpoint_id:
             return GONE
-        if await self.deps.store.status(pause.thread_id, pause.checkpoint_id) != "pending":
-            return DONE
+        status = await self.deps.store.status(pause.thread_id, pause.checkpoint_id)
+        if status != "pending":
+            return CLOSED.get(status or "", DONE)
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         if slot in decided:
             return f"<@{decided[slot].user}> already decided this ({decided[slot].decision}). Nothing was changed."
@@ -71,6 +84,10 @@ class Decisions:
         if decision not in pause.prompts[p].allowed(s):
             return f"{decision} is not allowed here. Nothing was changed."
         return None
+
+    async def may_decide(self, pause: Pause, user: str) -> bool:
+        """Whether `user` may decide this pause at all (`/sluice pending` lists it for them)."""
+        return await self.approvals.refusal(pause, user) is None
 
     # --- a button ----------------------------------------------------------------------
 
@@ -195,12 +212,23 @@ class Decisions:
     # --- recording and resuming -------------------------------------------------------------
 
     async def record(self, pause: Pause, slot: str, decision: SlotDecision, channel: str) -> None:
+        refusals = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}
+        needed = policy.of(pause).required_approvals
+        if needed > 1 and decision.decision in ("approve", "edit"):  # counted (and audited) towards N first
+            counted = await self.approvals.count(pause, slot, decision, channel, needed, self._show, refusals)
+            if counted is None:
+                return
+            decision = counted
         await self.resumptions.expect(pause)  # first: whatever happens next, a sweep will look
         result = await self.deps.store.decide(pause, slot, decision)
         if result.outcome in ("unknown", "stale", "closed", "taken"):
-            reason = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}[result.outcome]
-            await self.deps.calls.ephemeral(channel, decision.user, reason, pause.thread_id)
+            reason = refusals[result.outcome]
+            await self.deps.calls.ephemeral(channel, decision.user.split(SEPARATOR)[-1], reason, pause.thread_id)
             return
+        if needed <= 1 or decision.decision not in ("approve", "edit"):
+            await self.approvals.audit(pause, slot, decision)
+        if result.outcome == "complete":
+            await self.deadlines.cancel(pause)
         group = pause.group_of(int(slot.split(".")[0]))
         if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
             await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group))
@@ -257,16 +285,20 @@ class Decisions:
             configurable["slack_channel"] = pause.placement.channel
             if pause.placement.thread_ts:
                 configurable["slack_thread_ts"] = pause.placement.thread_ts
+        if pause.overrides:  # the run's own settings hold for its next pauses too
+            configurable[policy.RUN_KEY] = dict(pause.overrides)
         decided_at = time.time()
         mine = pause.group_slots(group)
         metadata: dict[str, Any] = {
-            "slack_decided_by": sorted({d.user for s, d in decided.items() if s in mine}),
+            "slack_decided_by": sorted({u for s, d in decided.items() if s in mine for u in d.user.split(SEPARATOR)}),
             DECIDED_PAUSE: pause.checkpoint_id,  # what the run does next is told in this pause's thread
             DECIDED_GROUP: group,  # ... under this group's message
             DECIDED_AT: decided_at,
         }
         if pause.from_slack:
             metadata[SLACK_ORIGIN] = True
+        if pause.requester:
+            metadata["requested_by"] = pause.requester
         token, attempt = claim if claim is not None else ("", 0)
 
         async def queued() -> None:
@@ -305,6 +337,7 @@ class Decisions:
                 await self._not_applied(pause, group, slot, token, decision, channel, exc)
                 return
             await self.deps.store.undo(pause, slot)
+            await self.deadlines.opened(pause)
             decided_now = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
             await self._show(pause, group, blocks.pause_blocks(pause, decided_now, group=group))
             await self.deps.calls.ephemeral(
@@ -356,8 +389,8 @@ class Decisions:
         if pause.placement is None:
             return
         latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
-        for ts in (latest or pause).messages_of(group):  # the message and any copy of it say the same
-            await self.deps.calls.update(pause.placement.channel, ts, blocks.pause_text(pause), body, pause.thread_id)
+        for channel, ts in (latest or pause).message_refs(group):  # the message, its copies, its escalation
+            await self.deps.calls.update(channel, ts, blocks.pause_text(pause), body, pause.thread_id)
 
 
 def _typed_value(prompt: Prompt, ref: ButtonRef, state_values: Mapping[str, Any]) -> tuple[Any, dict[str, str]] | None:

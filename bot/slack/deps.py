@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.audit import AuditLog, MemoryAuditLog
 from bot.slack.approvers import Approvers
 from bot.slack.dedupe import MemorySeen, Seen
+from bot.slack.lifecycle.timers import MemoryTimers, Timers
 from bot.slack.ports import Assistants, Runs, Spawn
 from bot.slack.store import PauseStore
 from bot.slack.web import SlackCalls
@@ -21,3 +23,5 @@ class Deps:
     spawn: Spawn
     default_channel: str | None = None
     seen: Seen = field(default_factory=MemorySeen)  # Slack deliveries already handled
+    audit: AuditLog = field(default_factory=MemoryAuditLog)  # every decision (`bot.audit`)
+    timers: Timers = field(default_factory=MemoryTimers)  # reminders and deadlines (`bot.slack.lifecycle`)

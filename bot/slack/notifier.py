@@ -17,6 +17,8 @@ from typing import Any
 
 from bot.slack import blocks, limits
 from bot.slack.deps import Deps
+from bot.slack.lifecycle import policy
+from bot.slack.lifecycle.deadlines import Deadlines
 from bot.slack.outcomes import DECIDED_PAUSE, SLACK_ORIGIN, Outcomes
 from bot.slack.pause import Pause, PendingInterrupt, Placement
 from bot.slack.ports import RunEvent
@@ -45,9 +47,10 @@ def _schema(value: Any) -> dict[str, Any] | None:
 
 
 class Notifier:
-    def __init__(self, deps: Deps, outcomes: Outcomes) -> None:
+    def __init__(self, deps: Deps, outcomes: Outcomes, deadlines: Deadlines | None = None) -> None:
         self.deps = deps
         self.outcomes = outcomes
+        self.deadlines = deadlines or Deadlines(deps)
 
     async def handle(self, event: RunEvent) -> None:
         try:
@@ -63,6 +66,9 @@ class Notifier:
     async def _paused(self, event: RunEvent) -> Pause | None:
         default = self.deps.assistants.default_channel(event.assistant_id) or self.deps.default_channel
         placement = placement_for(event, default)
+        overrides = policy.run_overrides(event.config)
+        settings = policy.effective(self.deps.assistants.settings(event.assistant_id), overrides)
+        opened_at = time.time()
         pause = Pause(
             thread_id=event.thread_id,
             checkpoint_id=event.checkpoint_id,
@@ -75,8 +81,12 @@ class Notifier:
             breakpoint=event.breakpoint if not event.interrupts else None,
             summary=summary(event.values) if event.breakpoint and not event.interrupts else "",
             placement=placement,
-            created_at=time.time(),
+            created_at=opened_at,
             from_slack=bool(event.metadata.get(SLACK_ORIGIN)),
+            policy=policy.snapshot(settings),
+            overrides=overrides,
+            requester=policy.requester(event.metadata),
+            deadline_at=self.deadlines.deadline_of(settings, opened_at),
         )
         created, previous = await self.deps.store.open(pause)
         if previous:
@@ -89,8 +99,11 @@ class Notifier:
                 "config.configurable.slack_channel",
                 event.thread_id,
             )
+            await self.deadlines.opened(pause)  # it can still time out (resumed over the API meanwhile)
             return None
-        return await self.post(pause)
+        posted = await self.post(pause)
+        await self.deadlines.opened(posted)
+        return posted
 
     async def post(self, pause: Pause) -> Pause:
         """Posts (or re-posts) a pending pause with the slots decided so far: one message per group."""
@@ -144,15 +157,16 @@ class Notifier:
         if pause is None:
             return
         await self.deps.store.close(pause, "moved_on")
+        await self.deadlines.cancel(pause)
         if pause.placement:
             decided = await self.deps.store.decided(thread_id, checkpoint_id)
             note = "No longer pending: the thread went on without a decision here (answered elsewhere)."
             for group in range(len(pause.groups)):
                 if all(slot in decided for slot in pause.group_slots(group)):
                     continue  # resumed on its own already: it says so
-                for ts in pause.messages_of(group):
+                for channel, ts in pause.message_refs(group):
                     await self.deps.calls.update(
-                        pause.placement.channel,
+                        channel,
                         ts,
                         blocks.pause_text(pause),
                         blocks.pause_blocks(pause, decided, closed=note, group=group),

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from bot.audit import AuditEntry
 from bot.slack import outcome_blocks as ob
 from bot.slack.blocks import Block, decided_blocks, pause_text
 from bot.slack.deps import Deps
@@ -76,8 +77,8 @@ class Outcomes:
         for g in [group] if others_open else sorted({group, *done}):
             at = decided_at if g == group else 0.0  # an earlier group was decided at another time
             body = decided_blocks(pause, decided, at, headline=headline, group=g)
-            for ts in pause.messages_of(g):
-                await self.deps.calls.update(pause.placement.channel, ts, pause_text(pause), body, pause.thread_id)
+            for channel, ts in pause.message_refs(g):  # its copies and its escalation too
+                await self.deps.calls.update(channel, ts, pause_text(pause), body, pause.thread_id)
 
     async def _failed(self, event: RunEvent, pause: Pause, where: Placement, decided_at: float) -> None:
         assert where.thread_ts is not None
@@ -129,6 +130,8 @@ class Outcomes:
             await self.deps.calls.ephemeral(channel, user, reason, thread_id)
             return
         await self._show(failure, ob.failure_blocks(failure, retried_by=user, at=time.time()))
+        await self.deps.audit.append(AuditEntry(thread_id, failure.assistant_id, "-", "retry", user,
+                                                detail=f"run {run_id} failed in {failure.node or 'the graph'}"))
         pause = await self.deps.store.get(thread_id, failure.pause_checkpoint)
         configurable: dict[str, Any] = {"slack_channel": failure.channel}
         if pause is not None and pause.placement is not None and pause.placement.thread_ts:

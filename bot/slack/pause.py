@@ -47,6 +47,13 @@ class Pause:
     from_slack: bool = False
     copies: tuple[str, ...] = ()  # earlier messages of this pause (posted again): updated with it
     more_ts: tuple[str, ...] = ()  # the other groups' messages, in group order
+    # Governance (bot.slack.lifecycle): the effective settings, the run's own ones (carried to the
+    # next pause), who asked for the run, the current deadline, where it was escalated.
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    requester: str | None = None
+    deadline_at: float | None = None
+    escalated: Placement | None = None  # the escalation's message: channel and ts
 
     @property
     def messages(self) -> list[str]:
@@ -58,6 +65,13 @@ class Pause:
         if group == 0:
             return [self.ts, *self.copies] if self.ts else list(self.copies)
         return [self.more_ts[group - 1]] if group - 1 < len(self.more_ts) else []
+
+    def message_refs(self, group: int) -> list[tuple[str, str]]:
+        """(channel, ts) of every message showing this group: its own and copies, and the escalation's."""
+        refs = [(self.placement.channel, ts) for ts in self.messages_of(group)] if self.placement else []
+        if self.escalated is not None and self.escalated.thread_ts and group == 0:
+            refs.append((self.escalated.channel, self.escalated.thread_ts))
+        return refs
 
     @cached_property
     def prompts(self) -> list[Prompt]:
@@ -124,6 +138,11 @@ class Pause:
                 "created_at": self.created_at,
                 "from_slack": self.from_slack,
                 "copies": list(self.copies),
+                "policy": dict(self.policy),
+                "overrides": dict(self.overrides),
+                "requester": self.requester,
+                "deadline_at": self.deadline_at,
+                "escalated": [self.escalated.channel, self.escalated.thread_ts] if self.escalated else None,
             },
             default=str,
         )
@@ -149,6 +168,11 @@ class Pause:
             created_at=float(data.get("created_at") or 0.0),
             from_slack=bool(data.get("from_slack")),
             copies=tuple(data.get("copies") or ()),
+            policy=data.get("policy") or {},
+            overrides=data.get("overrides") or {},
+            requester=data.get("requester"),
+            deadline_at=data.get("deadline_at"),
+            escalated=Placement(*data["escalated"]) if data.get("escalated") else None,
         )
 
 

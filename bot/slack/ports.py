@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
+from bot.assistant_settings import AssistantSettings
 from bot.runs import AnswerRefused, ResumeConflict, RunEvent
 
 __all__ = ["Runs", "ResumeConflict", "AnswerRefused", "Assistants", "Spawn", "RunEvent"]
@@ -56,6 +57,9 @@ class Assistants(Protocol):
 
     def notify_on_finish(self, assistant_id: str) -> bool:
         """Whether a run a decision started says so in the pause's thread when it finishes."""
+
+    def settings(self, assistant_id: str) -> AssistantSettings:
+        """The assistant's `sluice` settings (defaults for an unknown one)."""
 
     def input_for(self, assistant_id: str, text: str) -> Any:
         """The run input for a request typed in Slack (`/sluice <assistant> <text>`)."""

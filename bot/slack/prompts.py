@@ -254,8 +254,8 @@ def _inbox_response(action: ToolAction, d: SlotDecision) -> dict[str, Any]:
         return {"type": "edit", "args": {"action": action.name, "args": d.value}}
     if d.decision == "respond":
         return {"type": "response", "args": d.value}
-    if d.decision == "reject":
-        return {"type": "ignore", "args": None}
+    if d.decision == "reject":  # a person's carries nothing; a deadline's says it timed out
+        return {"type": "ignore", "args": d.value if d.value not in (None, "") else None}
     return {"type": "accept", "args": None}
 
 

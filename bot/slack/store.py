@@ -52,6 +52,10 @@ class PauseStore(Protocol):
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]: ...
 
+    async def settle(self, pause: Pause, decisions: Mapping[str, SlotDecision]) -> bool:
+        """A deadline decides the undecided `decisions` at once, if the pause is still current and
+        pending (then it is `resuming`); False when a person's decision came first."""
+
     async def status(self, thread_id: str, checkpoint_id: str) -> str | None: ...
 
     async def undo(self, pause: Pause, slot: str) -> None:
@@ -72,6 +76,14 @@ def _text(value: Any) -> str | None:
 
 def _decoded(raw: Mapping[Any, Any]) -> dict[str, SlotDecision]:
     return {(k.decode() if isinstance(k, bytes) else k): SlotDecision.from_json(json.loads(v)) for k, v in raw.items()}
+
+
+def _indexed(pause: Pause) -> list[tuple[str, str]]:
+    """The messages a click may come from: every posted one, and the escalation's."""
+    out = [(pause.placement.channel, ts) for ts in pause.messages] if pause.placement else []
+    if pause.escalated is not None and pause.escalated.thread_ts:
+        out.append((pause.escalated.channel, pause.escalated.thread_ts))
+    return out
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -107,9 +119,8 @@ class MemoryPauseStore:
     async def set_posted(self, pause: Pause) -> None:
         key = (pause.thread_id, pause.checkpoint_id)
         self._pauses[key] = pause
-        if pause.placement:
-            for ts in pause.messages:
-                self._messages[(pause.placement.channel, ts)] = key
+        for channel, ts in _indexed(pause):
+            self._messages[(channel, ts)] = key
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
         return self._messages.get((channel, ts))
@@ -134,6 +145,15 @@ class MemoryPauseStore:
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
         return dict(self._decided.get((thread_id, checkpoint_id), {}))
+
+    async def settle(self, pause: Pause, decisions: Mapping[str, SlotDecision]) -> bool:
+        key = (pause.thread_id, pause.checkpoint_id)
+        if self._current.get(pause.thread_id) != pause.checkpoint_id or self._status.get(key) != "pending":
+            return False
+        for slot, decision in decisions.items():
+            self._decided[key].setdefault(slot, decision)
+        self._status[key] = "resuming"
+        return True
 
     async def status(self, thread_id: str, checkpoint_id: str) -> str | None:
         return self._status.get((thread_id, checkpoint_id))
@@ -216,6 +236,19 @@ if created == 1 then redis.call('HSET', pause, 'previous', previous or '', 'open
 return {created, previous or ''}
 """
 
+# A deadline decides: if the pause is current and pending, its undecided slots get the given
+# decisions (ARGV after checkpoint_id, ttl: slot, decision JSON pairs) and it is `resuming`.
+_SETTLE = """
+local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
+local checkpoint_id, ttl = ARGV[1], ARGV[2]
+if redis.call('GET', current) ~= checkpoint_id then return 0 end
+if redis.call('HGET', pause, 'status') ~= 'pending' then return 0 end
+for i = 3, #ARGV, 2 do redis.call('HSETNX', decided, ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', decided, ttl)
+redis.call('HSET', pause, 'status', 'resuming')
+return 1
+"""
+
 # Gives the slot back after a resume that failed, and reopens the pause.
 _UNDO = """
 local pause, decided = KEYS[2], KEYS[3]
@@ -232,6 +265,7 @@ class RedisPauseStore:
         self._decide = redis.register_script(_DECIDE)
         self._open = redis.register_script(_OPEN)
         self._undo = redis.register_script(_UNDO)
+        self._settle = redis.register_script(_SETTLE)
 
     @staticmethod
     def _keys(thread_id: str, checkpoint_id: str) -> list[str]:
@@ -261,9 +295,8 @@ class RedisPauseStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json())
             member = f"{pause.thread_id} {pause.checkpoint_id}"
-            if pause.placement:
-                for ts in pause.messages:
-                    pipe.set(keys.slack_message(pause.placement.channel, ts), member, ex=TTL_S)
+            for channel, ts in _indexed(pause):
+                pipe.set(keys.slack_message(channel, ts), member, ex=TTL_S)
             await pipe.execute()
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
@@ -284,6 +317,11 @@ class RedisPauseStore:
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
         return _decoded(await self._redis.hgetall(keys.slack_decided(thread_id, checkpoint_id)))
+
+    async def settle(self, pause: Pause, decisions: Mapping[str, SlotDecision]) -> bool:
+        pairs = [part for slot, d in decisions.items() for part in (slot, json.dumps(d.to_json()))]
+        pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
+        return bool(await self._settle(keys=pause_keys, args=[pause.checkpoint_id, TTL_S, *pairs]))
 
     async def status(self, thread_id: str, checkpoint_id: str) -> str | None:
         return _text(await self._redis.hget(keys.slack_pause(thread_id, checkpoint_id), "status"))

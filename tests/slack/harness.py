@@ -87,17 +87,20 @@ def button(message: Message, label: str, nth: int = 0) -> str:
 
 
 async def make_env(
-    redis: Any, approvers: str | None = f"{APPROVER},S0REVIEW", extra_graphs: dict[str, Any] | None = None
+    redis: Any,
+    approvers: str | None = f"{APPROVER},S0REVIEW",
+    extra_graphs: dict[str, Any] | None = None,
+    graphs_file: Path = REPO / "tests" / "slack" / "langgraph.json",
 ) -> tuple[Env, Callable[[], Coroutine[Any, Any, None]]]:
     slack = LocalSlack(
         signing_secret=SECRET,
         bot_token=TOKEN,
-        channels={CHANNEL: "general", "C0OTHER": "other"},
+        channels={CHANNEL: "general", "C0OTHER": "other", "C0ONCALL": "oncall"},
         users=USERS,
         usergroups={"S0REVIEW": [GROUPIE]},
     )
     await slack.start()
-    registry = Registry.load(REPO / "tests" / "slack" / "langgraph.json")
+    registry = Registry.load(graphs_file)
     if extra_graphs:
         registry = Registry.from_graphs({**{a.graph_id: a.graph for a in registry}, **extra_graphs})
     runs = RunManager(registry, InMemorySaver(), MemoryRecords())

@@ -233,22 +233,25 @@ async def test_pending_lists_links_to_the_messages_without_posting_copies(env: E
     thread = await env.start("text_revision", {"some_text": "t"})
     message = env.pause_message(thread)
     before = len(env.slack.channel_messages(CHANNEL))
-    await env.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", "pending")
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")
     await env.settle()
     assert len(env.slack.channel_messages(CHANNEL)) == before  # nothing posted again
-    listed = env.slack.ephemerals(OUTSIDER)[-1].text
+    listed = env.slack.ephemerals(APPROVER)[-1].text
     assert f"https://local.slack/archives/{CHANNEL}/p{message.ts.replace('.', '')}" in listed
     assert "text_revision" in listed and listed.startswith("1 waiting")
+    await env.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", "pending")  # lists what the viewer may decide
+    await env.settle()
+    assert env.slack.ephemerals(OUTSIDER)[-1].text == "Nothing here is waiting for your decision."
 
 
 async def test_pending_posts_a_pause_slack_refused_and_links_it(env: Env) -> None:
     env.slack.fail("chat.postMessage", "internal_error", times=1)
     thread = await env.start("text_revision", {"some_text": "refused at first"})
     assert not [m for m in env.slack.channel_messages(CHANNEL) if thread in json.dumps(m.blocks)]
-    await env.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", "pending")
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")
     await env.settle()
     message = env.pause_message(thread)
-    assert f"p{message.ts.replace('.', '')}" in env.slack.ephemerals(OUTSIDER)[-1].text
+    assert f"p{message.ts.replace('.', '')}" in env.slack.ephemerals(APPROVER)[-1].text
 
 
 async def test_every_copy_of_a_pause_is_updated_when_it_is_decided(env: Env) -> None:

@@ -1,0 +1,82 @@
+"""The audit trail: every decision on a pause, whoever or whatever made it, oldest first.
+
+One entry per decision: a person's click (actor `U...`), a deadline (`timer`), an escalation, a
+Retry, a resume over the HTTP API (`api`). On Redis each thread has a Stream (`bot.keys.audit`),
+trimmed to `SLUICE_AUDIT_MAXLEN` entries; in memory, a list per thread trimmed the same way.
+Served by `GET /threads/{thread_id}/audit` and `/sluice audit <thread_id>`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from bot import keys
+
+DEFAULT_MAXLEN = 10_000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    thread_id: str
+    assistant_id: str
+    interrupt_id: str
+    decision: str  # approve, edit, reject, respond, answer, continue, approval (1 of N), timeout, escalate, retry, resume
+    actor: str  # a Slack user id, "timer" or "api"
+    at: float = field(default_factory=time.time)
+    before: Any = None  # an edit: the value as proposed
+    after: Any = None  # an edit: the value as decided; a resume: what was sent
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["time"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.at)) + f".{int(self.at % 1 * 1000):03d}Z"
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AuditEntry:
+        known: dict[str, Any] = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+class AuditLog(Protocol):
+    async def append(self, entry: AuditEntry) -> None: ...
+
+    async def entries(self, thread_id: str) -> list[AuditEntry]:
+        """The thread's entries, oldest first."""
+
+
+class MemoryAuditLog:
+    def __init__(self, maxlen: int = DEFAULT_MAXLEN) -> None:
+        self._maxlen = maxlen
+        self._by_thread: dict[str, list[AuditEntry]] = {}
+
+    async def append(self, entry: AuditEntry) -> None:
+        log = self._by_thread.setdefault(entry.thread_id, [])
+        log.append(entry)
+        del log[: max(0, len(log) - self._maxlen)]
+
+    async def entries(self, thread_id: str) -> list[AuditEntry]:
+        return list(self._by_thread.get(thread_id, ()))
+
+
+class RedisAuditLog:
+    def __init__(self, redis: Any, maxlen: int = DEFAULT_MAXLEN) -> None:
+        self._redis = redis
+        self._maxlen = maxlen
+
+    async def append(self, entry: AuditEntry) -> None:
+        data = json.dumps(entry.to_json(), default=str)
+        await self._redis.xadd(keys.audit(entry.thread_id), {"entry": data}, maxlen=self._maxlen, approximate=False)
+
+    async def entries(self, thread_id: str) -> list[AuditEntry]:
+        rows = await self._redis.xrange(keys.audit(thread_id))
+        out = []
+        for _, fields in rows:
+            raw = fields.get(b"entry") or fields.get("entry")
+            if raw:
+                out.append(AuditEntry.from_json(json.loads(raw)))
+        return out

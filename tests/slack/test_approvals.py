@@ -1,0 +1,132 @@
+"""N-of-M approval, no self-approval and escalation, through signed Slack requests to the real bot
+(memory and a real Redis); the audit trail after each flow holds exactly its decisions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+
+from tests.slack.harness import APPROVER, CHANNEL, GROUPIE, OUTSIDER, REPO, Env, action_ids, button, make_env
+
+GRAPHS = REPO / "tests" / "slack" / "governance.json"
+ONCALL = "C0ONCALL"
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def gov(request: pytest.FixtureRequest, redis_client: Any) -> AsyncIterator[Env]:
+    await redis_client.flushdb()
+    environment, close = await make_env(
+        redis_client if request.param == "redis" else None,
+        approvers=f"{APPROVER},{GROUPIE},{OUTSIDER}",
+        graphs_file=GRAPHS,
+    )
+    yield environment
+    await close()
+
+
+async def _start(env: Env, assistant: str, requested_by: str) -> str:
+    thread_id = await env.runs.start(
+        assistant, {"text": "prod"}, config={"configurable": {"slack_channel": CHANNEL}},
+        metadata={"requested_by": requested_by},
+    )
+    await env.settle()
+    return thread_id
+
+
+async def _audit(env: Env, thread_id: str) -> list[tuple[str, str, str]]:
+    return [(e.decision, e.actor, e.detail) for e in await env.bot.deps.audit.entries(thread_id)]
+
+
+async def test_two_distinct_approvers_are_needed_and_the_requester_is_not_one(gov: Env) -> None:
+    thread = await _start(gov, "two_keys", requested_by=OUTSIDER)
+    message = gov.pause_message(thread)
+    approve = button(message, "Approve")
+    await gov.slack.click(OUTSIDER, CHANNEL, message.ts, approve)  # the requester
+    await gov.settle()
+    assert "does not allow approving your own request" in gov.slack.ephemerals(OUTSIDER)[-1].text
+    await gov.slack.click(APPROVER, CHANNEL, message.ts, approve)
+    await gov.settle()
+    shown = json.dumps(gov.slack.message(CHANNEL, message.ts).blocks)
+    assert f"1 of 2 approvals so far: <@{APPROVER}>" in shown and approve in action_ids(gov.slack.message(CHANNEL, message.ts))
+    await gov.slack.click(APPROVER, CHANNEL, message.ts, approve)  # a repeat click does not count
+    await gov.settle()
+    assert "already approved" in gov.slack.ephemerals(APPROVER)[-1].text
+    assert await gov.resumes() == []
+    await gov.slack.click(GROUPIE, CHANNEL, message.ts, approve)
+    await gov.settle()
+    assert [v for _, v in await gov.resumes()] == [{"decisions": [{"type": "approve"}]}]
+    final = json.dumps(gov.slack.message(CHANNEL, message.ts).blocks)
+    assert f"<@{APPROVER}>" in final and f"<@{GROUPIE}>" in final and action_ids(gov.slack.message(CHANNEL, message.ts)) == []
+    assert await _audit(gov, thread) == [
+        ("approve", APPROVER, "approval 1 of 2"),
+        ("approve", GROUPIE, "approval 2 of 2"),
+    ]
+
+
+async def test_an_edit_counts_as_its_authors_approval_and_resets_the_others(gov: Env) -> None:
+    thread = await _start(gov, "two_keys", requested_by="U0NOBODY")
+    message = gov.pause_message(thread)
+    await gov.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    await gov.settle()
+    await gov.slack.click(GROUPIE, CHANNEL, message.ts, button(message, "Edit"))
+    await gov.settle()
+    view = gov.slack.top_view(GROUPIE)
+    assert view is not None
+    await gov.slack.submit(GROUPIE, view.id, {"part.0": '{"service": "canary"}'})
+    await gov.settle()
+    assert await gov.resumes() == []  # the edit reset Ana's approval: one of two
+    assert "1 of 2 approvals so far" in json.dumps(gov.slack.message(CHANNEL, message.ts).blocks)
+    await gov.slack.click(APPROVER, CHANNEL, message.ts, button(gov.slack.message(CHANNEL, message.ts), "Approve"))
+    await gov.settle()
+    edited = {"type": "edit", "edited_action": {"name": "deploy", "args": {"service": "canary"}}}
+    assert [v for _, v in await gov.resumes()] == [{"decisions": [edited]}]
+    audit = await gov.bot.deps.audit.entries(thread)
+    assert [(e.decision, e.actor) for e in audit] == [("approve", APPROVER), ("edit", GROUPIE), ("approve", APPROVER)]
+    assert audit[1].before == {"service": "prod"} and audit[1].after == {"service": "canary"}
+
+
+async def test_one_rejection_ends_it(gov: Env) -> None:
+    thread = await _start(gov, "two_keys", requested_by="U0NOBODY")
+    message = gov.pause_message(thread)
+    await gov.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    await gov.settle()
+    await gov.slack.click(GROUPIE, CHANNEL, message.ts, button(message, "Reject"))
+    await gov.settle()
+    view = gov.slack.top_view(GROUPIE)
+    assert view is not None
+    await gov.slack.submit(GROUPIE, view.id, {"part.0": "not today"})
+    await gov.settle()
+    assert [v for _, v in await gov.resumes()] == [{"decisions": [{"type": "reject", "message": "not today"}]}]
+    assert [(d, a) for d, a, _ in await _audit(gov, thread)] == [("approve", APPROVER), ("reject", GROUPIE)]
+
+
+async def test_escalation_reposts_for_the_other_approvers_who_decide_there(redis_client: Any) -> None:
+    await redis_client.flushdb()
+    env, close = await make_env(redis_client, approvers=APPROVER, graphs_file=GRAPHS)  # Cy decides only once escalated
+    try:
+        with freeze_time("2030-01-01 12:00:00", real_asyncio=True) as clock:
+            thread = await _start(env, "escalating", requested_by="U0NOBODY")
+            message = env.pause_message(thread)
+            approve = button(message, "Approve")
+            await env.slack.click(GROUPIE, CHANNEL, message.ts, approve)
+            await env.settle()
+            assert "not one of the approvers" in env.slack.ephemerals(GROUPIE)[-1].text
+            clock.tick(1.5)
+            assert await env.bot.deadlines.tick() == 1
+            await env.settle()
+            escalated = env.pause_message(thread, channel=ONCALL)
+            assert f"nobody decided within 2 s in <#{CHANNEL}>" in json.dumps(escalated.blocks)
+            assert f"Escalated to <#{ONCALL}>" in json.dumps(env.slack.message(CHANNEL, message.ts).blocks)
+            assert any(f"<@{GROUPIE}>" in m.text for m in env.slack.thread(ONCALL, escalated.ts))
+            await env.slack.click(GROUPIE, ONCALL, escalated.ts, button(escalated, "Approve"))
+            await env.settle()
+        assert [v for _, v in await env.resumes()] == [{"decisions": [{"type": "approve"}]}]
+        for channel, ts in ((CHANNEL, message.ts), (ONCALL, escalated.ts)):
+            assert action_ids(env.slack.message(channel, ts)) == []
+        assert [(d, a) for d, a, _ in await _audit(env, thread)] == [("escalate", "timer"), ("approve", GROUPIE)]
+    finally:
+        await close()
