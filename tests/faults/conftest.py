@@ -14,6 +14,7 @@ import pytest
 from bot.playground.slack_user import LocalSlack
 from tests.processes import RedisProxy, Serve
 from tests.slack.harness import APPROVER, CHANNEL, SECRET, TOKEN, USERS, action_ids
+from tests.waiting import eventually
 
 WaitFor = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
 
@@ -62,12 +63,7 @@ async def serves(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Serve]
 
 
 async def until(predicate: Callable[[], Awaitable[bool]], timeout_s: float = 20.0) -> None:
-    """Waits on a condition by watching it change (polling what the processes expose)."""
-    for _ in range(int(timeout_s / 0.05)):
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition not reached within {timeout_s} s")
+    await eventually(predicate, timeout_s)
 
 
 async def pause_message(slack: LocalSlack, thread_id: str) -> Any:

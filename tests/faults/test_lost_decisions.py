@@ -9,12 +9,15 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from langgraph_sdk import get_client
 
 from bot.playground.slack_user import LocalSlack
 from tests.faults.conftest import pause_message, serve_env, until
 from tests.processes import RedisProxy, Serve
 from tests.slack.harness import APPROVER, CHANNEL, action_ids, button
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 DECIDE = b'"decision": "approve", "value": null, "user": "' + APPROVER.encode() + b'"'
 SUBMIT = b"slack_decided_by"

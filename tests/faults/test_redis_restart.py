@@ -7,12 +7,15 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 from langgraph_sdk import get_client
 
 from bot.playground.slack_user import LocalSlack
 from tests.faults.conftest import pause_message, serve_env, until
 from tests.processes import RedisProxy
 from tests.slack.harness import APPROVER, CHANNEL, action_ids, button
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 
 async def test_first_wait_and_first_click_after_redis_drops_every_connection(

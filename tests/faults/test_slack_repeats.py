@@ -7,12 +7,15 @@ import json
 import urllib.parse
 from typing import Any
 
+import pytest
 from langgraph_sdk import get_client
 
 from bot.playground.slack_user import LocalSlack
 from tests.faults.conftest import pause_message, serve_env, until
 from tests.processes import RedisProxy, Serve
 from tests.slack.harness import APPROVER, CHANNEL, action_ids, button
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 
 async def _deliver_to(slack: LocalSlack, server: Serve, body: bytes, headers: dict[str, str]) -> int:
