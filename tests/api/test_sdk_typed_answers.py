@@ -4,8 +4,9 @@ What `langgraph dev` (langgraph-api 0.16.7, langgraph 1.2.22) does with a pause 
 `response_schema`, and what we match: every interrupt it sends carries `response_schema`; an
 answer the schema refuses ends the run in `error` with `{"__error__": {"error": "ValidationError",
 "message": <pydantic's text>}}` (runs.wait answers 200 with that body, a stream ends with an
-`error` event of the same body), the thread goes to `error` with that error and an empty
-`interrupts` map, while its state still shows the open pause; a later good answer resumes it.
+`error` event of the same body), the thread goes to `error` with that error, an empty
+`interrupts` map and its last saved checkpoint's values, while its state still shows the open pause
+(and the task's error, pydantic's text); a later good answer resumes it.
 """
 
 from __future__ import annotations
