@@ -18,6 +18,7 @@ is one Lua script. Global indexes are single keys touched with single-key comman
                                                       claim, claim_until, attempt              bot.slack.resumption
   sluice:{<thread>}:slack:decided:<checkpoint> hash   slot -> SlotDecision JSON                 bot.slack.store
   sluice:slack:pending:<channel>              zset    "<thread> <checkpoint>" -> created time   bot.slack.store
+  sluice:slack:channels                       set     channels that have had pending pauses     bot.slack.store
   sluice:slack:message:<channel>:<ts>         string  "<thread> <checkpoint>" of a posted pause bot.slack.store
   sluice:{<thread>}:slack:failure:<run>       hash    data (Failure JSON), retried_by (once)    bot.slack.failures
   sluice:slack:resuming                       zset    "<thread> <checkpoint>" -> due time (ms)  bot.slack.resumption
@@ -86,6 +87,9 @@ def slack_seen(kind: str, delivery_id: str) -> str:
 
 def slack_pending(channel: str) -> str:
     return f"{PREFIX}:slack:pending:{channel}"
+
+
+SLACK_CHANNELS = f"{PREFIX}:slack:channels"
 
 
 def slack_message(channel: str, ts: str) -> str:

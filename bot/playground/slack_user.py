@@ -359,6 +359,13 @@ class LocalSlack(SlackWebApi):
             "is_ext_shared_channel": False,
         }
 
+    async def open_home(self, user: str) -> Delivery:
+        """`user` opens the app's Home tab: Slack sends `app_home_opened`."""
+        self._user(user)
+        event = {"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": "home",
+                 "event_ts": f"{time.time():.6f}"}
+        return await self._send("events_api", self.event_payload(event), False)
+
     async def say(
         self, user: str, channel: str, text: str, thread_ts: str | None = None
     ) -> tuple[Message, list[Delivery]]:

@@ -81,6 +81,7 @@ class SlackWebApi(Workspace):
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_push,
+            "views.publish": self._views_publish,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroup_users,
             "conversations.replies": self._replies,
@@ -330,6 +331,16 @@ class SlackWebApi(Workspace):
         target.view, target.hash, target.errors = view, secrets.token_hex(8), {}
         await self._bump()
         return {"view": target.payload(self.team_id, self.app_id)}
+
+    async def _views_publish(self, args: dict[str, Any], url: str) -> dict[str, Any]:
+        """A user's App Home tab (`type: home`), replaced whole."""
+        view = self._view_arg(args)
+        user = str(args.get("user_id") or "")
+        if view.get("type") != "home" or user not in self.users:
+            raise _ApiError("invalid_arguments" if user in self.users else "user_not_found")
+        self.homes[user] = view
+        await self._bump()
+        return {"view": {**view, "id": "VHOME" + user}}
 
     def _users_info(self, args: dict[str, Any], url: str) -> dict[str, Any]:
         user = str(args.get("user") or "")

@@ -111,6 +111,7 @@ class Workspace:
         self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
         self.messages: list[Message] = []
         self.views: dict[str, list[OpenView]] = {}  # user -> modal stack
+        self.homes: dict[str, dict[str, Any]] = {}  # user -> their App Home tab (views.publish)
         self.version = 0
         self._changed = asyncio.Condition()
         self._seq = itertools.count(1)

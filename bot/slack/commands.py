@@ -109,29 +109,48 @@ class Commands:
         if not found:
             await self.deps.calls.ephemeral(channel, user, "Nothing is waiting for a decision in this channel.")
             return
-        lines = []
-        for thread_id, checkpoint_id in found:
-            pause = await self.deps.store.get(thread_id, checkpoint_id)
-            if pause is None or pause.placement is None:
-                continue
-            if self.decisions is not None and not await self.decisions.may_decide(pause, user):
-                continue  # listed for those who may decide it
-            if pause.ts is None:  # Slack refused it when it paused: post it now (the one re-post left)
-                pause = await self.notifier.post(pause)
-            link = await self.deps.calls.permalink(channel, pause.ts, thread_id) if pause.ts else None
-            if link:
-                where = f"<{link}|open the message>"
-            elif pause.ts:
-                where = f"posted in <#{channel}> (Slack gave no link to it)"
-            else:
-                where = "not posted: Slack refused it; try again"
-            since = f"<!date^{int(pause.created_at)}^{{date_short_pretty}} {{time}}|{int(pause.created_at)}>"
-            deadline = f", deadline {blocks.when(pause.deadline_at)}" if pause.deadline_at else ""
-            lines.append(f"• *{blocks.escape(pause.assistant_id)}*, waiting since {since}{deadline}: {where}")
+        lines = [line for pair in found if (line := await self._line(user, *pair, repost=True))]
         if not lines:
             await self.deps.calls.ephemeral(channel, user, "Nothing here is waiting for your decision.")
             return
         await self.deps.calls.ephemeral(channel, user, f"{len(lines)} waiting for your decision here:\n" + "\n".join(lines))
+
+    async def home(self, user: str) -> None:
+        """The App Home tab: every pause `user` may decide, in any channel, oldest first."""
+        found: list[tuple[float, str]] = []
+        for channel in await self.deps.store.channels():
+            for thread_id, checkpoint_id in await self.deps.store.pending(channel):
+                pause = await self.deps.store.get(thread_id, checkpoint_id)
+                line = await self._line(user, thread_id, checkpoint_id, repost=False) if pause else None
+                if pause is not None and line:
+                    found.append((pause.created_at, f"{line} (in <#{blocks.escape(channel)}>)"))
+        found.sort()
+        title = f"*{len(found)} waiting for your decision*" if found else "*Nothing is waiting for your decision.*"
+        body = [blocks.section(title)] + [blocks.section(limits.clip(line, limits.SECTION_TEXT)) for _, line in found[:95]]
+        if len(found) > 95:
+            body.append(blocks.context(f"…and {len(found) - 95} more: `/sluice pending` in their channels."))
+        await self.deps.calls.publish_home(user, {"type": "home", "blocks": body})
+
+    async def _line(self, user: str, thread_id: str, checkpoint_id: str, repost: bool) -> str | None:
+        """One pause `user` may decide, as a line: assistant, since when, deadline, link; else None."""
+        pause = await self.deps.store.get(thread_id, checkpoint_id)
+        if pause is None or pause.placement is None:
+            return None
+        if self.decisions is not None and not await self.decisions.may_decide(pause, user):
+            return None  # listed for those who may decide it
+        channel = pause.placement.channel
+        if pause.ts is None and repost:  # Slack refused it when it paused: post it now (the one re-post left)
+            pause = await self.notifier.post(pause)
+        link = await self.deps.calls.permalink(channel, pause.ts, thread_id) if pause.ts else None
+        if link:
+            where = f"<{link}|open the message>"
+        elif pause.ts:
+            where = f"posted in <#{channel}> (Slack gave no link to it)"
+        else:
+            where = "not posted: Slack refused it; try again"
+        since = f"<!date^{int(pause.created_at)}^{{date_short_pretty}} {{time}}|{int(pause.created_at)}>"
+        deadline = f", deadline {blocks.when(pause.deadline_at)}" if pause.deadline_at else ""
+        return f"• *{blocks.escape(pause.assistant_id)}*, waiting since {since}{deadline}: {where}"
 
     async def audit(self, user: str, channel: str, thread_id: str) -> None:
         """A thread's decisions, oldest first, for the approvers of its assistant."""

@@ -118,6 +118,12 @@ def register(
             return  # a reply in a pause's thread that names the bot: the message listener answers it
         deps.spawn(commands.mention(event["user"], event["channel"], event.get("text") or "", event["ts"], thread_ts))
 
+    @app.event("app_home_opened")
+    async def on_home(ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        if event.get("tab", "home") == "home" and event.get("user"):
+            deps.spawn(commands.home(event["user"]))
+
     @app.event("message")
     async def on_message(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()

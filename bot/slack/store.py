@@ -69,6 +69,9 @@ class PauseStore(Protocol):
 
     async def pending(self, channel: str) -> list[tuple[str, str]]: ...
 
+    async def channels(self) -> list[str]:
+        """Every channel that has had a pending pause (the App Home lists them all)."""
+
 
 def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
@@ -169,6 +172,9 @@ class MemoryPauseStore:
 
     async def leave(self, thread_id: str) -> str | None:
         return self._current.pop(thread_id, None)
+
+    async def channels(self) -> list[str]:
+        return sorted({p.placement.channel for p in self._pauses.values() if p.placement})
 
     async def pending(self, channel: str) -> list[tuple[str, str]]:
         out = []
@@ -282,6 +288,7 @@ class RedisPauseStore:
         if pause.placement:  # indexed before it is posted: a pause Slack refused can be re-posted
             member = f"{pause.thread_id} {pause.checkpoint_id}"
             await self._redis.zadd(keys.slack_pending(pause.placement.channel), {member: pause.created_at})
+            await self._redis.sadd(keys.SLACK_CHANNELS, pause.placement.channel)
         return bool(created), _text(previous) or None
 
     async def get(self, thread_id: str, checkpoint_id: str) -> Pause | None:
@@ -336,6 +343,9 @@ class RedisPauseStore:
 
     async def leave(self, thread_id: str) -> str | None:
         return _text(await self._redis.getdel(keys.slack_current(thread_id)))
+
+    async def channels(self) -> list[str]:
+        return sorted(_text(c) or "" for c in await self._redis.smembers(keys.SLACK_CHANNELS))
 
     async def pending(self, channel: str) -> list[tuple[str, str]]:
         members = await self._redis.zrange(keys.slack_pending(channel), 0, -1)

@@ -99,6 +99,12 @@ class SlackCalls:
             return False
         return True
 
+    async def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        try:
+            await self.client.views_publish(user_id=user, view=view)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.error("views.publish for %s failed: %s", user, _why(exc))
+
     async def group_members(self, group: str) -> list[str]:
         response = await self.client.usergroups_users_list(usergroup=group)
         return [str(u) for u in response.get("users") or []]

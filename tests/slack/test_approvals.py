@@ -130,3 +130,34 @@ async def test_escalation_reposts_for_the_other_approvers_who_decide_there(redis
         assert [(d, a) for d, a, _ in await _audit(env, thread)] == [("escalate", "timer"), ("approve", GROUPIE)]
     finally:
         await close()
+
+
+async def test_the_home_tab_and_pending_list_what_the_viewer_may_decide_and_audit_shows_decisions(gov: Env) -> None:
+    mine = await _start(gov, "two_keys", requested_by=OUTSIDER)  # Bob requested it: not his to decide
+    timed = await _start(gov, "timed", requested_by="U0NOBODY")
+    await gov.slack.open_home(APPROVER)
+    await gov.settle()
+    home = json.dumps(gov.slack.homes[APPROVER]["blocks"])
+    assert "2 waiting for your decision" in home and home.index("two_keys") < home.index("timed")  # oldest first
+    assert "deadline" in home and "open the message" in home
+    await gov.slack.open_home(OUTSIDER)
+    await gov.settle()
+    theirs = json.dumps(gov.slack.homes[OUTSIDER]["blocks"])
+    assert "1 waiting for your decision" in theirs and "timed" in theirs and "two_keys" not in theirs
+    await gov.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", "pending")
+    await gov.settle()
+    listed = gov.slack.ephemerals(OUTSIDER)[-1].text
+    assert listed.startswith("1 waiting") and "timed" in listed and "deadline" in listed
+
+    message = gov.pause_message(mine)
+    for user in (APPROVER, GROUPIE):
+        await gov.slack.click(user, CHANNEL, message.ts, button(message, "Approve"))
+        await gov.settle()
+    await gov.slack.slash_command(APPROVER, CHANNEL, "/sluice", f"audit {mine}")
+    await gov.settle()
+    shown = gov.slack.ephemerals(APPROVER)[-1].text
+    assert f"<@{APPROVER}>: *approve*" in shown and f"<@{GROUPIE}>: *approve*" in shown
+    assert shown.index(APPROVER + ">: *approve*") < shown.index(GROUPIE + ">: *approve*")
+    await gov.slack.slash_command(APPROVER, CHANNEL, "/sluice", f"audit {timed}")
+    await gov.settle()
+    assert "No decisions recorded" in gov.slack.ephemerals(APPROVER)[-1].text
