@@ -235,7 +235,8 @@ class GraphExecution:
             await self.chain.save(new)
             self.checkpoint = checkpoint = new
             steps_run += 1
-            yield ("values", self._out(values))
+            if writes:  # as in LangGraph, a step that wrote nothing shows no values
+                yield ("values", self._out(values))
             if step.matches(self.opts.interrupt_after, tasks):
                 yield ("updates", {INTERRUPT_KEY: ()})
                 self._static_stop()

@@ -504,3 +504,25 @@ def cancelled_run_cancels_its_tasks(api: Api, t: Trace) -> None:
 
 
 FIDELITY_SCENARIOS.append(cancelled_run_cancels_its_tasks)
+
+
+def steps_that_write_nothing(api: Api, t: Trace) -> None:
+    """A step whose nodes write nothing shows no values chunk; breakpoints after every node."""
+    class Input(TypedDict):
+        input: str
+
+    def noop(state: Input) -> None:
+        return None
+
+    b = api.StateGraph(Input)
+    for name in ("step_1", "step_2"):
+        b.add_node(name, noop)
+    b.add_edge(api.START, "step_1")
+    b.add_edge("step_1", "step_2")
+    g = b.compile(checkpointer=api.InMemorySaver(), interrupt_after="*")
+    t.call("first", lambda: list(g.stream({"input": "hi"}, cfg(), stream_mode=["values", "updates"])))
+    t.call("second", lambda: list(g.stream(None, cfg(), stream_mode=["values", "updates"])))
+    t.call("history", lambda: len(list(g.get_state_history(cfg()))))
+
+
+FIDELITY_SCENARIOS.append(steps_that_write_nothing)
