@@ -209,3 +209,20 @@ async def test_a_redis_failure_is_storage_unavailable() -> None:
             await RedisRecords(nowhere).get_thread("t")
     finally:
         await nowhere.aclose()
+
+
+async def test_a_claim_whose_holder_died_is_released_by_the_sweep(
+    make_records: RecordsFactory, store_backend: str
+) -> None:
+    if store_backend == "memory":
+        pytest.skip("one process: a claim can only stop with it, so nothing lapses")
+    dead, survivor = make_records(), make_records()
+    thread_id = await thread(dead)
+    assert await dead.claim(thread_id, "state-update:dead") == "claimed"  # its process dies here
+    waiting = run(thread_id)
+    assert await survivor.submit(waiting, reject_if_busy=False, thread_changes=BUSY) == "queued"
+    await eventually(lambda: _lapsed(survivor, thread_id), what="the claim lapsing")
+    manager = RunManager(Registry({}), InMemorySaver(), survivor)
+    assert await manager.adopt_lapsed() == []  # no run to continue: the holder is let go
+    assert await survivor.queued(thread_id) == [waiting.run_id]
+    assert await survivor.turn(thread_id, waiting.run_id)  # the waiting run's turn came
