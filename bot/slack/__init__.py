@@ -123,6 +123,7 @@ def build(
     resumptions: Resumptions = (
         RedisResumptions(redis) if isinstance(store, RedisPauseStore) else MemoryResumptions(store)  # type: ignore[arg-type]
     )
+    deadlines.resumptions = resumptions  # a deadline's resume is claimed like a person's
     decisions = Decisions(deps, resumptions, deadlines, quorum)
     commands = Commands(deps, notifier, decisions)
     register(bolt, deps, decisions, commands, outcomes, command)

@@ -130,9 +130,11 @@ class Outcomes:
             await self.deps.calls.ephemeral(channel, user, reason, thread_id)
             return
         await self._show(failure, ob.failure_blocks(failure, retried_by=user, at=time.time()))
-        await self.deps.audit.append(AuditEntry(thread_id, failure.assistant_id, "-", "retry", user,
-                                                detail=f"run {run_id} failed in {failure.node or 'the graph'}"))
         pause = await self.deps.store.get(thread_id, failure.pause_checkpoint)
+        decided_ids = [i.id for i in pause.interrupts] if pause is not None else []
+        for interrupt_id in decided_ids or ["-"]:  # the decision whose run failed, tried again
+            await self.deps.audit.append(AuditEntry(thread_id, failure.assistant_id, interrupt_id, "retry", user,
+                                                    detail=f"run {run_id} failed in {failure.node or 'the graph'}"))
         configurable: dict[str, Any] = {"slack_channel": failure.channel}
         if pause is not None and pause.placement is not None and pause.placement.thread_ts:
             configurable["slack_thread_ts"] = pause.placement.thread_ts

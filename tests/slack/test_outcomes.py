@@ -149,6 +149,11 @@ async def test_a_failure_after_approve_is_told_with_retry_and_an_approver_retry_
         retried = slack.message(CHANNEL, failure.ts)
         assert action_ids(retried) == [DETAILS] and f"Retried by <@{APPROVER}>" in json.dumps(retried.blocks)
         assert [m for m in _replies(slack, message) if "failed" in m.text] == [failure]  # no second failure
+        # The audit trail: the approval, then the one Retry that counted (issue 12).
+        async with aiohttp.ClientSession() as http, http.get(f"{first}/threads/{thread_id}/audit") as response:
+            audit = await response.json()
+        assert [(e["decision"], e["actor"]) for e in audit] == [("approve", APPROVER), ("retry", APPROVER)]
+        assert audit[0]["interrupt_id"] == audit[1]["interrupt_id"] != "-"
     # The log of the process that ran the node says what failed, where, with the traceback.
     log = second_process.stdout.read().decode() if second_process.stdout else ""
     line = next((e for e in log.splitlines() if " ERROR sluice.runs: " in e and thread_id in e), "")

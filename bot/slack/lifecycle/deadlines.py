@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_O
 from bot.slack.pause import Pause, Placement
 from bot.slack.ports import ResumeConflict
 from bot.slack.prompts import BreakpointPrompt, SlotDecision, resume_value
+from bot.slack.resumption import Resumptions, resume_run_id
 
 log = logging.getLogger("sluice.slack")
 
@@ -36,8 +38,11 @@ RETRY_S = 5.0  # a deadline whose resume could not be started is tried again thi
 
 
 class Deadlines:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, resumptions: Resumptions | None = None) -> None:
         self.deps = deps
+        # A deadline's resume is claimed like a person's (`bot.slack.resumption`): submitted once under a
+        # run id of its own, and adopted by a surviving process if this one dies before it is queued.
+        self.resumptions = resumptions
 
     @staticmethod
     def clock() -> float:
@@ -136,12 +141,19 @@ class Deadlines:
             await self._expire(pause, waited_s, outcome)
             await self.deps.timers.done(timer)
             return
+        if self.resumptions is not None:
+            await self.resumptions.expect(pause)  # first, as for a person's decision
         if not await self.deps.store.settle(pause, decisions):
             await self.deps.timers.done(timer)  # a person decided just before: theirs stands
             return
         await self.cancel(pause)
         await self._audit_timeout(pause, decisions, waited_s)
-        await self._resume(pause, decisions, timer)
+        token = uuid.uuid4().hex
+        claim = await self.resumptions.claim(pause, token) if self.resumptions is not None else None
+        if claim is not None and claim.outcome != "claimed":
+            await self.deps.timers.done(timer)
+            return
+        await self._resume(pause, decisions, timer, (token, claim.attempt) if claim is not None else None)
 
     def _decisions(self, pause: Pause, outcome: str | dict[str, Any], waited_s: float) -> dict[str, SlotDecision] | None:
         """The deadline's decision for every slot (decided slots keep theirs when resumed), or None:
@@ -162,7 +174,9 @@ class Deadlines:
                 out[f"{p}.{s}"] = made
         return out
 
-    async def _resume(self, pause: Pause, decisions: dict[str, SlotDecision], timer: Timer) -> None:
+    async def _resume(
+        self, pause: Pause, decisions: dict[str, SlotDecision], timer: Timer, claim: tuple[str, int] | None
+    ) -> None:
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         # a group decided in full before was resumed on its own (a typed pause): only the others now
         open_groups = [g for g in range(len(pause.groups))
@@ -196,13 +210,19 @@ class Deadlines:
         for g in range(len(pause.groups)):
             await self._show(pause, g, blocks.decided_blocks(pause, all_decided, now, group=g))
         is_breakpoint = len(pause.prompts) == 1 and isinstance(pause.prompts[0], BreakpointPrompt)
+
+        async def queued() -> None:
+            if claim is not None and self.resumptions is not None:
+                await self.resumptions.started(pause, claim[0])
+
+        run_id = resume_run_id(pause.thread_id, pause.checkpoint_id, claim[1]) if claim is not None else None
         try:
             await self.deps.runs.resume(pause.thread_id, pause.assistant_id, value, is_breakpoint=is_breakpoint,
                                         config={"configurable": configurable}, metadata=metadata,
-                                        checkpoint_id=pause.checkpoint_id)
+                                        checkpoint_id=pause.checkpoint_id, run_id=run_id, on_queued=queued)
         except ResumeConflict:
             await self.deps.store.close(pause, "answered_elsewhere")
-        except Exception:
+        except Exception:  # claimed and not started: a sweep adopts it after its grace (`bot.slack.resumption`)
             log.exception("the deadline of thread %s could not resume it", pause.thread_id)
         else:
             await self.deps.store.close(pause, "timed_out")
