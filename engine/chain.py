@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 
 class ThreadChain:
     def __init__(self, saver: Checkpointer | None, thread_id: str | None, ns: str,
-                 metadata: dict[str, Any] | None = None) -> None:
+                 metadata: dict[str, Any] | None = None, parents: dict[str, str] | None = None) -> None:
         self.saver = saver
         self.thread_id = thread_id
         self.ns = ns
         self.metadata = dict(metadata or {})  # given to every checkpoint this writer makes
+        self.parents = dict(parents or {})  # a subgraph's callers' checkpoints, recorded on each of its own
         self.head_id: str | None = None
 
     @property
@@ -45,6 +46,15 @@ class ThreadChain:
             return Checkpoint.decode(saved)
         return Checkpoint.decode(head) if head else None
 
+    async def load_before(self, bound: str) -> Checkpoint | None:
+        """The latest checkpoint older than `bound` (the head is still remembered as the base)."""
+        if self.saver is None or self.thread_id is None:
+            return None
+        head = await self.saver.load(self.thread_id, self.ns)
+        self.head_id = head.id if head else None
+        older = await self.saver.history(self.thread_id, self.ns, limit=1, before=bound)
+        return Checkpoint.decode(older[0]) if older else None
+
     def new(self, parent: Checkpoint | None, values: dict[str, Any], tasks: list[dict[str, Any]],
             barriers: dict[str, list[str]], step: int, source: str, last: list[str]) -> Checkpoint:
         return Checkpoint(
@@ -58,6 +68,7 @@ class ThreadChain:
             created_at=now_iso(),
             last=last,
             metadata=dict(self.metadata),
+            parents=dict(self.parents),
         )
 
     async def save(self, checkpoint: Checkpoint, *, after: Checkpoint | None = None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import TypeAdapter, ValidationError
@@ -25,6 +25,7 @@ from .types import Interrupt
 
 if TYPE_CHECKING:
     from .checkpoint.base import Checkpointer
+    from .subgraphs import Replay, SubgraphStream
 
 
 class GraphInterrupt(Exception):  # noqa: N818 - mirrors LangGraph's name; internal control flow
@@ -50,6 +51,19 @@ class TaskScope:
     context: Any = None  # the run context (`runtime.context`); a subgraph sees its parent's
     writer: Callable[[Any], None] | None = None  # feeds stream_mode="custom" when someone streams it
     inline_sync: bool | None = None  # set by a graph invoked inside the node: how its sync nodes ran
+    # What a graph run inside the node inherits (subgraphs.py):
+    stream: SubgraphStream | None = None  # the caller's stream, when it streams subgraphs or custom writes
+    replay: Replay | None = None  # the replay the caller's run is part of
+    resuming: bool = False  # the task continues where it paused (first step of a resume, or a retry)
+    parents: dict[str, str] = field(default_factory=dict)  # the checkpoints of the task's graph and its callers
+    graph_calls: int = 0  # graphs run so far inside the task: the k-th (k > 0) gets namespace "<ns>|k"
+
+
+# A resume value not addressed to an interrupt id (time travel to a checkpoint whose pause is not
+# recorded, a subgraph that stores nothing): the first interrupt() call without an answer of its
+# own takes it. It sits in the resumes as a one-item list shared by every task and subgraph of the
+# run, so it is taken once.
+NULL_RESUME = ""
 
 
 current_task: ContextVar[TaskScope | None] = ContextVar("sluice_current_task", default=None)
@@ -84,8 +98,8 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
     index = scope.calls
     scope.calls += 1
     iid = interrupt_id(scope.ns, index)
-    if iid in scope.resumes:
-        answer = scope.resumes[iid]
+    if iid in scope.resumes or scope.resumes.get(NULL_RESUME):
+        answer = scope.resumes[iid] if iid in scope.resumes else scope.resumes[NULL_RESUME].pop()
         if adapter is None:
             return answer
         try:

@@ -25,11 +25,12 @@ from .errors import (
     refused_interrupt_id,
 )
 from .ids import is_interrupt_id
-from .interrupts import GraphInterrupt
+from .interrupts import NULL_RESUME, GraphInterrupt
 from .options import ExecutionOptions
-from .record import Checkpoint, write_key
+from .record import NULL_ANSWER_KEY, Checkpoint, write_key
 from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL, Task, TaskOutcome, path_sort_key
+from .subgraphs import LoadRule, Replay, live_events, load_checkpoint, stream_ns
 from .tasks import TaskRunner
 from .threads import ThreadBatch
 from .types import END, START, Command, Interrupt, Send
@@ -55,40 +56,60 @@ class GraphExecution:
         self.schema = spec.schema
         self.opts = options
         self.saver = options.checkpointer
-        self.chain = ThreadChain(options.checkpointer, options.thread_id, options.ns, options.metadata)
+        self.chain = ThreadChain(options.checkpointer, options.thread_id, options.ns, options.metadata,
+                                 options.parents)
         self.interrupts: list[Interrupt] = []
         self.interrupt_groups: list[tuple[Interrupt, ...]] = []
         self.checkpoint: Checkpoint | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._custom: asyncio.Queue[Any] | None = None
+        # The root's live events (custom writes, subgraph chunks, task updates as tasks finish),
+        # when it streams custom writes or subgraphs; subgraphs put theirs in their caller's.
+        self._queue: asyncio.Queue[Any] | None = None
         self.steps_left: int | None = None
-        self.runner = TaskRunner(spec, options, None, self._write_custom if options.custom else None)
-
-    def _write_custom(self, chunk: Any) -> None:
-        """A node's stream writer; thread-safe, since sync nodes run in worker threads."""
-        if self._custom is not None and self.loop is not None:
-            self.loop.call_soon_threadsafe(self._custom.put_nowait, chunk)
+        stream = options.stream
+        self.runner = TaskRunner(spec, options, None, stream.writer(stream_ns(options.ns)) if stream else None)
+        self.load_rule: LoadRule = "latest"
 
     # -- the run -------------------------------------------------------------------------------
     async def stream(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
         self.loop = asyncio.get_running_loop()
-        if self.opts.custom:
-            self._custom = asyncio.Queue()
+        if self.opts.stream is not None and not self.opts.nested:
+            self._queue = self.opts.stream.queue
         self.runner.loop = self.loop
         self.runner.threads = ThreadBatch(self.loop)
         if isinstance(input, Command) and input.resume is not None and self.saver is None:
             raise ResumeError("Cannot use Command(resume=...) without checkpointer")
         if isinstance(input, Command) and input.resume is None and input.update is None and not input.goto_targets():
             raise EmptyInputError("Received an empty Command: give resume=, update= or goto=")
-        base = await self.chain.load(self.opts.checkpoint_id)
-        if base is not None and self.opts.checkpoint_id and base.id != self.chain.head_id:
-            base = await self._fork(base)
+        base, self.load_rule = await load_checkpoint(
+            self.chain, self.opts.checkpoint_id, self.opts.replay if self.opts.nested else None
+        )
+        travelling = self.load_rule == "exact"  # a subgraph replaying the checkpoint it was sent to
+        replaying = not self.opts.nested and bool(self.opts.checkpoint_id) and (
+            input is None or (isinstance(input, Command) and input.resume is None)
+        )
+        if replaying and base is not None:
+            self.opts.replay = Replay.of(base.id, base.parent_id, base.source, self.opts.replay)
+        if base is not None and (
+            (self.opts.checkpoint_id and base.id != self.chain.head_id)
+            or ((travelling or replaying) and (base.id != self.chain.head_id or base.source not in ("update", "fork")))
+        ):
+            base = await self._fork(base)  # replaying starts a branch, as in LangGraph
+        elif base is not None and travelling:
+            base.writes = {}  # replayed in place (an update): its tasks run and ask their questions again
 
         resuming = input is None or isinstance(input, Command)
-        if self.opts.nested and base is not None and base.tasks and not isinstance(input, Command):
+        if self.opts.nested and not isinstance(input, Command) and base is not None and self.load_rule != "before" and (
+            travelling or self.opts.resuming_parent
+        ):
             # A subgraph re-entered by its re-running parent task continues where it paused.
             resuming = True
-            input = Command(resume=self.opts.parent_resumes) if self.opts.parent_resumes else None
+            answers = {k: v for k, v in self.opts.parent_resumes.items() if k != NULL_RESUME}
+            input = Command(resume=answers) if answers else None
+        if self.opts.nested and self.saver is None and len(self.opts.parent_resumes) == 1:
+            # Nothing of this subgraph is stored, so its tasks are new and so are their pause ids:
+            # the one answer its caller was given goes to the first pause that asks.
+            self.opts.parent_resumes = {NULL_RESUME: list(self.opts.parent_resumes.values())[-1:]}
 
         if not resuming:
             checkpoint = self._start(base, input)
@@ -157,6 +178,10 @@ class GraphExecution:
                         answers[write_key("res", pending[iid][0].id, iid)] = value
             elif isinstance(resume, dict) and not resume:
                 pass  # an empty map answers nothing
+            elif self.opts.replay is not None and self.opts.replay.targets and not isinstance(resume, dict):
+                # Replaying a subgraph's checkpoint makes its tasks anew, so the pause ids recorded
+                # here do not carry over: the answer goes to the first pause that asks.
+                answers[NULL_ANSWER_KEY] = resume
             elif len(pending) > 1:
                 raise ResumeError(
                     "When there are multiple pending interrupts, you must specify the interrupt id when resuming."
@@ -169,6 +194,8 @@ class GraphExecution:
                     f"Thread {self.opts.thread_id!r}: this pause was already answered and its run has not finished. "
                     "Wait for that run, or continue it with input None if it died."
                 )
+            elif tasks and not isinstance(resume, dict):
+                answers[NULL_ANSWER_KEY] = resume  # no pause recorded here: the first interrupt() takes it
             if answers:
                 if self.opts.nested:
                     fresh = {k: v for k, v in answers.items() if k not in checkpoint.writes}
@@ -202,9 +229,11 @@ class GraphExecution:
             if not tasks:
                 return
             if not (first and skip_before) and step.matches(self.opts.interrupt_before, tasks):
-                yield ("updates", {INTERRUPT_KEY: ()})
+                if not self.opts.nested:  # a subgraph's breakpoint shows as its caller's pause only
+                    yield ("updates", {INTERRUPT_KEY: ()})
                 self._static_stop()
                 return
+            self.runner.resuming = first and skip_before
             first = False
             read_values = step.read_values(self.schema, checkpoint)
             outcomes: dict[str, TaskOutcome] = {}
@@ -212,10 +241,10 @@ class GraphExecution:
             self.steps_left = self.opts.recursion_limit - steps_run + (1 if skip_before else 0)
             async for event in self._execute(checkpoint, tasks, read_values, outcomes):
                 yield event
-            if self.interrupts:
-                # One chunk per interrupted task, as LangGraph emits them.
+            if self.interrupt_groups:
+                # One chunk per interrupted task, as LangGraph emits them (none for a subgraph's breakpoint).
                 shown = self._out(read_values)
-                for group in self.interrupt_groups:
+                for group in filter(None, self.interrupt_groups):
                     yield ("values", {**shown, INTERRUPT_KEY: group} if isinstance(shown, dict) else {INTERRUPT_KEY: group})
                 if any(checkpoint.is_done(t.id) for t in tasks):
                     yield ("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns)))
@@ -238,7 +267,8 @@ class GraphExecution:
             if writes:  # as in LangGraph, a step that wrote nothing shows no values
                 yield ("values", self._out(values))
             if step.matches(self.opts.interrupt_after, tasks):
-                yield ("updates", {INTERRUPT_KEY: ()})
+                if not self.opts.nested:
+                    yield ("updates", {INTERRUPT_KEY: ()})
                 self._static_stop()
                 return
 
@@ -260,7 +290,7 @@ class GraphExecution:
 
         When every task is a plain sync node of a sync run, the last one runs on this thread, which
         would only wait otherwise."""
-        last_inline = self.opts.inline_sync and self._custom is None and all(self._is_plain_sync(t) for t in tasks)
+        last_inline = self.opts.inline_sync and self._queue is None and all(self._is_plain_sync(t) for t in tasks)
         running = [
             asyncio.ensure_future(
                 self._run_task_safely(checkpoint, t, values, save_each, inline=last_inline and i == len(tasks) - 1)
@@ -286,28 +316,6 @@ class GraphExecution:
             raise
         return [f.result() if not f.cancelled() else _CANCELLED for f in running]
 
-    async def _with_custom_events(self, work: Any, results: list[Any]) -> AsyncIterator[tuple[str, Any]]:
-        """Yields what nodes write to their stream writer while the step's tasks run."""
-        assert self._custom is not None
-        running = asyncio.ensure_future(work)
-        try:
-            while not running.done():
-                getter = asyncio.ensure_future(self._custom.get())
-                try:
-                    await asyncio.wait({running, getter}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    if not getter.done():
-                        getter.cancel()
-                if getter.done() and not getter.cancelled():
-                    yield ("custom", getter.result())
-        except BaseException:
-            running.cancel()  # the consumer went away or the run was cancelled: stop the step
-            raise
-        await asyncio.sleep(0)  # writes a worker thread scheduled just before its task ended
-        while not self._custom.empty():
-            yield ("custom", self._custom.get_nowait())
-        results.extend(running.result())
-
     async def _execute(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
                        outcomes: dict[str, TaskOutcome]) -> AsyncIterator[tuple[str, Any]]:
         """Run the step's tasks concurrently; reuse the results of tasks finished before a pause."""
@@ -324,25 +332,26 @@ class GraphExecution:
         save_each = len(tasks) > 1 and self.saver is not None and getattr(self.saver, "durable", True)
         errors: list[tuple[Task, BaseException]] = []
         interrupted: dict[str, Any] = {}
-        if len(to_run) == 1 and self._custom is not None and self._is_plain_sync(to_run[0]):
+        if len(to_run) == 1 and self._queue is not None and self._is_plain_sync(to_run[0]):
             # Someone streams what the node writes as it runs: keep the loop free to pass it on.
             work: Awaitable[list[Any]] = self._run_together(checkpoint, to_run, values, save_each)
         elif len(to_run) <= 1:
             work = self._run_in_turn(checkpoint, to_run, values, save_each)
         else:
             work = self._run_together(checkpoint, to_run, values, save_each)
-        if self._custom is None:
+        if self._queue is None:
             results: list[Any] = await work
         else:
             results = []
-            async for event in self._with_custom_events(work, results):
+            async for event in live_events(self._queue, work, results):
                 yield event
         for task, result in zip(to_run, results, strict=True):
             if result is _CANCELLED:
                 continue
             if isinstance(result, TaskOutcome):
                 outcomes[task.id] = result
-                yield ("updates", {task.name: result.update})
+                if self._queue is None:  # else streamed the moment the task finished
+                    yield ("updates", {task.name: result.update})
             elif isinstance(result, GraphInterrupt):
                 interrupted[write_key("int", task.id)] = [i.to_json() for i in result.interrupts]
                 self.interrupts.extend(result.interrupts)
@@ -383,6 +392,8 @@ class GraphExecution:
             return exc
         if save_each:
             await self.chain.save_writes(checkpoint, {write_key("done", task.id): outcome.to_json()})
+        if self._queue is not None and self.opts.stream is not None:
+            self.opts.stream.put((), "updates", {task.name: outcome.update})
         return outcome
 
 

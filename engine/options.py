@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .checkpoint.base import Checkpointer
+    from .subgraphs import Replay, SubgraphStream
 
 
 @dataclass
@@ -24,4 +25,7 @@ class ExecutionOptions:
     parent_resumes: dict[str, Any]
     metadata: dict[str, Any]
     context: Any = None
-    custom: bool = False  # someone streams "custom": nodes' stream writers feed the stream
+    stream: SubgraphStream | None = None  # where custom writes (and, streaming subgraphs, their chunks) go
+    replay: Replay | None = None  # set while this run, or the run it is nested in, replays a checkpoint
+    resuming_parent: bool = False  # nested: the calling task re-runs where it paused (a resume or a retry)
+    parents: dict[str, str] = field(default_factory=dict)  # nested: the callers' checkpoints, by namespace

@@ -3,6 +3,7 @@ in thread_state.py."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from types import GenericAlias
 from typing import TYPE_CHECKING, Any, Literal
@@ -14,6 +15,7 @@ from .options import ExecutionOptions
 from .runtime import coerce_context
 from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL
+from .subgraphs import SUBGRAPH_EVENT, Replay, SubgraphStream, stable_ns, stream_ns
 from .sync import iterate_sync, run_sync
 from .thread_state import THREAD_REQUIRED, ThreadStateAPI
 from .types import Interrupt
@@ -68,31 +70,46 @@ class CompiledGraph(ThreadStateAPI):
 
     # -- running -------------------------------------------------------------------------------
     def _options(self, config: dict[str, Any] | None, interrupt_before: Any, interrupt_after: Any,
-                 inline_sync: bool, context: Any = None, custom: bool = False) -> ExecutionOptions:
+                 inline_sync: bool, context: Any = None, stream: SubgraphStream | None = None) -> ExecutionOptions:
         config = merge_configs(self.config, config or {})
         configurable = dict(config.get("configurable") or {})
         scope = current_task.get()
-        nested = scope is not None and "thread_id" not in configurable
-        saver = self._saver()
+        # A graph run inside a node, on that node's thread (or on none), is a subgraph of its graph.
+        nested = scope is not None and configurable.get("thread_id") in (None, scope.thread_id)
+        checkpoint_id = configurable.get("checkpoint_id")
+        replay: Replay | None = None
         if nested and scope is not None:
-            saver = saver if self.checkpointer else (None if self.checkpointer is False else scope.checkpointer)
+            # A subgraph keeps its checkpoints in its caller's checkpointer (none with checkpointer=False).
+            saver = None if self.checkpointer is False else scope.checkpointer
             thread_id: str | None = scope.thread_id
-            ns = scope.ns
+            ns = scope.ns if not scope.graph_calls else f"{scope.ns}|{scope.graph_calls}"
+            scope.graph_calls += 1
+            ns = stable_ns(ns) if self.checkpointer is True else ns
+            checkpoint_id, stream, replay = None, scope.stream, scope.replay
             inline_sync = scope.inline_sync if scope.inline_sync is not None else inline_sync
             if context is None:
                 context = scope.context  # a subgraph sees its parent's run context
             if "tags" not in config and scope.config.get("tags"):
                 config["tags"] = list(scope.config["tags"])  # and its parent's tags
         else:
+            saver = self._saver()
             thread_id = configurable.get("thread_id")
             ns = configurable.get("checkpoint_ns", "") or ""
             if saver is not None and thread_id is None:
                 raise ConfigError(THREAD_REQUIRED)
+            targets = configurable.get("checkpoint_map")
+            if ns and isinstance(targets, dict) and "" in targets:
+                # A subgraph's snapshot config: replay its checkpoint inside the root checkpoint it belongs to.
+                checkpoint_id = targets[""]
+                replay = Replay(None, {k: v for k, v in targets.items() if k})
+            elif ns:
+                checkpoint_id = None  # as in LangGraph, a run starts from the root graph's head
+            ns = ""
         thread_id = None if thread_id is None else str(thread_id)
         return ExecutionOptions(
             config=config,
             thread_id=thread_id,
-            checkpoint_id=None if nested else configurable.get("checkpoint_id"),
+            checkpoint_id=checkpoint_id,
             ns=ns,
             checkpointer=saver,
             interrupt_before=self._breakpoints(self.interrupt_before_nodes, interrupt_before),
@@ -103,7 +120,10 @@ class CompiledGraph(ThreadStateAPI):
             parent_resumes=dict(scope.resumes) if nested and scope is not None else {},
             metadata=dict(config.get("metadata") or {}),
             context=coerce_context(self.spec.context_schema, context),
-            custom=custom and not nested,  # as in LangGraph, a subgraph's writes stay in the subgraph
+            stream=stream,
+            replay=replay,
+            resuming_parent=bool(nested and scope is not None and scope.resuming),
+            parents=dict(scope.parents) if nested and scope is not None else {},
         )
 
     def _breakpoints(self, compiled: Any, per_run: Any) -> Any:
@@ -119,36 +139,55 @@ class CompiledGraph(ThreadStateAPI):
 
     async def _events(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
                       interrupt_after: Any, inline_sync: bool, context: Any = None,
-                      custom: bool = False) -> AsyncIterator[tuple[str, Any, GraphExecution]]:
+                      live: tuple[frozenset[str], bool] | None = None) -> AsyncIterator[tuple[str, Any, GraphExecution]]:
+        """The run's events; `live` (modes, subgraphs) asks for custom writes and subgraphs' chunks."""
+        sink = None
+        if live is not None and ("custom" in live[0] or live[1]):
+            sink = SubgraphStream(asyncio.get_running_loop(), asyncio.Queue(), live[0], live[1])
         execution = GraphExecution(
-            self.spec, self._options(config, interrupt_before, interrupt_after, inline_sync, context, custom)
+            self.spec, self._options(config, interrupt_before, interrupt_after, inline_sync, context, sink)
         )
+        forward, ns = None, stream_ns(execution.opts.ns)
         if execution.opts.nested:
             assert (scope := current_task.get()) is not None
             scope.inline_sync = inline_sync
+            if execution.opts.stream is not None and execution.opts.stream.subgraphs:
+                forward = execution.opts.stream  # this subgraph's chunks go to the caller's stream
         async for mode, chunk in execution.stream(input):
+            if forward is not None:
+                forward.put(ns, mode, chunk)
             yield mode, chunk, execution
 
     async def _astream(self, input: Any, config: dict[str, Any] | None, stream_mode: Any,
                        interrupt_before: Any, interrupt_after: Any, inline_sync: bool,
-                       context: Any = None) -> AsyncIterator[Any]:
+                       context: Any = None, subgraphs: bool = False) -> AsyncIterator[Any]:
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         single = isinstance(stream_mode, str)
         async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
-                                                 context, "custom" in modes):
-            if mode in modes:
+                                                 context, (frozenset(modes), subgraphs)):
+            ns: tuple[str, ...] = ()
+            if mode == SUBGRAPH_EVENT:
+                ns, mode, chunk = chunk
+            if mode not in modes:
+                continue
+            if subgraphs:
+                yield (ns, chunk) if single else (ns, mode, chunk)
+            else:
                 yield chunk if single else (mode, chunk)
 
     def astream(self, input: Any, config: dict[str, Any] | None = None, *, stream_mode: Any = "updates",
                 interrupt_before: Sequence[str] | str | None = None, interrupt_after: Sequence[str] | str | None = None,
-                context: Any = None, **_: Any) -> AsyncIterator[Any]:
+                context: Any = None, subgraphs: bool = False, **_: Any) -> AsyncIterator[Any]:
+        """Stream the run; with `subgraphs=True` each chunk comes as (namespace, chunk), the
+        namespace a tuple naming the subgraph it came from (() for this graph)."""
         return self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, False,
-                             context)
+                             context, subgraphs)
 
     def stream(self, input: Any, config: dict[str, Any] | None = None, *, stream_mode: Any = "updates",
                interrupt_before: Sequence[str] | str | None = None, interrupt_after: Sequence[str] | str | None = None,
-               context: Any = None, **_: Any) -> Iterator[Any]:
-        agen = self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, True, context)
+               context: Any = None, subgraphs: bool = False, **_: Any) -> Iterator[Any]:
+        agen = self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, True, context,
+                             subgraphs)
         return iterate_sync(agen)
 
     async def _ainvoke(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,

@@ -28,6 +28,9 @@ def write_key(kind: WriteKind, owner: str, interrupt_id: str | None = None) -> s
     return f"{kind}:{owner}" if interrupt_id is None else f"{kind}:{owner}:{interrupt_id}"
 
 
+NULL_ANSWER_KEY = write_key("res", "null")
+
+
 def interrupt_from_json(data: dict[str, Any]) -> Interrupt:
     return Interrupt.from_json(data)
 
@@ -53,6 +56,8 @@ class Checkpoint:
     writes: dict[str, Any] = field(default_factory=dict)
     # What each task of the parent checkpoint returned (by task id): its result in history.
     parent_results: dict[str, Any] = field(default_factory=dict)
+    # A subgraph's: the checkpoints its callers were at, by namespace ("" for the root graph).
+    parents: dict[str, str] = field(default_factory=dict)
 
     # -- pending writes, by what they say ------------------------------------------------------
     def outcome(self, task_id: str) -> dict[str, Any] | None:
@@ -70,6 +75,10 @@ class Checkpoint:
         """The resume values given to the task's interrupts, by interrupt id."""
         prefix = write_key("res", task_id, "")
         return {key[len(prefix):]: value for key, value in self.writes.items() if key.startswith(prefix)}
+
+    def null_answer(self) -> Any:
+        """A resume value given for no interrupt id in particular (interrupts.NULL_RESUME), or None."""
+        return self.writes.get(NULL_ANSWER_KEY)
 
     def is_answered(self, task_id: str, interrupt_id: str) -> bool:
         return write_key("res", task_id, interrupt_id) in self.writes
@@ -98,6 +107,7 @@ class Checkpoint:
             "last": self.last,
             "meta": self.metadata,
             **({"results": self.parent_results} if self.parent_results else {}),
+            **({"parents": self.parents} if self.parents else {}),
         }
 
     @classmethod
@@ -117,6 +127,7 @@ class Checkpoint:
             metadata=body["meta"],
             writes=writes,
             parent_results=body.get("results", {}),
+            parents=body.get("parents", {}),
         )
 
     def encode(self) -> SavedCheckpoint:
@@ -134,4 +145,4 @@ class Checkpoint:
         return SavedCheckpoint(self.id, self.parent_id, serde.dumps_jsonable(encoded))
 
     def full_metadata(self) -> dict[str, Any]:
-        return {**self.metadata, "source": self.source, "step": self.step, "parents": {}}
+        return {**self.metadata, "source": self.source, "step": self.step, "parents": dict(self.parents)}

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import step
 from .errors import ParentCommandError
-from .interrupts import GraphInterrupt, TaskScope, current_task
+from .interrupts import NULL_RESUME, GraphInterrupt, TaskScope, current_task
 from .options import ExecutionOptions
 from .record import Checkpoint
 from .retry import matching_policy
@@ -36,6 +36,9 @@ class TaskRunner:
         self.loop = loop
         self.writer = writer
         self.threads: ThreadBatch | None = None  # set with the loop, when the execution starts
+        self.resuming = False  # the step now running continues a paused one (its tasks re-enter)
+        self.null_resume: list[Any] | None = None  # see interrupts.NULL_RESUME
+        self._parents: tuple[str, dict[str, str]] = ("", {})  # (checkpoint id, its tasks' `parents`)
 
     async def run(self, checkpoint: Checkpoint, task: Task, values: dict[str, Any], *, inline: bool = True,
                   steps_left: int | None = None) -> TaskOutcome:
@@ -46,7 +49,14 @@ class TaskRunner:
             return TaskOutcome(writes, await step.triggers(self.spec, START, values, writes, None, []), None)
         node = self.spec.nodes[task.name]
         resumes = checkpoint.answers(task.id)
+        if checkpoint.writes or self.null_resume is not None or self.opts.parent_resumes:
+            null = self._null_resume(checkpoint)
+            if null is not None:
+                resumes[NULL_RESUME] = null
         config = self.node_config(task)
+        if self._parents[0] != checkpoint.id:  # one map per step, shared by its tasks
+            self._parents = (checkpoint.id, {**self.opts.parents, self.opts.ns: checkpoint.id})
+        parents = self._parents[1]
         node_input = task.arg if task.arg is not NO_ARG else self._node_input(node, values, steps_left)
         attempt = 1
         try:
@@ -54,6 +64,8 @@ class TaskRunner:
                 scope = TaskScope(
                     ns=task.ns, task_id=task.id, thread_id=self.opts.thread_id, checkpointer=self.opts.checkpointer,
                     resumes=resumes, config=config, loop=self.loop, context=self.opts.context, writer=self.writer,
+                    stream=self.opts.stream, replay=self.opts.replay, resuming=self.resuming or attempt > 1,
+                    parents=parents,
                 )
                 try:
                     result = await self._call_node(node, node_input, config, scope, inline)
@@ -76,6 +88,15 @@ class TaskRunner:
         writes, update, goto = self.schema.result_writes(result, task.name)
         targets = await step.triggers(self.spec, task.name, values, writes, config, goto)
         return TaskOutcome(writes, targets, update)
+
+    def _null_resume(self, checkpoint: Checkpoint) -> list[Any] | None:
+        """The run's unaddressed resume value: given with this run's Command, or by the caller."""
+        if self.null_resume is None and (answer := checkpoint.null_answer()) is not None:
+            self.null_resume = [answer]
+        if self.null_resume is not None:
+            return self.null_resume
+        inherited: list[Any] | None = self.opts.parent_resumes.get(NULL_RESUME)
+        return inherited
 
     def _node_input(self, node: NodeSpec, values: dict[str, Any], steps_left: int | None) -> Any:
         schema = node.input_schema or self.schema

@@ -1,11 +1,13 @@
 """Reading and editing a thread's state: get_state, get_state_history, update_state.
 
 A base class of CompiledGraph; it reads checkpoints through the same step maths the loop runs
-(step.py), so a snapshot shows exactly what a run continuing from it would do.
+(step.py), so a snapshot shows exactly what a run continuing from it would do. A config whose
+`checkpoint_ns` names a subgraph this graph declares is read and edited as that subgraph's state.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,6 +17,7 @@ from .errors import ConfigError
 from .record import Checkpoint
 from .spec import GraphSpec
 from .step import NO_ARG
+from .subgraphs import checkpoint_map, node_path, stable_ns
 from .sync import iterate_sync, run_sync
 from .types import START, PregelTask, StateSnapshot
 from .updates import as_updates, superstep
@@ -34,21 +37,76 @@ def _error_text(record: dict[str, Any]) -> str:
     return f"{record.get('type')}({record.get('message', '')!r})"  # records written before the repr was kept
 
 
+def _config(thread_id: str, ns: str, checkpoint_id: str, parents: dict[str, str]) -> dict[str, Any]:
+    """A checkpoint's config; a subgraph's carries `checkpoint_map`, so that running the root graph
+    with it replays this checkpoint inside the root checkpoint it belongs to."""
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}
+    if parents:
+        configurable["checkpoint_map"] = checkpoint_map(parents, ns, checkpoint_id)
+    return {"configurable": configurable}
+
+
+def graph_of_node(action: Any) -> ThreadStateAPI | None:
+    """The graph a node runs: the node itself, or the one its function calls (found, as LangGraph
+    finds it, among the compiled graphs the function's code names by closure or global variable)."""
+    if isinstance(action, ThreadStateAPI):
+        return action
+    fn = inspect.unwrap(action) if callable(action) else None
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    cells = dict(zip(code.co_freevars, getattr(fn, "__closure__", None) or (), strict=False))
+    names = getattr(fn, "__globals__", {})
+    for name in (*code.co_freevars, *code.co_names):
+        try:
+            value = cells[name].cell_contents if name in cells else names.get(name)
+        except ValueError:  # a closure cell not bound yet
+            continue
+        if isinstance(value, ThreadStateAPI):
+            return value
+    return None
+
+
+def find_subgraph(graph: ThreadStateAPI, ns: str) -> ThreadStateAPI | None:
+    """The graph that runs in namespace `ns` under `graph`, if `graph` declares it."""
+    for name in node_path(ns):
+        node = graph.spec.nodes.get(name)
+        sub = graph_of_node(node.action) if node is not None else None
+        if sub is None:
+            return None
+        graph = sub
+    return graph
+
+
 class ThreadStateAPI:
     spec: GraphSpec
     checkpointer: Checkpointer | None | Literal[False]
 
+    def with_checkpointer(self, checkpointer: Checkpointer | None) -> ThreadStateAPI:
+        """A copy using `checkpointer` (CompiledGraph's)."""
+        raise NotImplementedError
+
     def _saver(self) -> Checkpointer | None:
+        if self.checkpointer is True:
+            raise RuntimeError("checkpointer=True cannot be used for root graphs.")
         return self.checkpointer or None
 
-    def _thread(self, config: dict[str, Any]) -> tuple[Checkpointer, str, str, str | None]:
+    def _thread(self, config: dict[str, Any]) -> tuple[ThreadStateAPI, Checkpointer, str, str, str | None]:
+        """Where `config` points: (the graph whose state it is, saver, thread, namespace, checkpoint
+        id); the graph is this one, or a subgraph it declares, lent this graph's checkpointer."""
         saver = self._saver()
         if saver is None:
             raise ConfigError("No checkpointer set: compile the graph with checkpointer=... to read or update state")
         configurable = (config or {}).get("configurable") or {}
         if configurable.get("thread_id") is None:
             raise ConfigError(THREAD_REQUIRED)
-        return saver, str(configurable["thread_id"]), configurable.get("checkpoint_ns", "") or "", configurable.get("checkpoint_id")
+        ns = configurable.get("checkpoint_ns", "") or ""
+        graph: ThreadStateAPI = self
+        if ns and (sub := find_subgraph(self, ns)) is not None:
+            graph = sub.with_checkpointer(saver)
+            if sub.checkpointer is True:
+                ns = stable_ns(ns)  # its one history per thread
+        return graph, saver, str(configurable["thread_id"]), ns, configurable.get("checkpoint_id")
 
     def _snapshot(self, cp: Checkpoint, thread_id: str, ns: str, live: bool,
                   results: dict[str, Any] | None = None) -> StateSnapshot:
@@ -68,7 +126,7 @@ class ThreadStateAPI:
             node = self.spec.nodes.get(task.name)
             state = (
                 {"configurable": {"thread_id": thread_id, "checkpoint_ns": task.ns}}
-                if node is not None and node.is_subgraph else None
+                if node is not None and graph_of_node(node.action) is not None else None
             )
             records.append(PregelTask(
                 id=task.id, name=task.name, path=task.path,
@@ -86,7 +144,7 @@ class ThreadStateAPI:
             nxt = tuple(t.name for t in tasks)
 
         def cfg(checkpoint_id: str) -> dict[str, Any]:
-            return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
+            return _config(thread_id, ns, checkpoint_id, cp.parents)
 
         return StateSnapshot(
             values=values,
@@ -106,25 +164,32 @@ class ThreadStateAPI:
         return self.spec.schema.output(task.arg)
 
     async def aget_state(self, config: dict[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
-        saver, thread_id, ns, checkpoint_id = self._thread(config)
+        graph, saver, thread_id, ns, checkpoint_id = self._thread(config)
+        snapshot = await graph._state_at(saver, thread_id, ns, checkpoint_id, subgraphs)
+        return snapshot if snapshot is not None else StateSnapshot({}, (), config, None, None, None, (), ())
+
+    async def _state_at(self, saver: Checkpointer, thread_id: str, ns: str, checkpoint_id: str | None,
+                        subgraphs: bool) -> StateSnapshot | None:
         saved = await saver.load(thread_id, ns, checkpoint_id)
         if saved is None:
-            return StateSnapshot({}, (), config, None, None, None, (), ())
+            return None
         # The head as it stands now; a checkpoint asked for by id is the record of its step.
         snapshot = self._snapshot(Checkpoint.decode(saved), thread_id, ns, live=checkpoint_id is None)
         if subgraphs:
-            snapshot = await self._with_subgraph_states(snapshot, saver)
+            snapshot = await self._with_subgraph_states(snapshot, saver, thread_id)
         return snapshot
 
-    async def _with_subgraph_states(self, snapshot: StateSnapshot, saver: Checkpointer) -> StateSnapshot:
+    async def _with_subgraph_states(self, snapshot: StateSnapshot, saver: Checkpointer, thread_id: str) -> StateSnapshot:
         """Each pending subgraph task's `state` as the subgraph's own snapshot, recursively."""
         tasks = []
         for task in snapshot.tasks:
             node = self.spec.nodes.get(task.name)
-            if node is not None and node.is_subgraph and isinstance(task.state, dict):
-                sub = node.action.with_checkpointer(saver)
-                inner = await sub.aget_state(task.state, subgraphs=True)
-                if inner.config.get("configurable", {}).get("checkpoint_id"):
+            sub = graph_of_node(node.action) if node is not None else None
+            if sub is not None and isinstance(task.state, dict):
+                ns = task.state["configurable"]["checkpoint_ns"]
+                ns = stable_ns(ns) if sub.checkpointer is True else ns
+                inner = await sub.with_checkpointer(saver)._state_at(saver, thread_id, ns, None, True)
+                if inner is not None:
                     task = task._replace(state=inner)
             tasks.append(task)
         return snapshot._replace(tasks=tuple(tasks))
@@ -134,7 +199,12 @@ class ThreadStateAPI:
 
     async def aget_state_history(self, config: dict[str, Any], *, filter: dict[str, Any] | None = None,
                                  before: dict[str, Any] | None = None, limit: int | None = None) -> AsyncIterator[StateSnapshot]:
-        saver, thread_id, ns, _ = self._thread(config)
+        graph, saver, thread_id, ns, _ = self._thread(config)
+        async for snapshot in graph._history_at(saver, thread_id, ns, filter, before, limit):
+            yield snapshot
+
+    async def _history_at(self, saver: Checkpointer, thread_id: str, ns: str, filter: dict[str, Any] | None,
+                          before: dict[str, Any] | None, limit: int | None) -> AsyncIterator[StateSnapshot]:
         before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
         fetch_limit = None if filter else limit
         saved_list = await saver.history(thread_id, ns, limit=fetch_limit, before=before_id)
@@ -164,11 +234,12 @@ class ThreadStateAPI:
         if any(len(u) == 0 for u in supersteps):
             raise ConfigError("No updates provided")
         for updates in supersteps:
-            saver, thread_id, ns, checkpoint_id = self._thread(config)
+            graph, saver, thread_id, ns, checkpoint_id = self._thread(config)
             chain = ThreadChain(saver, thread_id, ns)
             base = await chain.load(checkpoint_id)
-            checkpoint = await superstep(self.spec, chain, base, as_updates(updates))
-            config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint.id}}
+            chain.parents = dict(base.parents) if base else {}  # a subgraph's checkpoint keeps its callers'
+            checkpoint = await superstep(graph.spec, chain, base, as_updates(updates))
+            config = _config(thread_id, ns, checkpoint.id, checkpoint.parents)
         return config
 
     def bulk_update_state(self, config: dict[str, Any], supersteps: Sequence[Sequence[Any]]) -> dict[str, Any]:

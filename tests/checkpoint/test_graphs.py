@@ -130,3 +130,41 @@ async def test_typed_pauses_refuse_bad_answers_and_keep_their_schema(make_saver:
     history = [s async for s in later.aget_state_history(cfg)]
     paused_step = next(s for s in history if s.next == ("ask_a", "ask_b"))
     assert [i.response_schema for t in paused_step.tasks for i in t.interrupts] == [schema, schema]
+
+
+def stateful_subgraph_parent(seen: list[list[str]]) -> Any:
+    """A parent whose `checkpointer=True` subgraph asks a question and keeps its state across runs."""
+
+    def ask(state: Fan) -> Fan:
+        seen.append(list(state.get("log", [])))
+        return {"log": [f"answer={interrupt('why?')}"]}
+
+    sub = StateGraph(Fan).add_node("ask", ask).add_edge(START, "ask").compile(checkpointer=True)
+    builder = StateGraph(Fan).add_node("prep", lambda state: {}).add_node("sub", sub)
+    return builder.add_edge(START, "prep").add_edge("prep", "sub")
+
+
+async def test_stateful_subgraph_across_savers(make_saver: Callable[..., Checkpointer]) -> None:
+    seen: list[list[str]] = []
+    builder = stateful_subgraph_parent(seen)
+    cfg = config()
+    await builder.compile(checkpointer=make_saver()).ainvoke({"log": ["one"]}, cfg)
+    state = await builder.compile(checkpointer=make_saver()).aget_state(cfg, subgraphs=True)
+    assert state.tasks[0].state.values == {"log": ["one"]}  # the subgraph's own snapshot
+    await builder.compile(checkpointer=make_saver()).ainvoke(Command(resume="a"), cfg)
+
+    # A second run continues the subgraph's thread: its first run's end state plus the new input.
+    await builder.compile(checkpointer=make_saver()).ainvoke({"log": ["two"]}, cfg)
+    second_start = ["one", "answer=a", "one", "one", "answer=a", "two"]
+    assert seen == [["one"], ["one"], second_start]
+    graph = builder.compile(checkpointer=make_saver())
+    sub_cfg = {"configurable": {**cfg["configurable"], "checkpoint_ns": "sub"}}
+    sub_sources = [s.metadata["source"] async for s in graph.aget_state_history(sub_cfg)]  # type: ignore[index]
+    assert sub_sources == ["loop", "input", "loop", "loop", "input"]
+
+    # Replaying the parent from before the second run's subgraph step: the subgraph loads the state
+    # it had before that checkpoint (the first run's end) and takes the input again.
+    history = [s async for s in graph.aget_state_history(cfg)]
+    before_second = next(s for s in history if s.next == ("sub",))
+    replayed = await builder.compile(checkpointer=make_saver()).ainvoke(None, before_second.config)
+    assert replayed["__interrupt__"][0].value == "why?" and seen[-1] == second_start
