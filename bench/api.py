@@ -1,145 +1,152 @@
-"""HTTP API throughput: the seed's interrupt + resume cycle through the real langgraph_sdk client.
+"""HTTP API cost and throughput: the seed's interrupt + resume cycle through the real langgraph_sdk client.
 
-Starts `python -m bot serve` (in memory, then on a redis-server it starts itself) and, at 1 and
-50 concurrent clients, runs cycles of: create a thread, `runs.wait` to the interrupt,
-`runs.wait` with `Command(resume=...)` to the end. Prints cycles/s, requests/s and the median
-and p99 cycle latency.
+A cycle is: create a thread, `runs.wait` to the interrupt, `runs.wait` with `Command(resume=...)` to
+the end. For `python -m bot serve` in memory, on a redis-server started here, and two serve processes
+on that one Redis, at 1 and 50 concurrent clients, it prints cycles/s, the median and p99 cycle
+latency, and the server's CPU per cycle (the server process's own CPU time from /proc, so the
+client's work on the same cores does not count) against the engine's own CPU per cycle in process
+(same graph, no HTTP), measured in the same run. With `--langgraph-python` (a venv with
+`langgraph-cli[inmem]`), the same cycle against `langgraph dev` is a row too.
 
-Run: python bench/api.py [--seconds S]
+Clients run in their own processes (one per server), so a client never shares the server's event loop.
+
+Run: python bench/api.py [--seconds S] [--langgraph-python /tmp/lgcli/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import socket
+import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 # Run as a script, bench/ is first on sys.path, where bench/redis.py would shadow the redis package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
-from langgraph_sdk import get_client  # noqa: E402
-from langgraph_sdk.schema import Command  # noqa: E402
+from bench.serving import cpu_seconds, langgraph_dev, redis_server, sluice  # noqa: E402
 
-REPO = HERE.parent
-REQUESTS_PER_CYCLE = 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+ENGINE_CYCLES = 300
 
 
-def wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"{url} did not answer")
-
-
-@contextmanager
-def server(redis_url: str | None) -> Any:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SLUICE_", "REDIS_"))}
-    env.update({"PORT": str(port), "HOST": "127.0.0.1", "SLUICE_GRAPHS": str(REPO / "langgraph.json")})
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/ok", proc)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-@contextmanager
-def redis_server() -> Any:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", tmp],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        try:
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-
-
-async def cycle(client: Any) -> None:
+async def cycle(client: Any, command: Any) -> None:
     thread_id = (await client.threads.create())["thread_id"]
     paused = await client.runs.wait(thread_id, "agent", input={"some_text": "original text"})
     assert paused["__interrupt__"][0]["value"] == {"text_to_revise": "original text"}, paused
-    done = await client.runs.wait(thread_id, "agent", command=Command(resume="Edited text"))
+    done = await client.runs.wait(thread_id, "agent", command=command(resume="Edited text"))
     assert done == {"some_text": "Edited text"}, done
 
 
-async def measure(url: str, clients: int, seconds: float) -> dict[str, float]:
+async def load(url: str, clients: int, seconds: float) -> dict[str, Any]:
+    """Client side (a process of its own): `clients` concurrent cycle loops for `seconds`."""
+    from langgraph_sdk import get_client
+    from langgraph_sdk.schema import Command
+
     client = get_client(url=url)
-    await cycle(client)  # warm up
+    await cycle(client, Command)  # warm up
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
     async def worker() -> None:
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
-            await cycle(client)
+            await cycle(client, Command)
             latencies.append(time.perf_counter() - started)
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
+    return {"cycles": len(latencies), "elapsed": time.perf_counter() - began, "latencies": latencies}
+
+
+def drive(targets: list[tuple[str, int]], clients: int, seconds: float) -> dict[str, float]:
+    """Runs one client process per server at once; sums their cycles and the servers' CPU."""
+    cpu_before = [cpu_seconds(pid) for _, pid in targets]
+    procs = [subprocess.Popen([sys.executable, __file__, "--client", url, "--clients", str(clients),
+                               "--seconds", str(seconds)], stdout=subprocess.PIPE) for url, _ in targets]
+    results = [json.loads(p.communicate()[0]) for p in procs]
+    cpu = sum(cpu_seconds(pid) - before for (_, pid), before in zip(targets, cpu_before, strict=True))
+    cycles = sum(r["cycles"] for r in results)
+    latencies = sorted(x for r in results for x in r["latencies"])
+    elapsed = max(r["elapsed"] for r in results)
+    warmups = len(targets)  # each client process warms up with one cycle, inside the CPU window
     return {
-        "cycles_s": len(latencies) / elapsed,
-        "requests_s": REQUESTS_PER_CYCLE * len(latencies) / elapsed,
+        "cycles_s": cycles / elapsed,
         "median_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "cpu_ms": cpu * 1000 / (cycles + warmups),
     }
+
+
+async def engine_cycle_ms(redis_url: str | None) -> float:
+    """CPU per seed cycle of the engine in this process (ainvoke to the pause, then the resume)."""
+    from engine import Command, InMemorySaver, RedisSaver
+    from examples.text_revision import builder
+
+    saver: Any = RedisSaver.from_url(redis_url) if redis_url else InMemorySaver()
+    graph = builder.compile(checkpointer=saver)
+
+    async def one(i: int) -> None:
+        config = {"configurable": {"thread_id": f"engine-{redis_url is not None}-{i}-{time.monotonic_ns()}"}}
+        await graph.ainvoke({"some_text": "original text"}, config)
+        assert await graph.ainvoke(Command(resume="Edited text"), config) == {"some_text": "Edited text"}
+
+    for i in range(20):
+        await one(i)
+    samples = []
+    for _ in range(5):
+        t0 = time.process_time()
+        for i in range(ENGINE_CYCLES):
+            await one(i)
+        samples.append((time.process_time() - t0) / ENGINE_CYCLES)
+    if redis_url:
+        await saver.aclose()
+    return statistics.median(samples) * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--langgraph-python", help="python of a venv with langgraph-cli[inmem] (adds its row)")
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(f"{'store':<8}{'clients':>8}{'cycles/s':>10}{'req/s':>9}{'median ms':>11}{'p99 ms':>9}")
+    if args.client:
+        print(json.dumps(asyncio.run(load(args.client, args.clients, args.seconds))))
+        return
     with redis_server() as redis_url:
-        for store, url_for in (("memory", None), ("redis", redis_url)):
-            with server(url_for) as url:
+        engine_ms = {"memory": asyncio.run(engine_cycle_ms(None)), "redis": asyncio.run(engine_cycle_ms(redis_url))}
+        print(f"engine in process, CPU per cycle: memory {engine_ms['memory']:.3f} ms, "
+              f"Redis {engine_ms['redis']:.3f} ms (ratios below are against memory's, as the issue states them)")
+        print(f"{'server':<22}{'clients':>8}{'cycles/s':>10}{'median ms':>11}{'p99 ms':>9}{'CPU ms/cycle':>14}"
+              f"{'x engine':>10}")
+
+        def row(name: str, clients: int, r: dict[str, float]) -> None:
+            print(f"{name:<22}{clients:>8}{r['cycles_s']:>10.1f}{r['median_ms']:>11.2f}{r['p99_ms']:>9.2f}"
+                  f"{r['cpu_ms']:>14.2f}{r['cpu_ms'] / engine_ms['memory']:>10.1f}", flush=True)
+
+        one_redis = 0.0
+        for store, url_for in (("sluice memory", None), ("sluice redis", redis_url)):
+            with sluice(url_for) as target:
                 for clients in (1, 50):
-                    r = asyncio.run(measure(url, clients, args.seconds))
-                    print(f"{store:<8}{clients:>8}{r['cycles_s']:>10.1f}{r['requests_s']:>9.1f}"
-                          f"{r['median_ms']:>11.2f}{r['p99_ms']:>9.2f}")
+                    r = drive([target], clients, args.seconds)
+                    row(store, clients, r)
+                    one_redis = r["cycles_s"]
+        with ExitStack() as stack:
+            targets = [stack.enter_context(sluice(redis_url)) for _ in range(2)]
+            r = drive(targets, 50, args.seconds)
+            row("sluice redis x2 procs", 100, r)
+            print(f"two processes / one process on one Redis (50 clients each): {r['cycles_s'] / one_redis:.2f}x")
+        if args.langgraph_python:
+            with langgraph_dev(args.langgraph_python) as target:
+                for clients in (1, 50):
+                    row("langgraph dev (inmem)", clients, drive([target], clients, max(args.seconds, 10.0)))
 
 
 if __name__ == "__main__":

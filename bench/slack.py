@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import redis.asyncio as aioredis  # noqa: E402
 
+from bot.app import MAX_CONNECTIONS, redis_retries  # noqa: E402
 from engine import END, StateGraph, interrupt  # noqa: E402
 from tests.slack.harness import APPROVER, CHANNEL, button, make_env  # noqa: E402
 
@@ -107,7 +108,10 @@ async def run(rounds: int, concurrencies: list[int]) -> None:
 
 
 async def measure(url: str, rounds: int, concurrencies: list[int]) -> None:
-    redis = aioredis.from_url(url)
+    # Pooled as the service pools it (bot.app): a burst of clicks waits for a connection, never fails.
+    redis = aioredis.Redis.from_pool(
+        aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=30, **redis_retries())
+    )
     env, close = await make_env(redis, extra_graphs={"loop": looping_graph()})
     updated: dict[str, float] = {}
     posted: dict[str, float] = {}

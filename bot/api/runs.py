@@ -69,25 +69,31 @@ async def create_stateless(request: web.Request) -> web.Response:
 
 
 async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResponse:
-    """Streams a newline every few seconds while waiting (as the LangGraph server does, so proxies
-    keep the connection), then the result as the JSON body."""
-    response = web.StreamResponse(headers={"Content-Type": "application/json", **_location(run)})
-    await response.prepare(request)
+    """The run's result as the JSON body. A run that ends within the first heartbeat period is
+    answered in one response (headers and body in one write); a longer one gets its headers, then a
+    newline every few seconds (as the LangGraph server does, so proxies keep the connection)."""
     join = asyncio.ensure_future(_manager(request).join(run.thread_id, run.run_id))
+    response: web.StreamResponse | None = None
     result: Any
     try:
         while True:
             done, _ = await asyncio.wait({join}, timeout=HEARTBEAT_S)
             if done:
                 break
+            if response is None:
+                response = web.StreamResponse(headers={"Content-Type": "application/json", **_location(run)})
+                await response.prepare(request)
             await response.write(b"\n")
         result = wire.run_result(join.result())
-    except Exception as exc:  # headers are out: the error ends the body, as the LangGraph server does
-        log.warning("waiting for run %s failed after its headers were sent: %s", run.run_id, exc)
+    except Exception as exc:  # the error ends the body with a 200, as the LangGraph server does
+        log.warning("waiting for run %s failed: %s", run.run_id, exc)
         result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
     finally:
         join.cancel()
-    await response.write(wire.dumps(result).encode())
+    body = wire.dumps(result).encode()
+    if response is None:
+        return web.Response(body=body, headers={"Content-Type": "application/json", **_location(run)})
+    await response.write(body)
     await response.write_eof()
     return response
 

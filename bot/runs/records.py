@@ -7,7 +7,7 @@ They are JSON documents (stored by `bot.runs.store`) whose fields are the LangGr
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,6 +22,27 @@ FailureCause = Literal["graph", "answer_refused", "pause_gone", "cancelled", "in
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _encode_nested(value: Any) -> Any:
+    """JSON's fallback: a dataclass inside a record as `asdict` would give it, anything else as text."""
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else str(value)
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    if cls not in _NAMES:
+        _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return _NAMES[cls]
+
+
+def _dumps(record: ThreadRecord | RunRecord) -> str:
+    """The record as JSON, the same text as `json.dumps(asdict(record))` without asdict's deep copy
+    (which cost most of a store operation: records are written several times per run)."""
+    body = {name: getattr(record, name) for name in _names(type(record))}
+    return json.dumps(body, separators=(",", ":"), default=_encode_nested)
 
 
 @dataclass
@@ -44,7 +65,7 @@ class ThreadRecord:
         return body
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), default=str)
+        return _dumps(self)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> ThreadRecord:
@@ -52,7 +73,8 @@ class ThreadRecord:
 
     def fields(self) -> dict[str, str]:
         """One JSON value per field: stored as a hash, so a status change writes only its fields."""
-        return encode_fields(asdict(self))
+        return {name: json.dumps(getattr(self, name), separators=(",", ":"), default=_encode_nested)
+                for name in _names(ThreadRecord)}
 
     @classmethod
     def from_fields(cls, stored: dict[Any, Any]) -> ThreadRecord:
@@ -101,7 +123,7 @@ class RunRecord:
         return body
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), default=str)
+        return _dumps(self)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> RunRecord:

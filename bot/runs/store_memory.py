@@ -131,8 +131,6 @@ class MemoryRecords:
                 await self.delete_run(thread_id, run_id)
             elif final is not None and thread_id in self._threads:  # a deleted thread keeps no runs
                 await self.put_run(final)
-            if thread_changes:
-                await self.patch_thread(thread_id, thread_changes)
             queue = self._queues.get(thread_id, [])
             was_head = bool(queue) and queue[0] == run_id
             if run_id in queue:
@@ -140,10 +138,13 @@ class MemoryRecords:
             if was_head:
                 self._grant(thread_id)
             raw = self._threads.get(thread_id)
-            if raw is not None and queue:
-                await self.patch_thread(thread_id, {"status": "busy"})
-            elif raw is not None and ThreadRecord.loads(raw).status == "busy":
-                await self.patch_thread(thread_id, {"status": idle_status, "updated_at": now_iso()})
+            if raw is not None:  # the thread read and written once, with every change
+                thread = replace(ThreadRecord.loads(raw), **(thread_changes or {}))
+                if queue:
+                    thread.status = "busy"
+                elif thread.status == "busy":
+                    thread.status, thread.updated_at = idle_status, now_iso()  # type: ignore[assignment]
+                self._threads[thread_id] = thread.dumps()
             return len(queue)
 
     async def queued(self, thread_id: str) -> list[str]:
