@@ -142,7 +142,7 @@ class CompiledGraph(ThreadStateAPI):
                       live: tuple[frozenset[str], bool] | None = None) -> AsyncIterator[tuple[str, Any, GraphExecution]]:
         """The run's events; `live` (modes, subgraphs) asks for custom writes and subgraphs' chunks."""
         sink = None
-        if live is not None and ("custom" in live[0] or live[1]):
+        if live is not None and ("custom" in live[0] or "updates" in live[0] or live[1]):
             sink = SubgraphStream(asyncio.get_running_loop(), asyncio.Queue(), live[0], live[1])
         execution = GraphExecution(
             self.spec, self._options(config, interrupt_before, interrupt_after, inline_sync, context, sink)
