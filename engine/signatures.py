@@ -1,6 +1,6 @@
 """What a node or routing function asks for, read from its signature when the graph is built.
 
-A node may declare, after its state: `config` (or any second positional parameter), `runtime`
+A node may declare, after its state: `config` (unannotated or a RunnableConfig), `runtime`
 (by name or a `Runtime[...]` annotation) and `writer` (by name or a `StreamWriter` annotation).
 A first parameter annotated with a state class of its own is the node's input schema: it reads
 just those keys, which may be private keys no other node sees.
@@ -13,8 +13,6 @@ from collections.abc import Callable
 from typing import Any, get_type_hints
 
 from .types import Command
-
-_INJECTED = ("runtime", "writer")
 
 
 def _params(fn: Callable[..., Any]) -> list[inspect.Parameter]:
@@ -44,11 +42,11 @@ def wants_writer(fn: Callable[..., Any]) -> bool:
 
 
 def wants_config(fn: Callable[..., Any]) -> bool:
-    params = [p for p in _params(fn) if _injected_as(p) not in _INJECTED]
-    if any(p.name == "config" for p in params):
-        return True
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 2
+    """As LangGraph decides: a parameter named `config`, unannotated or annotated RunnableConfig."""
+    return any(
+        p.name == "config" and (p.annotation is p.empty or "RunnableConfig" in str(p.annotation))
+        for p in _params(fn)[1:]
+    )
 
 
 def is_async_callable(fn: Any) -> bool:

@@ -21,6 +21,7 @@ from .types import END, START, Interrupt, Send
 PULL = "__pregel_pull"
 PUSH = "__pregel_push"
 INTERRUPT_KEY = "__interrupt__"
+JOINED = "__joined__"  # the barrier key listing next tasks that a completed join triggered
 DEFERRED = "__deferred__"  # the barrier key listing deferred nodes that wait for the graph to go quiet
 NO_ARG = object()
 
@@ -168,8 +169,8 @@ async def triggers(spec: GraphSpec, source: str, values: dict[str, Any], writes:
 
 
 async def follow(spec: GraphSpec, branch: Branch, view: Any, config: dict[str, Any] | None) -> list[Any]:
-    args = (view, config or {}) if branch.wants_config else (view,)
-    result = await branch.path(*args) if branch.is_async else branch.path(*args)
+    kwargs = {"config": config or {}} if branch.wants_config else {}
+    result = await branch.path(view, **kwargs) if branch.is_async else branch.path(view, **kwargs)
     items = result if isinstance(result, (list, tuple)) else [result]
     out: list[Any] = []
     for item in items:
@@ -189,12 +190,16 @@ async def follow(spec: GraphSpec, branch: Branch, view: Any, config: dict[str, A
     return out
 
 
-def next_tasks(spec: GraphSpec, finished: list[tuple[str, list[Any]]],
-               barriers: dict[str, list[str]]) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """The next step's task records and join barriers, from what each finished task triggered."""
+def next_tasks(spec: GraphSpec, finished: list[tuple[str, list[Any]]], barriers: dict[str, list[str]],
+               still_joined: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """The next step's task records and join barriers, from what each finished task triggered.
+
+    `still_joined`: targets of joins that completed earlier and have not run yet (an update_state
+    in between does not run them); they stay next, as LangGraph's barrier channels keep them."""
     pushes: list[dict[str, Any]] = []
-    pulls: set[str] = set()
-    barriers = {k: list(v) for k, v in barriers.items()}
+    pulls: set[str] = set(still_joined)
+    joined: list[str] = list(still_joined)
+    barriers = {k: list(v) for k, v in barriers.items() if k != JOINED}
     for _name, targets in finished:
         for target in targets:
             if isinstance(target, Send):
@@ -213,6 +218,7 @@ def next_tasks(spec: GraphSpec, finished: list[tuple[str, list[Any]]],
             seen = []
             if target != END:
                 pulls.add(target)
+                joined.append(target)
         if seen:
             barriers[key] = seen
         else:
@@ -229,4 +235,6 @@ def next_tasks(spec: GraphSpec, finished: list[tuple[str, list[Any]]],
             pulls = set(waiting)
     order = spec.order
     tasks = pushes + [{"name": n, "path": [PULL, n]} for n in sorted(pulls, key=lambda n: order.get(n, -1))]
+    if joined:
+        barriers[JOINED] = sorted(set(joined) & pulls)
     return tasks, barriers

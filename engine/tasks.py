@@ -128,9 +128,9 @@ class TaskRunner:
         try:
             if node.is_subgraph:
                 return await node.action._run_nested(node_input, scope)
-            args = (node_input, config) if node.wants_config else (node_input,)
+            args = (node_input,)
             writer = scope.writer or Runtime.stream_writer
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = {"config": config} if node.wants_config else {}
             if node.wants_runtime:
                 kwargs["runtime"] = Runtime(context=self.opts.context, stream_writer=writer)
             if node.wants_writer:

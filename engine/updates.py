@@ -116,7 +116,8 @@ async def _as_nodes(spec: GraphSpec, chain: ThreadChain, base: Checkpoint | None
             open_tasks.remove(task)
             results[task.id] = shown
     schema.apply(new_values, all_writes)
-    tasks, barriers = step.next_tasks(spec, finished, base.barriers if base else {})
+    joined = base.barriers.get(step.JOINED, []) if base else []
+    tasks, barriers = step.next_tasks(spec, finished, base.barriers if base else {}, joined)
     checkpoint = chain.new(base, new_values, tasks, barriers, base.step + 1 if base else 0, "update",
                            [n for _, n, _ in valid if n is not None])
     checkpoint.parent_results = results

@@ -526,3 +526,22 @@ def steps_that_write_nothing(api: Api, t: Trace) -> None:
 
 
 FIDELITY_SCENARIOS.append(steps_that_write_nothing)
+
+
+def update_state_keeps_a_completed_join(api: Api, t: Trace) -> None:
+    """A node a completed join triggered stays next through update_state until it runs."""
+    b = api.StateGraph(Items)
+    for name in ("a", "b", "c"):
+        b.add_node(name, lambda s, name=name: {"items": [name]})
+    b.add_edge(api.START, "a")
+    b.add_edge(api.START, "b")
+    b.add_edge(["a", "b"], "c")
+    g = b.compile(checkpointer=api.InMemorySaver(), interrupt_before=["c"])
+    t.call("run", lambda: g.invoke({"items": []}, cfg()))
+    t.call("as-a", lambda: g.get_state(g.update_state(cfg(), {"items": ["u"]}, as_node="a")))
+    t.call("goto", lambda: g.get_state(g.update_state(cfg(), api.Command(update={"items": ["v"]}, goto="b"),
+                                                      as_node="a")))
+    t.call("resume", lambda: g.invoke(None, cfg()))
+
+
+FIDELITY_SCENARIOS.append(update_state_keeps_a_completed_join)
