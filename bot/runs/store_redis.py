@@ -282,6 +282,9 @@ class RedisRecords:
             _score(run.created_at),
             *_flat(encode_fields(thread_changes)),
         ]
+        # Indexed first (its own slot, so a separate command): if this process dies before the run's
+        # first turn, its lease lapses with nobody renewing it and the sweep must find the thread.
+        await self._redis.zadd(keys.LEASE_INDEX, {run.thread_id: _now_ms() + self.lease_ms})
         return _text(await self._submit(keys=self._run_keys(run.thread_id, run.run_id), args=args))
 
     @_storage

@@ -47,14 +47,15 @@ async def _idle(server: Serve, thread_id: str) -> bool:
     return bool((await get_client(url=server.url).threads.get(thread_id))["status"] == "idle")
 
 
+@pytest.mark.parametrize("moment", [DECIDE, SUBMIT], ids=["after-recording", "after-queuing-the-resume"])
 async def test_the_process_dies_after_recording_and_another_applies_it_once(
-    slack: LocalSlack, proxy: RedisProxy, serves: Any
+    slack: LocalSlack, proxy: RedisProxy, serves: Any, moment: bytes
 ) -> None:
     env = serve_env(slack, proxy.url)
     clicked, survivor = await serves(env, "clicked"), await serves(env, "survivor")
     thread_id, message = await _paused_thread(slack, survivor, clicked)
 
-    proxy.on(DECIDE, "hold")  # the decision reaches Redis; then its process hears nothing more
+    proxy.on(moment, "hold")  # the command reaches Redis; then its process hears nothing more
     assert (await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))).status == 200
     await asyncio.wait_for(proxy.cued.wait(), 10)
     clicked.kill()  # between recording the decision and starting its resume
@@ -66,7 +67,10 @@ async def test_the_process_dies_after_recording_and_another_applies_it_once(
     assert state["values"] == {"some_text": "draft"} and state["next"] == []
     assert action_ids(slack.message(CHANNEL, message.ts)) == []  # the survivor updated the message
     assert APPROVER in json.dumps(slack.message(CHANNEL, message.ts).blocks)
-    assert "was recorded but not applied; applying it here" in survivor.log()
+    if moment == DECIDE:
+        assert "was recorded but not applied; applying it here" in survivor.log()
+    else:  # queued, never started: its lease lapsed and the survivor's runs recovery took it
+        assert "lost its process; continuing it here" in survivor.log()
 
 
 async def test_redis_loses_the_answer_to_the_recording_and_the_retry_still_resumes_once(
