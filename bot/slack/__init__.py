@@ -76,6 +76,7 @@ class SlackBot:
         self._timers = None
         if self.socket is not None:
             await self.socket.stop()
+        await self.deps.calls.aclose()
 
 
 def build(

@@ -6,9 +6,11 @@ A failed post never raises into the caller's flow: the pause stays pending (and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -45,11 +47,31 @@ def _why(exc: Exception) -> str:
 class SlackCalls:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _connected(self) -> AsyncWebClient:
+        """The client with one HTTP session kept for this event loop: without one, slack_sdk opens
+        (and closes) a session and a TCP connection per call, which under a burst of clicks cost
+        more than the calls. Bolt's listeners share the client, so their calls reuse it too."""
+        loop = asyncio.get_running_loop()
+        session = self.client.session
+        if session is None or session.closed or self._loop is not loop:
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout), trust_env=self.client.trust_env_in_session
+            )
+            self._loop = loop
+        return self.client
+
+    async def aclose(self) -> None:
+        """Closes the kept HTTP session (on shutdown)."""
+        session, self.client.session = self.client.session, None
+        if session is not None and not session.closed and self._loop is asyncio.get_running_loop():
+            await session.close()
 
     async def post(self, placement: Placement, text: str, blocks: list[dict[str, Any]], thread_id: str) -> str | None:
         """Posts a message; returns its ts, or None (logged) when Slack refused or was unreachable."""
         try:
-            response = await self.client.chat_postMessage(
+            response = await self._connected().chat_postMessage(
                 channel=placement.channel,
                 thread_ts=placement.thread_ts,
                 text=limits.clip(text, limits.MESSAGE_TEXT),
@@ -63,7 +85,7 @@ class SlackCalls:
 
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]], thread_id: str) -> bool:
         try:
-            await self.client.chat_update(
+            await self._connected().chat_update(
                 channel=channel, ts=ts, text=limits.clip(text, limits.MESSAGE_TEXT), blocks=blocks
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -75,7 +97,7 @@ class SlackCalls:
         self, channel: str, user: str, text: str, thread_id: str = "-", thread_ts: str | None = None
     ) -> None:
         try:
-            await self.client.chat_postEphemeral(
+            await self._connected().chat_postEphemeral(
                 channel=channel, user=user, text=limits.clip(text, limits.MESSAGE_TEXT), thread_ts=thread_ts
             )
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -84,7 +106,7 @@ class SlackCalls:
     async def permalink(self, channel: str, ts: str, thread_id: str = "-") -> str | None:
         """A link to the message (chat.getPermalink), or None (logged) when Slack did not give one."""
         try:
-            response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+            response = await self._connected().chat_getPermalink(channel=channel, message_ts=ts)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.error("chat.getPermalink %s/%s for thread %s failed: %s", channel, ts, thread_id, _why(exc))
             return None
@@ -93,7 +115,7 @@ class SlackCalls:
 
     async def open_view(self, trigger_id: str, view: dict[str, Any], thread_id: str) -> bool:
         try:
-            await self.client.views_open(trigger_id=trigger_id, view=view)
+            await self._connected().views_open(trigger_id=trigger_id, view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.error("views.open for thread %s failed: %s", thread_id, _why(exc))
             return False
@@ -101,10 +123,10 @@ class SlackCalls:
 
     async def publish_home(self, user: str, view: dict[str, Any]) -> None:
         try:
-            await self.client.views_publish(user_id=user, view=view)
+            await self._connected().views_publish(user_id=user, view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.error("views.publish for %s failed: %s", user, _why(exc))
 
     async def group_members(self, group: str) -> list[str]:
-        response = await self.client.usergroups_users_list(usergroup=group)
+        response = await self._connected().usergroups_users_list(usergroup=group)
         return [str(u) for u in response.get("users") or []]

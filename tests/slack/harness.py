@@ -128,6 +128,7 @@ async def make_env(
     async def close() -> None:
         await runs.drain()
         await runner.cleanup()
+        await bot.deps.calls.aclose()
         await slack.close()
 
     return Env(slack, bot, runs, url), close

@@ -62,14 +62,18 @@ async def test_post_update_and_validation(slack: LocalSlack, client: AsyncWebCli
 
 async def test_rate_limit_is_retried_after_retry_after(slack: LocalSlack, client: AsyncWebClient) -> None:
     slack.fail("chat.postMessage", "ratelimited", status=429, retry_after=0, times=2)
-    ts = await SlackCalls(client).post(Placement(CHANNEL), "hello", [], "thread-1")
+    calls = SlackCalls(client)
+    ts = await calls.post(Placement(CHANNEL), "hello", [], "thread-1")
+    await calls.aclose()
     assert ts is not None and slack.count("chat.postMessage") == 3
 
 
 async def test_a_refused_post_is_logged_with_the_thread_id(
     slack: LocalSlack, client: AsyncWebClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert await SlackCalls(client).post(Placement("CGONE"), "hello", [], "thread-42") is None
+    calls = SlackCalls(client)
+    assert await calls.post(Placement("CGONE"), "hello", [], "thread-42") is None
+    await calls.aclose()
     assert "thread-42" in caplog.text and "channel_not_found" in caplog.text
 
 
