@@ -64,10 +64,12 @@ class Notifier:
             log.exception("Slack notification for thread %s failed", event.thread_id)
 
     async def _paused(self, event: RunEvent) -> Pause | None:
-        default = self.deps.assistants.default_channel(event.assistant_id) or self.deps.default_channel
-        placement = placement_for(event, default)
         overrides = policy.run_overrides(event.config)
         settings = policy.effective(self.deps.assistants.settings(event.assistant_id), overrides)
+        # the run's `sluice.slack_channel` (else the assistant's) is the default: an explicit
+        # configurable.slack_channel (or the metadata's) still comes first
+        default = settings.slack_channel or self.deps.default_channel
+        placement = placement_for(event, default)
         opened_at = time.time()
         pause = Pause(
             thread_id=event.thread_id,

@@ -18,6 +18,7 @@ from bot.slack import outcome_blocks as ob
 from bot.slack.blocks import Block, decided_blocks, pause_text
 from bot.slack.deps import Deps
 from bot.slack.failures import Failure, FailureStore
+from bot.slack.lifecycle import policy
 from bot.slack.pause import Pause, Placement
 from bot.slack.ports import ResumeConflict, RunEvent
 
@@ -64,7 +65,9 @@ class Outcomes:
             await self.deps.calls.post(where, text, ob.paused_again_blocks(event.assistant_id, link), event.thread_id)
         else:
             from_slack = bool(event.metadata.get(SLACK_ORIGIN))
-            if from_slack or self.deps.assistants.notify_on_finish(event.assistant_id):
+            notify = policy.of(pause).notify_on_finish if pause.policy else self.deps.assistants.notify_on_finish(
+                event.assistant_id)  # the run's own setting, else the assistant's (pauses kept from before)
+            if from_slack or notify:
                 body = ob.finished_blocks(event.assistant_id, event.values, with_answer=from_slack)
                 await self.deps.calls.post(where, f"{event.assistant_id} finished", body, event.thread_id)
         headline = ob.headline(

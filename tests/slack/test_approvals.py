@@ -161,3 +161,18 @@ async def test_the_home_tab_and_pending_list_what_the_viewer_may_decide_and_audi
     await gov.slack.slash_command(APPROVER, CHANNEL, "/sluice", f"audit {timed}")
     await gov.settle()
     assert "No decisions recorded" in gov.slack.ephemerals(APPROVER)[-1].text
+
+
+async def test_a_runs_own_settings_place_its_pause_silence_its_finish_and_hold_for_its_next_pause(gov: Env) -> None:
+    run_settings = {"slack_channel": "C0OTHER", "notify_on_finish": False, "required_approvals": 2}
+    thread = await gov.runs.start("auto_ok", {"text": "mine"}, config={"configurable": {"sluice": run_settings}},
+                                  metadata={})
+    await gov.settle()
+    message = gov.pause_message(thread, channel="C0OTHER")  # the run's channel, not the default one
+    pause = await gov.bot.deps.store.get(thread, await gov.bot.deps.store.current(thread) or "")
+    assert pause is not None and pause.deadline_at is not None  # the assistant's deadline still holds
+    for user in (APPROVER, GROUPIE):  # the run asks for two approvals
+        await gov.slack.click(user, "C0OTHER", message.ts, button(message, "Approve"))
+        await gov.settle()
+    assert [v for _, v in await gov.resumes()] == ["mine"]
+    assert [m for m in gov.slack.thread("C0OTHER", message.ts) if m.ts != message.ts] == []  # no "finished"
