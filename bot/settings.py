@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     sluice_audit_maxlen: int = Field(default=10_000, ge=1, description="audit entries kept per thread")
     sluice_run_lease: float = Field(default=15.0, ge=1.0, le=3600.0, description="seconds before a dead process's run is taken over")
 
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "sluice_api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `SLACK_SIGNING_SECRET=` must not turn Slack on with an empty HMAC key (anyone could sign).
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:

@@ -115,3 +115,16 @@ def test_bolt_does_not_warn_that_the_token_is_unused_and_loopback_needs_no_key()
     output = proc.stdout.read().decode() if proc.stdout else ""
     assert "unused" not in output and "listening" in output, output
     assert "loopback clients only" not in output
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_signing_secret_is_missing_not_an_empty_key(blank: str) -> None:
+    done = _serve(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET=blank)
+    assert done.returncode == 2, done.stderr
+    assert "SLACK_SIGNING_SECRET missing" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_blank_bot_token_is_missing_not_a_bolt_traceback() -> None:
+    done = _serve(SLACK_BOT_TOKEN="", SLACK_SIGNING_SECRET="s")
+    assert done.returncode == 2, done.stderr
+    assert "SLACK_BOT_TOKEN missing" in done.stderr and "Traceback" not in done.stderr
