@@ -306,7 +306,9 @@ class Decisions:
                 await self.resumptions.started(pause, token)
 
         # Shown before the run: it may take long; its outcome then updates the headline (`Outcomes`).
-        await self._show(pause, group, blocks.decided_blocks(pause, decided, decided_at, group=group))
+        await self._show(
+            pause, group, blocks.decided_blocks(pause, decided, decided_at, group=group), blocks.decided_text(pause)
+        )
         try:
             await self.deps.runs.resume(
                 pause.thread_id,
@@ -385,12 +387,12 @@ class Decisions:
             pause.thread_id,
         )
 
-    async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]]) -> None:
+    async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]], text: str | None = None) -> None:
         if pause.placement is None:
             return
         latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
         for channel, ts in (latest or pause).message_refs(group):  # the message, its copies, its escalation
-            await self.deps.calls.update(channel, ts, blocks.pause_text(pause), body, pause.thread_id)
+            await self.deps.calls.update(channel, ts, text or blocks.pause_text(pause), body, pause.thread_id)
 
 
 def _typed_value(prompt: Prompt, ref: ButtonRef, state_values: Mapping[str, Any]) -> tuple[Any, dict[str, str]] | None:

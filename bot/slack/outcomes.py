@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.audit import AuditEntry
 from bot.slack import outcome_blocks as ob
-from bot.slack.blocks import Block, decided_blocks, pause_text
+from bot.slack.blocks import Block, decided_blocks
 from bot.slack.deps import Deps
 from bot.slack.failures import Failure, FailureStore
 from bot.slack.lifecycle import policy
@@ -81,7 +81,7 @@ class Outcomes:
             at = decided_at if g == group else 0.0  # an earlier group was decided at another time
             body = decided_blocks(pause, decided, at, headline=headline, group=g)
             for channel, ts in pause.message_refs(g):  # its copies and its escalation too
-                await self.deps.calls.update(channel, ts, pause_text(pause), body, pause.thread_id)
+                await self.deps.calls.update(channel, ts, headline, body, pause.thread_id)
 
     async def _failed(self, event: RunEvent, pause: Pause, where: Placement, decided_at: float) -> None:
         assert where.thread_ts is not None

@@ -27,6 +27,8 @@ async def test_seed_text_revision_approved_as_is(env: Env) -> None:
         and f"<@{APPROVER}>" in json.dumps(updated.blocks)
         and "Approved" in json.dumps(updated.blocks)
     )
+    # the notification text (what screen readers and notifications show) follows the blocks
+    assert "waiting" not in updated.text and "finished" in updated.text, updated.text
 
 
 async def test_seed_text_revision_edited_in_the_modal(env: Env) -> None:
