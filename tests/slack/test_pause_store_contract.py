@@ -196,3 +196,32 @@ async def test_a_typed_pause_of_several_is_decided_on_its_own_and_each_message_i
     assert (await store.decide(several, "1.0", answer)).outcome == "taken"
     assert (await store.decide(several, "3.0", answer)).outcome == "complete"
     assert await store.status(several.thread_id, several.checkpoint_id) == "resuming"
+
+
+async def test_a_deadline_settles_only_a_pending_pause_and_keeps_what_people_decided(store: PauseStore) -> None:
+    timer = SlotDecision("respond", "timed out", "timer")
+    two = pause(questions=2)
+    await store.open(two)
+    await store.decide(two, "0.0", YES)
+    assert await store.settle(two, {"0.0": timer, "1.0": timer})
+    assert await store.status(two.thread_id, two.checkpoint_id) == "resuming"
+    assert await store.decided(two.thread_id, two.checkpoint_id) == {"0.0": YES, "1.0": timer}
+    assert not await store.settle(two, {"1.0": YES})  # settled once
+    decided_first = pause()
+    await store.open(decided_first)
+    assert (await store.decide(decided_first, "0.0", YES)).outcome == "complete"
+    assert not await store.settle(decided_first, {"0.0": timer})  # a person's decision came first: it stands
+    assert await store.decided(decided_first.thread_id, decided_first.checkpoint_id) == {"0.0": YES}
+
+
+async def test_an_escalated_message_is_found_and_channels_with_pauses_are_listed(store: PauseStore) -> None:
+    opened = pause(channel="C0MAIN")
+    await store.open(opened)
+    assert opened.placement is not None
+    escalated = replace(opened.posted(opened.placement, "1700000000.000100"),
+                        escalated=Placement("C0ONCALL", "1700000000.000200"))
+    await store.set_posted(escalated)
+    assert await store.by_message("C0ONCALL", "1700000000.000200") == (opened.thread_id, opened.checkpoint_id)
+    found = await store.get(opened.thread_id, opened.checkpoint_id)
+    assert found is not None and found.message_refs(0) == [("C0MAIN", "1700000000.000100"), ("C0ONCALL", "1700000000.000200")]
+    assert "C0MAIN" in await store.channels()
