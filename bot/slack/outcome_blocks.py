@@ -68,7 +68,9 @@ def _button(label: str, action_id: str, failure: Failure, primary: bool = False)
 
 
 def failure_text(failure: Failure) -> str:
-    return limits.clip(f"{failure.assistant_id} failed: {failure.error_type}: {failure.message}", limits.MESSAGE_TEXT)
+    """The reply's notification text: Slack parses it too, so an error that says `<!channel>` must not ping."""
+    text = f"{failure.assistant_id} failed: {failure.error_type}: {failure.message}"
+    return limits.clip(escape(text), limits.MESSAGE_TEXT)
 
 
 def details_modal(failure: Failure) -> Block:

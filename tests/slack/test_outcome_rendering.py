@@ -24,6 +24,8 @@ def test_a_huge_error_fits_escaped_with_retry_and_details() -> None:
     assert "`send&lt;x&gt;`" in shown and "Weird&lt;Error&gt;" in shown and "truncated" in shown
     assert [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]] == [ob.RETRY, ob.DETAILS]
     assert len(ob.failure_text(HUGE)) <= 3900
+    # the notification text is parsed by Slack as well: no mention there either
+    assert "<@U0ANA>" not in ob.failure_text(HUGE) and "&lt;@U0ANA&gt;" in ob.failure_text(HUGE)
 
 
 def test_after_a_retry_only_details_remain_and_who_retried_is_shown() -> None:
