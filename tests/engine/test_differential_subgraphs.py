@@ -217,6 +217,43 @@ def subgraph_time_travel(api: Api, t: Trace) -> None:
     t.call("breakpoint-continue", lambda: list(par.stream(None, cfg("c"))))
 
 
+def async_stateful_subgraph(api: Api, t: Trace) -> None:
+    """The async face: async nodes, astream(subgraphs=True), aget_state, aupdate_state and a replay
+    of a subgraph checkpoint, on a checkpointer=True subgraph called from an async node."""
+    import asyncio
+
+    async def ask(state: Items) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"items": [f"a:{api.interrupt('q')}"]}
+
+    sub = api.StateGraph(Items).add_node("ask", ask).add_edge(api.START, "ask").compile(checkpointer=True)
+
+    async def call(state: Items) -> dict[str, Any]:
+        out = await sub.ainvoke({"items": ["in"]})
+        return {"answer": ",".join(out["items"])}
+
+    g = (api.StateGraph(Items).add_node("sub", sub).add_node("call", call).add_edge(api.START, "sub")
+         .add_edge("sub", "call").compile(checkpointer=api.InMemorySaver()))
+
+    async def flow() -> list[Any]:
+        seen: list[Any] = []
+        seen.append(namespaced([c async for c in g.astream({"items": ["x"]}, cfg(), subgraphs=True,
+                                                            stream_mode=["updates", "values"])]))
+        state = await g.aget_state(cfg(), subgraphs=True)
+        seen.append(state)
+        sub_cfg = state.tasks[0].state.config
+        seen.append(namespaced([c async for c in g.astream(api.Command(resume="r1"), cfg(), subgraphs=True)]))
+        seen.append(await g.ainvoke(api.Command(resume="r2"), cfg()))
+        fork = await g.aupdate_state(sub_cfg, {"items": ["forked"]})
+        seen.append(await g.aget_state(fork))
+        seen.append(await g.ainvoke(None, fork))
+        seen.append([s.metadata["source"] async for s in g.aget_state_history(
+            {"configurable": {"thread_id": "t1", "checkpoint_ns": "sub"}})])
+        return seen
+
+    t.call("flow", lambda: asyncio.run(flow()))
+
+
 SCENARIOS = [
     stateful_subgraph_keeps_state,
     stateful_subgraph_interrupts,
@@ -224,6 +261,7 @@ SCENARIOS = [
     stream_namespaces,
     stateful_subgraph_replay,
     subgraph_time_travel,
+    async_stateful_subgraph,
 ]
 
 
