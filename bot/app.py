@@ -140,7 +140,7 @@ def _slack(settings: Settings, app: web.Application, manager: RunManager, regist
         audit=manager.audit,
     )
     secret = settings.slack_signing_secret.get_secret_value()
-    mount(app, slack_bot.bolt, secret, gate=slack_bot.gate, seen=slack_bot.deps.seen)
+    mount(app, slack_bot.bolt, secret, gate=slack_bot.gate)
     manager.add_listener(slack_bot.on_run_event)
     app[SLACK_BOT] = slack_bot
     return slack_bot

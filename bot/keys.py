@@ -22,7 +22,7 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:slack:message:<channel>:<ts>         string  "<thread> <checkpoint>" of a posted pause bot.slack.store
   sluice:{<thread>}:slack:failure:<run>       hash    data (Failure JSON), retried_by (once)    bot.slack.failures
   sluice:slack:resuming                       zset    "<thread> <checkpoint>" -> due time (ms)  bot.slack.resumption
-  sluice:slack:seen:<kind>:<id>               string  "1", expires: a Slack delivery handled    bot.slack.dedupe
+  sluice:slack:seen:<kind>:<id>               string  "1", expires: a Slack event or command done bot.slack.dedupe
   sluice:{<thread>}:slack:approvals:<checkpoint> hash slot -> tally JSON (N-of-M approvers)  bot.slack.lifecycle.quorum
   sluice:{<thread>}:audit                     stream  one entry per decision (JSON), MAXLEN     bot.audit
   sluice:timers                               zset    "<kind> <thread> <checkpoint>" -> due (ms) bot.slack.lifecycle.timers

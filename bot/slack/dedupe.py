@@ -1,5 +1,5 @@
 """Slack deliveries handled once across every process: an event Slack retries (same event id, any
-process) and a signed request replayed byte for byte (same signature) within its five minutes.
+process) and a slash command replayed within its signature's five minutes (same trigger id).
 
 Redis when there is one (`SET NX` with an expiry, one key per delivery), else this process's memory.
 If Redis cannot answer, a delivery counts as new: better a rare duplicate than a dropped click.
@@ -16,7 +16,7 @@ from bot import keys
 log = logging.getLogger("sluice.slack")
 
 EVENT_TTL_S = 3600  # Slack retries an event for about an hour at most
-SIGNATURE_TTL_S = 600  # a signature is accepted for five minutes either side of its timestamp
+SIGNATURE_TTL_S = 600  # a signed request is accepted for five minutes either side of its timestamp
 MEMORY_SIZE = 4096
 
 

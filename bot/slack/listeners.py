@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.slack.blocks import ACTION_PREFIX, parse_action_id
 from bot.slack.commands import Commands
 from bot.slack.decisions import Decisions
-from bot.slack.dedupe import EVENT_TTL_S
+from bot.slack.dedupe import EVENT_TTL_S, SIGNATURE_TTL_S
 from bot.slack.deps import Deps
 from bot.slack.outcome_blocks import OUTCOME_PREFIX, RETRY, parse_failure_ref
 from bot.slack.outcomes import Outcomes
@@ -30,10 +30,15 @@ OUTCOME_ACTIONS = re.compile(rf"^{OUTCOME_PREFIX}\.(retry|details)$")
 NOT_APPLIED = "Sluice could not apply this click: its storage did not answer. Click again in a moment"
 
 
-async def _first_time(deps: Deps, body: dict[str, Any]) -> bool:
-    """Slack retries an event (to any process) until one answers in time: handle each id once."""
-    event_id = body.get("event_id")
-    return not event_id or await deps.seen.first_time("event", str(event_id), EVENT_TTL_S)
+async def _once(
+    deps: Deps, kind: str, delivery_id: Any, ttl_s: int, work: Callable[[], Awaitable[Any]]
+) -> None:
+    """Does `work` unless this delivery was handled already, by any process (checked after the ack,
+    so the check never delays it): Slack retries events, and a signed request can be replayed."""
+    if delivery_id and not await deps.seen.first_time(kind, str(delivery_id), ttl_s):
+        log.info("dropped a repeated Slack %s %s", kind, delivery_id)
+        return
+    await work()
 
 
 async def _told_if_failed(deps: Deps, work: Coroutine[Any, Any, Any], channel: str, user: str) -> None:
@@ -106,17 +111,24 @@ def register(
     @app.command(command_name)
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack()
-        deps.spawn(commands.slash(command["user_id"], command["channel_id"], command.get("text") or ""))
+
+        async def slash() -> None:
+            await commands.slash(command["user_id"], command["channel_id"], command.get("text") or "")
+
+        # a replayed command repeats its trigger_id (unique to each real one)
+        deps.spawn(_once(deps, "command", command.get("trigger_id"), SIGNATURE_TTL_S, slash))
 
     @app.event("app_mention")
     async def on_mention(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
-        if not await _first_time(deps, body):
-            return
-        thread_ts = event.get("thread_ts")
-        if thread_ts and await deps.store.by_message(event["channel"], thread_ts):
-            return  # a reply in a pause's thread that names the bot: the message listener answers it
-        deps.spawn(commands.mention(event["user"], event["channel"], event.get("text") or "", event["ts"], thread_ts))
+
+        async def mention() -> None:
+            thread_ts = event.get("thread_ts")
+            if thread_ts and await deps.store.by_message(event["channel"], thread_ts):
+                return  # a reply in a pause's thread that names the bot: the message listener answers it
+            await commands.mention(event["user"], event["channel"], event.get("text") or "", event["ts"], thread_ts)
+
+        deps.spawn(_once(deps, "event", body.get("event_id"), EVENT_TTL_S, mention))
 
     @app.event("app_home_opened")
     async def on_home(ack: AsyncAck, event: dict[str, Any]) -> None:
@@ -127,8 +139,10 @@ def register(
     @app.event("message")
     async def on_message(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
-        if not await _first_time(deps, body):
-            return
         if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts") or not event.get("user"):
             return
-        deps.spawn(decisions.reply(event["user"], event["channel"], event["thread_ts"], event.get("text") or ""))
+
+        async def reply() -> None:
+            await decisions.reply(event["user"], event["channel"], event["thread_ts"], event.get("text") or "")
+
+        deps.spawn(_once(deps, "event", body.get("event_id"), EVENT_TTL_S, reply))

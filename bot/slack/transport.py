@@ -15,7 +15,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack import inbound
-from bot.slack.dedupe import SIGNATURE_TTL_S, Seen
 
 log = logging.getLogger("sluice.slack")
 
@@ -57,7 +56,6 @@ def mount(
     signing_secret: str,
     path: str = EVENTS_PATH,
     gate: AckFirst | None = None,
-    seen: Seen | None = None,
 ) -> None:
     """Events, interactivity and slash commands, all at one URL.
 
@@ -73,11 +71,6 @@ def mount(
         except inbound.Refused as refused:
             log.warning("refused a Slack request from %s: %s (%s)", request.remote, refused.reason, refused.status)
             return web.json_response({"error": refused.reason}, status=refused.status)
-        signature = request.headers["X-Slack-Signature"]
-        if seen is not None and not await seen.first_time("signature", signature, SIGNATURE_TTL_S):
-            # the same signed bytes again (a replay): answered, never acted on twice
-            log.warning("ignored a replayed Slack request from %s", request.remote)
-            return web.Response(status=200, headers={"x-slack-no-retry": "1"})
         if gate is not None:
             gate.enter()
         try:

@@ -68,7 +68,7 @@ async def test_a_replayed_slash_command_starts_one_run(slack: LocalSlack, redis_
     await until(started)
     await pause_message(slack, (await _threads(first))[0]["thread_id"])
     assert len(await _threads(second)) == 1
-    assert "ignored a replayed Slack request" in first.log() + second.log()
+    assert "dropped a repeated Slack command" in first.log() + second.log()
 
 
 async def test_a_click_while_redis_is_unreachable_is_answered_and_can_be_repeated(
