@@ -24,7 +24,7 @@ from bot.slack.lifecycle.deadlines import Deadlines
 from bot.slack.lifecycle.quorum import SEPARATOR, MemoryQuorum, Quorum
 from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
 from bot.slack.pause import ButtonRef, Pause
-from bot.slack.ports import AnswerRefused, ResumeConflict
+from bot.slack.ports import AnswerRefused, NotFound, ResumeConflict
 from bot.slack.prompts import (
     BreakpointPrompt,
     FormPrompt,
@@ -43,6 +43,7 @@ log = logging.getLogger("sluice.slack")
 NEEDS_MODAL = {"edit", "respond", "answer"}
 GONE = "This pause is no longer pending: the thread has moved on. Nothing was changed."
 DONE = "This pause was already decided. Nothing was changed."
+THREAD_GONE = "No longer pending: its thread (or its assistant) no longer exists."
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
 ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
 FIRST_INPUT = "part.0"
@@ -327,6 +328,12 @@ class Decisions:
             for g in range(len(pause.groups)):
                 await self._show(pause, g, blocks.pause_blocks(pause, {}, closed=note, group=g))
             await self.deps.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
+            return
+        except NotFound:  # the thread was deleted (or its assistant removed): nothing can resume it
+            await self.deps.store.close(pause, "gone")
+            for g in range(len(pause.groups)):
+                await self._show(pause, g, blocks.pause_blocks(pause, {}, closed=THREAD_GONE, group=g))
+            await self.deps.calls.ephemeral(channel, decision.user, f"{THREAD_GONE} Nothing was changed.", pause.thread_id)
             return
         except AnswerRefused as exc:
             if claim is not None:  # the next answer is a new attempt (a new run id)

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from bot.assistant_settings import AssistantSettings
-from bot.runs import AnswerRefused, ResumeConflict, RunEvent
+from bot.runs import AnswerRefused, NotFound, ResumeConflict, RunEvent
 
-__all__ = ["Runs", "ResumeConflict", "AnswerRefused", "Assistants", "Spawn", "RunEvent"]
+__all__ = ["Runs", "ResumeConflict", "AnswerRefused", "NotFound", "Assistants", "Spawn", "RunEvent"]
 
 
 class Runs(Protocol):

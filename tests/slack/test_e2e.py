@@ -155,6 +155,19 @@ async def test_stale_button_after_the_thread_moved_on(env: Env) -> None:
     assert (await env.state(thread, "text_revision")).values == {"some_text": "via the API"}
 
 
+async def test_a_click_on_a_pause_whose_thread_was_deleted_closes_it(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "t"})
+    message = env.pause_message(thread)
+    await env.runs.delete_thread(thread)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    await env.settle()
+    told = env.slack.ephemerals(APPROVER)[-1].text
+    assert "no longer exists" in told and "Click again" not in told, told
+    assert action_ids(env.slack.message(CHANNEL, message.ts)) == []  # no button left that can never work
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")
+    assert "Nothing" in env.slack.ephemerals(APPROVER)[-1].text  # and it is no longer listed
+
+
 async def test_forged_and_stale_signatures_are_refused(env: Env) -> None:
     thread = await env.start("text_revision", {"some_text": "t"})
     message = env.pause_message(thread)
