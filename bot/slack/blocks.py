@@ -88,10 +88,10 @@ def pause_text(pause: Pause) -> str:
     return limits.clip(f"{escape(pause.assistant_id)} is waiting for {what}", limits.MESSAGE_TEXT)
 
 
-def decided_text(pause: Pause) -> str:
-    """The notification text of a decided pause: what screen readers and notifications show once
-    its buttons are gone (it must not still say the pause is waiting)."""
-    return limits.clip(f"{escape(pause.assistant_id)}: decided", limits.MESSAGE_TEXT)
+def decided_text(pause: Pause, what: str = "decided") -> str:
+    """The notification text of a pause no longer waiting (decided, timed out, expired, gone): what
+    screen readers and notifications show once its buttons are gone; it must not say it is waiting."""
+    return limits.clip(f"{escape(pause.assistant_id)}: {what}", limits.MESSAGE_TEXT)
 
 
 def pause_blocks(

@@ -326,13 +326,17 @@ class Decisions:
             await self.deps.store.close(pause, "answered_elsewhere")
             note = "No longer pending: it was answered elsewhere before this decision arrived."
             for g in range(len(pause.groups)):
-                await self._show(pause, g, blocks.pause_blocks(pause, {}, closed=note, group=g))
+                await self._show(
+                    pause, g, blocks.pause_blocks(pause, {}, closed=note, group=g), blocks.decided_text(pause, "answered elsewhere")
+                )
             await self.deps.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
             return
         except NotFound:  # the thread was deleted (or its assistant removed): nothing can resume it
             await self.deps.store.close(pause, "gone")
             for g in range(len(pause.groups)):
-                await self._show(pause, g, blocks.pause_blocks(pause, {}, closed=THREAD_GONE, group=g))
+                await self._show(
+                    pause, g, blocks.pause_blocks(pause, {}, closed=THREAD_GONE, group=g), blocks.decided_text(pause, "gone")
+                )
             await self.deps.calls.ephemeral(channel, decision.user, f"{THREAD_GONE} Nothing was changed.", pause.thread_id)
             return
         except AnswerRefused as exc:

@@ -170,7 +170,7 @@ class Notifier:
                     await self.deps.calls.update(
                         channel,
                         ts,
-                        blocks.pause_text(pause),
+                        blocks.decided_text(pause, "answered elsewhere"),
                         blocks.pause_blocks(pause, decided, closed=note, group=group),
                         thread_id,
                     )

@@ -158,6 +158,7 @@ async def test_expire_leaves_the_graph_paused_and_says_so(gov: Env) -> None:
         assert (await gov.state(thread, "expiring")).next == ("review",)
         after = gov.slack.message(CHANNEL, message.ts)
         assert action_ids(after) == [] and "Expired" in json.dumps(after.blocks)
+        assert "waiting" not in after.text and "expired" in after.text, after.text
         assert await gov.resumes() == []
         await gov.slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)  # a stale copy of the message
         await gov.settle()

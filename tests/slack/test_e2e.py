@@ -147,6 +147,7 @@ async def test_stale_button_after_the_thread_moved_on(env: Env) -> None:
     await env.runs.resume(thread, "text_revision", "via the API", is_breakpoint=False, config={}, metadata={})
     await env.settle()
     assert action_ids(env.slack.message(CHANNEL, message.ts)) == []
+    assert "waiting" not in env.slack.message(CHANNEL, message.ts).text  # nor does its notification text say so
     resumes = len(await env.resumes())
     await env.slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)  # an old client still shows it
     await env.settle()

@@ -208,7 +208,7 @@ class Deadlines:
             metadata[SLACK_ORIGIN] = True
         all_decided = {**decisions, **decided}
         for g in range(len(pause.groups)):
-            await self._show(pause, g, blocks.decided_blocks(pause, all_decided, now, group=g))
+            await self._show(pause, g, blocks.decided_blocks(pause, all_decided, now, group=g), "timed out")
         is_breakpoint = len(pause.prompts) == 1 and isinstance(pause.prompts[0], BreakpointPrompt)
 
         async def queued() -> None:
@@ -237,7 +237,7 @@ class Deadlines:
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         for g in range(len(pause.groups)):
             await self._show(pause, g, blocks.pause_blocks(pause, decided, closed=note, group=g,
-                                                           headline=f"*{escape(pause.assistant_id)}* expired"))
+                                                           headline=f"*{escape(pause.assistant_id)}* expired"), "expired")
         await self._audit(pause, "expire", detail=f"no decision within {policy.waited(waited_s)}")
 
     async def _escalate(self, pause: Pause, settings: AssistantSettings, waited_s: float) -> None:
@@ -269,10 +269,10 @@ class Deadlines:
             call = f"{mentions}: this needs your decision."
             await self.deps.calls.post(Placement(target.slack_channel, ts), call, [blocks.section(call)], pause.thread_id)
 
-    async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]]) -> None:
+    async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]], what: str) -> None:
         latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id) or pause
         for channel, ts in latest.message_refs(group):
-            await self.deps.calls.update(channel, ts, blocks.pause_text(pause), body, pause.thread_id)
+            await self.deps.calls.update(channel, ts, blocks.decided_text(pause, what), body, pause.thread_id)
 
     # --- the audit trail ------------------------------------------------------------------------
 
