@@ -82,7 +82,8 @@ def _is_pydantic(schema: Any) -> bool:
 
 
 def is_overwrite(value: Any) -> bool:
-    return isinstance(value, Overwrite) or (type(value) is dict and len(value) == 1 and OVERWRITE in value)
+    kind = type(value)  # exact types: this runs for every write
+    return kind is Overwrite or (kind is dict and len(value) == 1 and OVERWRITE in value)
 
 
 def _overwritten(value: Any) -> Any:
