@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-RunEventKind = Literal["paused", "finished", "failed"]
+RunEventKind = Literal["paused", "finished", "failed", "cancelled"]
 
 
 @dataclass(frozen=True)
 class RunEvent:
-    """A run paused, finished or failed, as the Slack bot needs to know it."""
+    """A run paused, finished, failed or was cancelled, as the Slack bot needs to know it."""
 
     kind: RunEventKind
     thread_id: str
@@ -28,3 +28,4 @@ class RunEvent:
     node: str = ""  # a failed run: the node that raised
     traceback: str = ""  # a failed run: the end of its traceback
     refused_answer: bool = False  # a failed run: its resume value did not fit the response_schema (pause still open)
+    outside_graph: bool = False  # a failed run: it could not run (storage, a bug of ours), no node raised

@@ -42,6 +42,7 @@ class LocalRun:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     subscribers: list[asyncio.Queue[tuple[str, Any] | None]] = field(default_factory=list)
     cancel: str | None = None  # "interrupt" | "rollback" once cancelled
+    cancel_reason: str = ""  # who or what cancelled it, as the listeners are told
     task: asyncio.Task[None] | None = None
     final: RunRecord | None = None  # the ended record (a stateless run's is deleted with its thread)
     thread_changes: dict[str, Any] = field(default_factory=dict)  # applied to the thread as the run ends
@@ -82,9 +83,10 @@ class Executor:
         """Ends a run cancelled before its first step: its own code never ran to end it."""
         run.status = "interrupted"
         run.updated_at = now_iso()
-        await self._finish(run, local, None)
+        assistant = self.registry.find(run.assistant_id)
+        await self._finish(run, local, self._unran_event(run, assistant, local))
 
-    async def _wait_turn(self, run: RunRecord) -> None:
+    async def _wait_turn(self, run: RunRecord, local: LocalRun) -> None:
         """Waits until the run holds its thread, then records it as running (in the same step)."""
         running = replace(run, status="running", updated_at=now_iso())
         while True:
@@ -93,6 +95,8 @@ class Executor:
                 return
             current = await self.records.get_run(run.thread_id, run.run_id)
             if current is None or current.done:
+                if current is not None and current.error is not None:
+                    local.cancel_reason = local.cancel_reason or current.error.message
                 raise asyncio.CancelledError
             wake = self._wake.setdefault(run.thread_id, asyncio.Event())
             with contextlib.suppress(TimeoutError):
@@ -109,6 +113,7 @@ class Executor:
                 stored = await self.records.get_run(run.thread_id, run.run_id)
                 if stored is not None and stored.status == "interrupted" and local.task is not None:
                     local.cancel = local.cancel or "interrupt"
+                    local.cancel_reason = local.cancel_reason or (stored.error.message if stored.error else "")
                     local.task.cancel()
                     return
                 if asyncio.get_running_loop().time() - last_renew >= renew_every:
@@ -122,7 +127,7 @@ class Executor:
         renew: asyncio.Task[None] | None = None
         event: RunEvent | None = None
         try:
-            await self._wait_turn(run)
+            await self._wait_turn(run, local)
             renew = asyncio.get_running_loop().create_task(self._renew(run, local))
             event = await self._run_graph(run, request, assistant, local)
         except PauseGone as exc:  # nothing ran: the thread keeps its status
@@ -131,7 +136,7 @@ class Executor:
         except asyncio.CancelledError:
             run.status = "interrupted"
             if not run.result and run.error is None:
-                run.error = RunFailure("Cancelled", "the run was cancelled", cause="cancelled")
+                run.error = RunFailure("Cancelled", local.cancel_reason or "the run was cancelled", cause="cancelled")
         except Exception as exc:  # a bug of ours or storage failure: the run fails, the server lives
             log.exception("run %s failed outside the graph", run.run_id)
             run.status = "error"
@@ -142,7 +147,33 @@ class Executor:
                 renew.cancel()
             run.updated_at = now_iso()
             run.result = to_wire(run.result)
+            if event is None:
+                event = self._unran_event(run, assistant, local)
             await asyncio.shield(self._finish(run, local, event))
+
+    def _unran_event(self, run: RunRecord, assistant: Assistant | None, local: LocalRun) -> RunEvent | None:
+        """What the listeners hear of a run that ended without the graph ending it: cancelled, or
+        failed outside the graph (storage, a bug of ours). A run that found its pause gone says
+        nothing: its decider is told by whoever waits on it."""
+        if run.status == "interrupted":
+            kind: Any = "cancelled"
+            failure = RunFailure("Cancelled", local.cancel_reason or "the run was cancelled", cause="cancelled")
+        elif run.error is not None and run.error.cause == "internal":
+            kind, failure = "failed", run.error
+        else:
+            return None
+        kwargs = run.kwargs or {}
+        return RunEvent(
+            kind,
+            thread_id=run.thread_id,
+            run_id=run.run_id,
+            assistant_id=assistant.graph_id if assistant is not None else run.assistant_id,
+            config=kwargs.get("config") or {},
+            metadata=run.metadata,
+            error_type=failure.error,
+            message=failure.message,
+            outside_graph=kind == "failed",
+        )
 
     async def _finish(self, run: RunRecord, local: LocalRun, event: RunEvent | None) -> None:
         if event is not None:

@@ -20,7 +20,7 @@ from bot.audit import AuditLog, MemoryAuditLog
 from bot.registry import Assistant, Registry
 from bot.runs.errors import AnswerRefused, Conflict, Invalid, NotFound, PauseGone
 from bot.runs.execution import POLL_S, Executor, Listener
-from bot.runs.records import RunRecord, ThreadRecord, now_iso
+from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.recovery import RECOVER_EVERY_S, Recovery
 from bot.runs.requests import MULTITASK_STRATEGIES, RunRequest
 from bot.runs.store import Records
@@ -188,7 +188,8 @@ class RunManager:
             for other in await self.records.queued(thread_id):
                 if other != run.run_id:
                     with contextlib.suppress(NotFound):  # a state update holding the thread is no run
-                        await self.cancel(thread_id, other, action=strategy)
+                        await self.cancel(thread_id, other, action=strategy,
+                                          reason=f"a newer run took the thread (multitask_strategy={strategy})")
         self.executor.start(run, request, assistant)
         return run
 
@@ -249,13 +250,15 @@ class RunManager:
         local.subscribers.append(queue)
         return queue
 
-    async def cancel(self, thread_id: str, run_id: str, action: str = "interrupt") -> RunRecord:
+    async def cancel(self, thread_id: str, run_id: str, action: str = "interrupt",
+                     reason: str = "cancelled over the API") -> RunRecord:
         run = await self.get_run(thread_id, run_id)
         if run.done:
             return run
         local = self.executor.local.get(run_id)
         if local is not None and local.task is not None:
             local.cancel = action
+            local.cancel_reason = reason
             local.task.cancel()
             await asyncio.gather(local.task, return_exceptions=True)
             if not local.started:  # cancelled before its first step: its code never ran to end it
@@ -263,6 +266,7 @@ class RunManager:
         else:  # executing or waiting in another process: mark it; its owner stops it within a second
             was_running = run.status == "running"
             run.status = "interrupted"
+            run.error = RunFailure("Cancelled", reason, cause="cancelled")  # its owner tells the listeners why
             run.updated_at = now_iso()
             await self.records.put_run(run)
             if not was_running:  # a queued run never ran: take it out of the queue now

@@ -24,7 +24,7 @@ class Failure:
     run_id: str
     assistant_id: str
     checkpoint_id: str  # the thread's head when it failed: a Retry continues from there
-    pause_checkpoint: str  # the pause whose decision started the run
+    pause_checkpoint: str  # the pause whose decision started the run ("": a run started from Slack)
     node: str
     error_type: str
     message: str
@@ -34,6 +34,7 @@ class Failure:
     reply_ts: str = ""  # the report itself, once posted
     from_slack: bool = False
     decided_at: float = 0.0
+    outside_graph: bool = False  # it could not run (storage, a bug of ours): no node raised
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

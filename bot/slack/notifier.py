@@ -9,6 +9,7 @@ what a run a decision started did is told in the pause's thread (`bot.slack.outc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.slack import blocks, limits
+from bot.slack import outcome_blocks as ob
 from bot.slack.deps import Deps
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.deadlines import Deadlines
@@ -26,6 +28,8 @@ from bot.slack.ports import RunEvent
 log = logging.getLogger("sluice.slack")
 
 __all__ = ["Notifier", "SLACK_ORIGIN", "placement_for", "summary"]
+
+STORAGE_WAITS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def placement_for(event: RunEvent, default: str | None) -> Placement | None:
@@ -53,15 +57,27 @@ class Notifier:
         self.deadlines = deadlines or Deadlines(deps)
 
     async def handle(self, event: RunEvent) -> None:
-        try:
-            posted = None
-            if event.kind == "paused":
-                posted = await self._paused(event)
-            else:
-                await self._ended(event)
-            await self.outcomes.report(event, posted)  # in the pause's thread, for runs a decision started
-        except Exception:  # a notification failure must never break the run that fired it
-            log.exception("Slack notification for thread %s failed", event.thread_id)
+        # A run that failed outside the graph most likely met a storage outage: its report waits
+        # (a while) for storage to answer again rather than leave the decider believing it ran.
+        waits = STORAGE_WAITS_S if event.outside_graph else ()
+        for wait_s in (*waits, None):
+            try:
+                await self._handle(event)
+                return
+            except Exception:  # a notification failure must never break the run that fired it
+                if wait_s is None:
+                    log.exception("Slack notification for thread %s failed", event.thread_id)
+                    return
+                log.warning("telling Slack how run %s ended failed; trying again in %ss", event.run_id, wait_s)
+                await asyncio.sleep(wait_s)
+
+    async def _handle(self, event: RunEvent) -> None:
+        posted = None
+        if event.kind == "paused":
+            posted = await self._paused(event)
+        else:
+            await self._ended(event)
+        await self.outcomes.report(event, posted)  # in the pause's thread, for runs a decision started
 
     async def _paused(self, event: RunEvent) -> Pause | None:
         overrides = policy.run_overrides(event.config)
@@ -129,25 +145,25 @@ class Notifier:
         if event.refused_answer:
             if await self.deps.store.current(event.thread_id) == event.checkpoint_id:
                 return  # the graph refused an answer: the pause is still open (the decider is told)
-        previous = await self.deps.store.leave(event.thread_id)
-        if previous:
-            await self._moved_on(event.thread_id, previous)
+        if event.kind != "cancelled" and not event.outside_graph:  # those need not have moved the thread
+            previous = await self.deps.store.leave(event.thread_id)
+            if previous:
+                await self._moved_on(event.thread_id, previous)
         if not event.metadata.get(SLACK_ORIGIN) or event.metadata.get(DECIDED_PAUSE):
             return  # a run a decision started is told in the pause's thread (`Outcomes`)
         placement = placement_for(event, None)
         if placement is None:
+            return
+        if event.kind == "failed":  # the same reply as after a decision: Retry for approvers, Details
+            await self.outcomes.report_failure(event, placement)
             return
         if event.kind == "finished":
             answer, as_code = blocks.final_answer(event.values)
             body = blocks.notice_blocks(f"*{blocks.escape(event.assistant_id)}* finished.", answer, as_code)
             text = f"{blocks.escape(event.assistant_id)} finished"
         else:
-            body = blocks.notice_blocks(
-                f"*{blocks.escape(event.assistant_id)}* failed: `{blocks.escape(event.error_type or 'Error')}`",
-                event.message,
-                True,
-            )
-            text = f"{blocks.escape(event.assistant_id)} failed: {blocks.escape(event.error_type or 'Error')}"
+            body = ob.cancelled_blocks(event.assistant_id, event.message, applied=True)
+            text = f"{event.assistant_id} was cancelled"
         await self.deps.calls.post(placement, text, body, event.thread_id)
 
     async def _moved_on(self, thread_id: str, checkpoint_id: str) -> None:

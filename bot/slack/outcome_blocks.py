@@ -32,11 +32,16 @@ def _where(failure: Failure) -> str:
     return f" in `{escape(failure.node)}`" if failure.node else ""
 
 
+def _failed(failure: Failure) -> str:
+    if failure.outside_graph:
+        return f"*{escape(failure.assistant_id)}* could not run (no node failed): `{escape(failure.error_type)}`"
+    return f"*{escape(failure.assistant_id)}* failed{_where(failure)}: `{escape(failure.error_type)}`"
+
+
 def failure_blocks(failure: Failure, retried_by: str | None = None, at: float | None = None,
                    note: str | None = None) -> list[Block]:
     """The reply naming the node, the error type and message, with Retry (until used) and Details."""
-    head = f"⚠️ *{escape(failure.assistant_id)}* failed{_where(failure)}: `{escape(failure.error_type)}`"
-    blocks = [section(head)]
+    blocks = [section(f"⚠️ {_failed(failure)}")]
     if failure.message:
         blocks.append(code(limits.clip(failure.message, MESSAGE_SHOWN)))
     buttons: list[Block] = []
@@ -69,7 +74,8 @@ def _button(label: str, action_id: str, failure: Failure, primary: bool = False)
 
 def failure_text(failure: Failure) -> str:
     """The reply's notification text: Slack parses it too, so an error that says `<!channel>` must not ping."""
-    text = f"{failure.assistant_id} failed: {failure.error_type}: {failure.message}"
+    what = "could not run" if failure.outside_graph else "failed"
+    text = f"{failure.assistant_id} {what}: {failure.error_type}: {failure.message}"
     return limits.clip(escape(text), limits.MESSAGE_TEXT)
 
 
@@ -80,7 +86,7 @@ def details_modal(failure: Failure) -> Block:
         text = "…" + text[-TRACEBACK_SHOWN:]
     pieces = _line_pieces(text, CODE_PIECE)
     blocks = [
-        section(f"*{escape(failure.assistant_id)}* failed{_where(failure)}: `{escape(failure.error_type)}`"),
+        section(_failed(failure)),
         *(code(piece) for piece in pieces),
         context(f"thread `{failure.thread_id}` · run `{failure.run_id}` · checkpoint `{failure.checkpoint_id}`"),
     ]
@@ -116,9 +122,22 @@ def paused_again_blocks(assistant_id: str, link: str | None) -> list[Block]:
     return [section(f"⏸️ *{escape(assistant_id)}* is waiting for {where}.")]
 
 
-def headline(assistant_id: str, kind: str, *, node: str = "", error_type: str = "") -> str:
+def cancelled_blocks(assistant_id: str, reason: str, applied: bool) -> list[Block]:
+    """The reply for a run a decision started that was cancelled before it ended."""
+    state = ("the thread stays at its last checkpoint" if applied
+             else "the decision was not applied: the thread still waits at this pause (answer it over the API)")
+    return [section(f"⏹️ *{escape(assistant_id)}* was cancelled ({escape(limits.clip(reason, 300))}); {state}.")]
+
+
+def headline(assistant_id: str, kind: str, *, node: str = "", error_type: str = "", reason: str = "",
+             outside_graph: bool = False) -> str:
     """The pause message's first line once the run its decision started has ended."""
     name = f"*{escape(assistant_id)}*"
+    if kind == "cancelled":
+        return f"⏹️ {name}: decided, then the run was cancelled ({escape(limits.clip(reason, 200))}); see the thread"
+    if kind == "failed" and outside_graph:
+        why = f"`{escape(error_type)}`: {escape(limits.clip(reason, 200))}" if reason else f"`{escape(error_type)}`"
+        return f"⚠️ {name}: decided, but the run could not be carried out ({why}); see the thread"
     if kind == "failed":
         where = f" in `{escape(node)}`" if node else ""
         return f"⚠️ {name}: decided, then the run failed{where} (`{escape(error_type)}`); see the thread"

@@ -54,7 +54,12 @@ class Outcomes:
         decided_at = float(event.metadata.get(DECIDED_AT) or time.time())
         others_open = event.kind == "paused" and event.checkpoint_id == pause.checkpoint_id
         if event.kind == "failed":
-            await self._failed(event, pause, where, decided_at)
+            await self.report_failure(event, where, pause.checkpoint_id, decided_at)
+        elif event.kind == "cancelled":
+            applied = await self.deps.runs.head(event.thread_id) != pause.checkpoint_id
+            text = f"{event.assistant_id} was cancelled"
+            await self.deps.calls.post(where, text, ob.cancelled_blocks(event.assistant_id, event.message, applied),
+                                       event.thread_id)
         elif others_open:
             pass  # one typed pause of several was answered; the others are still waiting in their messages
         elif event.kind == "paused":
@@ -72,7 +77,7 @@ class Outcomes:
                 await self.deps.calls.post(where, f"{event.assistant_id} finished", body, event.thread_id)
         headline = ob.headline(
             event.assistant_id, "waiting_for_others" if others_open else event.kind, node=event.node,
-            error_type=event.error_type,
+            error_type=event.error_type, reason=event.message, outside_graph=event.outside_graph,
         )
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         # Groups resumed on their own earlier (typed pauses) learn how the run ended too.
@@ -83,22 +88,28 @@ class Outcomes:
             for channel, ts in pause.message_refs(g):  # its copies and its escalation too
                 await self.deps.calls.update(channel, ts, headline, body, pause.thread_id)
 
-    async def _failed(self, event: RunEvent, pause: Pause, where: Placement, decided_at: float) -> None:
-        assert where.thread_ts is not None
+    async def report_failure(self, event: RunEvent, where: Placement, pause_checkpoint: str = "",
+                             decided_at: float = 0.0) -> None:
+        """The failure reply with Retry and Details, for a run a decision started (`pause_checkpoint`)
+        or one started from Slack (its thread, or the channel)."""
+        checkpoint_id = event.checkpoint_id
+        if not checkpoint_id:  # it failed outside the graph: a Retry continues from the thread's head
+            checkpoint_id = await self.deps.runs.head(event.thread_id) or ""
         failure = Failure(
             thread_id=event.thread_id,
             run_id=event.run_id,
             assistant_id=event.assistant_id,
-            checkpoint_id=event.checkpoint_id,
-            pause_checkpoint=pause.checkpoint_id,
+            checkpoint_id=checkpoint_id,
+            pause_checkpoint=pause_checkpoint,
             node=event.node,
             error_type=event.error_type or "Error",
             message=event.message,
             traceback=event.traceback,
             channel=where.channel,
-            thread_ts=where.thread_ts,
+            thread_ts=where.thread_ts or "",
             from_slack=bool(event.metadata.get(SLACK_ORIGIN)),
             decided_at=decided_at,
+            outside_graph=event.outside_graph,
         )
         await self.failures.save(failure)  # before the post: a Retry can only come once it is stored
         ts = await self.deps.calls.post(where, ob.failure_text(failure), ob.failure_blocks(failure), event.thread_id)
@@ -133,7 +144,7 @@ class Outcomes:
             await self.deps.calls.ephemeral(channel, user, reason, thread_id)
             return
         await self._show(failure, ob.failure_blocks(failure, retried_by=user, at=time.time()))
-        pause = await self.deps.store.get(thread_id, failure.pause_checkpoint)
+        pause = await self.deps.store.get(thread_id, failure.pause_checkpoint) if failure.pause_checkpoint else None
         decided_ids = [i.id for i in pause.interrupts] if pause is not None else []
         for interrupt_id in decided_ids or ["-"]:  # the decision whose run failed, tried again
             await self.deps.audit.append(AuditEntry(thread_id, failure.assistant_id, interrupt_id, "retry", user,
@@ -141,11 +152,11 @@ class Outcomes:
         configurable: dict[str, Any] = {"slack_channel": failure.channel}
         if pause is not None and pause.placement is not None and pause.placement.thread_ts:
             configurable["slack_thread_ts"] = pause.placement.thread_ts
-        metadata: dict[str, Any] = {
-            DECIDED_PAUSE: failure.pause_checkpoint,
-            DECIDED_AT: failure.decided_at,
-            "slack_retried_by": user,
-        }
+        elif not failure.pause_checkpoint and failure.thread_ts:  # started from Slack: it answers in that thread
+            configurable["slack_thread_ts"] = failure.thread_ts
+        metadata: dict[str, Any] = {"slack_retried_by": user}
+        if failure.pause_checkpoint:
+            metadata.update({DECIDED_PAUSE: failure.pause_checkpoint, DECIDED_AT: failure.decided_at})
         if failure.from_slack:
             metadata[SLACK_ORIGIN] = True
         try:

@@ -2,11 +2,13 @@
 
 `send` fails while the file named by SLUICE_TEST_OUTAGE exists (its content is the error's
 detail), so a test makes the failure happen, and stop, at the moment it chooses, in whichever
-`serve` process runs the node.
+`serve` process runs the node. `hold` runs until it is cancelled, once it said it started (the file
+SLUICE_TEST_HOLD names is created), so a test cancels a run at a moment it knows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import TypedDict
@@ -30,6 +32,12 @@ def send(state: State) -> State:
     return {"sent": f"sent: {state.get('text', '')}"}
 
 
+async def hold(state: State) -> State:
+    await asyncio.to_thread(Path(os.environ["SLUICE_TEST_HOLD"]).write_text, state.get("text", ""))
+    await asyncio.Event().wait()  # until the run is cancelled
+    return {}
+
+
 def confirm(state: State) -> State:
     return {"text": interrupt({"text_to_revise": f"confirm: {state.get('text', '')}"})}
 
@@ -42,3 +50,8 @@ twice_graph = (
     StateGraph(State).add_node("review", review).add_node("confirm", confirm)
     .add_edge(START, "review").add_edge("review", "confirm").add_edge("confirm", END)
 )
+held_graph = (
+    StateGraph(State).add_node("review", review).add_node("hold", hold)
+    .add_edge(START, "review").add_edge("review", "hold").add_edge("hold", END)
+)
+send_graph = StateGraph(State).add_node("send", send).add_edge(START, "send").add_edge("send", END)
