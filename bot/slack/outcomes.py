@@ -21,6 +21,7 @@ from bot.slack.failures import Failure, FailureStore
 from bot.slack.lifecycle import policy
 from bot.slack.pause import Pause, Placement
 from bot.slack.ports import ResumeConflict, RunEvent
+from bot.slack.redaction import redact
 
 log = logging.getLogger("sluice.slack")
 
@@ -77,7 +78,7 @@ class Outcomes:
                 await self.deps.calls.post(where, f"{event.assistant_id} finished", body, event.thread_id)
         headline = ob.headline(
             event.assistant_id, "waiting_for_others" if others_open else event.kind, node=event.node,
-            error_type=event.error_type, reason=event.message, outside_graph=event.outside_graph,
+            error_type=event.error_type, reason=redact(event.message), outside_graph=event.outside_graph,
         )
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         # Groups resumed on their own earlier (typed pauses) learn how the run ended too.
@@ -103,8 +104,8 @@ class Outcomes:
             pause_checkpoint=pause_checkpoint,
             node=event.node,
             error_type=event.error_type or "Error",
-            message=event.message,
-            traceback=event.traceback,
+            message=redact(event.message),  # shown to everyone in the channel: no secrets
+            traceback=redact(event.traceback),
             channel=where.channel,
             thread_ts=where.thread_ts or "",
             from_slack=bool(event.metadata.get(SLACK_ORIGIN)),

@@ -129,3 +129,21 @@ async def test_a_sidebar_run_that_fails_before_any_pause_shows_the_failure_in_th
         failure = await _until(lambda: _failure_in(slack, None), "the failure in the channel")
         assert thread_id in json.dumps(failure.blocks)  # its buttons name the thread
         assert action_ids(failure) == [RETRY, DETAILS] and "ConnectionError" in json.dumps(failure.blocks)
+
+
+async def test_a_failure_shown_in_slack_carries_no_secrets_from_its_message(
+    slack: LocalSlack, redis_url: str, tmp_path: Path
+) -> None:
+    outage = tmp_path / "outage"
+    outage.write_text("login sk-live-0123456789 at postgres://app:hunter22@db:5432/app as xoxb-123-abc")
+    with running_server(**_env(slack, redis_url, outage), MAIL_API_KEY="sk-live-0123456789") as url:
+        slack.events_url = url + "/slack/events"
+        assert (await slack.slash_command(APPROVER, CHANNEL, "/sluice", "sender report")).status == 200
+        root = await _until(lambda: next((m for m in slack.channel_messages(CHANNEL) if m.thread_ts is None), None),
+                            "the command's message")
+        failure = await _until(lambda: _failure_in(slack, root.ts), "the failure reply")
+        assert (await slack.click(APPROVER, CHANNEL, failure.ts, DETAILS)).status == 200
+        view = await _until(lambda: slack.top_view(APPROVER), "the details modal opens")
+    for shown in (failure.text, json.dumps(failure.blocks), json.dumps(view.view)):
+        assert "sk-live" not in shown and "hunter22" not in shown and "xoxb-123" not in shown, shown
+        assert "login [redacted] at postgres://app:[redacted]@db:5432/app as [redacted]" in shown, shown

@@ -1,0 +1,33 @@
+"""Secrets taken out of an error before Slack shows it to everyone who can see the channel.
+
+A failure's reply and its Details show the error message and the traceback's end: code lines and
+messages, never local variables. A message can still carry a secret (a library that puts its
+connection URL or token in an exception), so what the bot posts has these replaced by `[redacted]`:
+the values of this process's environment variables whose names say they are secret, passwords in
+URLs, and Slack tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+REDACTED = "[redacted]"
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|AUTH", re.I)
+MIN_SECRET = 6  # shorter values (e.g. "1", "true") would blank out ordinary words
+URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)", re.I)
+SLACK_TOKEN = re.compile(r"\bx(?:ox[a-z]|app)-[A-Za-z0-9-]+")
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """The values of variables named like secrets, longest first (one inside another is covered)."""
+    found = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
+    for value in secret_values(os.environ if environ is None else environ):
+        text = text.replace(value, REDACTED)
+    text = URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)
+    return SLACK_TOKEN.sub(REDACTED, text)
