@@ -162,8 +162,9 @@ class Commands:
             await self.deps.calls.ephemeral(channel, user, f"No decisions recorded for thread `{blocks.escape(thread_id)}`.")
             return
         verdict = await self.deps.approvers.check(user, entries[0].assistant_id)
-        if not verdict.allowed:
-            await self.deps.calls.ephemeral(channel, user, verdict.reason)
+        if not verdict.allowed:  # a read: the decision refusal ("nothing was changed") would not fit
+            shown = blocks.escape(entries[0].assistant_id)
+            await self.deps.calls.ephemeral(channel, user, f"Only the approvers of `{shown}` can see its audit trail.")
             return
         lines = []
         for e in entries[-40:]:

@@ -283,3 +283,14 @@ async def test_every_copy_of_a_pause_is_updated_when_it_is_decided(env: Env) -> 
     for message in (original, copy):
         updated = env.slack.message(CHANNEL, message.ts)
         assert action_ids(updated) == [] and f"<@{APPROVER}>" in json.dumps(updated.blocks), updated.blocks
+
+
+async def test_audit_is_refused_to_a_non_approver_as_a_read_not_as_a_decision(env: Env) -> None:
+    thread = await env.start("text_revision", {"some_text": "t"})
+    message = env.pause_message(thread)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    await env.settle()
+    await env.slack.slash_command(OUTSIDER, CHANNEL, "/sluice", f"audit {thread}")
+    await env.settle()
+    refused = env.slack.ephemerals(OUTSIDER)[-1].text
+    assert "Only the approvers of `text_revision`" in refused and "*approve*" not in refused, refused
