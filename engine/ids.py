@@ -15,20 +15,22 @@ import time
 
 _lock = threading.Lock()
 _last = 0
+_last_id: str | None = None
 
 
 def new_checkpoint_id(after: str | None = None) -> str:
     """A UUID-shaped id whose text sorts after every id made before it (and after `after`)."""
-    global _last
+    global _last, _last_id
     with _lock:
         now = time.time_ns() // 1000  # microseconds
         stamp = max(now, _last + 1)
-        if after is not None:
+        if after is not None and after != _last_id:  # the id made last is already below `stamp`
             stamp = max(stamp, _stamp_of(after) + 1)
         _last = stamp
-    hex_stamp = f"{stamp:016x}"
-    rand = f"{random.getrandbits(64):016x}"  # uniqueness, not secrecy: the stamp orders them
-    return f"{hex_stamp[:8]}-{hex_stamp[8:12]}-{hex_stamp[12:16]}-{rand[:4]}-{rand[4:16]}"
+        # uniqueness, not secrecy, from the random half: the stamp orders them
+        text = f"{stamp:016x}{random.getrandbits(64):016x}"
+        _last_id = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        return _last_id
 
 
 def _stamp_of(checkpoint_id: str) -> int:

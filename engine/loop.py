@@ -322,13 +322,13 @@ class GraphExecution:
         to_run: list[Task] = []
         for task in tasks:
             done = checkpoint.outcome(task.id)
-            if done is not None:
-                outcomes[task.id] = TaskOutcome.from_json(done)
-                yield ("updates", {task.name: done["update"], "__metadata__": {"cached": True}})
-            else:
+            if done is None:
                 to_run.append(task)
-        # Saving each finished task at once means a crash mid-step repeats none of them; only
-        # worth a round trip per task when the checkpointer outlives the process.
+                continue
+            outcomes[task.id] = TaskOutcome.from_json(done)
+            if self.opts.emit_updates:
+                yield ("updates", {task.name: done["update"], "__metadata__": {"cached": True}})
+        # Saving each finished task at once (a crash mid-step repeats none) pays only if the saver is durable.
         save_each = len(tasks) > 1 and self.saver is not None and getattr(self.saver, "durable", True)
         errors: list[tuple[Task, BaseException]] = []
         interrupted: dict[str, Any] = {}
@@ -350,7 +350,7 @@ class GraphExecution:
                 continue
             if isinstance(result, TaskOutcome):
                 outcomes[task.id] = result
-                if self._queue is None:  # else streamed the moment the task finished
+                if self._queue is None and self.opts.emit_updates:  # else streamed the moment the task finished
                     yield ("updates", {task.name: result.update})
             elif isinstance(result, GraphInterrupt):
                 interrupted[write_key("int", task.id)] = [i.to_json() for i in result.interrupts]

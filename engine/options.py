@@ -29,3 +29,4 @@ class ExecutionOptions:
     replay: Replay | None = None  # set while this run, or the run it is nested in, replays a checkpoint
     resuming_parent: bool = False  # nested: the calling task re-runs where it paused (a resume or a retry)
     parents: dict[str, str] = field(default_factory=dict)  # nested: the callers' checkpoints, by namespace
+    emit_updates: bool = True  # off when nobody reads "updates" events (invoke): none is built

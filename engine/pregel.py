@@ -153,6 +153,8 @@ class CompiledGraph(ThreadStateAPI):
             scope.inline_sync = inline_sync
             if execution.opts.stream is not None and execution.opts.stream.subgraphs:
                 forward = execution.opts.stream  # this subgraph's chunks go to the caller's stream
+        # invoke reads "values" only: unless a caller's stream takes them, task updates go unbuilt.
+        execution.opts.emit_updates = live is not None or forward is not None
         async for mode, chunk in execution.stream(input):
             if forward is not None:
                 forward.put(ns, mode, chunk)

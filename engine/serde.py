@@ -170,17 +170,21 @@ def check_state(values: dict[str, Any]) -> dict[str, Any]:
     return {key: _encode(v, f"key {key!r}") for key, v in values.items()}
 
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
+
+
 def dumps(value: Any, where: str = "value") -> bytes:
     """Serialise to bytes: `{"v": FORMAT_VERSION, "d": <tagged JSON>}`."""
     try:
-        return json.dumps({"v": FORMAT_VERSION, "d": _encode(value, where)}, separators=(",", ":"), allow_nan=True).encode()
+        return _JSON.encode({"v": FORMAT_VERSION, "d": _encode(value, where)}).encode()
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"Cannot serialise {where}: {exc}") from exc
 
 
 def dumps_jsonable(data: Any) -> bytes:
     """Serialise data already made JSON-safe with to_jsonable / check_state."""
-    return json.dumps({"v": FORMAT_VERSION, "d": data}, separators=(",", ":")).encode()
+    return _JSON.encode({"v": FORMAT_VERSION, "d": data}).encode()
 
 
 def loads(data: bytes | str) -> Any:

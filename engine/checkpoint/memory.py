@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -25,7 +25,7 @@ class InMemorySaver:
 
     def __init__(self) -> None:
         self._threads: dict[str, dict[str, _Chain]] = {}
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()  # no await inside: a plain lock, safe across loops and threads
 
     def _chain(self, thread_id: str, ns: str) -> _Chain | None:
         return self._threads.get(thread_id, {}).get(ns)
@@ -52,7 +52,7 @@ class InMemorySaver:
         expected_head: str | None,
         then: SavedCheckpoint | None = None,
     ) -> None:
-        async with self._lock:
+        with self._lock:
             chain = self._threads.setdefault(thread_id, {}).setdefault(ns, _Chain())
             if chain.head != expected_head:
                 raise CheckpointConflict(
@@ -73,7 +73,7 @@ class InMemorySaver:
         exclusive: bool = False,
         discard: Collection[str] = (),
     ) -> None:
-        async with self._lock:
+        with self._lock:
             chain = self._chain(thread_id, ns)
             if chain is None or chain.head != checkpoint_id:
                 raise CheckpointConflict(f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}")
@@ -99,7 +99,7 @@ class InMemorySaver:
         return [self._with_writes(chain, i) for i in newest_first]
 
     async def delete_thread(self, thread_id: str) -> None:
-        async with self._lock:
+        with self._lock:
             self._threads.pop(thread_id, None)
 
 
