@@ -119,6 +119,7 @@ class RunCreate(Body):
     interrupt_before: Breakpoints = None
     interrupt_after: Breakpoints = None
     stream_mode: str | list[str] = "values"
+    stream_subgraphs: bool = False
     multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "enqueue"
     if_not_exists: Literal["create", "reject"] = "reject"
     on_completion: Literal["delete", "keep"] | None = None

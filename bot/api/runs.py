@@ -38,6 +38,7 @@ def _run_request(body: bodies.RunCreate) -> RunRequest:
         checkpoint_id=body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id"),
         multitask_strategy=body.multitask_strategy,
         stream_mode=modes,
+        stream_subgraphs=body.stream_subgraphs,
         context=body.context,
     )
 

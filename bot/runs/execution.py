@@ -278,14 +278,20 @@ class Executor:
 
         async def stream(graph_input: Any) -> None:
             nonlocal last_updated
-            async for mode, chunk in graph.astream(
+            async for part in graph.astream(
                 graph_input,
                 config,
                 stream_mode=["values", "updates", *(["custom"] if "custom" in request.stream_mode else [])],
                 interrupt_before=request.interrupt_before,
                 interrupt_after=request.interrupt_after,
                 context=request.context,
+                subgraphs=request.stream_subgraphs,
             ):
+                ns, mode, chunk = part if request.stream_subgraphs else ((), *part)
+                if ns:  # a subgraph's chunk: an event "<mode>|<namespace>", as the LangGraph server names it
+                    if request.stream_subgraphs and mode in request.stream_mode:
+                        self._publish(local, "|".join((mode, *ns)), chunk)
+                    continue
                 if mode == "updates" and isinstance(chunk, dict):
                     last_updated = [k for k in chunk if k != "__interrupt__"] or last_updated
                 if mode in request.stream_mode:

@@ -61,6 +61,7 @@ class Recovery:
             interrupt_after=kwargs.get("interrupt_after"),
             checkpoint_id=kwargs.get("checkpoint_id"),
             stream_mode=tuple(kwargs.get("stream_mode") or ("values",)),
+            stream_subgraphs=bool(kwargs.get("stream_subgraphs")),
             context=kwargs.get("context"),
             adopted=True,
         )

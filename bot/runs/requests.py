@@ -23,6 +23,7 @@ class RunRequest:
     checkpoint_id: str | None = None
     multitask_strategy: str = "enqueue"
     stream_mode: tuple[str, ...] = ("values",)
+    stream_subgraphs: bool = False  # subgraphs' chunks too, as events named "<mode>|<namespace>"
     context: dict[str, Any] | None = None  # the run context nodes see as `runtime.context`
     expected_checkpoint: str | None = None  # resume only while the thread is still at this pause
     adopted: bool = False  # continues the run of a process that died
@@ -36,6 +37,7 @@ class RunRequest:
             "interrupt_after": self.interrupt_after,
             "checkpoint_id": self.checkpoint_id,
             "stream_mode": list(self.stream_mode),
+            "stream_subgraphs": self.stream_subgraphs,
             "context": self.context,
         }
 

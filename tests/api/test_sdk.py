@@ -201,3 +201,19 @@ async def test_custom_stream_mode_carries_what_nodes_write(client: Any) -> None:
         ("custom", {"step": 2}),
         ("updates", {"progress": {"greeting": "done"}}),
     ]
+
+
+async def test_stream_subgraphs_names_events_by_namespace(client: Any) -> None:
+    """stream_subgraphs=True: a subgraph's chunks come as events "<mode>|<namespace>", as the
+    LangGraph server sends them; without it only the graph's own."""
+    thread_id = (await client.threads.create())["thread_id"]
+    parts = [p async for p in client.runs.stream(
+        thread_id, "nested", input={"greeting": ""}, stream_mode=["updates", "values"], stream_subgraphs=True)]
+    sub_events = [p.event for p in parts if "|" in p.event]
+    assert sub_events and all(e.split("|")[1].startswith("inner:") for e in sub_events)
+    assert {e.split("|")[0] for e in sub_events} == {"updates", "values"}
+    inner = next(p.data for p in parts if p.event.startswith("updates|"))
+    assert inner["__interrupt__"][0]["value"] == "name?"
+    plain = [p.event async for p in client.runs.stream(
+        thread_id, "nested", command={"resume": "Ada"}, stream_mode=["updates"])]
+    assert plain[0] == "metadata" and all("|" not in e for e in plain)
