@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.playground.browser import browser, finished_state, page, pending_message
 from tests.playground.conftest import Playground
@@ -52,6 +52,11 @@ def test_a_typed_question_answered_in_a_form_after_a_field_error(
     page.screenshot(path=str(tmp_path / "form_answered.png"), full_page=True)
 
 
+def by_ts(page: Page, message: Locator) -> Locator:
+    """The message `message` matches now, pinned by its Slack ts (updates keep it)."""
+    return page.locator(f'.message[data-ts="{message.get_attribute("data-ts")}"]')
+
+
 def test_per_call_tool_approvals_are_one_message_each_and_edit_is_a_form(
     page: Page, playground: Playground, tmp_path: Path
 ) -> None:
@@ -60,6 +65,8 @@ def test_per_call_tool_approvals_are_one_message_each_and_edit_is_a_form(
     email = page.locator(".message", has_text="send_email").last
     expect(delete.locator("button.bk-button")).to_have_text(["Approve", "Reject"])
     expect(email.locator("button.bk-button")).to_have_text(["Approve", "Edit", "Reject", "Respond"])
+    # From here on each is its own message: the run's "finished" reply names the tools too.
+    delete, email = by_ts(page, delete), by_ts(page, email)
 
     delete.locator("button.bk-button", has_text="Approve").click()  # resumed alone: send_email stays open
     expect(delete.locator("button.bk-button")).to_have_count(0)
