@@ -14,7 +14,9 @@ from bot.runs.store_memory import MemoryRecords
 from bot.runs.store_redis import RedisRecords
 
 LEASE_MS = 300
-RecordsFactory = Callable[[], Records]
+# For a process that must still hold its lease when the test looks: no load stalls a test this long.
+LONG_LEASE_MS = 60_000
+RecordsFactory = Callable[..., Records]
 
 
 @pytest.fixture(params=["memory", "redis", "cluster"])
@@ -24,11 +26,12 @@ def store_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def make_records(store_backend: str, request: pytest.FixtureRequest) -> AsyncIterator[RecordsFactory]:
-    """Record stores on one backend; each Redis one has its own client, as another process would."""
+    """Record stores on one backend; each Redis one has its own client, as another process would,
+    and leases for `lease_ms` (memory: one shared store, leasing for LEASE_MS)."""
     memory = MemoryRecords(LEASE_MS)
     clients: list[Any] = []
 
-    def make() -> Records:
+    def make(lease_ms: int = LEASE_MS) -> Records:
         if store_backend == "memory":
             return memory
         if store_backend == "redis":
@@ -36,7 +39,7 @@ async def make_records(store_backend: str, request: pytest.FixtureRequest) -> As
         else:
             client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
         clients.append(client)
-        return RedisRecords(client, LEASE_MS)
+        return RedisRecords(client, lease_ms)
 
     yield make
     for client in clients:

@@ -19,7 +19,7 @@ from bot.runs.store import Records
 from bot.runs.store_redis import RedisRecords
 from engine import InMemorySaver
 from tests.conftest import free_port
-from tests.runs.conftest import LEASE_MS, RecordsFactory
+from tests.runs.conftest import LEASE_MS, LONG_LEASE_MS, RecordsFactory
 from tests.waiting import eventually
 
 BUSY = {"status": "busy"}
@@ -166,16 +166,21 @@ async def test_a_lapsed_lease_is_adopted_once_and_the_sweep_drops_finished_threa
 ) -> None:
     if store_backend == "memory":
         pytest.skip("one process: a run can only stop with it, so nothing lapses")
-    first, second = make_records(), make_records()
+    # Each lease that must hold while the test looks is long: a 300 ms one lapses whenever the
+    # loaded machine stalls the test that long, and the check it guards then fails.
+    first, second = make_records(lease_ms=LONG_LEASE_MS), make_records()
     thread_id = await thread(first)
     orphan = run(thread_id)
     assert await first.submit(orphan, reject_if_busy=False, thread_changes=BUSY) == "queued"
-    assert await first.turn(thread_id, orphan.run_id)  # runs, then its process "dies": no more renewals
+    assert await first.turn(thread_id, orphan.run_id)
     assert await second.adopt(thread_id) is None  # still leased
+    dying = make_records()
+    assert await dying.turn(thread_id, orphan.run_id)  # its last renewal; then its process "dies"
     await eventually(lambda: _lapsed(second, thread_id))
-    adopted = await asyncio.gather(first.adopt(thread_id), second.adopt(thread_id))
+    adopters = make_records(lease_ms=LONG_LEASE_MS), make_records(lease_ms=LONG_LEASE_MS)
+    adopted = await asyncio.gather(*(adopter.adopt(thread_id) for adopter in adopters))
     assert adopted.count(orphan.run_id) == 1 and adopted.count(None) == 1  # exactly one process takes it
-    assert await second.turn(thread_id, orphan.run_id)
+    assert await second.turn(thread_id, orphan.run_id)  # renews for LEASE_MS: the sweep below finds it
     assert await second.release(thread_id, orphan.run_id) == 0
 
     manager = RunManager(Registry({}), InMemorySaver(), second)
@@ -222,7 +227,8 @@ async def test_a_claim_whose_holder_died_is_released_by_the_sweep(
     waiting = run(thread_id)
     assert await survivor.submit(waiting, reject_if_busy=False, thread_changes=BUSY) == "queued"
     await eventually(lambda: _lapsed(survivor, thread_id), what="the claim lapsing")
-    manager = RunManager(Registry({}), InMemorySaver(), survivor)
+    # The sweep's process hands the lease on for LONG_LEASE_MS: the waiting run's turn below is no race.
+    manager = RunManager(Registry({}), InMemorySaver(), make_records(lease_ms=LONG_LEASE_MS))
     assert await manager.adopt_lapsed() == []  # no run to continue: the holder is let go
     assert await survivor.queued(thread_id) == [waiting.run_id]
     assert await survivor.turn(thread_id, waiting.run_id)  # the waiting run's turn came
