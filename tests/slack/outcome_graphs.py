@@ -38,6 +38,15 @@ async def hold(state: State) -> State:
     return {}
 
 
+async def gate(state: State) -> State:
+    """Waits while the file SLUICE_TEST_GATE names exists, once it said it got here (`<file>.reached`)."""
+    closed = Path(os.environ["SLUICE_TEST_GATE"])
+    await asyncio.to_thread(Path(f"{closed}.reached").write_text, "")
+    while await asyncio.to_thread(closed.exists):  # noqa: ASYNC110 - the test removes it from another process
+        await asyncio.sleep(0.05)
+    return {"sent": f"gate-opened: {state.get('text', '')}"}
+
+
 def confirm(state: State) -> State:
     return {"text": interrupt({"text_to_revise": f"confirm: {state.get('text', '')}"})}
 
@@ -55,3 +64,7 @@ held_graph = (
     .add_edge(START, "review").add_edge("review", "hold").add_edge("hold", END)
 )
 send_graph = StateGraph(State).add_node("send", send).add_edge(START, "send").add_edge("send", END)
+gated_graph = (
+    StateGraph(State).add_node("review", review).add_node("gate", gate)
+    .add_edge(START, "review").add_edge("review", "gate").add_edge("gate", END)
+)
