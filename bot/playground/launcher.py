@@ -2,9 +2,8 @@
 
 Going through HTTP (not the runs layer directly) makes a click on the page exactly what a
 `langgraph_sdk` user does: create a thread, create a run; the bot then posts the pause. The run
-is marked as started from Slack (the page is the Slack it was started in), so how it ends is told
-in the channel as for `/sluice`: a failure before any pause with Retry and Details, a finish with
-its answer.
+asks for its end to be told in the channel, as a `/sluice` run's is: a failure before any pause
+with Retry and Details, a finish with its answer.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import aiohttp
 
 from bot.playground.examples import Example
-from bot.slack.outcomes import SLACK_ORIGIN
+from bot.slack.outcomes import TELL_END
 
 
 class LaunchError(Exception):
@@ -43,7 +42,7 @@ class Launcher:
                 "assistant_id": example.assistant_id,
                 "input": example.input,
                 "config": {"configurable": {"slack_channel": self._channel}},
-                "metadata": {"playground_example": example.id, SLACK_ORIGIN: True},
+                "metadata": {"playground_example": example.id, TELL_END: True},
             }
             async with session.post(f"{self._api_url}/threads/{thread_id}/runs", json=run_body) as response:
                 await self._json(response, "start a run")

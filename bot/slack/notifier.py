@@ -21,7 +21,7 @@ from bot.slack import outcome_blocks as ob
 from bot.slack.deps import Deps
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.deadlines import Deadlines
-from bot.slack.outcomes import DECIDED_PAUSE, SLACK_ORIGIN, Outcomes
+from bot.slack.outcomes import DECIDED_PAUSE, SLACK_ORIGIN, TELL_END, Outcomes
 from bot.slack.pause import Pause, PendingInterrupt, Placement
 from bot.slack.ports import RunEvent
 
@@ -149,7 +149,8 @@ class Notifier:
             previous = await self.deps.store.leave(event.thread_id)
             if previous:
                 await self._moved_on(event.thread_id, previous)
-        if not event.metadata.get(SLACK_ORIGIN) or event.metadata.get(DECIDED_PAUSE):
+        told = event.metadata.get(SLACK_ORIGIN) or event.metadata.get(TELL_END)
+        if not told or event.metadata.get(DECIDED_PAUSE):
             return  # a run a decision started is told in the pause's thread (`Outcomes`)
         placement = placement_for(event, None)
         if placement is None:

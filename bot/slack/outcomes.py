@@ -29,6 +29,7 @@ DECIDED_PAUSE = "slack_pause_checkpoint"  # run metadata: the pause whose decisi
 DECIDED_AT = "slack_decided_at"  # run metadata: when that decision was made (epoch seconds)
 DECIDED_GROUP = "slack_pause_group"  # run metadata: which of the pause's messages was decided (`Pause.groups`)
 SLACK_ORIGIN = "slack_origin"  # run metadata: the run was started from Slack (its answer goes back there)
+TELL_END = "slack_tell_end"  # run metadata: how the run ends is told in its channel (playground sidebar runs)
 UNKNOWN = "This failure is unknown here (it may have expired). Nothing was changed."
 MOVED_ON = "No longer retryable: the thread moved on (another run or a resume over the API)."
 
@@ -158,6 +159,8 @@ class Outcomes:
         metadata: dict[str, Any] = {"slack_retried_by": user}
         if failure.pause_checkpoint:
             metadata.update({DECIDED_PAUSE: failure.pause_checkpoint, DECIDED_AT: failure.decided_at})
+        else:  # it failed before any decision: the Retry's end is told where the failure was
+            metadata[TELL_END] = True
         if failure.from_slack:
             metadata[SLACK_ORIGIN] = True
         try:

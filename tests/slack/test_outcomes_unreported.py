@@ -129,6 +129,10 @@ async def test_a_sidebar_run_that_fails_before_any_pause_shows_the_failure_in_th
         failure = await _until(lambda: _failure_in(slack, None), "the failure in the channel")
         assert thread_id in json.dumps(failure.blocks)  # its buttons name the thread
         assert action_ids(failure) == [RETRY, DETAILS] and "ConnectionError" in json.dumps(failure.blocks)
+        outage.unlink()
+        assert (await slack.click(APPROVER, CHANNEL, failure.ts, RETRY)).status == 200
+        await _until(lambda: any(m.text == "sender finished" for m in slack.channel_messages(CHANNEL)),
+                     "the retried run's end is told in the channel too")
 
 
 async def test_a_failure_shown_in_slack_carries_no_secrets_from_its_message(
