@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 
 from aiohttp import web
 
+from bot.api.auth import is_loopback
 from bot.app import build_app
 from bot.settings import Settings, SettingsError
 
@@ -46,12 +46,3 @@ def listening_socket(host: str, port: int) -> socket.socket:
         raise SettingsError(
             f"cannot listen on {host or '*'}:{port} ({exc.strerror or exc}): set PORT (or HOST) to another value"
         ) from None
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -15,11 +15,15 @@ API_PREFIXES = ("/assistants", "/threads", "/runs", "/info", "/store")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _is_loopback(remote: str | None) -> bool:
-    if not remote:
+def is_loopback(host: str | None) -> bool:
+    """Whether `host` (an address, maybe with an IPv6 zone, or "localhost") is this machine alone:
+    used for the API's callers and for the address a server listens on."""
+    if not host:
         return False
+    if host == "localhost":
+        return True
     try:
-        return ipaddress.ip_address(remote.split("%")[0]).is_loopback
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
 
@@ -38,7 +42,7 @@ def middleware(api_key: str | None) -> Middleware:
             # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail on them
             if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), api_key.encode()):
                 return wire.problem(401, "Missing or wrong x-api-key header")
-        elif not _is_loopback(request.remote):
+        elif not is_loopback(request.remote):
             return wire.problem(
                 403, "This API answers loopback clients only; set SLUICE_API_KEY to serve other hosts with a key"
             )

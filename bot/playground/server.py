@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import secrets
 import signal
@@ -14,6 +13,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.api.assistants import MANAGER
+from bot.api.auth import is_loopback
 from bot.app import build_app
 from bot.playground import page
 from bot.playground.examples import sdk_snippet
@@ -31,14 +31,6 @@ CHANNEL_ID, CHANNEL_NAME = "C0PLAYGROUND", "sluice-playground"
 USER_ID, USER_NAME = "U0YOU", "you"
 SLASH_COMMAND = "/sluice"  # the command manifest.yml declares and the bot listens to
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def local_url(host: str, port: int) -> str:
