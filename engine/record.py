@@ -62,6 +62,8 @@ class Checkpoint:
     # -- pending writes, by what they say ------------------------------------------------------
     def outcome(self, task_id: str) -> dict[str, Any] | None:
         """What a finished task wrote and triggered (None while it has not finished)."""
+        if not self.writes:  # the common case, every step: skip building the key
+            return None
         done: dict[str, Any] | None = self.writes.get(write_key("done", task_id))
         return done
 
@@ -73,6 +75,8 @@ class Checkpoint:
 
     def answers(self, task_id: str) -> dict[str, Any]:
         """The resume values given to the task's interrupts, by interrupt id."""
+        if not self.writes:
+            return {}
         prefix = write_key("res", task_id, "")
         return {key[len(prefix):]: value for key, value in self.writes.items() if key.startswith(prefix)}
 
@@ -89,6 +93,8 @@ class Checkpoint:
 
     def commands(self) -> list[dict[str, Any]]:
         """The Command inputs' records ({"update": [...], "goto": [...]}), in the order given."""
+        if not self.writes:
+            return []
         prefix = write_key("cmd", "")
         return [self.writes[k] for k in sorted(k for k in self.writes if k.startswith(prefix))]
 
