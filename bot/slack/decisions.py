@@ -234,33 +234,35 @@ class Decisions:
         if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
             await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group))
             return
-        if result.outcome == "group":  # one typed interrupt of several, resumed alone by its id
-            await self._resume(pause, group, result.decided, slot, decision, channel, None)
-            return
+        # the whole pause, or (outcome "group") one typed interrupt of several, resumed alone by its id
+        claimed = group if result.outcome == "group" else None
         token = uuid.uuid4().hex
-        claim = await self.resumptions.claim(pause, token)
+        claim = await self.resumptions.claim(pause, token, claimed)
         if claim.outcome != "claimed":  # the same decision twice (a double click): one resume
             await self.deps.calls.ephemeral(channel, decision.user, DONE, pause.thread_id)
             return
-        await self._resume(pause, group, result.decided, slot, decision, channel, (token, claim.attempt))
+        await self._resume(pause, group, result.decided, slot, decision, channel, (token, claim.attempt, claimed))
 
-    async def adopt(self, thread_id: str, checkpoint_id: str) -> None:
-        """Applies a complete decision whose process died (or lost Redis) before starting its resume."""
+    async def adopt(self, thread_id: str, checkpoint_id: str, claimed: int | None = None) -> None:
+        """Applies a complete decision (of the pause, or of group `claimed`) whose process died (or
+        lost Redis) before starting its resume."""
         pause = await self.deps.store.get(thread_id, checkpoint_id)
         token = uuid.uuid4().hex
-        claim = await self.resumptions.claim(pause, token) if pause is not None else None
+        valid = pause is not None and (claimed is None or 0 <= claimed < len(pause.groups))
+        claim = await self.resumptions.claim(pause, token, claimed) if pause is not None and valid else None
         if pause is None or claim is None or claim.outcome == "done":
-            await self.resumptions.forget(thread_id, checkpoint_id)
+            await self.resumptions.forget(thread_id, checkpoint_id, claimed)
             return
         if claim.outcome == "busy":
             return  # its process is still at it (or another one adopted it): next sweep
         decided = await self.deps.store.decided(thread_id, checkpoint_id)
         log.warning("decision on thread %s (pause %s) was recorded but not applied; applying it here",
                     thread_id, checkpoint_id)
-        slot = sorted(decided)[-1]
+        mine = [s for s in sorted(decided) if claimed is None or s in pause.group_slots(claimed)]
+        slot = mine[-1]
         group = pause.group_of(int(slot.split(".")[0]))
         channel = pause.placement.channel if pause.placement else ""
-        await self._resume(pause, group, decided, slot, decided[slot], channel, (token, claim.attempt))
+        await self._resume(pause, group, decided, slot, decided[slot], channel, (token, claim.attempt, claimed))
 
     async def _resume(
         self,
@@ -270,10 +272,11 @@ class Decisions:
         slot: str,
         decision: SlotDecision,
         channel: str,
-        claim: tuple[str, int] | None,
+        claim: tuple[str, int, int | None],
     ) -> None:
-        """Resumes one group of the pause: the whole pause (`claim`: the claim's token and attempt),
-        or (typed pauses) its interrupt alone, by id."""
+        """Resumes one group of the pause under `claim` (its token, attempt, and the claimed group, or
+        None when the decision completed the whole pause): the whole pause, or (typed pauses) this
+        group's interrupt alone, by id."""
         prompts = pause.prompts
         is_breakpoint = len(prompts) == 1 and isinstance(prompts[0], BreakpointPrompt)
         values = {
@@ -300,11 +303,10 @@ class Decisions:
             metadata[SLACK_ORIGIN] = True
         if pause.requester:
             metadata["requested_by"] = pause.requester
-        token, attempt = claim if claim is not None else ("", 0)
+        token, attempt, claimed = claim
 
         async def queued() -> None:
-            if claim is not None:
-                await self.resumptions.started(pause, token)
+            await self.resumptions.started(pause, token, claimed)
 
         # Shown before the run: it may take long; its outcome then updates the headline (`Outcomes`).
         await self._show(
@@ -319,7 +321,7 @@ class Decisions:
                 config={"configurable": configurable},
                 metadata=metadata,
                 checkpoint_id=pause.checkpoint_id,
-                run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt) if claim else None,
+                run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt, claimed),
                 on_queued=queued,
             )
         except ResumeConflict:
@@ -340,35 +342,29 @@ class Decisions:
             await self.deps.calls.ephemeral(channel, decision.user, f"{THREAD_GONE} Nothing was changed.", pause.thread_id)
             return
         except AnswerRefused as exc:
-            if claim is not None:  # the next answer is a new attempt (a new run id)
-                await self.resumptions.give_back(pause, slot, token)
+            await self.resumptions.give_back(pause, slot, token, claimed)  # the next answer: a new run id
             await self._refused(pause, group, slot, decision, channel, str(exc))
             return
         except Exception as exc:
             log.exception("resuming thread %s failed", pause.thread_id)
-            if claim is not None:
-                await self._not_applied(pause, group, slot, token, decision, channel, exc)
-                return
-            await self.deps.store.undo(pause, slot)
-            await self.deadlines.opened(pause)
-            decided_now = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-            await self._show(pause, group, blocks.pause_blocks(pause, decided_now, group=group))
-            await self.deps.calls.ephemeral(
-                channel,
-                decision.user,
-                f"The graph could not be resumed ({type(exc).__name__}); try again.",
-                pause.thread_id,
-            )
+            await self._not_applied(pause, group, slot, claim, decision, channel, exc)
             return
-        if claim is not None:
+        if claimed is None:
             await self.deps.store.close(pause, "decided")
 
     async def _not_applied(
-        self, pause: Pause, group: int, slot: str, token: str, decision: SlotDecision, channel: str, exc: Exception
+        self,
+        pause: Pause,
+        group: int,
+        slot: str,
+        claim: tuple[str, int, int | None],
+        decision: SlotDecision,
+        channel: str,
+        exc: Exception,
     ) -> None:
         """The resume could not be queued: give the decision back and say so, privately."""
         try:
-            given_back = await self.resumptions.give_back(pause, slot, token)
+            given_back = await self.resumptions.give_back(pause, slot, claim[0], claim[2])
         except Exception:  # storage still down: the decision stays recorded; a sweep applies it later
             log.warning("giving back the decision on thread %s failed", pause.thread_id, exc_info=True)
             note = (f"Your decision could not be applied yet ({type(exc).__name__}: storage unavailable). It is kept "

@@ -12,6 +12,11 @@ Redis blips between recording it and starting the resume.
      before step 3) is claimed again and submitted with the same run id: applied exactly once.
   5. A resume that cannot be submitted gives the decision back (`give_back`: the slot reopens, the
      attempt number grows, so a later click makes a new run id) and the clicker is told.
+
+A group (one typed interrupt of several, resumed alone by its id while the other groups stay open)
+follows the same steps with its own claim, attempt and `started` mark (`group=`): its due entry is
+`<thread> <checkpoint> <group>`, and it is claimable while the pause is pending, every slot of the
+group is decided and its resume was not started.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ SWEEP_BATCH = 100
 RUN_IDS = uuid.UUID("5b0c3f0e-6a55-4f4e-9d0c-51c3e0a11d0e")
 
 
-def resume_run_id(thread_id: str, checkpoint_id: str, attempt: int) -> str:
-    """The run id of a pause's resume: the same for every process that submits this attempt."""
-    return str(uuid.uuid5(RUN_IDS, f"{thread_id}/{checkpoint_id}/{attempt}"))
+def resume_run_id(thread_id: str, checkpoint_id: str, attempt: int, group: int | None = None) -> str:
+    """The run id of a pause's (or one group's) resume: the same for every process submitting it."""
+    name = f"{thread_id}/{checkpoint_id}/{attempt}" + ("" if group is None else f"/group-{group}")
+    return str(uuid.uuid5(RUN_IDS, name))
 
 
 @dataclass(frozen=True)
@@ -49,21 +55,21 @@ class Claim:
 
 class Resumptions(Protocol):
     async def expect(self, pause: Pause) -> None:
-        """Puts the pause in the due index (before its decision is recorded)."""
+        """Puts the pause (and each of its groups) in the due index (before a decision is recorded)."""
 
-    async def claim(self, pause: Pause, token: str) -> Claim:
-        """Takes the resume of a `resuming` pause unless another live claim holds it."""
+    async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
+        """Takes the resume of a `resuming` pause (or a decided group) unless a live claim holds it."""
 
-    async def started(self, pause: Pause, token: str) -> None:
+    async def started(self, pause: Pause, token: str, group: int | None = None) -> None:
         """The resume is queued in the runs layer: nothing left to adopt."""
 
-    async def give_back(self, pause: Pause, slot: str, token: str) -> bool:
+    async def give_back(self, pause: Pause, slot: str, token: str, group: int | None = None) -> bool:
         """Reopens `slot` of a resume that could not be submitted; False if the claim was lost."""
 
-    async def due(self, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
-        """Pauses whose grace ran out: (thread id, checkpoint id)."""
+    async def due(self, limit: int = SWEEP_BATCH) -> list[tuple[str, str, int | None]]:
+        """Pauses (or groups) whose grace ran out: (thread id, checkpoint id, group or None)."""
 
-    async def forget(self, thread_id: str, checkpoint_id: str) -> None: ...
+    async def forget(self, thread_id: str, checkpoint_id: str, group: int | None = None) -> None: ...
 
 
 # --- memory (one process: nothing outlives it, so nothing to adopt) ------------------------------
@@ -72,40 +78,55 @@ class Resumptions(Protocol):
 class MemoryResumptions:
     def __init__(self, store: MemoryPauseStore) -> None:
         self._store = store
-        self._claims: dict[tuple[str, str], str] = {}
-        self._attempts: dict[tuple[str, str], int] = {}
+        self._claims: dict[tuple[str, str, int | None], str] = {}
+        self._attempts: dict[tuple[str, str, int | None], int] = {}
+        self._started: set[tuple[str, str, int | None]] = set()  # groups whose resume is queued
 
     async def expect(self, pause: Pause) -> None:
         return None
 
-    async def claim(self, pause: Pause, token: str) -> Claim:
-        key = (pause.thread_id, pause.checkpoint_id)
-        if await self._store.status(*key) != "resuming":
+    async def _claimable(self, pause: Pause, group: int | None) -> bool:
+        status = await self._store.status(pause.thread_id, pause.checkpoint_id)
+        if group is None:
+            return status == "resuming"
+        decided = await self._store.decided(pause.thread_id, pause.checkpoint_id)
+        return (status == "pending" and all(s in decided for s in pause.group_slots(group))
+                and (pause.thread_id, pause.checkpoint_id, group) not in self._started)
+
+    async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
+        key = (pause.thread_id, pause.checkpoint_id, group)
+        if not await self._claimable(pause, group):
             return Claim("done")
         if self._claims.get(key, token) != token:
             return Claim("busy")
         self._claims[key] = token
         return Claim("claimed", self._attempts.get(key, 0))
 
-    async def started(self, pause: Pause, token: str) -> None:
-        key = (pause.thread_id, pause.checkpoint_id)
-        if self._claims.get(key) == token and await self._store.status(*key) == "resuming":
+    async def started(self, pause: Pause, token: str, group: int | None = None) -> None:
+        key = (pause.thread_id, pause.checkpoint_id, group)
+        if self._claims.get(key) != token or not await self._claimable(pause, group):
+            return
+        if group is None:
             await self._store.close(pause, "started")
+        else:
+            self._started.add(key)
 
-    async def give_back(self, pause: Pause, slot: str, token: str) -> bool:
-        key = (pause.thread_id, pause.checkpoint_id)
-        if self._claims.get(key) != token or await self._store.status(*key) not in ("resuming", "started"):
+    async def give_back(self, pause: Pause, slot: str, token: str, group: int | None = None) -> bool:
+        key = (pause.thread_id, pause.checkpoint_id, group)
+        status = await self._store.status(pause.thread_id, pause.checkpoint_id)
+        if self._claims.get(key) != token or (group is None and status not in ("resuming", "started")):
             return False
         await self._store.undo(pause, slot)
         self._attempts[key] = self._attempts.get(key, 0) + 1
         self._claims.pop(key, None)
+        self._started.discard(key)
         return True
 
-    async def due(self, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
+    async def due(self, limit: int = SWEEP_BATCH) -> list[tuple[str, str, int | None]]:
         return []
 
-    async def forget(self, thread_id: str, checkpoint_id: str) -> None:
-        self._claims.pop((thread_id, checkpoint_id), None)
+    async def forget(self, thread_id: str, checkpoint_id: str, group: int | None = None) -> None:
+        self._claims.pop((thread_id, checkpoint_id, group), None)
 
 
 # --- redis ---------------------------------------------------------------------------------------
@@ -154,60 +175,110 @@ return 1
 """
 
 
+# A group's resume: the same steps on the group's own fields (ARGV[3]: their prefix, 'g<n>:').
+# Claimable while the pause is pending, every slot of the group decided (ARGV[4..]) and not started.
+_CLAIM_GROUP = """
+local pause, decided = KEYS[1], KEYS[2]
+local token, hold_ms, g = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+if redis.call('HGET', pause, 'status') ~= 'pending' or redis.call('HGET', pause, g .. 'state') == 'started' then
+  return {'done', 0}
+end
+for i = 4, #ARGV do
+  if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'done', 0} end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local holder = redis.call('HGET', pause, g .. 'claim')
+local until_ms = tonumber(redis.call('HGET', pause, g .. 'claim_until') or '0')
+if holder and holder ~= token and until_ms > now then return {'busy', 0} end
+redis.call('HSET', pause, g .. 'claim', token, g .. 'claim_until', now + hold_ms)
+return {'claimed', tonumber(redis.call('HGET', pause, g .. 'attempt') or '0')}
+"""
+
+_STARTED_GROUP = """
+local pause = KEYS[1]
+local token, g = ARGV[1], ARGV[2]
+if redis.call('HGET', pause, g .. 'claim') ~= token then return 0 end
+redis.call('HSET', pause, g .. 'state', 'started')
+return 1
+"""
+
+_GIVE_BACK_GROUP = """
+local pause, decided = KEYS[1], KEYS[2]
+local token, slot, g = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HGET', pause, g .. 'claim') ~= token then return 0 end
+redis.call('HDEL', decided, slot)
+redis.call('HINCRBY', pause, g .. 'attempt', 1)
+redis.call('HDEL', pause, g .. 'claim', g .. 'claim_until', g .. 'state')
+return 1
+"""
+
+
 class RedisResumptions:
     def __init__(self, redis: Any) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
         self._started = redis.register_script(_STARTED)
         self._give_back = redis.register_script(_GIVE_BACK)
+        self._claim_group = redis.register_script(_CLAIM_GROUP)
+        self._started_group = redis.register_script(_STARTED_GROUP)
+        self._give_back_group = redis.register_script(_GIVE_BACK_GROUP)
 
     @staticmethod
-    def _member(thread_id: str, checkpoint_id: str) -> str:
-        return f"{thread_id} {checkpoint_id}"
+    def _member(thread_id: str, checkpoint_id: str, group: int | None = None) -> str:
+        return f"{thread_id} {checkpoint_id}" + ("" if group is None else f" {group}")
+
+    @staticmethod
+    def _keys(pause: Pause) -> list[str]:
+        return [keys.slack_pause(pause.thread_id, pause.checkpoint_id), keys.slack_decided(pause.thread_id, pause.checkpoint_id)]
 
     async def expect(self, pause: Pause) -> None:
         due = int(time.time() * 1000) + GRACE_MS
-        await self._redis.zadd(keys.SLACK_RESUMING, {self._member(pause.thread_id, pause.checkpoint_id): due})
+        groups: list[int | None] = [None, *range(len(pause.groups))] if len(pause.groups) > 1 else [None]
+        await self._redis.zadd(keys.SLACK_RESUMING, {self._member(pause.thread_id, pause.checkpoint_id, g): due for g in groups})
 
-    async def claim(self, pause: Pause, token: str) -> Claim:
-        outcome, attempt = await self._claim(
-            keys=[keys.slack_pause(pause.thread_id, pause.checkpoint_id)], args=[token, GRACE_MS]
-        )
+    async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
+        if group is None:
+            outcome, attempt = await self._claim(keys=self._keys(pause)[:1], args=[token, GRACE_MS])
+        else:
+            args = [token, GRACE_MS, f"g{group}:", *pause.group_slots(group)]
+            outcome, attempt = await self._claim_group(keys=self._keys(pause), args=args)
         text = outcome.decode() if isinstance(outcome, bytes) else outcome
         return Claim(text, int(attempt))  # type: ignore[arg-type]
 
-    async def started(self, pause: Pause, token: str) -> None:
-        await self._started(keys=[keys.slack_pause(pause.thread_id, pause.checkpoint_id)], args=[token])
-        await self.forget(pause.thread_id, pause.checkpoint_id)
+    async def started(self, pause: Pause, token: str, group: int | None = None) -> None:
+        if group is None:
+            await self._started(keys=self._keys(pause)[:1], args=[token])
+        else:
+            await self._started_group(keys=self._keys(pause)[:1], args=[token, f"g{group}:"])
+        await self.forget(pause.thread_id, pause.checkpoint_id, group)
 
-    async def give_back(self, pause: Pause, slot: str, token: str) -> bool:
-        pause_keys = [
-            keys.slack_pause(pause.thread_id, pause.checkpoint_id),
-            keys.slack_decided(pause.thread_id, pause.checkpoint_id),
-        ]
-        return bool(await self._give_back(keys=pause_keys, args=[token, slot]))
+    async def give_back(self, pause: Pause, slot: str, token: str, group: int | None = None) -> bool:
+        if group is None:
+            return bool(await self._give_back(keys=self._keys(pause), args=[token, slot]))
+        return bool(await self._give_back_group(keys=self._keys(pause), args=[token, slot, f"g{group}:"]))
 
-    async def due(self, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
+    async def due(self, limit: int = SWEEP_BATCH) -> list[tuple[str, str, int | None]]:
         now = int(time.time() * 1000)
         members = await self._redis.zrangebyscore(keys.SLACK_RESUMING, "-inf", now, start=0, num=limit)
-        found = []
+        found: list[tuple[str, str, int | None]] = []
         for raw in members:
-            thread_id, checkpoint_id = (raw.decode() if isinstance(raw, bytes) else raw).split(" ", 1)
-            found.append((thread_id, checkpoint_id))
+            thread_id, checkpoint_id, *group = (raw.decode() if isinstance(raw, bytes) else raw).split(" ")
+            found.append((thread_id, checkpoint_id, int(group[0]) if group else None))
         return found
 
-    async def forget(self, thread_id: str, checkpoint_id: str) -> None:
-        await self._redis.zrem(keys.SLACK_RESUMING, self._member(thread_id, checkpoint_id))
+    async def forget(self, thread_id: str, checkpoint_id: str, group: int | None = None) -> None:
+        await self._redis.zrem(keys.SLACK_RESUMING, self._member(thread_id, checkpoint_id, group))
 
 
 async def sweep_forever(
-    resumptions: Resumptions, adopt: Callable[[str, str], Awaitable[None]], every_s: float = SWEEP_EVERY_S
+    resumptions: Resumptions, adopt: Callable[[str, str, int | None], Awaitable[None]], every_s: float = SWEEP_EVERY_S
 ) -> None:
-    """Runs until cancelled: adopts every due pause whose resume was recorded but never started."""
+    """Runs until cancelled: adopts every due pause (or group) whose resume was recorded, not started."""
     while True:
         try:
-            for thread_id, checkpoint_id in await resumptions.due():
-                await adopt(thread_id, checkpoint_id)
+            for thread_id, checkpoint_id, group in await resumptions.due():
+                await adopt(thread_id, checkpoint_id, group)
         except Exception:
             log.warning("looking for decisions left unapplied failed; retrying", exc_info=True)
         await asyncio.sleep(every_s)
