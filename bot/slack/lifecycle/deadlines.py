@@ -130,7 +130,9 @@ class Deadlines:
     async def _timed_out(self, pause: Pause, timer: Timer) -> None:
         settings = policy.of(pause)
         outcome = policy.on_timeout(settings)
-        waited_s = self.clock() - pause.created_at
+        # The deadline's length, not the clock: a timer that fires late (a restart, a busy box)
+        # still reports the wait the graph author configured.
+        waited_s = (pause.deadline_at or self.clock()) - pause.created_at
         if outcome == "escalate" and pause.escalated is None and settings.escalate_to is not None:
             await self._escalate(pause, settings, waited_s)
             return
