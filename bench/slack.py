@@ -1,10 +1,19 @@
-"""Slack decision latency: signed click -> ack, and click -> chat.update / next pause posted.
+"""Slack decision latency: signed click -> ack, click -> chat.update and click -> next pause posted,
+and the bot process's CPU per click, at 1 and at N concurrent clicks, in one run.
 
-The bot runs on a real port with slack-bolt, a real Redis (REDIS_URL, else a redis-server started
-here), and the local Slack Web API on another port; every click is a signed HTTP request.
-The graph pauses again right after each decision, so "next pause posted" is the full loop.
+As in production, three kinds of process: `python -m bot serve` (its own process, real Redis,
+real slack-bolt on a real port), this process (the redis-server's parent and the local Slack Web
+API the bot calls: it sees each `chat.update` and `chat.postMessage` as it arrives), and a
+clicking client (a process of its own, so neither Slack's side nor the bot's shares its event
+loop: the ack is timed from the moment a signed request may go out to its 200). Times are
+compared across processes on the system-wide monotonic clock (`time.perf_counter`).
 
-    python bench/slack.py [--rounds 200] [--concurrency 1 100]
+The graph pauses again right after each decision (bench/slack_graph.py), so "next pause posted" is
+the full loop: ack, resume, run, `chat.update`, `chat.postMessage`. CPU per click is the serve
+process's user + system time (/proc) over a level's rounds divided by its clicks. Each level
+starts with one unmeasured round (connections, caches).
+
+    python bench/slack.py [--rounds 200] [--concurrency 1 100] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -12,48 +21,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 # The repo root instead of bench/, whose redis.py would shadow the redis package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
-import redis.asyncio as aioredis  # noqa: E402
+import aiohttp  # noqa: E402
 
-from bot.app import MAX_CONNECTIONS, redis_retries  # noqa: E402
-from engine import END, StateGraph, interrupt  # noqa: E402
-from tests.slack.harness import APPROVER, CHANNEL, button, make_env  # noqa: E402
+from bench.serving import cpu_seconds, redis_server  # noqa: E402
+from bot.playground.slack_user import LocalSlack  # noqa: E402
+from bot.playground.workspace import Message  # noqa: E402
+from tests.processes import Serve  # noqa: E402
+from tests.slack.harness import APPROVER, CHANNEL, SECRET, TOKEN, USERS, button  # noqa: E402
 
-
-class State(TypedDict):
-    text: str
-
-
-def review(state: State) -> dict[str, str]:
-    return {"text": interrupt({"text_to_revise": state["text"]})}
-
-
-def again(state: State) -> str:
-    return "review" if state["text"] != "stop" else END
-
-
-def looping_graph() -> Any:
-    """Pauses, and after each decision pauses again (until someone answers "stop")."""
-    builder = StateGraph(State)
-    builder.add_node("review", review)
-    builder.set_entry_point("review")
-    builder.add_conditional_edges("review", again, ["review", END])
-    return builder
+ASSISTANT = "loop"
+ROUND_TIMEOUT_S = 120.0
+REST_S = 0.02
 
 
 def pct(values: list[float], q: float) -> float:
@@ -61,113 +52,270 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def start_redis() -> tuple[str, subprocess.Popen[bytes] | None]:
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"], None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "/usr/bin/redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--dir",
-            tempfile.gettempdir(),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            break
-        except OSError:
-            time.sleep(0.02)
-    return f"redis://127.0.0.1:{port}/0", proc
+# --- the clicking client (a process of its own) ------------------------------------------------------
 
 
-async def click(env: Any, thread_id: str, ts: str, action: str, acks: list[float], clicked: dict[str, float]) -> None:
-    """One signed click; records its ack time and when it was sent."""
-    started = time.perf_counter()
-    delivery = await env.slack.click(APPROVER, CHANNEL, ts, action)
-    assert delivery.status == 200, delivery
-    acks.append(delivery.elapsed_s)
-    clicked[thread_id] = started
+async def _client() -> None:
+    """Reads a batch of signed requests per line on stdin, sends them all at once, and writes one
+    line back: [[sent at, ack seconds, status], ...] in the batch's order."""
+    url = sys.argv[2]
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as http:
+
+        async def send(request: dict[str, Any]) -> list[float]:
+            started = time.perf_counter()
+            async with http.post(url, data=request["body"].encode(), headers=request["headers"]) as response:
+                await response.read()
+                return [started, time.perf_counter() - started, response.status]
+
+        while line := await reader.readline():
+            batch = json.loads(line)
+            answers = await asyncio.gather(*(send(r) for r in batch))
+            sys.stdout.write(json.dumps(answers) + "\n")
+            sys.stdout.flush()
 
 
-async def run(rounds: int, concurrencies: list[int]) -> None:
-    url, proc = start_redis()
-    try:
-        await measure(url, rounds, concurrencies)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait()
+class Clicker:
+    def __init__(self, events_url: str) -> None:
+        self.events_url = events_url
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--client", self.events_url,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024,
+        )
+
+    async def send(self, batch: list[dict[str, Any]]) -> list[list[float]]:
+        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write((json.dumps(batch) + "\n").encode())
+        await self.proc.stdin.drain()
+        line = await self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the clicking client died")
+        return list(json.loads(line))
+
+    async def close(self) -> None:
+        if self.proc is not None and self.proc.stdin is not None:
+            self.proc.stdin.close()
+            await self.proc.wait()
 
 
-async def measure(url: str, rounds: int, concurrencies: list[int]) -> None:
-    # Pooled as the service pools it (bot.app): a burst of clicks waits for a connection, never fails.
-    redis = aioredis.Redis.from_pool(
-        aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=30, **redis_retries())
-    )
-    env, close = await make_env(redis, extra_graphs={"loop": looping_graph()})
-    updated: dict[str, float] = {}
-    posted: dict[str, float] = {}
+# --- what Slack's side sees ----------------------------------------------------------------------------
 
-    def observe(method: str, args: dict[str, Any]) -> None:
+
+@dataclass
+class Watch:
+    """Told of every Web API call the bot makes (at its arrival): when each pause message was
+    updated, and when each thread's next pause was posted."""
+
+    slack: LocalSlack
+    threads: set[str] = field(default_factory=set)
+    updated: dict[str, float] = field(default_factory=dict)  # message ts -> first chat.update
+    posted: dict[str, float] = field(default_factory=dict)  # thread id -> first chat.postMessage
+    all_posted: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __call__(self, method: str, args: dict[str, Any]) -> None:
         now = time.perf_counter()
         if method == "chat.update":
-            updated.setdefault(str(args.get("ts")), now)
+            self.updated.setdefault(str(args.get("ts")), now)
         elif method == "chat.postMessage":
-            blocks = json.dumps(args.get("blocks"))
-            for thread_id in threads:
-                if thread_id in blocks:
-                    posted.setdefault(thread_id, now)
+            blocks = args.get("blocks")
+            shown = blocks if isinstance(blocks, str) else json.dumps(blocks)
+            for thread_id in self.threads:
+                if thread_id in shown and thread_id not in self.posted:
+                    self.posted[thread_id] = now
+            if len(self.posted) == len(self.threads):
+                self.all_posted.set()
 
-    env.slack.observers.append(observe)
-    threads: list[str] = []
-    try:
-        for concurrency in concurrencies:
-            threads = [await env.start("loop", {"text": f"draft {i}"}) for i in range(concurrency)]
-            acks: list[float] = []
-            to_update: list[float] = []
-            to_next: list[float] = []
-            for _ in range(max(1, rounds // concurrency)):
-                messages = [env.pause_message(t) for t in threads]
-                updated.clear()
-                posted.clear()
-                clicked: dict[str, float] = {}
-                await asyncio.gather(
-                    *(
-                        click(env, t, m.ts, button(m, "Approve"), acks, clicked)
-                        for t, m in zip(threads, messages, strict=True)
-                    )
-                )
-                await env.settle()
-                for t, m in zip(threads, messages, strict=True):
-                    to_update.append(updated[m.ts] - clicked[t])
-                    to_next.append(posted[t] - clicked[t])
-            print(f"concurrency {concurrency:>3}: {len(acks)} clicks")
-            for name, values in (
-                ("click -> ack", acks),
-                ("click -> chat.update", to_update),
-                ("click -> next pause posted", to_next),
-            ):
-                ms = [v * 1000 for v in values]
-                print(f"  {name:<28} median {statistics.median(ms):7.2f} ms   p99 {pct(ms, 0.99):7.2f} ms")
-    finally:
-        await close()
-        await redis.aclose()
+    def reset(self, threads: list[str]) -> None:
+        self.threads = set(threads)
+        self.updated.clear()
+        self.posted.clear()
+        self.all_posted.clear()
+
+    def pause_messages(self, threads: list[str]) -> dict[str, Message]:
+        """Each thread's newest message that shows it (its current pause)."""
+        wanted = set(threads)
+        found: dict[str, Message] = {}
+        for message in reversed(self.slack.channel_messages(CHANNEL)):
+            shown = json.dumps(message.blocks)
+            for thread_id in wanted - found.keys():
+                if thread_id in shown:
+                    found[thread_id] = message
+            if len(found) == len(wanted):
+                break
+        return found
+
+
+# --- one level of concurrency --------------------------------------------------------------------------
+
+
+@dataclass
+class Level:
+    concurrency: int
+    acks: list[float] = field(default_factory=list)
+    to_update: list[float] = field(default_factory=list)
+    to_next: list[float] = field(default_factory=list)
+    cpu_s: float = 0.0
+    clicks: int = 0
+    refused: int = 0  # private replies (a click refused or not applied): must be 0
+    reads: int = 0  # GET /threads/<id> between rounds (waiting for runs to end), taken out of cpu_s
+
+
+async def _pause_threads(http: aiohttp.ClientSession, url: str, watch: Watch, n: int) -> list[str]:
+    threads = []
+    for _ in range(n):
+        async with http.post(url + "/threads", json={}) as response:
+            threads.append(str((await response.json())["thread_id"]))
+    watch.reset(threads)
+    for i, thread_id in enumerate(threads):
+        body = {"assistant_id": ASSISTANT, "input": {"text": f"draft {i}"}}
+        async with http.post(f"{url}/threads/{thread_id}/runs", json=body) as response:
+            assert response.status == 200, await response.text()
+    await asyncio.wait_for(watch.all_posted.wait(), ROUND_TIMEOUT_S)
+    await _rested(http, url, threads)
+    return threads
+
+
+async def _rested(http: aiohttp.ClientSession, url: str, threads: list[str]) -> int:
+    """Waits until every thread's run has ended (its pause is posted before its end is stored);
+    returns how many reads of a thread that took (their CPU is not the clicks')."""
+    deadline = time.monotonic() + ROUND_TIMEOUT_S
+    reads = 0
+    await asyncio.sleep(REST_S)
+    for thread_id in threads:
+        while True:
+            reads += 1
+            async with http.get(f"{url}/threads/{thread_id}") as response:
+                if (await response.json())["status"] == "interrupted":
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"thread {thread_id} did not come to rest")
+            await asyncio.sleep(REST_S)
+    return reads
+
+
+async def _read_cpu_s(http: aiohttp.ClientSession, server: Serve, thread_id: str, n: int = 200) -> float:
+    """The serve process's CPU for one read of a thread (to take the waits' reads out of the clicks')."""
+    assert server.proc is not None
+    before = cpu_seconds(server.proc.pid)
+    for _ in range(n):
+        async with http.get(f"{server.url}/threads/{thread_id}") as response:
+            await response.read()
+    return (cpu_seconds(server.proc.pid) - before) / n
+
+
+async def _round(
+    slack: LocalSlack, watch: Watch, clicker: Clicker, http: aiohttp.ClientSession, url: str, threads: list[str],
+    level: Level | None,
+) -> None:
+    messages = watch.pause_messages(threads)
+    batch = []
+    for thread_id in threads:
+        message = messages[thread_id]
+        payload = slack.block_actions_payload(APPROVER, button(message, "Approve"), channel=CHANNEL, ts=message.ts)
+        body, headers = slack.interaction_request(payload)
+        batch.append({"body": body.decode(), "headers": headers})
+    watch.reset(threads)
+    private_before = len(slack.channel_messages(CHANNEL, ephemeral=True))
+    answers = await clicker.send(batch)
+    await asyncio.wait_for(watch.all_posted.wait(), ROUND_TIMEOUT_S)
+    reads = await _rested(http, url, threads)
+    if level is None:
+        return
+    level.reads += reads
+    level.refused += len(slack.channel_messages(CHANNEL, ephemeral=True)) - private_before
+    for thread_id, (sent, ack_s, status) in zip(threads, answers, strict=True):
+        assert status == 200, f"click answered {status}"
+        level.acks.append(ack_s)
+        level.to_update.append(watch.updated[messages[thread_id].ts] - sent)
+        level.to_next.append(watch.posted[thread_id] - sent)
+    level.clicks += len(threads)
+
+
+async def _level(
+    slack: LocalSlack, watch: Watch, server: Serve, concurrency: int, rounds: int, clicker: Clicker
+) -> Level:
+    assert server.proc is not None
+    level = Level(concurrency)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        threads = await _pause_threads(http, server.url, watch, concurrency)
+        await _round(slack, watch, clicker, http, server.url, threads, None)  # warm-up, not measured
+        before = cpu_seconds(server.proc.pid)
+        for _ in range(max(1, rounds // concurrency)):
+            await _round(slack, watch, clicker, http, server.url, threads, level)
+        spent = cpu_seconds(server.proc.pid) - before
+        level.cpu_s = max(0.0, spent - level.reads * await _read_cpu_s(http, server, threads[0]))
+    return level
+
+
+# --- the run ---------------------------------------------------------------------------------------------
+
+
+def _graphs_file(folder: Path) -> Path:
+    graphs = folder / "langgraph.json"
+    graphs.write_text(json.dumps({"graphs": {ASSISTANT: f"{HERE / 'slack_graph.py'}:graph"}}))
+    return graphs
+
+
+async def run(rounds: int, concurrencies: list[int]) -> list[Level]:
+    slack = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
+    watch = Watch(slack)
+    slack.observers.append(watch)
+    await slack.start()
+    with redis_server() as redis_url, tempfile.TemporaryDirectory(prefix="sluice-slack-bench-") as tmp:
+        graphs = _graphs_file(Path(tmp))
+        env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
+               "SLUICE_SLACK_CHANNEL": CHANNEL, "SLUICE_APPROVERS": APPROVER, "REDIS_URL": redis_url,
+               "SLUICE_GRAPHS": str(graphs)}
+        server = Serve(env, Path(tmp, "serve.log"))
+        clicker = Clicker("")
+        try:
+            await asyncio.to_thread(server.start)
+            clicker = Clicker(server.url + "/slack/events")
+            await clicker.start()
+            return [await _level(slack, watch, server, c, rounds, clicker) for c in concurrencies]
+        finally:
+            await clicker.close()
+            await asyncio.to_thread(server.stop)
+            await slack.close()
+
+
+def report(levels: list[Level]) -> None:
+    for level in levels:
+        print(f"concurrency {level.concurrency:>3}: {level.clicks} clicks, bot CPU "
+              f"{level.cpu_s / max(1, level.clicks) * 1000:.2f} ms per click, refused {level.refused}")
+        for name, values in (
+            ("click -> ack", level.acks),
+            ("click -> chat.update", level.to_update),
+            ("click -> next pause posted", level.to_next),
+        ):
+            ms = [v * 1000 for v in values]
+            print(f"  {name:<28} median {statistics.median(ms):7.2f} ms   p99 {pct(ms, 0.99):7.2f} ms")
+    if len(levels) > 1:
+        base, top = levels[0], levels[-1]
+        ratio = statistics.median(top.to_update) / statistics.median(base.to_update)
+        print(f"click -> chat.update median at {top.concurrency} / at {base.concurrency}: {ratio:.2f}x "
+              f"(target <= 3x); ack p99 at {top.concurrency}: {pct(top.acks, 0.99) * 1000:.1f} ms (target <= 100 ms)")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if len(sys.argv) == 3 and sys.argv[1] == "--client":
+        asyncio.run(_client())
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=200, help="clicks per concurrency level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 100])
+    parser.add_argument("--repeat", type=int, default=1, help="runs (each with its own processes)")
     args = parser.parse_args()
-    asyncio.run(run(args.rounds, args.concurrency))
+    for n in range(args.repeat):
+        if args.repeat > 1:
+            print(f"--- run {n + 1} of {args.repeat}")
+        report(asyncio.run(run(args.rounds, args.concurrency)))
 
 
 if __name__ == "__main__":
