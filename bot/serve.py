@@ -29,7 +29,8 @@ def serve(settings: Settings) -> None:
             "only (Slack requests are still served, verified by their signature). Set SLUICE_API_KEY to open it.",
             settings.host or "(all interfaces)",
         )
-    log.info("Sluice listening on http://%s:%d", settings.host, settings.port)
+    # The port actually bound: with PORT=0 the system picks one, and that is the one to tell.
+    log.info("Sluice listening on http://%s:%d", settings.host, sock.getsockname()[1])
     # run_app handles SIGINT/SIGTERM: it stops accepting, then runs the cleanup context (drain).
     web.run_app(app, sock=sock, print=None, access_log=None, shutdown_timeout=30)
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.api import assistants, audit, auth, bodies, errors, runs, threads, wire
+from bot.api import assistants, audit, auth, bodies, errors, runs, threads, unsupported, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager
 
@@ -38,6 +38,7 @@ async def info(request: web.Request) -> web.Response:
 def add_api(app: web.Application, manager: RunManager, api_key: str | None) -> None:
     app[MANAGER] = manager
     app.middlewares.append(auth.middleware(api_key))
+    app.middlewares.append(unsupported.middleware)
     app.middlewares.append(errors.middleware)
     app.middlewares.append(path_ids)
     app.router.add_get("/ok", ok)

@@ -29,16 +29,25 @@ def assistant_json(assistant: Assistant) -> dict[str, Any]:
     }
 
 
-async def search(request: web.Request) -> web.Response:
-    query = await bodies.parse(request, bodies.AssistantSearch, optional=True)
-    found = [
+def _matching(request: web.Request, query: bodies.AssistantCount) -> list[Assistant]:
+    return [
         a
         for a in request.app[MANAGER].registry
         if (query.graph_id is None or a.graph_id == query.graph_id)
         and (query.name is None or query.name in a.graph_id)
         and (not query.metadata or all(assistant_json(a)["metadata"].get(k) == v for k, v in query.metadata.items()))
     ]
+
+
+async def search(request: web.Request) -> web.Response:
+    query = await bodies.parse(request, bodies.AssistantSearch, optional=True)
+    found = _matching(request, query)
     return wire.respond([assistant_json(a) for a in found[query.offset : query.offset + query.limit]])
+
+
+async def count(request: web.Request) -> web.Response:
+    """How many assistants `search` would find with the same filters (no paging): a bare integer."""
+    return wire.respond(len(_matching(request, await bodies.parse(request, bodies.AssistantCount, optional=True))))
 
 
 async def get(request: web.Request) -> web.Response:
@@ -50,4 +59,5 @@ async def get(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/assistants/search", search)
+    app.router.add_post("/assistants/count", count)
     app.router.add_get("/assistants/{assistant_id}", get)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 Breakpoints = Literal["*"] | list[str] | None
 MAX_DEPTH = 100  # far beyond any real state, far below Python's recursion limit
@@ -43,6 +43,10 @@ def is_uuid(value: str) -> bool:
         return False
     return bool(HEX_AND_DASHES.match(value))
 STREAM_MODES = ("values", "updates", "custom")
+MAX_PAGE = 1000  # the LangGraph server's bound on a page (limit 1..1000, offset >= 0)
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+Offset = Annotated[int, Field(ge=0)]
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 
 
 class Body(BaseModel):
@@ -66,12 +70,15 @@ class ThreadPatch(Body):
     metadata: dict[str, Any] = {}
 
 
-class ThreadSearch(Body):
+class ThreadCount(Body):
     metadata: dict[str, Any] | None = None
     values: dict[str, Any] | None = None
-    status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    limit: int = 10
-    offset: int = 0
+    status: ThreadStatus | None = None
+
+
+class ThreadSearch(ThreadCount):
+    limit: Limit = 10
+    offset: Offset = 0
 
 
 class StateUpdate(Body):
@@ -82,7 +89,7 @@ class StateUpdate(Body):
 
 
 class HistoryQuery(Body):
-    limit: int = 10
+    limit: Limit = 10
     before: str | dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = None
@@ -93,12 +100,15 @@ class CheckpointQuery(Body):
     subgraphs: bool = False
 
 
-class AssistantSearch(Body):
+class AssistantCount(Body):
     graph_id: str | None = None
     name: str | None = None
     metadata: dict[str, Any] | None = None
-    limit: int = 10
-    offset: int = 0
+
+
+class AssistantSearch(AssistantCount):
+    limit: Limit = 10
+    offset: Offset = 0
 
 
 class CommandBody(Body):

@@ -180,6 +180,8 @@ async def list_runs(request: web.Request) -> web.Response:
         offset = int(request.query.get("offset", "0"))
     except ValueError:
         raise Invalid("limit and offset must be integers") from None
+    if not 1 <= limit <= bodies.MAX_PAGE or offset < 0:
+        raise Invalid(f"limit must be between 1 and {bodies.MAX_PAGE} and offset at least 0")
     runs = await manager.list_runs(thread_id, status=request.query.get("status"), limit=limit, offset=offset)
     return wire.respond([r.to_json() for r in runs])
 

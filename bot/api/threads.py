@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from aiohttp import web
@@ -47,6 +48,15 @@ async def search(request: web.Request) -> web.Response:
         status=query.status, metadata=query.metadata, values=query.values, limit=query.limit, offset=query.offset
     )
     return wire.respond([thread_json(record) for record in found])
+
+
+async def count(request: web.Request) -> web.Response:
+    """How many threads `search` would find with the same filters (no paging): a bare integer."""
+    query = await bodies.parse(request, bodies.ThreadCount, optional=True)
+    found = await _manager(request).search_threads(
+        status=query.status, metadata=query.metadata, values=query.values, limit=sys.maxsize, offset=0
+    )
+    return wire.respond(len(found))
 
 
 async def state(request: web.Request) -> web.Response:
@@ -100,6 +110,7 @@ async def history(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/threads", create)
     app.router.add_post("/threads/search", search)
+    app.router.add_post("/threads/count", count)
     app.router.add_get("/threads/{thread_id}", get)
     app.router.add_patch("/threads/{thread_id}", patch)
     app.router.add_delete("/threads/{thread_id}", delete)

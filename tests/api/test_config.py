@@ -78,3 +78,20 @@ async def test_redis_down_is_a_503_naming_it_and_the_api_recovers(start_redis: A
         thread_id = (await client.threads.create())["thread_id"]
         again = await client.runs.wait(thread_id, "agent", input={"some_text": "after"})
         assert again["__interrupt__"][0]["value"] == {"text_to_revise": "after"}
+
+
+def test_port_zero_logs_the_port_actually_bound() -> None:
+    """PORT=0 lets the system pick a port: the start-up line names that one, and it answers there."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SLUICE_", "REDIS_"))}
+    full.update({"PORT": "0", "HOST": "127.0.0.1", "SLUICE_GRAPHS": str(REPO / "tests" / "api" / "langgraph.json")})
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=REPO, env=full,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        line = next(line for line in proc.stdout if "listening on" in line)  # blocks until the line is written
+        port = int(line.rsplit(":", 1)[1])
+        assert port != 0
+        assert httpx.get(f"http://127.0.0.1:{port}/ok").json() == {"ok": True}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
