@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-RunEventKind = Literal["paused", "finished", "failed", "cancelled"]
+# updated: no run; the thread's state was written over the API (`POST /threads/{id}/state`), and the
+# event says where that left it (`breakpoint`: the nodes it waits at, `node`: the update's as_node).
+RunEventKind = Literal["paused", "finished", "failed", "cancelled", "updated"]
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class RunEvent:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     error_type: str = ""
     message: str = ""
-    node: str = ""  # a failed run: the node that raised
+    node: str = ""  # a failed run: the node that raised; an update: its as_node
     traceback: str = ""  # a failed run: the end of its traceback
     refused_answer: bool = False  # a failed run: its resume value did not fit the response_schema (pause still open)
     outside_graph: bool = False  # a failed run: it could not run (storage, a bug of ours), no node raised

@@ -3,15 +3,19 @@ and a state update, which holds the thread like a run so it never races one."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from bot.runs.errors import Conflict, NotFound
+from bot.runs.events import RunEvent
 from bot.runs.execution import Executor
 from bot.runs.plain_json import to_wire
 from bot.runs.records import ThreadRecord
 from bot.runs.store import Records
-from engine import Checkpointer
+from engine import Checkpointer, StateSnapshot
+
+log = logging.getLogger("sluice.runs")
 
 SEARCH_PAGE = 100
 
@@ -61,25 +65,49 @@ class ThreadWork:
         if claimed == "busy":
             raise Conflict("Thread is busy: wait for its run to finish before updating its state.")
         try:
-            config, changes = await self._write_state(record, values, as_node, checkpoint_id)
+            config, snapshot = await self._write_state(record, values, as_node, checkpoint_id)
         except BaseException:
             await self.records.release(thread_id, holder)
             await self._forget_if_deleted(thread_id)
             raise
+        changes = {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle"}
         await self.records.release(thread_id, holder, thread_changes=changes)
         await self._forget_if_deleted(thread_id)
+        await self._tell(record, snapshot, as_node)
         return config
 
     async def _write_state(
         self, record: ThreadRecord, values: Any, as_node: str | None, checkpoint_id: str | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[dict[str, Any], StateSnapshot]:
         configurable: dict[str, Any] = {"thread_id": record.thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         graph = self.executor.thread_graph(record)
         config = await graph.aupdate_state({"configurable": configurable}, values, as_node=as_node)
         snapshot = await graph.aget_state({"configurable": {"thread_id": record.thread_id}})
-        return config, {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle"}
+        return config, snapshot
+
+    async def _tell(self, record: ThreadRecord, snapshot: StateSnapshot, as_node: str | None) -> None:
+        """Tells the run listeners (the Slack bot) where the update left the thread, as a run's end
+        would: a pause still open there must follow it (LangGraph drops the pending interrupts of an
+        updated checkpoint; the thread waits at `next` until a run continues it, or is done)."""
+        interrupts = tuple(i.to_json() for i in snapshot.interrupts)
+        event = RunEvent(
+            "updated",
+            thread_id=record.thread_id,
+            run_id="",
+            assistant_id=record.graph_id or "",
+            checkpoint_id=str((snapshot.config.get("configurable") or {}).get("checkpoint_id") or ""),
+            interrupts=interrupts,
+            breakpoint=("before", tuple(snapshot.next)) if snapshot.next and not interrupts else None,
+            values=snapshot.values,
+            node=as_node or "",
+        )
+        for listener in self.executor.listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("a run listener failed on the state update of thread %s", record.thread_id)
 
     async def _forget_if_deleted(self, thread_id: str) -> None:
         """A thread deleted while its state was written keeps no checkpoint of it."""

@@ -133,7 +133,7 @@ def _pause_blocks(
     blocks += [context(note) for note in _governance_notes(pause, closed is not None, notes)]
     if closed:
         blocks.append(context(closed))
-    blocks.append(context(f"thread `{escape(pause.thread_id)}` · checkpoint `{escape(pause.checkpoint_id)}`"))
+    blocks.append(context(f"thread `{escape(pause.thread_id)}` · checkpoint `{escape(pause.at)}`"))
     return blocks
 
 

@@ -320,7 +320,7 @@ class Decisions:
                 is_breakpoint=is_breakpoint,
                 config={"configurable": configurable},
                 metadata=metadata,
-                checkpoint_id=pause.checkpoint_id,
+                checkpoint_id=pause.at,
                 run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt, claimed),
                 on_queued=queued,
             )

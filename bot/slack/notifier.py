@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from bot.slack import blocks, limits
@@ -30,6 +31,7 @@ log = logging.getLogger("sluice.slack")
 __all__ = ["Notifier", "SLACK_ORIGIN", "placement_for", "summary"]
 
 STORAGE_WAITS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+ELSEWHERE = "No longer pending: the thread went on without a decision here (answered elsewhere)."
 
 
 def placement_for(event: RunEvent, default: str | None) -> Placement | None:
@@ -73,23 +75,32 @@ class Notifier:
 
     async def _handle(self, event: RunEvent) -> None:
         posted = None
+        if event.kind == "updated":
+            await self._updated(event)
+            return
         if event.kind == "paused":
             posted = await self._paused(event)
         else:
             await self._ended(event)
         await self.outcomes.report(event, posted)  # in the pause's thread, for runs a decision started
 
-    async def _paused(self, event: RunEvent) -> Pause | None:
-        overrides = policy.run_overrides(event.config)
+    async def _paused(
+        self, event: RunEvent, carried: Pause | None = None, moved_on: tuple[str, str] = (ELSEWHERE, "answered elsewhere")
+    ) -> Pause | None:
+        """Opens (and posts) the pause the event reports; `carried`: the thread's previous pause, whose
+        place and run settings it keeps (a state update has no run of its own)."""
+        overrides = dict(carried.overrides) if carried else policy.run_overrides(event.config)
         settings = policy.effective(self.deps.assistants.settings(event.assistant_id), overrides)
         # the run's `sluice.slack_channel` (else the assistant's) is the default: an explicit
         # configurable.slack_channel (or the metadata's) still comes first
         default = settings.slack_channel or self.deps.default_channel
-        placement = placement_for(event, default)
+        placement = carried.placement if carried else placement_for(event, default)
         opened_at = time.time()
         pause = Pause(
             thread_id=event.thread_id,
-            checkpoint_id=event.checkpoint_id,
+            # a state update's pause: keyed apart from the question its Continue brings on this checkpoint
+            checkpoint_id=f"{event.checkpoint_id}-update" if event.kind == "updated" else event.checkpoint_id,
+            head=event.checkpoint_id if event.kind == "updated" else None,
             assistant_id=event.assistant_id,
             run_id=event.run_id,
             interrupts=tuple(
@@ -100,15 +111,15 @@ class Notifier:
             summary=summary(event.values) if event.breakpoint and not event.interrupts else "",
             placement=placement,
             created_at=opened_at,
-            from_slack=bool(event.metadata.get(SLACK_ORIGIN)),
+            from_slack=carried.from_slack if carried else bool(event.metadata.get(SLACK_ORIGIN)),
             policy=policy.snapshot(settings),
             overrides=overrides,
-            requester=policy.requester(event.metadata),
+            requester=carried.requester if carried else policy.requester(event.metadata),
             deadline_at=self.deadlines.deadline_of(settings, opened_at),
         )
         created, previous = await self.deps.store.open(pause)
         if previous:
-            await self._moved_on(event.thread_id, previous)
+            await self._moved_on(event.thread_id, previous, *moved_on)
         if not created:
             return None  # reported twice: already posted (or indexed for `/sluice pending`)
         if placement is None:
@@ -167,7 +178,31 @@ class Notifier:
             text = f"{event.assistant_id} was cancelled"
         await self.deps.calls.post(placement, text, body, event.thread_id)
 
-    async def _moved_on(self, thread_id: str, checkpoint_id: str) -> None:
+    async def _updated(self, event: RunEvent) -> None:
+        """The thread's state was written over the API: its pause in Slack follows where that left it.
+
+        As on LangGraph, an updated checkpoint has no pending interrupts (their ids answer nothing
+        any more); the thread waits at `next` (the interrupted nodes themselves when `as_node` was not
+        given) until a run continues it, which re-runs them and asks again with the new state. So a
+        thread still waiting gets a new message whose Continue does that; one with nothing left to
+        run (`next` empty) is no longer pending. The old message says which, without buttons."""
+        current = await self.deps.store.current(event.thread_id)
+        old = await self.deps.store.get(event.thread_id, current) if current else None
+        if old is None or old.at == event.checkpoint_id:
+            return  # no pause of this thread is open in Slack
+        how = "its state was updated over the API" + (f" as `{blocks.escape(event.node)}`" if event.node else "")
+        if event.breakpoint is None and not event.interrupts:
+            await self.deps.store.leave(event.thread_id)
+            await self._moved_on(event.thread_id, old.checkpoint_id, f"No longer pending: {how}, and nothing waits "
+                                 "for a decision any more.", what="moved on (state updated)")
+            return
+        where = ", ".join(f"`{blocks.escape(n)}`" for n in (event.breakpoint or ("", ()))[1]) or "a new question"
+        note = (f"No longer pending: {how}, which set this question aside. The graph still waits at {where}: "
+                "decide in the new message.")
+        await self._paused(replace(event, assistant_id=old.assistant_id), carried=old, moved_on=(note, "moved on"))
+
+    async def _moved_on(self, thread_id: str, checkpoint_id: str, note: str = ELSEWHERE,
+                        what: str = "answered elsewhere") -> None:
         """The pause's message loses its buttons when the thread went on without a Slack decision."""
         status = await self.deps.store.status(thread_id, checkpoint_id)
         if status != "pending":
@@ -179,7 +214,6 @@ class Notifier:
         await self.deadlines.cancel(pause)
         if pause.placement:
             decided = await self.deps.store.decided(thread_id, checkpoint_id)
-            note = "No longer pending: the thread went on without a decision here (answered elsewhere)."
             for group in range(len(pause.groups)):
                 if all(slot in decided for slot in pause.group_slots(group)):
                     continue  # resumed on its own already: it says so
@@ -187,7 +221,7 @@ class Notifier:
                     await self.deps.calls.update(
                         channel,
                         ts,
-                        blocks.decided_text(pause, "answered elsewhere"),
+                        blocks.decided_text(pause, what),
                         blocks.pause_blocks(pause, decided, closed=note, group=group),
                         thread_id,
                     )

@@ -54,11 +54,11 @@ class Outcomes:
             return  # the graph refused the answer: the pause stays open and the decider is told (`Decisions`)
         where = Placement(pause.placement.channel, pause.placement.thread_ts or ts)
         decided_at = float(event.metadata.get(DECIDED_AT) or time.time())
-        others_open = event.kind == "paused" and event.checkpoint_id == pause.checkpoint_id
+        others_open = event.kind == "paused" and len(pause.groups) > 1 and event.checkpoint_id == pause.at
         if event.kind == "failed":
             await self.report_failure(event, where, pause.checkpoint_id, decided_at)
         elif event.kind == "cancelled":
-            applied = await self.deps.runs.head(event.thread_id) != pause.checkpoint_id
+            applied = await self.deps.runs.head(event.thread_id) != pause.at
             text = f"{event.assistant_id} was cancelled"
             await self.deps.calls.post(where, text, ob.cancelled_blocks(event.assistant_id, event.message, applied),
                                        event.thread_id)

@@ -54,6 +54,15 @@ class Pause:
     requester: str | None = None
     deadline_at: float | None = None
     escalated: Placement | None = None  # the escalation's message: channel and ts
+    # The thread checkpoint a decision resumes at, when it is not `checkpoint_id`: a pause opened by a
+    # state update (`Notifier._updated`) is keyed apart from the question its Continue brings back on
+    # the same checkpoint.
+    head: str | None = None
+
+    @property
+    def at(self) -> str:
+        """The thread checkpoint this pause waits at (what a resume expects the thread's head to be)."""
+        return self.head or self.checkpoint_id
 
     @property
     def messages(self) -> list[str]:
@@ -143,6 +152,7 @@ class Pause:
                 "requester": self.requester,
                 "deadline_at": self.deadline_at,
                 "escalated": [self.escalated.channel, self.escalated.thread_ts] if self.escalated else None,
+                "head": self.head,
             },
             default=str,
         )
@@ -173,6 +183,7 @@ class Pause:
             requester=data.get("requester"),
             deadline_at=data.get("deadline_at"),
             escalated=Placement(*data["escalated"]) if data.get("escalated") else None,
+            head=data.get("head"),
         )
 
 
