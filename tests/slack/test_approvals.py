@@ -176,3 +176,19 @@ async def test_a_runs_own_settings_place_its_pause_silence_its_finish_and_hold_f
         await gov.settle()
     assert [v for _, v in await gov.resumes()] == ["mine"]
     assert [m for m in gov.slack.thread("C0OTHER", message.ts) if m.ts != message.ts] == []  # no "finished"
+
+
+async def test_a_runs_own_approvers_replace_the_configured_ones(gov: Env) -> None:
+    """README: a run's `config.configurable.sluice` keys win key by key, so its `approvers` are the
+    only ones: a configured approver (SLUICE_APPROVERS) who is not among them is refused."""
+    thread = await gov.runs.start("auto_ok", {"text": "mine"}, config={
+        "configurable": {"slack_channel": CHANNEL, "sluice": {"approvers": [GROUPIE]}}}, metadata={})
+    await gov.settle()
+    message = gov.pause_message(thread)
+    await gov.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    await gov.settle()
+    assert "not one of this run's approvers" in gov.slack.ephemerals(APPROVER)[-1].text
+    assert await gov.resumes() == [] and "Approve" in json.dumps(gov.slack.message(CHANNEL, message.ts).blocks)
+    await gov.slack.click(GROUPIE, CHANNEL, message.ts, button(message, "Approve"))
+    await gov.settle()
+    assert [v for _, v in await gov.resumes()] == ["mine"]

@@ -29,12 +29,13 @@ class Approvals:
         self.quorum = quorum
 
     async def refusal(self, pause: Pause, user: str) -> str | None:
-        """Why `user` may not decide this pause at all: not an approver (of the assistant, of the run, or
-        of the escalation once escalated), or its requester when self-approval is off; else None."""
+        """Why `user` may not decide this pause at all: not an approver (of the run when it names its own,
+        which replace the assistant's: the run wins key by key; else of the assistant, or SLUICE_APPROVERS;
+        or of the escalation once escalated), or its requester when self-approval is off; else None."""
         settings = policy.of(pause)
-        verdict = await self.deps.approvers.check(user, pause.assistant_id)
-        if not verdict.allowed and not await self._also_allowed(pause, settings, user):
-            return verdict.reason
+        reason = await self._not_approver(pause, settings, user)
+        if reason is not None and not await self._escalation_approver(pause, settings, user):
+            return reason
         if not settings.allow_self_approval and user == pause.requester:
             return (
                 f"<@{user}>, you requested this run and `{pause.assistant_id}` does not allow approving your own "
@@ -42,9 +43,15 @@ class Approvals:
             )
         return None
 
-    async def _also_allowed(self, pause: Pause, settings: AssistantSettings, user: str) -> bool:
-        if pause.overrides.get("approvers") and await self.deps.approvers.among(user, settings.approvers):
-            return True
+    async def _not_approver(self, pause: Pause, settings: AssistantSettings, user: str) -> str | None:
+        if pause.overrides.get("approvers"):  # the run's own approvers replace the configured ones
+            if await self.deps.approvers.among(user, settings.approvers):
+                return None
+            return f"<@{user}>, you are not one of this run's approvers, so nothing was changed."
+        verdict = await self.deps.approvers.check(user, pause.assistant_id)
+        return None if verdict.allowed else verdict.reason
+
+    async def _escalation_approver(self, pause: Pause, settings: AssistantSettings, user: str) -> bool:
         target = settings.escalate_to
         if pause.escalated is None or target is None or not target.approvers:
             return False
