@@ -50,6 +50,7 @@ class StateGraph:
         if state_schema is None:
             raise GraphBuildError("StateGraph needs a state schema, e.g. StateGraph(State) with a TypedDict State.")
         self.schema = StateSchema(state_schema)
+        self.input_schema, self.output_schema = input_schema, output_schema  # read by schemas_json
         own_keys = None if self.schema.accepts_any_key() or self.schema.kind == "root" else frozenset(self.schema.keys)
         self.input_keys = schema_keys(input_schema) or own_keys
         self.output_keys = schema_keys(output_schema) or own_keys

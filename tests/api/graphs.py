@@ -148,3 +148,72 @@ def own_check(state: State) -> State:
 
 
 own_validation_graph = StateGraph(State).add_node("check", own_check).add_edge(START, "check")
+
+
+class RouteState(TypedDict, total=False):
+    greeting: str
+    log: Annotated[list[str], operator.add]
+    n: int
+
+
+@dataclass
+class RouteContext:
+    user: str
+    level: int = 1
+
+
+def route(state: RouteState) -> Literal["inner", "done"]:
+    return "inner" if state.get("n", 0) else "done"
+
+
+def begin(state: RouteState) -> RouteState:
+    return {"log": ["start"]}
+
+
+def done(state: RouteState) -> RouteState:
+    return {"log": ["done"]}
+
+
+# A conditional edge (targets from the routing function's Literal) and a subgraph node: drawn and
+# described by GET /assistants/{id}/graph, /schemas and /subgraphs.
+routed_graph = (
+    StateGraph(RouteState, context_schema=RouteContext)
+    .add_node("start", begin)
+    .add_node("inner", inner_graph)
+    .add_node("done", done)
+    .add_edge(START, "start")
+    .add_conditional_edges("start", route)
+    .add_edge("inner", "done")
+    .add_edge("done", END)
+)
+mapped_graph = (
+    StateGraph(RouteState)
+    .add_node("start", begin)
+    .add_node("done", done)
+    .add_edge(START, "start")
+    .add_conditional_edges("start", lambda state: "done", {"done": "done", "end": END})
+)
+
+
+class Question(TypedDict):
+    question: str
+
+
+class Answer(TypedDict):
+    answer: str
+
+
+class QAState(TypedDict, total=False):
+    question: str
+    answer: str
+    log: Annotated[list[str], operator.add]
+
+
+def answer(state: QAState) -> QAState:
+    return {"answer": "a"}
+
+
+typed_io_graph = (
+    StateGraph(QAState, input_schema=Question, output_schema=Answer)
+    .add_node("respond", answer).add_edge(START, "respond")
+)
