@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.api import assistants, audit, auth, bodies, errors, introspection, runs, threads, unsupported, wire
+from bot.api import assistants, audit, auth, bodies, bulk, errors, introspection, runs, threads, unsupported, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager
 
@@ -47,6 +47,7 @@ def add_api(app: web.Application, manager: RunManager, api_key: str | None) -> N
     introspection.add_routes(app)
     threads.add_routes(app)
     runs.add_routes(app)
+    bulk.add_routes(app)
     audit.add_routes(app)
 
 

@@ -53,10 +53,28 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class StateWrite(Body):
+    values: Any = None
+    as_node: str
+    command: dict[str, Any] | None = None
+
+    @field_validator("command")
+    @classmethod
+    def _no_command(cls, value: dict[str, Any] | None) -> None:
+        if value:
+            raise ValueError("commands in supersteps are not supported: give values and as_node")
+        return None
+
+
+class Superstep(Body):
+    updates: list[StateWrite]
+
+
 class ThreadCreate(Body):
     thread_id: str | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] = "raise"
+    supersteps: list[Superstep] | None = None  # state updates applied in order to the new thread
 
     @field_validator("thread_id")
     @classmethod
@@ -170,7 +188,10 @@ async def parse(request: web.Request, model: type[Body], *, optional: bool = Fal
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise web.HTTPUnprocessableEntity(text=json.dumps({"detail": problems}), content_type="application/json") from None
+        raise web.HTTPUnprocessableEntity(text=json.dumps({"detail": problems(exc)}),
+                                          content_type="application/json") from None
+
+
+def problems(exc: ValidationError) -> str:
+    """A validation error as one line naming each bad field: `limit: Input should be ...; ...`."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False))

@@ -12,9 +12,13 @@ from aiohttp import web
 from bot.api import audit, bodies, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager, RunRecord, RunRequest
-from bot.runs.errors import Invalid
+from bot.runs.errors import Invalid, NotFound
 
 HEARTBEAT_S = 5.0
+NO_RUN_TO_CANCEL = (  # the LangGraph server's words
+    "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
+    "and the runs haven't been deleted or completed."
+)
 log = logging.getLogger("sluice.api")
 
 
@@ -192,7 +196,8 @@ async def cancel(request: web.Request) -> web.Response:
         raise Invalid("action must be 'interrupt' or 'rollback'")
     manager = _manager(request)
     thread_id, run_id = request.match_info["thread_id"], request.match_info["run_id"]
-    await manager.get_run(thread_id, run_id)
+    if (await manager.get_run(thread_id, run_id)).done:
+        raise NotFound(NO_RUN_TO_CANCEL)
     cancelling = asyncio.ensure_future(manager.cancel(thread_id, run_id, action))
     if request.query.get("wait") in ("1", "true", "True"):
         await cancelling

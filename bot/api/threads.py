@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager, ThreadRecord
+from bot.runs.errors import NotFound
 from engine import StateSnapshot
 
 
@@ -23,8 +25,28 @@ def thread_json(record: ThreadRecord) -> dict[str, Any]:
 
 async def create(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.ThreadCreate, optional=True)
-    record = await _manager(request).create_thread(body.thread_id, body.metadata, body.if_exists)
+    manager = _manager(request)
+    if body.supersteps and body.thread_id and body.if_exists == "do_nothing":
+        with contextlib.suppress(NotFound):  # an existing thread is returned as it is, its state untouched
+            return wire.respond(thread_json(await manager.thread(body.thread_id)))
+    record = await manager.create_thread(body.thread_id, body.metadata, body.if_exists)
+    if body.supersteps:
+        record = await _apply_supersteps(manager, record.thread_id, body.supersteps)
     return wire.respond(thread_json(record))
+
+
+async def _apply_supersteps(manager: RunManager, thread_id: str, supersteps: list[bodies.Superstep]) -> ThreadRecord:
+    """`threads.create(supersteps=...)`: each update written in order, as `update_state(values, as_node)`;
+    a refused one deletes the new thread again, so a failed create leaves nothing behind."""
+    try:
+        for superstep in supersteps:
+            for update in superstep.updates:
+                await manager.update_state(thread_id, update.values, as_node=update.as_node)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await manager.delete_thread(thread_id)
+        raise
+    return await manager.thread(thread_id)
 
 
 async def get(request: web.Request) -> web.Response:

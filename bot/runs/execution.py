@@ -66,8 +66,10 @@ class Executor:
         return assistant.graph.with_checkpointer(self.saver)
 
     def thread_graph(self, record: ThreadRecord) -> CompiledGraph:
-        """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""
-        assistant = self.registry.find(record.graph_id or "") or next(iter(self.registry), None)
+        """The graph that owns a thread's checkpoints: the thread's last assistant, else the `graph_id`
+        it was created with (`threads.create(graph_id=...)` puts it in its metadata), else any."""
+        named = record.graph_id or record.metadata.get("graph_id")
+        assistant = self.registry.find(named if isinstance(named, str) else "") or next(iter(self.registry), None)
         if assistant is None:
             raise NotFound("No graphs are loaded")
         return self.graph(assistant)

@@ -10,6 +10,9 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
+from bot.registry import assistant_uuid
+from tests.waiting import eventually, run_status_is
+
 pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 
@@ -113,3 +116,60 @@ async def test_unknown_api_paths_and_methods_answer_json(server_url: str) -> Non
     assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
     assert (wrong_method.status_code, wrong_method.json()) == (405, {"detail": "Method Not Allowed"})
     assert "POST" in wrong_method.headers["Allow"]
+
+
+async def test_cancel_many_by_ids_and_by_status(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    running = await client.runs.create(thread_id, "very_slow", input={})
+    queued = await client.runs.create(thread_id, "very_slow", input={}, multitask_strategy="enqueue")
+    await eventually(lambda: run_status_is(client, thread_id, running["run_id"], "running"), what="the first run running")
+    await client.runs.cancel_many(status="pending")
+    assert (await client.runs.get(thread_id, queued["run_id"]))["status"] == "interrupted"
+    assert (await client.runs.get(thread_id, running["run_id"]))["status"] == "running"
+    await client.runs.cancel_many(thread_id=thread_id, run_ids=[running["run_id"], queued["run_id"]])
+    await eventually(lambda: run_status_is(client, thread_id, running["run_id"], "interrupted"), what="the run cancelled")
+    for kwargs in ({"thread_id": thread_id, "run_ids": [running["run_id"]]}, {"status": "all"}):
+        with pytest.raises(httpx.HTTPStatusError) as info:
+            await client.runs.cancel_many(**kwargs)  # nothing left to cancel: 404, as the LangGraph server answers
+        assert info.value.response.status_code == 404 and "to cancel" in info.value.response.json()["detail"]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.cancel(thread_id, running["run_id"])  # an ended run
+    assert info.value.response.status_code == 404
+
+
+async def test_create_batch_starts_stateless_runs_after_checking_them_all(client: Any) -> None:
+    runs = await client.runs.create_batch([{"assistant_id": "greet", "input": {}, "context": {"user": "ana"}},
+                                          {"assistant_id": "agent", "input": {"some_text": "t"}}])
+    assert [r["assistant_id"] for r in runs] == [assistant_uuid("greet"), assistant_uuid("agent")]
+    done = await client.runs.join(runs[0]["thread_id"], runs[0]["run_id"])
+    assert done == {"greeting": "hello ana"}
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.create_batch([{"assistant_id": "agent"}, {"assistant_id": "agent", "multitask_strategy": "no"}])
+    assert info.value.response.status_code == 422 and info.value.response.json()["detail"].startswith("run 1: ")
+
+
+async def test_prune_deletes_the_threads_named(client: Any) -> None:
+    kept, gone = [(await client.threads.create())["thread_id"] for _ in range(2)]
+    missing = str(uuid.uuid4())
+    assert await client.threads.prune([gone, missing]) == {"pruned_count": 1}
+    assert (await client.threads.get(kept))["thread_id"] == kept
+    with pytest.raises(httpx.HTTPStatusError):
+        await client.threads.get(gone)
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.threads.prune([kept], strategy="keep_latest")
+    assert info.value.response.status_code == 422
+
+
+async def test_create_with_graph_id_and_supersteps_prefills_the_state(client: Any) -> None:
+    """A thread created for a graph (not the first of the graphs file) takes state updates before any
+    run, in that graph's state; supersteps are applied as the thread is created."""
+    thread = await client.threads.create(
+        graph_id="routed", supersteps=[{"updates": [{"values": {"n": 1}, "as_node": "start"}]}]
+    )
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["values"] == {"n": 1, "log": []} and state["next"] == ["inner"]
+    await client.threads.update_state(thread["thread_id"], {"greeting": "hi"}, as_node="inner")
+    assert (await client.threads.get_state(thread["thread_id"]))["next"] == ["done"]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.threads.create(graph_id="agent", supersteps=[{"updates": [{"values": {}, "as_node": "nope"}]}])
+    assert info.value.response.status_code == 422
