@@ -43,6 +43,8 @@ log = logging.getLogger("sluice.slack")
 NEEDS_MODAL = {"edit", "respond", "answer"}
 GONE = "This pause is no longer pending: the thread has moved on. Nothing was changed."
 DONE = "This pause was already decided. Nothing was changed."
+OVERTAKEN = ("Your decision was not applied: this pause was answered elsewhere (over the API, or by another run) at "
+             "the same moment, and that answer went first. Nothing of yours was changed; the message shows what happened.")
 THREAD_GONE = "No longer pending: its thread (or its assistant) no longer exists."
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
 ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
@@ -325,13 +327,19 @@ class Decisions:
                 on_queued=queued,
             )
         except ResumeConflict:
-            await self.deps.store.close(pause, "answered_elsewhere")
-            note = "No longer pending: it was answered elsewhere before this decision arrived."
-            for g in range(len(pause.groups)):
-                await self._show(
-                    pause, g, blocks.pause_blocks(pause, {}, closed=note, group=g), blocks.decided_text(pause, "answered elsewhere")
-                )
-            await self.deps.calls.ephemeral(channel, decision.user, GONE, pause.thread_id)
+            # Overtaken (e.g. a resume over the API at the same moment): the run that moved the thread
+            # has usually said so in the messages already, with what it did next (`Notifier._moved_on`),
+            # except in a group resumed alone (its message said "decided": it is left as it is there).
+            told = await self.deps.store.status(pause.thread_id, pause.checkpoint_id) == "moved_on"
+            if not told:
+                await self.deps.store.close(pause, "answered_elsewhere")
+            note = (f"⚠️ No longer pending: it was answered elsewhere before <@{decision.user}>'s decision "
+                    "arrived, which was not applied.")
+            headline = f"*{blocks.escape(pause.assistant_id)}* was answered elsewhere"
+            for g in range(len(pause.groups)) if not told else [group] if claim[2] is not None else []:
+                body = blocks.pause_blocks(pause, {}, closed=note, group=g, headline=headline)
+                await self._show(pause, g, body, blocks.decided_text(pause, "answered elsewhere"))
+            await self.deps.calls.ephemeral(channel, decision.user, OVERTAKEN, pause.thread_id)
             return
         except NotFound:  # the thread was deleted (or its assistant removed): nothing can resume it
             await self.deps.store.close(pause, "gone")

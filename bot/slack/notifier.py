@@ -32,6 +32,7 @@ __all__ = ["Notifier", "SLACK_ORIGIN", "placement_for", "summary"]
 
 STORAGE_WAITS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 ELSEWHERE = "No longer pending: the thread went on without a decision here (answered elsewhere)."
+OVERTAKEN = "No longer pending: it was answered elsewhere (over the API, or by another run)."
 
 
 def placement_for(event: RunEvent, default: str | None) -> Placement | None:
@@ -119,7 +120,7 @@ class Notifier:
         )
         created, previous = await self.deps.store.open(pause)
         if previous:
-            await self._moved_on(event.thread_id, previous, *moved_on)
+            await self._moved_on(event.thread_id, previous, *moved_on, by=event)
         if not created:
             return None  # reported twice: already posted (or indexed for `/sluice pending`)
         if placement is None:
@@ -159,7 +160,7 @@ class Notifier:
         if event.kind != "cancelled" and not event.outside_graph:  # those need not have moved the thread
             previous = await self.deps.store.leave(event.thread_id)
             if previous:
-                await self._moved_on(event.thread_id, previous)
+                await self._moved_on(event.thread_id, previous, by=event)
         told = event.metadata.get(SLACK_ORIGIN) or event.metadata.get(TELL_END)
         if not told or event.metadata.get(DECIDED_PAUSE):
             return  # a run a decision started is told in the pause's thread (`Outcomes`)
@@ -194,7 +195,7 @@ class Notifier:
         if event.breakpoint is None and not event.interrupts:
             await self.deps.store.leave(event.thread_id)
             await self._moved_on(event.thread_id, old.checkpoint_id, f"No longer pending: {how}, and nothing waits "
-                                 "for a decision any more.", what="moved on (state updated)")
+                                 "for a decision any more.", what="moved on (state updated)", by=event)
             return
         where = ", ".join(f"`{blocks.escape(n)}`" for n in (event.breakpoint or ("", ()))[1]) or "a new question"
         note = (f"No longer pending: {how}, which set this question aside. The graph still waits at {where}: "
@@ -202,18 +203,30 @@ class Notifier:
         await self._paused(replace(event, assistant_id=old.assistant_id), carried=old, moved_on=(note, "moved on"))
 
     async def _moved_on(self, thread_id: str, checkpoint_id: str, note: str = ELSEWHERE,
-                        what: str = "answered elsewhere") -> None:
-        """The pause's message loses its buttons when the thread went on without a Slack decision."""
+                        what: str = "answered elsewhere", by: RunEvent | None = None) -> None:
+        """The pause's message loses its buttons when the thread went on without a Slack decision.
+
+        `by`, the run (or state update) that moved it, may have overtaken a decision made here at the
+        same moment (recorded, its resume not applied yet: it will find the pause gone): the message
+        then says the thread was answered elsewhere, what it did next, and that this decision was not
+        applied (`Decisions` tells the decider)."""
         status = await self.deps.store.status(thread_id, checkpoint_id)
-        if status != "pending":
+        overtaken = (status in ("resuming", "started") and by is not None
+                     and str(by.metadata.get(DECIDED_PAUSE) or "") != checkpoint_id)
+        if status != "pending" and not overtaken:
             return
         pause = await self.deps.store.get(thread_id, checkpoint_id)
         if pause is None:
             return
         await self.deps.store.close(pause, "moved_on")
         await self.deadlines.cancel(pause)
+        headline = None
+        if overtaken and by is not None:
+            base = note if by.kind == "updated" else OVERTAKEN
+            note = f"⚠️ {base} A decision made here at the same moment was not applied.{_what_then(by)}"
+            headline = f"*{blocks.escape(pause.assistant_id)}* was answered elsewhere"
         if pause.placement:
-            decided = await self.deps.store.decided(thread_id, checkpoint_id)
+            decided = {} if overtaken else await self.deps.store.decided(thread_id, checkpoint_id)
             for group in range(len(pause.groups)):
                 if all(slot in decided for slot in pause.group_slots(group)):
                     continue  # resumed on its own already: it says so
@@ -222,6 +235,17 @@ class Notifier:
                         channel,
                         ts,
                         blocks.decided_text(pause, what),
-                        blocks.pause_blocks(pause, decided, closed=note, group=group),
+                        blocks.pause_blocks(pause, decided, closed=note, group=group, headline=headline),
                         thread_id,
                     )
+
+
+def _what_then(event: RunEvent) -> str:
+    """What the run that moved a pause on did next, in a sentence (empty when nothing more is known)."""
+    if event.kind == "paused":
+        return " The graph then paused again: see its new message."
+    if event.kind == "finished":
+        return " The graph then finished."
+    if event.kind == "failed":
+        return f" The graph then failed ({blocks.escape(event.error_type or 'error')})."
+    return ""
