@@ -270,8 +270,10 @@ class Executor:
             current = before.config["configurable"].get("checkpoint_id")
             if current != request.expected_checkpoint or not before.next:
                 raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
-        if before is not None and resuming and not before.interrupts and not request.checkpoint_id:
-            # Nothing is waiting for an answer: the LangGraph server answers with the current values.
+        if before is not None and resuming and not before.next and not request.checkpoint_id:
+            # Nothing left to run: the LangGraph server answers with the current values. (A node still
+            # next without an open interrupt, at a static breakpoint or after a state update, runs
+            # with the resume, as on the server: its interrupt() returns the value.)
             run.status = "success"
             run.result = before.values
             return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)

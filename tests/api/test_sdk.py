@@ -217,3 +217,22 @@ async def test_stream_subgraphs_names_events_by_namespace(client: Any) -> None:
     plain = [p.event async for p in client.runs.stream(
         thread_id, "nested", command={"resume": "Ada"}, stream_mode=["updates"])]
     assert plain[0] == "metadata" and all("|" not in e for e in plain)
+
+
+async def test_resume_runs_a_node_that_is_next_without_an_open_interrupt(client: Any) -> None:
+    """At a static breakpoint, or after a state update that leaves the asking node next with no open
+    interrupt, a resume runs the node (its interrupt() returns the value), as the LangGraph server
+    does; only a thread with nothing next answers its current values."""
+    thread_id = (await client.threads.create())["thread_id"]
+    stopped = await client.runs.wait(thread_id, "agent", input={"some_text": "x"}, interrupt_before=["human_node"])
+    assert stopped == {"some_text": "x"}
+    assert await client.runs.wait(thread_id, "agent", command=Command(resume="r")) == {"some_text": "r"}
+    assert (await client.threads.get_state(thread_id))["next"] == []
+
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "agent", input={"some_text": "x"})
+    paused = await client.threads.get_state(thread_id)
+    await client.threads.update_state(thread_id, {"some_text": "z"}, checkpoint_id=paused["checkpoint_id"])
+    state = await client.threads.get_state(thread_id)
+    assert state["next"] == ["human_node"] and state["interrupts"] == []
+    assert await client.runs.wait(thread_id, "agent", command=Command(resume="r")) == {"some_text": "r"}
