@@ -8,9 +8,13 @@ client's work on the same cores does not count) against the engine's own CPU per
 (same graph, no HTTP), measured in the same run. With `--langgraph-python` (a venv with
 `langgraph-cli[inmem]`), the same cycle against `langgraph dev` is a row too.
 
-Clients run in their own processes (one per server), so a client never shares the server's event loop.
+Clients run in their own processes, so a client never shares the server's event loop: one at 1
+client, `--client-procs` (2) sharing the 50 clients, since one langgraph_sdk process (httpx) spends
+more CPU per cycle than the server and alone would be the bottleneck on a 2-core machine. Each
+client process reports its CPU per cycle too (the `client CPU ms` column).
 
-Run: python bench/api.py [--seconds S] [--langgraph-python /tmp/lgcli/bin/python]
+Run: python bench/api.py [--seconds S] [--only memory|redis] [--client-procs N]
+                         [--langgraph-python /tmp/lgcli/bin/python]
 """
 
 from __future__ import annotations
@@ -60,27 +64,33 @@ async def load(url: str, clients: int, seconds: float) -> dict[str, Any]:
             await cycle(client, Command)
             latencies.append(time.perf_counter() - started)
 
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(clients)))
-    return {"cycles": len(latencies), "elapsed": time.perf_counter() - began, "latencies": latencies}
+    return {"cycles": len(latencies), "elapsed": time.perf_counter() - began, "latencies": latencies,
+            "cpu": time.process_time() - cpu_began}
 
 
-def drive(targets: list[tuple[str, int]], clients: int, seconds: float) -> dict[str, float]:
-    """Runs one client process per server at once; sums their cycles and the servers' CPU."""
+def drive(targets: list[tuple[str, int]], clients: int, seconds: float, client_procs: int = 1) -> dict[str, float]:
+    """Runs `client_procs` client processes per server at once, sharing `clients` concurrent cycle
+    loops between them; sums their cycles, the servers' CPU and the clients' CPU (each client
+    process times its own measured window)."""
+    shares = [clients // client_procs + (i < clients % client_procs) for i in range(client_procs)]
     cpu_before = [cpu_seconds(pid) for _, pid in targets]
-    procs = [subprocess.Popen([sys.executable, __file__, "--client", url, "--clients", str(clients),
-                               "--seconds", str(seconds)], stdout=subprocess.PIPE) for url, _ in targets]
+    procs = [subprocess.Popen([sys.executable, __file__, "--client", url, "--clients", str(share),
+                               "--seconds", str(seconds)], stdout=subprocess.PIPE)
+             for url, _ in targets for share in shares if share]
     results = [json.loads(p.communicate()[0]) for p in procs]
     cpu = sum(cpu_seconds(pid) - before for (_, pid), before in zip(targets, cpu_before, strict=True))
     cycles = sum(r["cycles"] for r in results)
     latencies = sorted(x for r in results for x in r["latencies"])
     elapsed = max(r["elapsed"] for r in results)
-    warmups = len(targets)  # each client process warms up with one cycle, inside the CPU window
+    warmups = len(procs)  # each client process warms up with one cycle, inside the servers' CPU window
     return {
         "cycles_s": cycles / elapsed,
         "median_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         "cpu_ms": cpu * 1000 / (cycles + warmups),
+        "client_cpu_ms": sum(r["cpu"] for r in results) * 1000 / cycles,
     }
 
 
@@ -114,39 +124,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--langgraph-python", help="python of a venv with langgraph-cli[inmem] (adds its row)")
+    parser.add_argument("--only", choices=("memory", "redis"), help="measure one store only (both by default)")
+    parser.add_argument("--client-procs", type=int, default=2,
+                        help="client processes sharing the 50 clients of a server (one langgraph_sdk client "
+                             "process saturates a core before the server does); 1 client runs in one")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         print(json.dumps(asyncio.run(load(args.client, args.clients, args.seconds))))
         return
+    many = args.client_procs
     with redis_server() as redis_url:
-        engine_ms = {"memory": asyncio.run(engine_cycle_ms(None)), "redis": asyncio.run(engine_cycle_ms(redis_url))}
+        engine_ms = {"memory": asyncio.run(engine_cycle_ms(None)),
+                     "redis": asyncio.run(engine_cycle_ms(redis_url)) if args.only != "memory" else float("nan")}
         print(f"engine in process, CPU per cycle: memory {engine_ms['memory']:.3f} ms, "
               f"Redis {engine_ms['redis']:.3f} ms (ratios below are against memory's, as the issue states them)")
-        print(f"{'server':<22}{'clients':>8}{'cycles/s':>10}{'median ms':>11}{'p99 ms':>9}{'CPU ms/cycle':>14}"
-              f"{'x engine':>10}")
+        print(f"{'server':<22}{'clients':>8}{'procs':>6}{'cycles/s':>10}{'median ms':>11}{'p99 ms':>9}"
+              f"{'CPU ms/cycle':>14}{'x engine':>10}{'client CPU ms':>15}")
 
-        def row(name: str, clients: int, r: dict[str, float]) -> None:
-            print(f"{name:<22}{clients:>8}{r['cycles_s']:>10.1f}{r['median_ms']:>11.2f}{r['p99_ms']:>9.2f}"
-                  f"{r['cpu_ms']:>14.2f}{r['cpu_ms'] / engine_ms['memory']:>10.1f}", flush=True)
+        def row(name: str, clients: int, procs: int, r: dict[str, float]) -> None:
+            print(f"{name:<22}{clients:>8}{procs:>6}{r['cycles_s']:>10.1f}{r['median_ms']:>11.2f}{r['p99_ms']:>9.2f}"
+                  f"{r['cpu_ms']:>14.2f}{r['cpu_ms'] / engine_ms['memory']:>10.1f}{r['client_cpu_ms']:>15.2f}",
+                  flush=True)
 
         one_redis = 0.0
-        for store, url_for in (("sluice memory", None), ("sluice redis", redis_url)):
+        stores = (("sluice memory", None), ("sluice redis", redis_url))
+        for store, url_for in [s for s in stores if args.only is None or s[0].endswith(args.only)]:
             with sluice(url_for) as target:
-                for clients in (1, 50):
-                    r = drive([target], clients, args.seconds)
-                    row(store, clients, r)
+                for clients, procs in ((1, 1), (50, many)):
+                    r = drive([target], clients, args.seconds, procs)
+                    row(store, clients, procs, r)
                     one_redis = r["cycles_s"]
-        with ExitStack() as stack:
-            targets = [stack.enter_context(sluice(redis_url)) for _ in range(2)]
-            r = drive(targets, 50, args.seconds)
-            row("sluice redis x2 procs", 100, r)
-            print(f"two processes / one process on one Redis (50 clients each): {r['cycles_s'] / one_redis:.2f}x")
+        if args.only is None:
+            with ExitStack() as stack:
+                targets = [stack.enter_context(sluice(redis_url)) for _ in range(2)]
+                r = drive(targets, 50, args.seconds, many)
+                row("sluice redis x2 procs", 100, 2 * many, r)
+                print(f"two processes / one process on one Redis (50 clients each): {r['cycles_s'] / one_redis:.2f}x")
         if args.langgraph_python:
             with langgraph_dev(args.langgraph_python) as target:
-                for clients in (1, 50):
-                    row("langgraph dev (inmem)", clients, drive([target], clients, max(args.seconds, 10.0)))
+                for clients, procs in ((1, 1), (50, many)):
+                    r = drive([target], clients, max(args.seconds, 10.0), procs)
+                    row("langgraph dev (inmem)", clients, procs, r)
 
 
 if __name__ == "__main__":
