@@ -7,9 +7,10 @@ They are JSON documents (stored by `bot.runs.store`) whose fields are the LangGr
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 RunStatus = Literal["pending", "running", "success", "error", "interrupted", "timeout"]
@@ -20,8 +21,17 @@ TERMINAL: frozenset[str] = frozenset({"success", "error", "interrupted", "timeou
 FailureCause = Literal["graph", "answer_refused", "pause_gone", "cancelled", "internal"]
 
 
+_second: list[Any] = [None, ""]  # the last whole second written, and its text up to the seconds
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+    """`datetime.now(UTC).isoformat()`, formatting the date only once a second (records take a few
+    stamps per run). The clock is `time.time`, looked up on each call (freezegun's clock in tests)."""
+    micros = int(time.time() * 1_000_000)
+    second, fraction = divmod(micros, 1_000_000)
+    if second != _second[0]:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).isoformat()[:-6]]
+    return f"{_second[1]}.{fraction:06d}+00:00" if fraction else f"{_second[1]}+00:00"
 
 
 def _encode_nested(value: Any) -> Any:
@@ -30,12 +40,41 @@ def _encode_nested(value: Any) -> Any:
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}
+R = TypeVar("R", "ThreadRecord", "RunRecord")
 
 
 def _names(cls: type) -> tuple[str, ...]:
     if cls not in _NAMES:
         _NAMES[cls] = tuple(f.name for f in fields(cls))
     return _NAMES[cls]
+
+
+def plain_copy(value: Any) -> Any:
+    """A copy of `value` as a JSON round trip would give it back (`json.loads(json.dumps(value,
+    default=...))`, as records are stored in Redis), without the text: JSON's own types are copied
+    directly (dicts, lists; tuples become lists), anything else goes through JSON. A record's
+    `RunFailure` is frozen, so it is kept as it is."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool or kind is float or kind is RunFailure:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else _json_key(k): plain_copy(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [plain_copy(v) for v in value]
+    return json.loads(json.dumps(value, default=_encode_nested))
+
+
+def _json_key(key: Any) -> str:
+    """A dict key as JSON writes it (1 -> "1", True -> "true"); TypeError for keys JSON refuses."""
+    return next(iter(json.loads(json.dumps({key: None}))))
+
+
+def copy_record(record: R) -> R:
+    """A record no one else holds: every field copied as `plain_copy` does (what storing it and
+    reading it back gives), so changing the copy's fields or nested values never changes the original."""
+    copied = object.__new__(type(record))
+    copied.__dict__.update({name: plain_copy(value) for name, value in record.__dict__.items()})
+    return copied
 
 
 def _dumps(record: ThreadRecord | RunRecord) -> str:

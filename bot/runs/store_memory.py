@@ -1,15 +1,21 @@
 """The records of one process (the in-memory deployment and the playground): the `Records`
-contract of `bot.runs.store` without Redis."""
+contract of `bot.runs.store` without Redis.
+
+Records are kept as objects, not JSON text: each is copied as it is stored and as it is read
+(`copy_record`, the values a JSON round trip would give back), so no caller ever holds the stored
+one. Copying costs a fraction of writing and parsing JSON, which records are several times a run."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
+from dataclasses import fields
 from typing import Any
 
-from bot.runs.records import RunRecord, ThreadRecord, now_iso
+from bot.runs.records import RunRecord, ThreadRecord, copy_record, now_iso, plain_copy
 from bot.runs.store import LEASE_MS
+
+_THREAD_FIELDS = frozenset(f.name for f in fields(ThreadRecord))
 
 
 class MemoryRecords:
@@ -17,8 +23,8 @@ class MemoryRecords:
 
     def __init__(self, lease_ms: int = LEASE_MS) -> None:
         self.lease_ms = lease_ms
-        self._threads: dict[str, str] = {}
-        self._runs: dict[str, dict[str, str]] = {}
+        self._threads: dict[str, ThreadRecord] = {}
+        self._runs: dict[str, dict[str, RunRecord]] = {}
         self._queues: dict[str, list[str]] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._lock = asyncio.Lock()
@@ -26,26 +32,31 @@ class MemoryRecords:
     async def create_thread(self, record: ThreadRecord) -> bool:
         if record.thread_id in self._threads:
             return False
-        self._threads[record.thread_id] = record.dumps()
+        self._threads[record.thread_id] = copy_record(record)
         return True
 
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
-        raw = self._threads.get(thread_id)
-        return ThreadRecord.loads(raw) if raw else None
+        stored = self._threads.get(thread_id)
+        return copy_record(stored) if stored is not None else None
+
+    def _patch(self, thread: ThreadRecord, changes: dict[str, Any]) -> None:
+        """Sets fields of the stored (never handed out) thread, each value copied."""
+        for name, value in changes.items():
+            if name not in _THREAD_FIELDS:
+                raise TypeError(f"ThreadRecord has no field {name!r}")
+            setattr(thread, name, plain_copy(value))
 
     async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
-        raw = self._threads.get(thread_id)
-        if raw is not None:
-            self._threads[thread_id] = replace(ThreadRecord.loads(raw), **changes).dumps()
+        stored = self._threads.get(thread_id)
+        if stored is not None:
+            self._patch(stored, changes)
 
     async def merge_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
-        raw = self._threads.get(thread_id)  # no await between reading and writing: one step
-        if raw is None:
+        stored = self._threads.get(thread_id)  # no await between reading and writing: one step
+        if stored is None:
             return None
-        record = ThreadRecord.loads(raw)
-        record.metadata = {**record.metadata, **metadata}
-        self._threads[thread_id] = record.dumps()
-        return record
+        stored.metadata = {**stored.metadata, **plain_copy(metadata)}
+        return copy_record(stored)
 
     async def delete_thread(self, thread_id: str) -> bool:
         self._runs.pop(thread_id, None)
@@ -54,19 +65,18 @@ class MemoryRecords:
         return self._threads.pop(thread_id, None) is not None
 
     async def search_threads(self, limit: int, offset: int) -> list[ThreadRecord]:
-        records = [ThreadRecord.loads(raw) for raw in self._threads.values()]
-        records.sort(key=lambda r: r.created_at, reverse=True)
-        return records[offset : offset + limit]
+        records = sorted(self._threads.values(), key=lambda r: r.created_at, reverse=True)
+        return [copy_record(r) for r in records[offset : offset + limit]]
 
     async def put_run(self, record: RunRecord) -> None:
-        self._runs.setdefault(record.thread_id, {})[record.run_id] = record.dumps()
+        self._runs.setdefault(record.thread_id, {})[record.run_id] = copy_record(record)
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
-        raw = self._runs.get(thread_id, {}).get(run_id)
-        return RunRecord.loads(raw) if raw else None
+        stored = self._runs.get(thread_id, {}).get(run_id)
+        return copy_record(stored) if stored is not None else None
 
     async def list_runs(self, thread_id: str) -> list[RunRecord]:
-        records = [RunRecord.loads(raw) for raw in self._runs.get(thread_id, {}).values()]
+        records = [copy_record(r) for r in self._runs.get(thread_id, {}).values()]
         records.sort(key=lambda r: r.created_at, reverse=True)
         return records
 
@@ -137,14 +147,13 @@ class MemoryRecords:
                 queue.remove(run_id)
             if was_head:
                 self._grant(thread_id)
-            raw = self._threads.get(thread_id)
-            if raw is not None:  # the thread read and written once, with every change
-                thread = replace(ThreadRecord.loads(raw), **(thread_changes or {}))
+            thread = self._threads.get(thread_id)
+            if thread is not None:
+                self._patch(thread, thread_changes or {})
                 if queue:
                     thread.status = "busy"
                 elif thread.status == "busy":
                     thread.status, thread.updated_at = idle_status, now_iso()  # type: ignore[assignment]
-                self._threads[thread_id] = thread.dumps()
             return len(queue)
 
     async def queued(self, thread_id: str) -> list[str]:

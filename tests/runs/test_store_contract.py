@@ -92,6 +92,39 @@ async def test_runs_are_stored_listed_newest_first_and_deleted(records: Records)
     assert [r.run_id for r in await records.list_runs(thread_id)] == [second.run_id]
 
 
+async def test_records_are_values_no_caller_can_change_once_stored_or_read(records: Records) -> None:
+    """A record given to the store, or read from it, is the caller's own: changing it (a field or a
+    nested value) changes nothing stored. Stored values come back as JSON gives them (tuples as lists)."""
+    metadata = {"team": "a", "tags": ["x"], "pair": ("p", 1)}
+    thread_id = await thread(records, metadata=metadata)
+    metadata["tags"].append("y")
+    found = await records.get_thread(thread_id)
+    assert found is not None and found.metadata == {"team": "a", "tags": ["x"], "pair": ["p", 1]}
+    found.metadata["tags"].append("z")
+    found.status = "busy"
+    merged = await records.merge_metadata(thread_id, {"more": {"n": 1}})
+    assert merged is not None
+    merged.metadata["more"]["n"] = 2
+    again = await records.get_thread(thread_id)
+    assert again is not None and again.status == "idle"
+    assert again.metadata == {"team": "a", "tags": ["x"], "pair": ["p", 1], "more": {"n": 1}}
+    changes = {"values": {"items": [1]}}
+    await records.patch_thread(thread_id, changes)
+    changes["values"]["items"].append(2)
+    patched = await records.get_thread(thread_id)
+    assert patched is not None and patched.values == {"items": [1]}
+
+    stored = run(thread_id, kwargs={"input": {"n": [1]}})
+    await records.put_run(stored)
+    stored.kwargs["input"]["n"].append(2)
+    stored.status = "running"
+    read = await records.get_run(thread_id, stored.run_id)
+    assert read is not None and read.kwargs == {"input": {"n": [1]}} and read.status == "pending"
+    read.kwargs["input"]["n"].append(3)
+    listed = await records.list_runs(thread_id)
+    assert [r.kwargs for r in listed] == [{"input": {"n": [1]}}]
+
+
 async def test_queue_order_reject_and_hand_over(records: Records) -> None:
     missing = new_id()
     assert await records.submit(run(missing, "r0"), reject_if_busy=False, thread_changes=BUSY) == "no_thread"
