@@ -95,7 +95,7 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
         result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
     finally:
         join.cancel()
-    body = wire.dumps(result).encode()
+    body = wire.dumps_bytes(result)
     if response is None:
         return web.Response(body=body, headers={"Content-Type": "application/json", **_location(run)})
     await response.write(body)
@@ -128,7 +128,7 @@ async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
     await response.prepare(request)
 
     async def send(event: str, data: Any) -> None:
-        await response.write(f"event: {event}\ndata: {wire.dumps(data)}\n\n".encode())
+        await response.write(b"event: " + event.encode() + b"\ndata: " + wire.dumps_bytes(data) + b"\n\n")
 
     await send("metadata", {"run_id": run.run_id, "attempt": 1})
     if queue is None:  # ended already, or runs in another process: send its outcome

@@ -20,7 +20,7 @@ def _manager(request: web.Request) -> RunManager:
 
 
 def thread_json(record: ThreadRecord) -> dict[str, Any]:
-    return wire.to_wire(record.to_json())
+    return record.to_json()  # plain JSON as `wire.respond` writes it
 
 
 async def create(request: web.Request) -> web.Response:

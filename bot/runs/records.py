@@ -99,9 +99,8 @@ class ThreadRecord:
     graph_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body = asdict(self)
-        body.pop("graph_id")
-        return body
+        """The LangGraph server's Thread (nested values shared with the record, not copied)."""
+        return {name: getattr(self, name) for name in _names(ThreadRecord) if name != "graph_id"}
 
     def dumps(self) -> str:
         return _dumps(self)
@@ -140,6 +139,9 @@ class RunFailure:
         return {"error": self.error, "message": self.message}
 
 
+_RUN_INTERNAL = frozenset({"result", "temporary", "error"})
+
+
 @dataclass
 class RunRecord:
     run_id: str
@@ -156,10 +158,8 @@ class RunRecord:
     error: RunFailure | None = None  # set when the run failed
 
     def to_json(self) -> dict[str, Any]:
-        body = asdict(self)
-        for internal in ("result", "temporary", "error"):
-            body.pop(internal)
-        return body
+        """The LangGraph server's Run (nested values shared with the record, not copied)."""
+        return {name: getattr(self, name) for name in _names(RunRecord) if name not in _RUN_INTERNAL}
 
     def dumps(self) -> str:
         return _dumps(self)
