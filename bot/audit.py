@@ -42,6 +42,21 @@ class AuditEntry:
         return cls(**known)
 
 
+def resume_entries(
+    thread_id: str, assistant_id: str, pending: list[str], resume: Any, actor: str, detail: str
+) -> list[AuditEntry]:
+    """The entries of a resume sent while the interrupts `pending` waited: one per interrupt it
+    answers (those its dict names, when it names pending ones only; else every pending one)."""
+    answered = [i for i in pending if i in resume] if isinstance(resume, dict) and resume and set(resume) <= set(
+        pending) else pending
+    return [
+        AuditEntry(thread_id, assistant_id, interrupt_id, "resume", actor,
+                   after=resume[interrupt_id] if isinstance(resume, dict) and interrupt_id in resume else resume,
+                   detail=detail)
+        for interrupt_id in answered
+    ]
+
+
 class AuditLog(Protocol):
     async def append(self, entry: AuditEntry) -> None: ...
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api import audit, bodies, wire
+from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager, RunRecord, RunRequest
 from bot.runs.errors import Invalid, NotFound
@@ -44,19 +44,14 @@ def _run_request(body: bodies.RunCreate) -> RunRequest:
         stream_mode=modes,
         stream_subgraphs=body.stream_subgraphs,
         context=body.context,
+        audit_as="api",  # a resume is audited by its run, from the pause it finds (no read here)
     )
 
 
 async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     body = await bodies.parse(request, bodies.RunCreate)
     thread_id = None if stateless else request.match_info["thread_id"]
-    run_request = _run_request(body)
-    manager = _manager(request)
-    answers = await audit.pending_ids(manager, thread_id, run_request.command)
-    run = await manager.submit(thread_id, run_request, if_not_exists=body.if_not_exists)
-    if answers and run_request.command:
-        await audit.record_resume(manager, run, answers, run_request.command)
-    return run
+    return await _manager(request).submit(thread_id, _run_request(body), if_not_exists=body.if_not_exists)
 
 
 def _location(run: RunRecord) -> dict[str, str]:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.audit import AuditLog, MemoryAuditLog, resume_entries
 from bot.registry import Assistant, Registry
 from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
@@ -52,10 +53,13 @@ class LocalRun:
 class Executor:
     """Runs graphs for this process's runs; `local` holds the runs executing here."""
 
-    def __init__(self, registry: Registry, saver: Checkpointer, records: Records, spawn: Spawn) -> None:
+    def __init__(
+        self, registry: Registry, saver: Checkpointer, records: Records, spawn: Spawn, audit: AuditLog | None = None
+    ) -> None:
         self.registry = registry
         self.saver = saver
         self.records = records
+        self.audit = audit or MemoryAuditLog()
         self.listeners: list[Listener] = []
         self.local: dict[str, LocalRun] = {}
         self.ended_stateless: dict[str, RunRecord] = {}  # joinable after their thread is deleted
@@ -74,11 +78,14 @@ class Executor:
             raise NotFound("No graphs are loaded")
         return self.graph(assistant)
 
-    def start(self, run: RunRecord, request: RunRequest, assistant: Assistant) -> LocalRun:
-        """Executes the run in the background (once it holds its thread)."""
+    def start(
+        self, run: RunRecord, request: RunRequest, assistant: Assistant, *, started: RunRecord | None = None
+    ) -> LocalRun:
+        """Executes the run in the background (once it holds its thread). `started`: the record
+        stored as the run took the thread on submitting (its first turn is done)."""
         local = LocalRun()
         self.local[run.run_id] = local
-        local.task = self._spawn(self._execute(run, request, assistant, local))
+        local.task = self._spawn(self._execute(run, request, assistant, local, started))
         return local
 
     async def end_unstarted(self, run: RunRecord, local: LocalRun) -> None:
@@ -124,12 +131,17 @@ class Executor:
             except Exception:  # Redis hiccup: try again next time; a long outage lets the lease lapse
                 log.warning("renewing the lease of run %s failed; retrying", run.run_id, exc_info=True)
 
-    async def _execute(self, run: RunRecord, request: RunRequest, assistant: Assistant, local: LocalRun) -> None:
+    async def _execute(
+        self, run: RunRecord, request: RunRequest, assistant: Assistant, local: LocalRun, started: RunRecord | None
+    ) -> None:
         local.started = True
         renew: asyncio.Task[None] | None = None
         event: RunEvent | None = None
         try:
-            await self._wait_turn(run, local)
+            if started is None:
+                await self._wait_turn(run, local)
+            else:
+                run.status, run.updated_at = started.status, started.updated_at
             renew = asyncio.get_running_loop().create_task(self._renew(run, local))
             event = await self._run_graph(run, request, assistant, local)
         except PauseGone as exc:  # nothing ran: the thread keeps its status
@@ -241,6 +253,19 @@ class Executor:
             return "error"
         return "interrupted" if state.next else "idle"
 
+    async def _audit_resume(self, run: RunRecord, request: RunRequest, assistant: Assistant,
+                            before: StateSnapshot) -> None:
+        """Records the resume the run carries, one entry per interrupt it answers, as the pause
+        stood when the run took the thread (read once, for this and the run's checks)."""
+        assert request.audit_as is not None and request.command is not None
+        pending = [i.id for i in before.interrupts]
+        for entry in resume_entries(run.thread_id, assistant.graph_id, pending, request.command.get("resume"),
+                                    request.audit_as, f"run {run.run_id}"):
+            try:
+                await self.audit.append(entry)
+            except Exception:
+                log.exception("audit of a resume on thread %s failed", run.thread_id)
+
     def _publish(self, local: LocalRun, mode: str, chunk: Any) -> None:
         for queue in local.subscribers:
             queue.put_nowait((mode, chunk))
@@ -277,6 +302,8 @@ class Executor:
             run.status = "success"
             run.result = before.values
             return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)
+        if before is not None and resuming and request.audit_as:
+            await self._audit_resume(run, request, assistant, before)
         graph_input = command_from_json(command) if command else request.input
         last_updated: list[str] = []
 

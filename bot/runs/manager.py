@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from bot.assistant_settings import run_settings_problem
@@ -35,7 +36,7 @@ class RunManager:
         self.saver = saver
         self.records = records
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.executor = Executor(registry, saver, records, self.spawn)
+        self.executor = Executor(registry, saver, records, self.spawn, self.audit)
         self.recovery = Recovery(registry, records, self.executor)
         self.thread_work = ThreadWork(saver, records, self.executor)
 
@@ -175,7 +176,11 @@ class RunManager:
         )
         strategy = request.multitask_strategy
         busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now_iso()}
-        outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy)
+        # On an idle thread the run holds it at once and is stored as running in the same step
+        # (its first turn done); the caller is answered with the run as submitted, pending.
+        running = replace(run, status="running", updated_at=now_iso())
+        outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy,
+                                            start=running)
         if outcome == "no_thread":
             raise NotFound("Thread or assistant not found.")
         if outcome == "exists":  # queued by another process (or earlier): its owner executes it
@@ -190,7 +195,7 @@ class RunManager:
                     with contextlib.suppress(NotFound):  # a state update holding the thread is no run
                         await self.cancel(thread_id, other, action=strategy,
                                           reason=f"a newer run took the thread (multitask_strategy={strategy})")
-        self.executor.start(run, request, assistant)
+        self.executor.start(run, request, assistant, started=running if outcome == "started" else None)
         return run
 
     def _check_breakpoints(self, assistant: Assistant, request: RunRequest) -> None:

@@ -35,11 +35,10 @@ class Recovery:
 
     async def adopt_lapsed(self) -> list[str]:
         adopted = []
-        # Threads that finished leave their entry for this sweep to drop: one command less per run.
-        for thread_id in await self.records.lapsed(limit=SWEEP_BATCH):
-            run_id = await self.records.adopt(thread_id)
-            if run_id is None:
-                continue
+        # Threads that finished leave their entry for this sweep to drop: one command less per run;
+        # the sweep looks at all of them in a step (a few network exchanges, not a few per thread).
+        lapsed = await self.records.lapsed(limit=SWEEP_BATCH)
+        for thread_id, run_id in (await self.records.adopt_many(lapsed)).items():
             if await self._continue_orphan(thread_id, run_id):
                 adopted.append(run_id)
         return adopted

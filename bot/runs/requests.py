@@ -27,6 +27,7 @@ class RunRequest:
     context: dict[str, Any] | None = None  # the run context nodes see as `runtime.context`
     expected_checkpoint: str | None = None  # resume only while the thread is still at this pause
     adopted: bool = False  # continues the run of a process that died
+    audit_as: str | None = None  # the actor the resume it carries is audited as ("api"), once it runs
 
     def kwargs(self) -> dict[str, Any]:
         return {

@@ -54,10 +54,14 @@ class Records(Protocol):
 
     async def delete_run(self, thread_id: str, run_id: str) -> None: ...
 
-    async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
+    async def submit(
+        self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any], start: RunRecord | None = None
+    ) -> str:
         """Stores the run, queues it and applies `thread_changes`, in one step. Returns "queued",
         "exists" (a run with this id is stored already: a resume submitted twice), "busy" (under
-        reject, when the thread has a run) or "no_thread"; nothing changes unless queued."""
+        reject, when the thread has a run) or "no_thread"; nothing changes unless queued. With
+        `start` (the run's record as it starts) and the queue empty, the run holds the thread at
+        once, `start` is stored in its place, and the answer is "started": its first `turn` is done."""
         ...
 
     async def claim(self, thread_id: str, holder: str) -> str:
@@ -95,4 +99,9 @@ class Records(Protocol):
 
     async def adopt(self, thread_id: str) -> str | None:
         """If the thread's head run lost its lease, lease it to the caller and return its id."""
+        ...
+
+    async def adopt_many(self, thread_ids: list[str]) -> dict[str, str]:
+        """`adopt` for several threads in one step: thread id -> run id of those adopted. Threads
+        left with nothing to run leave the lease index."""
         ...

@@ -90,7 +90,9 @@ class MemoryRecords:
         else:
             self._leases.pop(thread_id, None)
 
-    async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
+    async def submit(
+        self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any], start: RunRecord | None = None
+    ) -> str:
         async with self._lock:
             if run.thread_id not in self._threads:
                 return "no_thread"
@@ -99,11 +101,14 @@ class MemoryRecords:
             queue = self._queues.setdefault(run.thread_id, [])
             if reject_if_busy and queue:
                 return "busy"
-            await self.put_run(run)
             await self.patch_thread(run.thread_id, thread_changes)
             queue.append(run.run_id)
             if len(queue) == 1:
                 self._grant(run.thread_id)
+                if start is not None:
+                    await self.put_run(start)
+                    return "started"
+            await self.put_run(run)
             return "queued"
 
     async def claim(self, thread_id: str, holder: str) -> str:
@@ -164,3 +169,6 @@ class MemoryRecords:
 
     async def adopt(self, thread_id: str) -> str | None:
         return None
+
+    async def adopt_many(self, thread_ids: list[str]) -> dict[str, str]:
+        return {}

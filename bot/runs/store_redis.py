@@ -14,7 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
-from redis.exceptions import RedisError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, RedisError
 
 from bot import keys
 from bot.runs.errors import Conflict, StorageUnavailable
@@ -23,27 +24,36 @@ from bot.runs.store import LEASE_MS
 
 # Each script names its KEYS and ARGV in its first lines; the callers pass them in that order.
 
-# Stores the run, queues it and marks the thread, or changes nothing.
-# Returns 'queued', 'exists' (a run with this id is stored), 'no_thread' or 'busy' (reject given
-# and the thread has a run).
+# Stores the run, queues it and marks the thread, or changes nothing. A run that finds the queue
+# empty holds the thread at once: with start_json given, that record (the run as it starts) is
+# stored instead and the answer is 'started', so its first turn costs no round trip.
+# Returns 'started', 'queued', 'exists' (a run with this id is stored), 'no_thread' or 'busy'
+# (reject given and the thread has a run).
 _SUBMIT = """
 local queue, lease, thread, run, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local lease_ms, run_id, reject, run_json, created = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
--- ARGV[6..]: thread field, JSON value, ... to set
+local lease_ms, run_id, reject, run_json, created, start_json = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+-- start_json: '' when the caller does not start the run itself; ARGV[7..]: thread field, JSON value, ... to set
 if redis.call('EXISTS', thread) == 0 then return 'no_thread' end
 local stored = redis.call('GET', run)
 if stored then
-  -- the same submission again (the client retried after a lost answer) is queued already;
+  -- the same submission again (the client retried after a lost answer) is done already;
   -- another one with this run id (a resume submitted twice) finds it: 'exists'
+  if start_json ~= '' and stored == start_json and redis.call('GET', lease) == run_id then return 'started' end
   if stored == run_json then return 'queued' end
   return 'exists'
 end
 if reject == '1' and redis.call('LLEN', queue) > 0 then return 'busy' end
-redis.call('SET', run, run_json)
 redis.call('ZADD', runs, created, run_id)
-if #ARGV > 5 then redis.call('HSET', thread, unpack(ARGV, 6)) end
+if #ARGV > 6 then redis.call('HSET', thread, unpack(ARGV, 7)) end
 redis.call('RPUSH', queue, run_id)
-if redis.call('LLEN', queue) == 1 then redis.call('SET', lease, run_id, 'PX', lease_ms) end
+if redis.call('LLEN', queue) == 1 then
+  redis.call('SET', lease, run_id, 'PX', lease_ms)
+  if start_json ~= '' then
+    redis.call('SET', run, start_json)
+    return 'started'
+  end
+end
+redis.call('SET', run, run_json)
 return 'queued'
 """
 
@@ -90,14 +100,30 @@ end
 return left
 """
 
-# The head run whose lease lapsed, leased to the caller (false when none).
+# The head run whose lease lapsed, leased to the caller; '' when the queue is empty (nothing
+# to adopt there), false when the head run still holds its lease.
 _ADOPT = """
 local queue, lease = KEYS[1], KEYS[2]
 local lease_ms = ARGV[1]
 local head = redis.call('LINDEX', queue, 0)
-if not head or redis.call('EXISTS', lease) == 1 then return false end
+if not head then return '' end
+if redis.call('EXISTS', lease) == 1 then return false end
 redis.call('SET', lease, head, 'PX', lease_ms)
 return head
+"""
+
+# Drops from the lease index the threads named whose deadline is still at or before `cutoff`
+# (a run submitted since moved it later: that entry stays). One key: fine on a Cluster.
+_UNINDEX = """
+local index = KEYS[1]
+local cutoff = tonumber(ARGV[1])
+-- ARGV[2..]: thread ids
+local dropped = 0
+for i = 2, #ARGV do
+  local due = redis.call('ZSCORE', index, ARGV[i])
+  if due and tonumber(due) <= cutoff then dropped = dropped + redis.call('ZREM', index, ARGV[i]) end
+end
+return dropped
 """
 
 # Creates the thread hash only if it does not exist. Returns 1 when created.
@@ -179,6 +205,9 @@ class RedisRecords:
     def __init__(self, client: Any, lease_ms: int = LEASE_MS) -> None:
         self._redis = client
         self.lease_ms = lease_ms
+        self._scripts: dict[str, str] = {}  # sha -> source, of the scripts sent in batches
+        # A Cluster pipeline sends each node's share at once, in no set order between nodes.
+        self._ordered_batches = not isinstance(client, RedisCluster)
         self._submit = client.register_script(_SUBMIT)
         self._turn = client.register_script(_TURN)
         self._release = client.register_script(_RELEASE)
@@ -188,12 +217,43 @@ class RedisRecords:
         self._patch = client.register_script(_PATCH)
         self._merge_metadata = client.register_script(_MERGE_METADATA)
         self._claim = client.register_script(_CLAIM)
+        self._unindex = client.register_script(_UNINDEX)
+
+    async def _batch(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Sends commands (scripts as ("EVALSHA", sha, ...)) in one network exchange and returns
+        their replies; a script the server lacks (new, restarted) is loaded and run again.
+        Each redis-py call costs about 100 µs of Python, so a step's commands share one."""
+        pipe = self._redis.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        replies = await pipe.execute(raise_on_error=False)
+        for i, reply in enumerate(replies):
+            if isinstance(reply, NoScriptError):
+                replies[i] = await self._evalsha(*commands[i][1:])
+            elif isinstance(reply, Exception):
+                raise reply
+        return list(replies)
+
+    async def _evalsha(self, sha: str, *args: Any) -> Any:
+        try:
+            return await self._redis.execute_command("EVALSHA", sha, *args)
+        except NoScriptError:
+            await self._redis.script_load(self._scripts[sha])
+            return await self._redis.execute_command("EVALSHA", sha, *args)
+
+    def _script(self, script: Any, keys: list[str], args: list[Any]) -> tuple[Any, ...]:
+        """A script call as a command for `_batch`."""
+        self._scripts.setdefault(script.sha, script.script)
+        return ("EVALSHA", script.sha, len(keys), *keys, *args)
 
     @_storage
     async def create_thread(self, record: ThreadRecord) -> bool:
-        created = await self._create(keys=[keys.thread(record.thread_id)], args=_flat(record.fields()))
-        if created:
-            await self._redis.zadd(keys.THREAD_INDEX, {record.thread_id: _score(record.created_at)})
+        # One exchange: the index entry is added only when none exists (NX), so a create that
+        # finds the thread already there leaves its entry (and its place in searches) alone.
+        created, _ = await self._batch(
+            self._script(self._create, [keys.thread(record.thread_id)], _flat(record.fields())),
+            ("ZADD", keys.THREAD_INDEX, "NX", _score(record.created_at), record.thread_id),
+        )
         return bool(created)
 
     @_storage
@@ -273,19 +333,27 @@ class RedisRecords:
         return [*self._queue_keys(thread_id), keys.thread(thread_id), keys.run(thread_id, run_id), keys.runs(thread_id)]
 
     @_storage
-    async def submit(self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any]) -> str:
+    async def submit(
+        self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any], start: RunRecord | None = None
+    ) -> str:
         args = [
             self.lease_ms,
             run.run_id,
             "1" if reject_if_busy else "0",
             run.dumps(),
             _score(run.created_at),
+            start.dumps() if start is not None else "",
             *_flat(encode_fields(thread_changes)),
         ]
-        # Indexed first (its own slot, so a separate command): if this process dies before the run's
-        # first turn, its lease lapses with nobody renewing it and the sweep must find the thread.
-        await self._redis.zadd(keys.LEASE_INDEX, {run.thread_id: _now_ms() + self.lease_ms})
-        return _text(await self._submit(keys=self._run_keys(run.thread_id, run.run_id), args=args))
+        # Indexed first (its own slot): if this process dies before the run's lease is renewed,
+        # the lease lapses with nobody renewing it and the sweep must find the thread. One server
+        # runs a batch's commands in order, so they share an exchange; a Cluster's may not.
+        index = ("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, run.thread_id)
+        script = self._script(self._submit, self._run_keys(run.thread_id, run.run_id), args)
+        if self._ordered_batches:
+            return _text((await self._batch(index, script))[1])
+        await self._batch(index)
+        return _text((await self._batch(script))[0])
 
     @_storage
     async def claim(self, thread_id: str, holder: str) -> str:
@@ -333,13 +401,25 @@ class RedisRecords:
 
     @_storage
     async def adopt(self, thread_id: str) -> str | None:
-        head = await self._adopt(keys=self._queue_keys(thread_id), args=[self.lease_ms])
-        if not head:
-            if not await self._redis.exists(keys.queue(thread_id)):
-                await self._redis.zrem(keys.LEASE_INDEX, thread_id)  # nothing left to run there
-            return None
-        await self._redis.zadd(keys.LEASE_INDEX, {thread_id: _now_ms() + self.lease_ms})
-        return _text(head)
+        return (await self.adopt_many([thread_id])).get(thread_id)
+
+    @_storage
+    async def adopt_many(self, thread_ids: list[str]) -> dict[str, str]:
+        if not thread_ids:
+            return {}
+        cutoff = _now_ms()
+        heads = await self._batch(*(self._script(self._adopt, self._queue_keys(t), [self.lease_ms]) for t in thread_ids))
+        adopted = {t: _text(head) for t, head in zip(thread_ids, heads, strict=True) if head}
+        idle = [t for t, head in zip(thread_ids, heads, strict=True) if head == b"" or head == ""]
+        follow: list[tuple[Any, ...]] = []
+        if idle:  # nothing left to run there, unless a run was submitted since (its deadline moved on)
+            follow.append(self._script(self._unindex, [keys.LEASE_INDEX], [cutoff, *idle]))
+        if adopted:
+            deadline = _now_ms() + self.lease_ms
+            follow.append(("ZADD", keys.LEASE_INDEX, *(part for t in adopted for part in (deadline, t))))
+        if follow:
+            await self._batch(*follow)
+        return adopted
 
 
 def _now_ms() -> int:
