@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import replace
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from bot import keys
 from bot.registry import Registry
@@ -152,6 +154,28 @@ async def test_queue_order_reject_and_hand_over(records: Records) -> None:
     assert await records.queued(t1) == []
 
 
+async def test_a_run_submitted_to_an_idle_thread_holds_it_and_is_running_at_once(
+    records: Records, store_backend: str
+) -> None:
+    thread_id = await thread(records)
+    first, second = run(thread_id), run(thread_id)
+    first_started, second_started = replace(first, status="running"), replace(second, status="running")
+    assert await records.submit(first, reject_if_busy=False, thread_changes=BUSY, start=first_started) == "started"
+    assert await records.get_run(thread_id, first.run_id) == first_started
+    assert await records.turn(thread_id, first.run_id)  # it holds the lease
+    # behind it, the next run only queues: pending, no lease
+    assert await records.submit(second, reject_if_busy=False, thread_changes=BUSY, start=second_started) == "queued"
+    assert (await records.get_run(thread_id, second.run_id)).status == "pending"  # type: ignore[union-attr]
+    assert not await records.turn(thread_id, second.run_id)
+    if store_backend != "memory":  # redis-py sends a submission again after a lost answer: same answer
+        assert await records.submit(first, reject_if_busy=False, thread_changes=BUSY, start=first_started) == "started"
+        assert await records.submit(second, reject_if_busy=False, thread_changes=BUSY, start=second_started) == "queued"
+        assert await records.queued(thread_id) == [first.run_id, second.run_id]
+    assert await records.release(thread_id, first.run_id, final=replace(first_started, status="success")) == 1
+    assert await records.turn(thread_id, second.run_id, start=second_started)  # handed on as before
+    assert await records.submit(first, reject_if_busy=False, thread_changes=BUSY, start=first_started) == "exists"
+
+
 async def test_a_claim_holds_an_idle_thread_and_runs_wait_for_it(records: Records) -> None:
     assert await records.claim(new_id(), "holder") == "no_thread"
     thread_id = await thread(records)
@@ -220,6 +244,32 @@ async def test_a_lapsed_lease_is_adopted_once_and_the_sweep_drops_finished_threa
     await eventually(lambda: _lapsed(second, thread_id))
     assert await manager.adopt_lapsed() == []
     assert not await _lapsed(second, thread_id)  # the sweep dropped the finished thread's entry
+
+
+async def test_the_sweep_drops_finished_threads_in_one_step_but_not_one_submitted_to_since(
+    make_records: RecordsFactory, store_backend: str, request: pytest.FixtureRequest
+) -> None:
+    if store_backend == "memory":
+        pytest.skip("one process: nothing lapses")
+    short, long = make_records(), make_records(lease_ms=LONG_LEASE_MS)
+    finished = [await thread(short) for _ in range(3)]
+    for thread_id in finished:
+        ran = run(thread_id)
+        assert await short.submit(ran, reject_if_busy=False, thread_changes=BUSY, start=ran) == "started"
+        assert await short.release(thread_id, ran.run_id) == 0
+    for thread_id in finished:
+        await eventually(lambda t=thread_id: _lapsed(short, t))  # type: ignore[misc]
+    # a run on the first one (ended at once) after the sweep read the index: its deadline moved on
+    again = run(finished[0])
+    assert await long.submit(again, reject_if_busy=False, thread_changes=BUSY) == "queued"
+    assert await long.release(finished[0], again.run_id) == 0
+    assert await long.adopt_many(finished) == {}
+    url = request.getfixturevalue("redis_url" if store_backend == "redis" else "redis_cluster_url")
+    client: Any = aioredis.from_url(url) if store_backend == "redis" else RedisCluster.from_url(url)
+    try:
+        assert [await client.zscore(keys.LEASE_INDEX, t) is not None for t in finished] == [True, False, False]
+    finally:
+        await client.aclose()
 
 
 async def _lapsed(records: Records, thread_id: str) -> bool:
