@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api import bodies, wire
+from bot.api import bodies, listing, wire
 from bot.registry import Assistant
 from bot.runs import RunManager
 from bot.runs.errors import NotFound
@@ -41,8 +41,8 @@ def _matching(request: web.Request, query: bodies.AssistantCount) -> list[Assist
 
 async def search(request: web.Request) -> web.Response:
     query = await bodies.parse(request, bodies.AssistantSearch, optional=True)
-    found = _matching(request, query)
-    return wire.respond([assistant_json(a) for a in found[query.offset : query.offset + query.limit]])
+    rows = listing.sort_rows([assistant_json(a) for a in _matching(request, query)], query.sort_by, query.sort_order)
+    return wire.respond([listing.shape(row, query.select, None) for row in rows[query.offset : query.offset + query.limit]])
 
 
 async def count(request: web.Request) -> web.Response:

@@ -15,6 +15,8 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.api import listing
+
 Breakpoints = Literal["*"] | list[str] | None
 MAX_DEPTH = 100  # far beyond any real state, far below Python's recursion limit
 HEX_AND_DASHES = re.compile(r"^[0-9a-fA-F-]{32,36}$")
@@ -95,9 +97,39 @@ class ThreadCount(Body):
     status: ThreadStatus | None = None
 
 
+SortOrder = Literal["asc", "desc"]
+ThreadField = Literal["thread_id", "created_at", "updated_at", "metadata", "config", "context", "status", "values",
+                      "interrupts"]
+AssistantField = Literal["assistant_id", "graph_id", "name", "description", "config", "context", "created_at",
+                         "updated_at", "metadata", "version"]
+
+
 class ThreadSearch(ThreadCount):
     limit: Limit = 10
     offset: Offset = 0
+    ids: list[str] | None = None
+    sort_by: Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None = None
+    sort_order: SortOrder | None = None
+    select: list[ThreadField] | None = None
+    extract: dict[str, str] | None = None
+
+    @field_validator("ids")
+    @classmethod
+    def _uuids(cls, value: list[str] | None) -> list[str] | None:
+        for thread_id in value or ():
+            if not is_uuid(thread_id):
+                raise ValueError(f"invalid thread ID {thread_id!r}: must be a UUID")
+        return value
+
+    @field_validator("extract")
+    @classmethod
+    def _paths(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value and len(value) > listing.MAX_EXTRACT:
+            raise ValueError(f"at most {listing.MAX_EXTRACT} paths")
+        for path in (value or {}).values():
+            if (problem := listing.path_problem(path)) is not None:
+                raise ValueError(problem)
+        return value
 
 
 class StateUpdate(Body):
@@ -128,6 +160,9 @@ class AssistantCount(Body):
 class AssistantSearch(AssistantCount):
     limit: Limit = 10
     offset: Offset = 0
+    sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
+    sort_order: SortOrder | None = None
+    select: list[AssistantField] | None = None
 
 
 class CommandBody(Body):

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api import bodies, wire
+from bot.api import bodies, listing, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager, ThreadRecord
 from bot.runs.errors import NotFound
@@ -66,10 +66,15 @@ async def delete(request: web.Request) -> web.Response:
 
 async def search(request: web.Request) -> web.Response:
     query = await bodies.parse(request, bodies.ThreadSearch, optional=True)
+    whole = query.ids is not None or query.sort_by is not None  # filter or order every match, then page
     found = await _manager(request).search_threads(
-        status=query.status, metadata=query.metadata, values=query.values, limit=query.limit, offset=query.offset
+        status=query.status, metadata=query.metadata, values=query.values,
+        limit=sys.maxsize if whole else query.limit, offset=0 if whole else query.offset,
     )
-    return wire.respond([thread_json(record) for record in found])
+    rows = [thread_json(record) for record in found if query.ids is None or record.thread_id in query.ids]
+    if whole:
+        rows = listing.sort_rows(rows, query.sort_by, query.sort_order)[query.offset : query.offset + query.limit]
+    return wire.respond([listing.shape(row, query.select, query.extract) for row in rows])
 
 
 async def count(request: web.Request) -> web.Response:

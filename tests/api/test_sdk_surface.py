@@ -10,6 +10,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
+from bot.api import listing
 from bot.registry import assistant_uuid
 from tests.waiting import eventually, run_status_is
 
@@ -173,3 +174,33 @@ async def test_create_with_graph_id_and_supersteps_prefills_the_state(client: An
     with pytest.raises(httpx.HTTPStatusError) as info:
         await client.threads.create(graph_id="agent", supersteps=[{"updates": [{"values": {}, "as_node": "nope"}]}])
     assert info.value.response.status_code == 422
+
+
+async def test_thread_search_by_ids_sorted_selected_and_extracted(client: Any) -> None:
+    team = str(uuid.uuid4())
+    ids = [(await client.threads.create(metadata={"team": team, "i": i}))["thread_id"] for i in range(3)]
+    await client.runs.wait(ids[1], "agent", input={"some_text": "hello"})
+    picked = await client.threads.search(ids=[ids[0], ids[2]], select=["thread_id"])
+    assert picked == [{"thread_id": ids[2]}, {"thread_id": ids[0]}]  # newest first
+    oldest_first = await client.threads.search(metadata={"team": team}, sort_by="created_at", sort_order="asc",
+                                               select=["thread_id"], limit=2, offset=1)
+    assert oldest_first == [{"thread_id": ids[1]}, {"thread_id": ids[2]}]
+    by_status = await client.threads.search(metadata={"team": team}, sort_by="status", select=["status"])
+    assert [t["status"] for t in by_status] == ["interrupted", "idle", "idle"]
+    [task_id] = (await client.threads.get(ids[1]))["interrupts"]
+    [row] = await client.threads.search(
+        ids=[ids[1]], select=["thread_id"],
+        extract={"text": "values.some_text", "team": "metadata.team", "none": "values.nope", "i": "metadata.i",
+                 "asked": f"interrupts.{task_id}[0].value.text_to_revise"},
+    )
+    assert row == {"thread_id": ids[1], "extracted": {"text": "hello", "team": team, "none": None, "i": 1, "asked": "hello"}}
+    for body in ({"select": ["nope"]}, {"ids": ["not-a-uuid"]}, {"sort_by": "nope"}, {"extract": {"a": "values..x"}}):
+        with pytest.raises(httpx.HTTPStatusError) as info:
+            await client.http.post("/threads/search", json=body)
+        assert info.value.response.status_code == 422, body
+    assert listing.pick({"a": [{"b": 1}, {"b": 2}]}, "a[-1].b") == 2 and listing.pick({"a": []}, "a[0].b") is None
+
+
+async def test_assistant_search_sorted_and_selected(client: Any) -> None:
+    rows = await client.assistants.search(sort_by="name", sort_order="asc", select=["name"], limit=1000)
+    assert rows == sorted(rows, key=lambda r: r["name"]) and all(list(r) == ["name"] for r in rows)
