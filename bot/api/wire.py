@@ -61,8 +61,11 @@ def checkpoint_ref(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def thread_state(state: StateSnapshot) -> dict[str, Any]:
-    """A StateSnapshot in the LangGraph server's ThreadState shape."""
+    """A StateSnapshot in the LangGraph server's ThreadState shape (a thread with no checkpoint yet:
+    `checkpoint` and `metadata` null, as the server answers)."""
     checkpoint = checkpoint_ref(state.config)
+    if checkpoint is not None and checkpoint["checkpoint_id"] is None:
+        checkpoint = None
     parent = checkpoint_ref(state.parent_config)
     return {
         "values": to_wire(state.values),
@@ -80,7 +83,7 @@ def thread_state(state: StateSnapshot) -> dict[str, Any]:
             }
             for task in state.tasks
         ],
-        "metadata": to_wire(state.metadata or {}),
+        "metadata": to_wire(state.metadata or {}) if checkpoint is not None else None,
         "created_at": state.created_at,
         "checkpoint": checkpoint,
         "parent_checkpoint": parent,

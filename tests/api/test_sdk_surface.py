@@ -204,3 +204,11 @@ async def test_thread_search_by_ids_sorted_selected_and_extracted(client: Any) -
 async def test_assistant_search_sorted_and_selected(client: Any) -> None:
     rows = await client.assistants.search(sort_by="name", sort_order="asc", select=["name"], limit=1000)
     assert rows == sorted(rows, key=lambda r: r["name"]) and all(list(r) == ["name"] for r in rows)
+
+
+async def test_state_of_a_thread_without_checkpoints_is_the_servers_empty_state(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    assert await client.threads.get_state(thread_id) == {
+        "values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None, "checkpoint": None,
+        "parent_checkpoint": None, "interrupts": [], "checkpoint_id": None, "parent_checkpoint_id": None,
+    }
