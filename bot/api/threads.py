@@ -122,16 +122,21 @@ async def history(request: web.Request) -> web.Response:
     thread_id = request.match_info["thread_id"]
     graph = manager.thread_graph(await manager.thread(thread_id))
     before = body.before if isinstance(body.before, str) else (body.before or {}).get("checkpoint_id")
+    # `checkpoint`: a subgraph's history by its namespace; with a checkpoint id, that checkpoint alone
+    # (as the LangGraph server answers it).
+    namespace = (body.checkpoint or {}).get("checkpoint_ns") or ""
+    exact = (body.checkpoint or {}).get("checkpoint_id")
     states = [
         wire.thread_state(s)
         async for s in graph.aget_state_history(
-            {"configurable": {"thread_id": thread_id}},
+            {"configurable": {"thread_id": thread_id, **({"checkpoint_ns": namespace} if namespace else {})}},
             filter=body.metadata or None,
             before={"configurable": {"checkpoint_id": before}} if before else None,
-            limit=body.limit,
+            limit=None if exact else body.limit,
         )
+        if not exact or (s.config or {}).get("configurable", {}).get("checkpoint_id") == exact
     ]
-    return wire.respond(states)
+    return wire.respond(states[: body.limit])
 
 
 def add_routes(app: web.Application) -> None:

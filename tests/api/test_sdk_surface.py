@@ -212,3 +212,18 @@ async def test_state_of_a_thread_without_checkpoints_is_the_servers_empty_state(
         "values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None, "checkpoint": None,
         "parent_checkpoint": None, "interrupts": [], "checkpoint_id": None, "parent_checkpoint_id": None,
     }
+
+
+async def test_history_of_a_subgraph_by_its_checkpoint(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "routed", input={"n": 1}, context={"user": "ana"})
+    [task] = (await client.threads.get_state(thread_id, subgraphs=True))["tasks"]
+    inner = task["state"]["checkpoint"]
+    assert inner["checkpoint_ns"].startswith("inner:")
+    history = await client.threads.get_history(thread_id, checkpoint={"checkpoint_ns": inner["checkpoint_ns"]})
+    assert [h["next"] for h in history] == [["inner_ask"], ["__start__"]]
+    assert {h["checkpoint"]["checkpoint_ns"] for h in history} == {inner["checkpoint_ns"]}
+    [exact] = await client.threads.get_history(thread_id, checkpoint=inner)
+    assert exact["checkpoint_id"] == inner["checkpoint_id"]
+    root = await client.threads.get_history(thread_id)
+    assert [h["next"] for h in root] == [["inner"], ["start"], ["__start__"]]
