@@ -35,6 +35,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
 import aiohttp  # noqa: E402
+from redis import Redis as SyncRedis  # noqa: E402
 
 from bench.serving import cpu_seconds, redis_server  # noqa: E402
 from bot.playground.slack_user import LocalSlack  # noqa: E402
@@ -161,9 +162,12 @@ class Level:
     to_update: list[float] = field(default_factory=list)
     to_next: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
+    ack_cpu_s: float = 0.0  # the serve process's CPU from sending the clicks to their last ack
     clicks: int = 0
     refused: int = 0  # private replies (a click refused or not applied): must be 0
     reads: int = 0  # GET /threads/<id> between rounds (waiting for runs to end), taken out of cpu_s
+    redis_calls: int = 0  # Redis commands run, those inside scripts too (clicks' and the waits' reads)
+    by_name: dict[str, int] = field(default_factory=dict)
 
 
 async def _pause_threads(http: aiohttp.ClientSession, url: str, watch: Watch, n: int) -> list[str]:
@@ -210,9 +214,11 @@ async def _read_cpu_s(http: aiohttp.ClientSession, server: Serve, thread_id: str
 
 
 async def _round(
-    slack: LocalSlack, watch: Watch, clicker: Clicker, http: aiohttp.ClientSession, url: str, threads: list[str],
+    slack: LocalSlack, watch: Watch, clicker: Clicker, http: aiohttp.ClientSession, server: Serve, threads: list[str],
     level: Level | None,
 ) -> None:
+    assert server.proc is not None
+    url, pid = server.url, server.proc.pid
     messages = watch.pause_messages(threads)
     batch = []
     for thread_id in threads:
@@ -222,13 +228,16 @@ async def _round(
         batch.append({"body": body.decode(), "headers": headers})
     watch.reset(threads)
     private_before = len(slack.channel_messages(CHANNEL, ephemeral=True))
+    cpu_before = cpu_seconds(pid)
     answers = await clicker.send(batch)
+    ack_cpu_s = cpu_seconds(pid) - cpu_before
     await asyncio.wait_for(watch.all_posted.wait(), ROUND_TIMEOUT_S)
     reads = await _rested(http, url, threads)
     if level is None:
         return
     level.reads += reads
     level.refused += len(slack.channel_messages(CHANNEL, ephemeral=True)) - private_before
+    level.ack_cpu_s += ack_cpu_s
     for thread_id, (sent, ack_s, status) in zip(threads, answers, strict=True):
         assert status == 200, f"click answered {status}"
         level.acks.append(ack_s)
@@ -237,19 +246,30 @@ async def _round(
     level.clicks += len(threads)
 
 
+def _commands(redis: Any) -> tuple[int, dict[str, int]]:
+    """Commands Redis ran so far (INFO commandstats: a script's own commands too), in all and by name."""
+    by_name = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in redis.info("commandstats").items()}
+    by_name.pop("info", None)
+    return sum(by_name.values()), by_name
+
+
 async def _level(
-    slack: LocalSlack, watch: Watch, server: Serve, concurrency: int, rounds: int, clicker: Clicker
+    slack: LocalSlack, watch: Watch, server: Serve, concurrency: int, rounds: int, clicker: Clicker, redis: Any
 ) -> Level:
     assert server.proc is not None
     level = Level(concurrency)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
         threads = await _pause_threads(http, server.url, watch, concurrency)
-        await _round(slack, watch, clicker, http, server.url, threads, None)  # warm-up, not measured
+        await _round(slack, watch, clicker, http, server, threads, None)  # warm-up, not measured
         before = cpu_seconds(server.proc.pid)
+        calls_before = _commands(redis)
         for _ in range(max(1, rounds // concurrency)):
-            await _round(slack, watch, clicker, http, server.url, threads, level)
+            await _round(slack, watch, clicker, http, server, threads, level)
         spent = cpu_seconds(server.proc.pid) - before
+        calls_after = _commands(redis)
         level.cpu_s = max(0.0, spent - level.reads * await _read_cpu_s(http, server, threads[0]))
+        level.redis_calls = calls_after[0] - calls_before[0]
+        level.by_name = {k: v - calls_before[1].get(k, 0) for k, v in calls_after[1].items()}
     return level
 
 
@@ -278,17 +298,23 @@ async def run(rounds: int, concurrencies: list[int]) -> list[Level]:
             await asyncio.to_thread(server.start)
             clicker = Clicker(server.url + "/slack/events")
             await clicker.start()
-            return [await _level(slack, watch, server, c, rounds, clicker) for c in concurrencies]
+            redis = SyncRedis.from_url(redis_url)
+            try:
+                return [await _level(slack, watch, server, c, rounds, clicker, redis) for c in concurrencies]
+            finally:
+                redis.close()
         finally:
             await clicker.close()
             await asyncio.to_thread(server.stop)
             await slack.close()
 
 
-def report(levels: list[Level]) -> None:
+def report(levels: list[Level], commands: bool = False) -> None:
     for level in levels:
         print(f"concurrency {level.concurrency:>3}: {level.clicks} clicks, bot CPU "
-              f"{level.cpu_s / max(1, level.clicks) * 1000:.2f} ms per click, refused {level.refused}")
+              f"{level.cpu_s / max(1, level.clicks) * 1000:.2f} ms per click (until the last ack "
+              f"{level.ack_cpu_s / max(1, level.clicks) * 1000:.2f} ms), Redis commands per click "
+              f"{level.redis_calls / max(1, level.clicks):.1f} (those scripts run too), refused {level.refused}")
         for name, values in (
             ("click -> ack", level.acks),
             ("click -> chat.update", level.to_update),
@@ -296,6 +322,9 @@ def report(levels: list[Level]) -> None:
         ):
             ms = [v * 1000 for v in values]
             print(f"  {name:<28} median {statistics.median(ms):7.2f} ms   p99 {pct(ms, 0.99):7.2f} ms")
+        if commands:
+            top = sorted(level.by_name.items(), key=lambda kv: -kv[1])
+            print("  Redis per click: " + ", ".join(f"{k} {v / max(1, level.clicks):.1f}" for k, v in top if v))
     if len(levels) > 1:
         base, top = levels[0], levels[-1]
         ratio = statistics.median(top.to_update) / statistics.median(base.to_update)
@@ -311,11 +340,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200, help="clicks per concurrency level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 100])
     parser.add_argument("--repeat", type=int, default=1, help="runs (each with its own processes)")
+    parser.add_argument("--commands", action="store_true", help="Redis commands per click, by name")
     args = parser.parse_args()
     for n in range(args.repeat):
         if args.repeat > 1:
             print(f"--- run {n + 1} of {args.repeat}")
-        report(asyncio.run(run(args.rounds, args.concurrency)))
+        report(asyncio.run(run(args.rounds, args.concurrency)), args.commands)
 
 
 if __name__ == "__main__":
