@@ -24,6 +24,7 @@ from bot.slack.decisions import Decisions
 from bot.slack.dedupe import MemorySeen, RedisSeen, Seen
 from bot.slack.deps import Deps
 from bot.slack.failures import FailureStore, MemoryFailureStore, RedisFailureStore
+from bot.slack.lanes import Lanes
 from bot.slack.lifecycle.deadlines import Deadlines
 from bot.slack.lifecycle.quorum import MemoryQuorum, Quorum, RedisQuorum
 from bot.slack.lifecycle.timers import MemoryTimers, RedisTimers, Timers
@@ -98,7 +99,11 @@ def build(
     # returns; without this it polls for the ack every 10 ms, adding that much to every click.
     # Bolt makes its client from the token (given a client too, it warns that the token from
     # SLACK_BOT_TOKEN is unused); we only point that client at SLACK_API_URL and add retries.
-    bolt = AsyncApp(token=bot_token, signing_secret=signing_secret, process_before_response=True)
+    # The signature is checked once, before bolt (`bot.slack.inbound` via `mount`; Socket Mode has
+    # none): bolt's own check would compute the same HMAC again on every request.
+    bolt = AsyncApp(
+        token=bot_token, signing_secret=signing_secret, process_before_response=True, request_verification_enabled=False
+    )
     client = tune(bolt.client, api_url)
     calls = SlackCalls(client)
     store: PauseStore = RedisPauseStore(redis) if redis is not None else MemoryPauseStore()
@@ -115,7 +120,8 @@ def build(
     if audit is None:
         audit = RedisAuditLog(redis) if redis is not None else MemoryAuditLog()
     timers: Timers = RedisTimers(redis) if redis is not None else MemoryTimers()
-    deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel, seen, audit, timers)
+    lanes = Lanes(gate=gate)
+    deps = Deps(calls, store, allowed, runs, assistants, spawn_after_acks, default_channel, seen, audit, timers, lanes)
     failures: FailureStore = RedisFailureStore(redis) if redis is not None else MemoryFailureStore()
     quorum: Quorum = RedisQuorum(redis) if redis is not None else MemoryQuorum(store)
     deadlines = Deadlines(deps)

@@ -13,11 +13,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from bot.slack import blocks, forms, limits
 from bot.slack.deps import Deps
+from bot.slack.lanes import LATER, URGENT
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.approvals import Approvals
 from bot.slack.lifecycle.deadlines import Deadlines
@@ -37,6 +39,7 @@ from bot.slack.prompts import (
     resume_value,
 )
 from bot.slack.resumption import Resumptions, resume_run_id
+from bot.slack.store import Look, Recorded
 
 log = logging.getLogger("sluice.slack")
 
@@ -49,6 +52,8 @@ THREAD_GONE = "No longer pending: its thread (or its assistant) no longer exists
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
 ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
 FIRST_INPUT = "part.0"
+REFUSALS = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}
+Later = Callable[[], Awaitable[None]]  # what a click still has to do after its ack
 CLOSED = {
     "expired": "This pause expired: nobody decided before its deadline. Nothing was changed.",
     "timed_out": "This pause timed out: its deadline decided it. Nothing was changed.",
@@ -66,19 +71,22 @@ class Decisions:
 
     # --- checks -------------------------------------------------------------------------
 
-    async def _refusal(self, pause: Pause | None, user: str, slot: str, decision: str) -> str | None:
-        """Why `user` may not take `decision` on `slot` now, or None."""
+    async def _refusal(
+        self, pause: Pause | None, user: str, slot: str, decision: str, look: Look | None = None
+    ) -> str | None:
+        """Why `user` may not take `decision` on `slot` now, or None (`look`: the store, read already)."""
         if pause is None:
             return UNKNOWN
         who = await self.approvals.refusal(pause, user)  # an approver, and not refused as the requester
         if who is not None:
             return who
-        if await self.deps.store.current(pause.thread_id) != pause.checkpoint_id:
+        if look is None:
+            look = await self.deps.store.look(pause.thread_id, pause.checkpoint_id)
+        if look.current != pause.checkpoint_id:
             return GONE
-        status = await self.deps.store.status(pause.thread_id, pause.checkpoint_id)
-        if status != "pending":
-            return CLOSED.get(status or "", DONE)
-        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+        if look.status != "pending":
+            return CLOSED.get(look.status or "", DONE)
+        decided = look.decided
         if slot in decided:
             return f"<@{decided[slot].user}> already decided this ({decided[slot].decision}). Nothing was changed."
         if slot not in pause.slot_keys():
@@ -97,29 +105,40 @@ class Decisions:
     async def click(
         self, user: str, channel: str, message_ts: str, ref: ButtonRef, decision: str, trigger_id: str
     ) -> None:
-        pause = await self.deps.store.get(ref.thread_id, ref.checkpoint_id)
-        if pause is not None and await self.deps.store.by_message(channel, message_ts) != (ref.thread_id, ref.checkpoint_id):
+        rest = await self.accept(user, channel, message_ts, ref, decision, trigger_id)
+        if rest is not None:
+            await rest()
+
+    async def accept(
+        self, user: str, channel: str, message_ts: str, ref: ButtonRef, decision: str, trigger_id: str
+    ) -> Later | None:
+        """What a click does before its ack: checks it and, when it needs no form, records the decision
+        durably (one read of the store, then the recording). Returns the rest (a private reply, the
+        form, the message update and the resume), for after the ack."""
+        look = await self.deps.store.look(ref.thread_id, ref.checkpoint_id, (channel, message_ts))
+        pause = look.pause
+        if pause is not None and look.at_message != (ref.thread_id, ref.checkpoint_id):
             # a button copied into another message (any channel) decides nothing: only the pause's own do
-            await self.deps.calls.ephemeral(channel, user, ELSEWHERE, ref.thread_id)
-            return
-        refusal = await self._refusal(pause, user, ref.slot, decision)
+            return partial(self.deps.calls.ephemeral, channel, user, ELSEWHERE, ref.thread_id)
+        refusal = await self._refusal(pause, user, ref.slot, decision, look)
         if refusal is not None or pause is None:
-            await self.deps.calls.ephemeral(channel, user, refusal or UNKNOWN, ref.thread_id)
-            return
+            return partial(self.deps.calls.ephemeral, channel, user, refusal or UNKNOWN, ref.thread_id)
         prompt = pause.prompts[ref.prompt_index]
         modal = decision in NEEDS_MODAL or (
             decision == "reject" and isinstance(prompt, ToolPrompt) and prompt.shape != "inbox"
         )
         if modal:
-            view = blocks.decision_modal(
-                pause, ButtonRef(ref.thread_id, ref.checkpoint_id, ref.interrupt_id, ref.slot, decision)
+            return partial(self._open_form, pause, ref, decision, channel, user, trigger_id)
+        return await self.recorded(pause, ref.slot, SlotDecision(decision, None, user), channel)  # type: ignore[arg-type]
+
+    async def _open_form(
+        self, pause: Pause, ref: ButtonRef, decision: str, channel: str, user: str, trigger_id: str
+    ) -> None:
+        view = blocks.decision_modal(pause, ButtonRef(ref.thread_id, ref.checkpoint_id, ref.interrupt_id, ref.slot, decision))
+        if not await self.deps.calls.open_view(trigger_id, view, pause.thread_id):
+            await self.deps.calls.ephemeral(
+                channel, user, "Slack did not open the form; press the button again.", pause.thread_id
             )
-            if not await self.deps.calls.open_view(trigger_id, view, pause.thread_id):
-                await self.deps.calls.ephemeral(
-                    channel, user, "Slack did not open the form; press the button again.", pause.thread_id
-                )
-            return
-        await self.record(pause, ref.slot, SlotDecision(decision, None, user), channel)  # type: ignore[arg-type]
 
     # --- a modal -------------------------------------------------------------------------
 
@@ -215,35 +234,59 @@ class Decisions:
     # --- recording and resuming -------------------------------------------------------------
 
     async def record(self, pause: Pause, slot: str, decision: SlotDecision, channel: str) -> None:
-        refusals = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}
+        rest = await self.recorded(pause, slot, decision, channel)
+        if rest is not None:
+            await rest()
+
+    async def recorded(self, pause: Pause, slot: str, decision: SlotDecision, channel: str) -> Later | None:
+        """Records `decision` durably (in the due index first, so that a sweep applies it whatever
+        happens next), and returns the rest: the message update and the resume, for after the ack.
+        An approval towards N of M is counted in the rest (counting shows progress in Slack)."""
         needed = policy.of(pause).required_approvals
         if needed > 1 and decision.decision in ("approve", "edit"):  # counted (and audited) towards N first
-            counted = await self.approvals.count(pause, slot, decision, channel, needed, self._show, refusals)
-            if counted is None:
-                return
-            decision = counted
+            return partial(self._count_then_record, pause, slot, decision, channel, needed)
         await self.resumptions.expect(pause)  # first: whatever happens next, a sweep will look
         result = await self.deps.store.decide(pause, slot, decision)
-        if result.outcome in ("unknown", "stale", "closed", "taken"):
-            reason = refusals[result.outcome]
-            await self.deps.calls.ephemeral(channel, decision.user.split(SEPARATOR)[-1], reason, pause.thread_id)
+        return partial(self._after_recording, pause, slot, decision, channel, result, needed)
+
+    async def _count_then_record(
+        self, pause: Pause, slot: str, decision: SlotDecision, channel: str, needed: int
+    ) -> None:
+        counted = await self.approvals.count(pause, slot, decision, channel, needed, self._show, REFUSALS)
+        if counted is None:
             return
-        if needed <= 1 or decision.decision not in ("approve", "edit"):
-            await self.approvals.audit(pause, slot, decision)
-        if result.outcome == "complete":
-            await self.deadlines.cancel(pause)
-        group = pause.group_of(int(slot.split(".")[0]))
-        if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
-            await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group))
-            return
-        # the whole pause, or (outcome "group") one typed interrupt of several, resumed alone by its id
-        claimed = group if result.outcome == "group" else None
-        token = uuid.uuid4().hex
-        claim = await self.resumptions.claim(pause, token, claimed)
-        if claim.outcome != "claimed":  # the same decision twice (a double click): one resume
-            await self.deps.calls.ephemeral(channel, decision.user, DONE, pause.thread_id)
-            return
-        await self._resume(pause, group, result.decided, slot, decision, channel, (token, claim.attempt, claimed))
+        await self.resumptions.expect(pause)
+        result = await self.deps.store.decide(pause, slot, counted)
+        await self._after_recording(pause, slot, counted, channel, result, needed)
+
+    async def _after_recording(
+        self, pause: Pause, slot: str, decision: SlotDecision, channel: str, result: Recorded, needed: int
+    ) -> None:
+        async with self.deps.lanes.slot(URGENT):  # what the clicker waits to see goes before any resume
+            if result.outcome in ("unknown", "stale", "closed", "taken"):
+                reason = REFUSALS[result.outcome]
+                await self.deps.calls.ephemeral(channel, decision.user.split(SEPARATOR)[-1], reason, pause.thread_id)
+                return
+            if needed <= 1 or decision.decision not in ("approve", "edit"):
+                await self.approvals.audit(pause, slot, decision)
+            if result.outcome == "complete":
+                await self.deadlines.cancel(pause)
+            group = pause.group_of(int(slot.split(".")[0]))
+            if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
+                await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group))
+                return
+            # the whole pause, or (outcome "group") one typed interrupt of several, resumed alone by its id
+            claimed = group if result.outcome == "group" else None
+            token = uuid.uuid4().hex
+            claim = await self.resumptions.claim(pause, token, claimed)
+            if claim.outcome != "claimed":  # the same decision twice (a double click): one resume
+                await self.deps.calls.ephemeral(channel, decision.user, DONE, pause.thread_id)
+                return
+            decided_at = time.time()
+            await self._announce(pause, group, result.decided, decided_at)
+        await self._resume(
+            pause, group, result.decided, slot, decision, channel, (token, claim.attempt, claimed), decided_at
+        )
 
     async def adopt(self, thread_id: str, checkpoint_id: str, claimed: int | None = None) -> None:
         """Applies a complete decision (of the pause, or of group `claimed`) whose process died (or
@@ -264,7 +307,16 @@ class Decisions:
         slot = mine[-1]
         group = pause.group_of(int(slot.split(".")[0]))
         channel = pause.placement.channel if pause.placement else ""
-        await self._resume(pause, group, decided, slot, decided[slot], channel, (token, claim.attempt, claimed))
+        decided_at = time.time()
+        await self._announce(pause, group, decided, decided_at)
+        await self._resume(pause, group, decided, slot, decided[slot], channel, (token, claim.attempt, claimed), decided_at)
+
+    async def _announce(self, pause: Pause, group: int, decided: Mapping[str, SlotDecision], decided_at: float) -> None:
+        """The message says who decided what, before the run (it may take long); its outcome then
+        updates the headline (`Outcomes`)."""
+        await self._show(
+            pause, group, blocks.decided_blocks(pause, decided, decided_at, group=group), blocks.decided_text(pause)
+        )
 
     async def _resume(
         self,
@@ -275,10 +327,12 @@ class Decisions:
         decision: SlotDecision,
         channel: str,
         claim: tuple[str, int, int | None],
+        decided_at: float,
     ) -> None:
         """Resumes one group of the pause under `claim` (its token, attempt, and the claimed group, or
         None when the decision completed the whole pause): the whole pause, or (typed pauses) this
-        group's interrupt alone, by id."""
+        group's interrupt alone, by id. Submitting takes a slot after the more urgent work; waiting
+        for the run holds none."""
         prompts = pause.prompts
         is_breakpoint = len(prompts) == 1 and isinstance(prompts[0], BreakpointPrompt)
         values = {
@@ -293,7 +347,6 @@ class Decisions:
                 configurable["slack_thread_ts"] = pause.placement.thread_ts
         if pause.overrides:  # the run's own settings hold for its next pauses too
             configurable[policy.RUN_KEY] = dict(pause.overrides)
-        decided_at = time.time()
         mine = pause.group_slots(group)
         metadata: dict[str, Any] = {
             "slack_decided_by": sorted({u for s, d in decided.items() if s in mine for u in d.user.split(SEPARATOR)}),
@@ -307,58 +360,57 @@ class Decisions:
             metadata["requested_by"] = pause.requester
         token, attempt, claimed = claim
 
-        async def queued() -> None:
-            await self.resumptions.started(pause, token, claimed)
+        async with self.deps.lanes.slot(LATER) as free:
 
-        # Shown before the run: it may take long; its outcome then updates the headline (`Outcomes`).
-        await self._show(
-            pause, group, blocks.decided_blocks(pause, decided, decided_at, group=group), blocks.decided_text(pause)
-        )
-        try:
-            await self.deps.runs.resume(
-                pause.thread_id,
-                pause.assistant_id,
-                value,
-                is_breakpoint=is_breakpoint,
-                config={"configurable": configurable},
-                metadata=metadata,
-                checkpoint_id=pause.at,
-                run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt, claimed),
-                on_queued=queued,
-            )
-        except ResumeConflict:
-            # Overtaken (e.g. a resume over the API at the same moment): the run that moved the thread
-            # has usually said so in the messages already, with what it did next (`Notifier._moved_on`),
-            # except in a group resumed alone (its message said "decided": it is left as it is there).
-            told = await self.deps.store.status(pause.thread_id, pause.checkpoint_id) == "moved_on"
-            if not told:
-                await self.deps.store.close(pause, "answered_elsewhere")
-            note = (f"⚠️ No longer pending: it was answered elsewhere before <@{decision.user}>'s decision "
-                    "arrived, which was not applied.")
-            headline = f"*{blocks.escape(pause.assistant_id)}* was answered elsewhere"
-            for g in range(len(pause.groups)) if not told else [group] if claim[2] is not None else []:
-                body = blocks.pause_blocks(pause, {}, closed=note, group=g, headline=headline)
-                await self._show(pause, g, body, blocks.decided_text(pause, "answered elsewhere"))
-            await self.deps.calls.ephemeral(channel, decision.user, OVERTAKEN, pause.thread_id)
-            return
-        except NotFound:  # the thread was deleted (or its assistant removed): nothing can resume it
-            await self.deps.store.close(pause, "gone")
-            for g in range(len(pause.groups)):
-                await self._show(
-                    pause, g, blocks.pause_blocks(pause, {}, closed=THREAD_GONE, group=g), blocks.decided_text(pause, "gone")
+            async def queued() -> None:
+                free()  # the run is the runs layer's now; waiting for its end takes no slot
+                await self.resumptions.started(pause, token, claimed)
+
+            try:
+                await self.deps.runs.resume(
+                    pause.thread_id,
+                    pause.assistant_id,
+                    value,
+                    is_breakpoint=is_breakpoint,
+                    config={"configurable": configurable},
+                    metadata=metadata,
+                    checkpoint_id=pause.at,
+                    run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt, claimed),
+                    on_queued=queued,
                 )
-            await self.deps.calls.ephemeral(channel, decision.user, f"{THREAD_GONE} Nothing was changed.", pause.thread_id)
-            return
-        except AnswerRefused as exc:
-            await self.resumptions.give_back(pause, slot, token, claimed)  # the next answer: a new run id
-            await self._refused(pause, group, slot, decision, channel, str(exc))
-            return
-        except Exception as exc:
-            log.exception("resuming thread %s failed", pause.thread_id)
-            await self._not_applied(pause, group, slot, claim, decision, channel, exc)
-            return
-        if claimed is None:
-            await self.deps.store.close(pause, "decided")
+            except ResumeConflict:
+                # Overtaken (e.g. a resume over the API at the same moment): the run that moved the thread
+                # has usually said so in the messages already, with what it did next (`Notifier._moved_on`),
+                # except in a group resumed alone (its message said "decided": it is left as it is there).
+                told = await self.deps.store.status(pause.thread_id, pause.checkpoint_id) == "moved_on"
+                if not told:
+                    await self.deps.store.close(pause, "answered_elsewhere")
+                note = (f"⚠️ No longer pending: it was answered elsewhere before <@{decision.user}>'s decision "
+                        "arrived, which was not applied.")
+                headline = f"*{blocks.escape(pause.assistant_id)}* was answered elsewhere"
+                for g in range(len(pause.groups)) if not told else [group] if claim[2] is not None else []:
+                    body = blocks.pause_blocks(pause, {}, closed=note, group=g, headline=headline)
+                    await self._show(pause, g, body, blocks.decided_text(pause, "answered elsewhere"))
+                await self.deps.calls.ephemeral(channel, decision.user, OVERTAKEN, pause.thread_id)
+                return
+            except NotFound:  # the thread was deleted (or its assistant removed): nothing can resume it
+                await self.deps.store.close(pause, "gone")
+                for g in range(len(pause.groups)):
+                    await self._show(
+                        pause, g, blocks.pause_blocks(pause, {}, closed=THREAD_GONE, group=g), blocks.decided_text(pause, "gone")
+                    )
+                await self.deps.calls.ephemeral(channel, decision.user, f"{THREAD_GONE} Nothing was changed.", pause.thread_id)
+                return
+            except AnswerRefused as exc:
+                await self.resumptions.give_back(pause, slot, token, claimed)  # the next answer: a new run id
+                await self._refused(pause, group, slot, decision, channel, str(exc))
+                return
+            except Exception as exc:
+                log.exception("resuming thread %s failed", pause.thread_id)
+                await self._not_applied(pause, group, slot, claim, decision, channel, exc)
+                return
+            if claimed is None:
+                await self.deps.store.close(pause, "decided")
 
     async def _not_applied(
         self,

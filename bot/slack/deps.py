@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.audit import AuditLog, MemoryAuditLog
 from bot.slack.approvers import Approvers
 from bot.slack.dedupe import MemorySeen, Seen
+from bot.slack.lanes import Lanes
 from bot.slack.lifecycle.timers import MemoryTimers, Timers
 from bot.slack.ports import Assistants, Runs, Spawn
 from bot.slack.store import PauseStore
@@ -25,3 +26,4 @@ class Deps:
     seen: Seen = field(default_factory=MemorySeen)  # Slack deliveries already handled
     audit: AuditLog = field(default_factory=MemoryAuditLog)  # every decision (`bot.audit`)
     timers: Timers = field(default_factory=MemoryTimers)  # reminders and deadlines (`bot.slack.lifecycle`)
+    lanes: Lanes = field(default_factory=Lanes)  # background work, most urgent first, after the acks

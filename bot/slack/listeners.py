@@ -1,11 +1,15 @@
 """slack-bolt listeners: each acks at once and hands the work to the background scheduler.
 
-Only a modal submission does work before its ack, because Slack shows field errors only from
-the ack; that work is a few store reads and pure validation.
+bolt answers Slack when a listener returns (`process_before_response`), so what a listener awaits
+after `ack()` still comes before the answer. A decision (a button, a modal submitted) is checked and
+recorded durably there (a few Redis round trips), so a click that got its 200 is never lost; its
+message update and resume come after (`bot.slack.lanes`). A modal submission also validates before
+its ack, because Slack shows field errors only from the ack.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
@@ -15,7 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.slack.blocks import ACTION_PREFIX, parse_action_id
 from bot.slack.commands import Commands
-from bot.slack.decisions import Decisions
+from bot.slack.decisions import Decisions, Later
 from bot.slack.dedupe import EVENT_TTL_S, SIGNATURE_TTL_S
 from bot.slack.deps import Deps
 from bot.slack.outcome_blocks import OUTCOME_PREFIX, RETRY, parse_failure_ref
@@ -27,6 +31,7 @@ log = logging.getLogger("sluice.slack")
 
 ACTIONS = re.compile(rf"^{ACTION_PREFIX}\.({'|'.join(DECISIONS)})\.")
 OUTCOME_ACTIONS = re.compile(rf"^{OUTCOME_PREFIX}\.(retry|details)$")
+ACK_BUDGET_S = 1.5  # Slack's limit is 3 s
 NOT_APPLIED = "Sluice could not apply this click: its storage did not answer. Click again in a moment"
 
 
@@ -39,6 +44,23 @@ async def _once(
         log.info("dropped a repeated Slack %s %s", kind, delivery_id)
         return
     await work()
+
+
+async def _before_the_ack(
+    deps: Deps, first: Coroutine[Any, Any, Later | None], channel: str, user: str
+) -> None:
+    """Runs `first` (a decision's checks and its durable recording) before the ack goes out, and
+    spawns the rest it returns. Past ACK_BUDGET_S (storage slow or retrying) the ack goes without
+    waiting more: `first` carries on, and a failure is still told to the clicker."""
+    recording = asyncio.get_running_loop().create_task(first)
+    await asyncio.wait({recording}, timeout=ACK_BUDGET_S)
+
+    async def rest() -> None:
+        later = await recording
+        if later is not None:
+            await later()
+
+    deps.spawn(_told_if_failed(deps, rest(), channel, user))
 
 
 async def _told_if_failed(deps: Deps, work: Coroutine[Any, Any, Any], channel: str, user: str) -> None:
@@ -87,8 +109,9 @@ def register(
                 deps.calls.ephemeral(channel, user, "This button is not one of Sluice's any more. Nothing was changed.")
             )
             return
-        work = decisions.click(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", ""))
-        deps.spawn(_told_if_failed(deps, work, channel, user))
+        # acked once the decision is recorded (bolt answers when this returns): never lost after a 200
+        first = decisions.accept(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", ""))
+        await _before_the_ack(deps, first, channel, user)
 
     @app.view(f"{ACTION_PREFIX}.modal")
     async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -106,7 +129,7 @@ def register(
             return
         await ack()
         channel = pause.placement.channel if pause.placement else ""
-        deps.spawn(_told_if_failed(deps, decisions.record(pause, ref.slot, decision, channel), channel, user))
+        await _before_the_ack(deps, decisions.recorded(pause, ref.slot, decision, channel), channel, user)
 
     @app.command(command_name)
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:

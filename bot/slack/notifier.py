@@ -20,6 +20,7 @@ from typing import Any
 from bot.slack import blocks, limits
 from bot.slack import outcome_blocks as ob
 from bot.slack.deps import Deps
+from bot.slack.lanes import SOON
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.deadlines import Deadlines
 from bot.slack.outcomes import DECIDED_PAUSE, SLACK_ORIGIN, TELL_END, Outcomes
@@ -65,7 +66,8 @@ class Notifier:
         waits = STORAGE_WAITS_S if event.outside_graph else ()
         for wait_s in (*waits, None):
             try:
-                await self._handle(event)
+                async with self.deps.lanes.slot(SOON):  # after the acks and clicked messages, before new resumes
+                    await self._handle(event)
                 return
             except Exception:  # a notification failure must never break the run that fired it
                 if wait_s is None:

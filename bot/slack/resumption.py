@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot import keys
+from bot.slack.coalesce import Coalescer
 from bot.slack.pause import Pause
 from bot.slack.store import MemoryPauseStore
 
@@ -223,6 +224,7 @@ class RedisResumptions:
         self._claim_group = redis.register_script(_CLAIM_GROUP)
         self._started_group = redis.register_script(_STARTED_GROUP)
         self._give_back_group = redis.register_script(_GIVE_BACK_GROUP)
+        self._together = Coalescer.of(redis)  # a burst of clicks' due entries in one round trip
 
     @staticmethod
     def _member(thread_id: str, checkpoint_id: str, group: int | None = None) -> str:
@@ -235,7 +237,11 @@ class RedisResumptions:
     async def expect(self, pause: Pause) -> None:
         due = int(time.time() * 1000) + GRACE_MS
         groups: list[int | None] = [None, *range(len(pause.groups))] if len(pause.groups) > 1 else [None]
-        await self._redis.zadd(keys.SLACK_RESUMING, {self._member(pause.thread_id, pause.checkpoint_id, g): due for g in groups})
+        members = {self._member(pause.thread_id, pause.checkpoint_id, g): due for g in groups}
+        if self._together is not None:
+            await self._together.run(lambda pipe: pipe.zadd(keys.SLACK_RESUMING, members))
+        else:
+            await self._redis.zadd(keys.SLACK_RESUMING, members)
 
     async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
         if group is None:

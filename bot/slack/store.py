@@ -14,7 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from redis.exceptions import NoScriptError
+
 from bot import keys
+from bot.slack.coalesce import Coalescer
 from bot.slack.pause import Pause
 from bot.slack.prompts import SlotDecision
 
@@ -28,6 +31,17 @@ Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "group", "c
 class Recorded:
     outcome: Outcome
     decided: Mapping[str, SlotDecision]
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a decision is checked against, read at once (`PauseStore.look`)."""
+
+    pause: Pause | None
+    at_message: tuple[str, str] | None  # the pause posted as the message (channel, ts), if one was asked about
+    current: str | None  # the thread's current pause
+    status: str | None
+    decided: dict[str, SlotDecision]
 
 
 class PauseStore(Protocol):
@@ -51,6 +65,10 @@ class PauseStore(Protocol):
         says whether that completed the slot's group, or the whole pause."""
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]: ...
+
+    async def look(self, thread_id: str, checkpoint_id: str, message: tuple[str, str] | None = None) -> Look:
+        """The pause, the one posted as `message`, the thread's current pause, the pause's status and its
+        decisions: what a click is checked against, in one round trip."""
 
     async def settle(self, pause: Pause, decisions: Mapping[str, SlotDecision]) -> bool:
         """A deadline decides the undecided `decisions` at once, if the pause is still current and
@@ -149,6 +167,12 @@ class MemoryPauseStore:
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
         return dict(self._decided.get((thread_id, checkpoint_id), {}))
 
+    async def look(self, thread_id: str, checkpoint_id: str, message: tuple[str, str] | None = None) -> Look:
+        key = (thread_id, checkpoint_id)
+        at = self._messages.get(message) if message is not None else None
+        return Look(self._pauses.get(key), at, self._current.get(thread_id), self._status.get(key),
+                    dict(self._decided.get(key, {})))
+
     async def settle(self, pause: Pause, decisions: Mapping[str, SlotDecision]) -> bool:
         key = (pause.thread_id, pause.checkpoint_id)
         if self._current.get(pause.thread_id) != pause.checkpoint_id or self._status.get(key) != "pending":
@@ -199,29 +223,30 @@ _DECIDE = """
 local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
 local checkpoint_id, slot, decision_json, slots_needed, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local call = ARGV[6]  -- unique to this call: a retry of it (after a lost answer) gets the same answer
--- ARGV[7..]: the slots of the slot's group
-if redis.call('EXISTS', pause) == 0 then return {'unknown'} end
-if redis.call('GET', current) ~= checkpoint_id then return {'stale'} end
+-- ARGV[7..]: the slots of the slot's group. Returns {outcome, the pause's decisions (HGETALL)}.
+local function answer(outcome) return {outcome, redis.call('HGETALL', decided)} end
+local function of_group()
+  for i = 7, #ARGV do
+    if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return answer('recorded') end
+  end
+  return answer('group')
+end
+if redis.call('EXISTS', pause) == 0 then return answer('unknown') end
+if redis.call('GET', current) ~= checkpoint_id then return answer('stale') end
 local status = redis.call('HGET', pause, 'status')
 if redis.call('HGET', pause, 'call:' .. slot) == call and (status == 'pending' or status == 'resuming') then
-  if status == 'resuming' then return {'complete'} end
-  for i = 7, #ARGV do
-    if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'recorded'} end
-  end
-  return {'group'}
+  if status == 'resuming' then return answer('complete') end
+  return of_group()
 end
-if status ~= 'pending' then return {'closed'} end
-if redis.call('HSETNX', decided, slot, decision_json) == 0 then return {'taken'} end
+if status ~= 'pending' then return answer('closed') end
+if redis.call('HSETNX', decided, slot, decision_json) == 0 then return answer('taken') end
 redis.call('HSET', pause, 'call:' .. slot, call)
 redis.call('EXPIRE', decided, ttl)
 if redis.call('HLEN', decided) >= tonumber(slots_needed) then
   redis.call('HSET', pause, 'status', 'resuming')
-  return {'complete'}
+  return answer('complete')
 end
-for i = 7, #ARGV do
-  if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'recorded'} end
-end
-return {'group'}
+return of_group()
 """
 
 # Stores a pending pause (once) and makes it current. Returns {created, previous id or ''}.
@@ -265,6 +290,17 @@ return 1
 """
 
 
+async def _scripted(together: Coalescer | None, script: Any, script_keys: list[str], args: list[Any]) -> Any:
+    """A script's answer, sent with the burst's other commands when coalescing (loaded on first use)."""
+    if together is not None:
+        try:
+            (answer,) = await together.run(lambda pipe: pipe.evalsha(script.sha, len(script_keys), *script_keys, *args))
+            return answer
+        except NoScriptError:  # not run: Redis does not know the script yet (or restarted)
+            pass
+    return await script(keys=script_keys, args=args)
+
+
 class RedisPauseStore:
     def __init__(self, redis: Any) -> None:
         self._redis = redis
@@ -272,6 +308,7 @@ class RedisPauseStore:
         self._open = redis.register_script(_OPEN)
         self._undo = redis.register_script(_UNDO)
         self._settle = redis.register_script(_SETTLE)
+        self._together = Coalescer.of(redis)  # a click's reads and its decision share a burst's round trips
 
     @staticmethod
     def _keys(thread_id: str, checkpoint_id: str) -> list[str]:
@@ -318,12 +355,33 @@ class RedisPauseStore:
         group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
         call = uuid.uuid4().hex
         args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, call, *group]
-        (outcome,) = await self._decide(keys=pause_keys, args=args)
-        decided = await self.decided(pause.thread_id, pause.checkpoint_id)
-        return Recorded(_text(outcome), decided)  # type: ignore[arg-type]
+        outcome, flat = await _scripted(self._together, self._decide, pause_keys, args)
+        return Recorded(_text(outcome), _decoded(dict(zip(flat[::2], flat[1::2], strict=True))))  # type: ignore[arg-type]
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
         return _decoded(await self._redis.hgetall(keys.slack_decided(thread_id, checkpoint_id)))
+
+    async def look(self, thread_id: str, checkpoint_id: str, message: tuple[str, str] | None = None) -> Look:
+        pause_key = keys.slack_pause(thread_id, checkpoint_id)
+
+        def reads(pipe: Any) -> None:
+            pipe.hmget(pause_key, ["data", "status"])
+            pipe.get(keys.slack_current(thread_id))
+            pipe.hgetall(keys.slack_decided(thread_id, checkpoint_id))
+            if message is not None:
+                pipe.get(keys.slack_message(*message))
+
+        if self._together is not None:
+            answers = await self._together.run(reads)
+        else:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                reads(pipe)
+                answers = await pipe.execute()
+        (raw, status), current, decided, *at = answers
+        found = _text(at[0]) if at and at[0] else None
+        at_message = tuple(found.split(" ", 1)) if found else None
+        return Look(Pause.from_json(raw) if raw else None, at_message, _text(current), _text(status),  # type: ignore[arg-type]
+                    _decoded(decided))
 
     async def settle(self, pause: Pause, decisions: Mapping[str, SlotDecision]) -> bool:
         pairs = [part for slot, d in decisions.items() for part in (slot, json.dumps(d.to_json()))]

@@ -1,0 +1,112 @@
+"""A click's 200 means its decision is recorded (a process dying right after cannot lose it), and
+the work after the ack runs most urgent first, a few jobs at a time (`bot.slack.lanes`); a burst's
+Redis reads and decisions share round trips (`bot.slack.coalesce`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.slack.coalesce import Coalescer
+from bot.slack.lanes import LATER, SOON, URGENT, Lanes
+from tests.slack.harness import APPROVER, CHANNEL, Env, button, make_env
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def both(request: pytest.FixtureRequest, redis_client: Any) -> AsyncIterator[Env]:
+    await redis_client.flushdb()
+    environment, close = await make_env(redis_client if request.param == "redis" else None)
+    yield environment
+    await close()
+
+
+async def test_a_click_is_recorded_before_its_ack(both: Env) -> None:
+    thread_id = await both.start("agent", {"some_text": "draft"})
+    message = both.pause_message(thread_id)
+    pause = await both.bot.deps.store.by_message(CHANNEL, message.ts)
+    assert pause is not None
+    delivery = await both.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    assert delivery.status == 200
+    decided = await both.bot.deps.store.decided(*pause)  # read at once: nothing waited for after the 200
+    assert [d.decision for d in decided.values()] == ["approve"] and decided["0.0"].user == APPROVER
+    await both.settle()
+    assert await both.resumes() == [(thread_id, "draft")]
+
+
+async def test_a_burst_of_clicks_is_recorded_and_resumed_once_each(both: Env) -> None:
+    threads = [await both.start("agent", {"some_text": f"draft {n}"}) for n in range(12)]
+    messages = [both.pause_message(t) for t in threads]
+    clicks = [both.slack.click(APPROVER, CHANNEL, m.ts, button(m, "Approve")) for m in messages for _ in range(2)]
+    deliveries = await asyncio.gather(*clicks)
+    assert {d.status for d in deliveries} == {200}
+    for message in messages:
+        pause = await both.bot.deps.store.by_message(CHANNEL, message.ts)
+        assert pause is not None and "0.0" in await both.bot.deps.store.decided(*pause)
+    await both.settle()
+    assert sorted(await both.resumes()) == sorted((t, f"draft {n}") for n, t in enumerate(threads))
+    assert len(both.slack.ephemerals(APPROVER)) == 12  # each second click: "already decided"
+
+
+async def test_lanes_run_the_most_urgent_first_and_free_a_slot_early() -> None:
+    lanes = Lanes(slots=1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def job(name: str, priority: int, started: asyncio.Event | None = None) -> None:
+        async with lanes.slot(priority):
+            order.append(name)
+            if started is not None:
+                started.set()
+                await release.wait()
+
+    first = asyncio.Event()
+    holder = asyncio.create_task(job("holder", LATER, first))
+    await first.wait()
+    waiting = [asyncio.create_task(job(n, p)) for n, p in (("later", LATER), ("soon", SOON), ("urgent", URGENT))]
+    await asyncio.sleep(0)  # every job is queued behind the holder
+    release.set()
+    await asyncio.gather(holder, *waiting)
+    assert order == ["holder", "urgent", "soon", "later"]
+
+    async with lanes.slot(LATER) as free:
+        free()  # e.g. the run is queued: waiting for its end holds no slot
+        async with asyncio.timeout(5):
+            async with lanes.slot(URGENT):
+                pass
+
+
+async def test_a_cancelled_waiter_passes_its_turn_on() -> None:
+    lanes = Lanes(slots=1)
+    async with lanes.slot(URGENT):
+        cancelled = asyncio.create_task(_enter(lanes, URGENT))
+        later = asyncio.create_task(_enter(lanes, LATER))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+    async with asyncio.timeout(5):
+        await later
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+
+
+async def _enter(lanes: Lanes, priority: int) -> None:
+    async with lanes.slot(priority):
+        pass
+
+
+async def test_coalesced_commands_answer_each_caller_and_fail_alone(redis_client: Any) -> None:
+    await redis_client.flushdb()
+    await redis_client.set("text", "not a number")
+    together = Coalescer(redis_client)
+
+    async def incr(key: str) -> Any:
+        return (await together.run(lambda pipe: pipe.incr(key)))[0]
+
+    async def two(n: int) -> list[Any]:
+        return await together.run(lambda pipe: (pipe.set(f"k{n}", n), pipe.get(f"k{n}")))
+
+    answers = await asyncio.gather(*(two(n) for n in range(50)), incr("text"), incr("count"), return_exceptions=True)
+    assert answers[:50] == [[True, str(n).encode()] for n in range(50)]
+    assert isinstance(answers[50], Exception) and answers[51] == 1
