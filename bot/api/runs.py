@@ -51,7 +51,15 @@ def _run_request(body: bodies.RunCreate) -> RunRequest:
 async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     body = await bodies.parse(request, bodies.RunCreate)
     thread_id = None if stateless else request.match_info["thread_id"]
-    return await _manager(request).submit(thread_id, _run_request(body), if_not_exists=body.if_not_exists)
+    manager = _manager(request)
+    if not (stateless and body.on_completion == "keep"):
+        return await manager.submit(thread_id, _run_request(body), if_not_exists=body.if_not_exists)
+    kept = (await manager.create_thread()).thread_id  # the run's thread stays once it ended: an ordinary thread
+    try:
+        return await manager.submit(kept, _run_request(body))
+    except Exception:
+        await manager.delete_thread(kept)
+        raise
 
 
 def _location(run: RunRecord) -> dict[str, str]:

@@ -209,7 +209,9 @@ class RunManager:
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
         run = await self.records.get_run(thread_id, run_id)
-        if run is None:
+        if run is None:  # a stateless run that ended here went with its thread: still readable and joinable
+            run = self.executor.ended_stateless.get(run_id)
+        if run is None or run.thread_id != thread_id:
             raise NotFound(f"Run {run_id} not found")
         return run
 

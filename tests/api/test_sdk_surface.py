@@ -227,3 +227,14 @@ async def test_history_of_a_subgraph_by_its_checkpoint(client: Any) -> None:
     assert exact["checkpoint_id"] == inner["checkpoint_id"]
     root = await client.threads.get_history(thread_id)
     assert [h["next"] for h in root] == [["inner"], ["start"], ["__start__"]]
+
+
+async def test_a_stateless_background_run_can_be_joined_and_read_after_it_ended(client: Any) -> None:
+    run = await client.runs.create(None, "mapped", input={})
+    assert await client.runs.join(run["thread_id"], run["run_id"]) == {"log": ["start", "done"]}
+    assert (await client.runs.get(run["thread_id"], run["run_id"]))["status"] == "success"
+    with pytest.raises(httpx.HTTPStatusError):
+        await client.threads.get(run["thread_id"])  # on_completion "delete" (the default): the thread went
+    kept = await client.runs.create(None, "mapped", input={}, on_completion="keep")
+    await client.runs.join(kept["thread_id"], kept["run_id"])
+    assert (await client.threads.get(kept["thread_id"]))["values"] == {"log": ["start", "done"]}
