@@ -3,6 +3,13 @@
 It remembers the head it read, so every save is conditional on that head: two processes can never
 both continue from the same checkpoint. Without a checkpointer (or a thread id) nothing is stored
 and the head only advances in memory.
+
+A run may start from the head its checkpointer remembers (`load(recall=True)`, a
+RecallingCheckpointer) instead of reading it. That head is `unconfirmed` until the chain's first
+write, which is then also conditional on the head's pending writes being those the run prepared
+from; a refused write leaves it unconfirmed, and the run prepares again from the head the refusal
+brought back (`retry_from`). Only the first write needs this: once one succeeds, the head is the
+chain's own.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import serde
-from .errors import ConfigError
+from .checkpoint.base import Head
+from .errors import CheckpointConflict, ConfigError
 from .ids import new_checkpoint_id
 from .record import Checkpoint, now_iso
 
@@ -28,16 +36,32 @@ class ThreadChain:
         self.metadata = dict(metadata or {})  # given to every checkpoint this writer makes
         self.parents = dict(parents or {})  # a subgraph's callers' checkpoints, recorded on each of its own
         self.head_id: str | None = None
+        self.unconfirmed: Head | None = None  # the remembered head this run prepared from, until a write confirms it
+        self._given: Head | None = None  # a head a refused write brought back: the next load uses it
+        self.writes = 0  # writes stored so far
 
     @property
     def stores(self) -> bool:
         return self.saver is not None and self.thread_id is not None
 
-    async def load(self, checkpoint_id: str | None = None) -> Checkpoint | None:
-        """The head (remembered as the base of the next save), or `checkpoint_id` when given."""
+    async def load(self, checkpoint_id: str | None = None, *, recall: bool = False,
+                   new_thread: bool = False) -> Checkpoint | None:
+        """The head (remembered as the base of the next save), or `checkpoint_id` when given.
+
+        With `recall`, the head the checkpointer remembers, if it does (`new_thread`: if it does not,
+        take the thread for new), left `unconfirmed` for the first write to check.
+        """
         if self.saver is None or self.thread_id is None:
             return None
-        head = await self.saver.load(self.thread_id, self.ns)
+        self.unconfirmed = None
+        recalled = self._recall(new_thread) if recall and checkpoint_id is None else None
+        if self._given is not None:
+            head, self._given = self._given.checkpoint, None
+        elif recalled is not None:
+            self.unconfirmed = recalled
+            head = recalled.checkpoint
+        else:
+            head = await self.saver.load(self.thread_id, self.ns)
         self.head_id = head.id if head else None
         if checkpoint_id and (head is None or head.id != checkpoint_id):
             saved = await self.saver.load(self.thread_id, self.ns, checkpoint_id)
@@ -45,6 +69,28 @@ class ThreadChain:
                 raise ConfigError(f"Checkpoint {checkpoint_id!r} not found on thread {self.thread_id!r}")
             return Checkpoint.decode(saved)
         return Checkpoint.decode(head) if head else None
+
+    def _recall(self, new_thread: bool) -> Head | None:
+        recall = getattr(self.saver, "recall", None)
+        if recall is None or self.thread_id is None:
+            return None
+        head: Head | None = recall(self.thread_id, self.ns)
+        if head is None and new_thread:
+            head = Head(None)
+        return head
+
+    def retry_from(self, error: BaseException | None) -> None:
+        """Forget the unconfirmed head; the next load reads the thread, or takes the head `error` brought back."""
+        self.unconfirmed = None
+        current = error.current if isinstance(error, CheckpointConflict) else None
+        self._given = current if isinstance(current, Head) else None
+
+    def _confirming(self) -> dict[str, Any]:
+        """The first write's extra condition: the remembered head's writes are still the same."""
+        head = self.unconfirmed
+        if head is None or head.checkpoint is None:
+            return {}
+        return {"expected_writes": head.checkpoint.writes}
 
     async def load_before(self, bound: str) -> Checkpoint | None:
         """The latest checkpoint older than `bound` (the head is still remembered as the base)."""
@@ -76,13 +122,16 @@ class ThreadChain:
         if self.saver is None or self.thread_id is None:
             self.head_id = checkpoint.id
             return
+        extra = self._confirming()
         if after is None:
-            await self.saver.save(self.thread_id, self.ns, checkpoint.encode(), expected_head=self.head_id)
+            await self.saver.save(self.thread_id, self.ns, checkpoint.encode(), expected_head=self.head_id, **extra)
         else:
             await self.saver.save(
-                self.thread_id, self.ns, after.encode(), expected_head=self.head_id, then=checkpoint.encode()
+                self.thread_id, self.ns, after.encode(), expected_head=self.head_id, then=checkpoint.encode(), **extra
             )
         self.head_id = checkpoint.id
+        self.unconfirmed = None
+        self.writes += 1
 
     async def save_writes(self, checkpoint: Checkpoint, writes: dict[str, Any], *, exclusive: bool = False,
                           discard: Sequence[str] = ()) -> None:
@@ -94,4 +143,6 @@ class ThreadChain:
             return
         blobs = {key: serde.dumps(value, f"pending write {key}") for key, value in writes.items()}
         await self.saver.save_writes(self.thread_id, self.ns, checkpoint.id, blobs, exclusive=exclusive,
-                                     discard=discard)
+                                     discard=discard, **self._confirming())
+        self.unconfirmed = None
+        self.writes += 1

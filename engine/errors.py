@@ -55,7 +55,15 @@ class CheckpointerError(SluiceError, RuntimeError):
 
 
 class CheckpointConflict(CheckpointerError):
-    """The thread's head moved since it was read: another run got there first."""
+    """The thread's head moved since it was read: another run got there first.
+
+    `current` is the head found instead (a checkpoint.base.Head), when the checkpointer returned it
+    with its refusal, so a writer can prepare again from it without reading the thread.
+    """
+
+    def __init__(self, message: str, current: object | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class ParentCommandError(SluiceError):

@@ -10,32 +10,30 @@ kept as pending writes on its checkpoint (record.py).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from . import step
 from .chain import ThreadChain
+from .commands import apply_command
 from .errors import (
     CheckpointConflict,
+    CheckpointerError,
     EmptyInputError,
     GraphRecursionError,
     ParentCommandError,
     ResumeError,
     refused_interrupt_id,
 )
-from .ids import is_interrupt_id
 from .interrupts import NULL_RESUME, GraphInterrupt
 from .options import ExecutionOptions
-from .record import NULL_ANSWER_KEY, Checkpoint, write_key
+from .record import Checkpoint, write_key
 from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL, Task, TaskOutcome, path_sort_key
 from .subgraphs import LoadRule, Replay, live_events, load_checkpoint, stream_ns
 from .tasks import TaskRunner
 from .threads import ThreadBatch
-from .types import END, START, Command, Interrupt, Send
-
-log = logging.getLogger("engine")
+from .types import START, Command, Interrupt
 
 _CANCELLED = object()  # the result of a task stopped because a sibling failed
 
@@ -81,9 +79,48 @@ class GraphExecution:
             raise ResumeError("Cannot use Command(resume=...) without checkpointer")
         if isinstance(input, Command) and input.resume is None and input.update is None and not input.goto_targets():
             raise EmptyInputError("Received an empty Command: give resume=, update= or goto=")
-        base, self.load_rule = await load_checkpoint(
-            self.chain, self.opts.checkpoint_id, self.opts.replay if self.opts.nested else None
-        )
+        try:
+            resuming, events = await self._prepare(input, recall=self._may_recall(input))
+            refused: BaseException | None = None
+        except Exception as exc:
+            if self.chain.unconfirmed is None or (isinstance(exc, CheckpointerError) and not isinstance(
+                    exc, CheckpointConflict)):  # the store failed: a write may have landed, so no second try
+                raise
+            refused = exc
+        if self.chain.unconfirmed is not None or refused is not None:
+            # Prepared from the head this process remembered, and no write confirmed it (one was
+            # refused: the thread changed; or none was made): prepare again from the head as it is.
+            # Nothing ran meanwhile. After a refused write, the run must write before its tasks run
+            # (a claim), or it stops with that conflict, as a run that had read the thread would.
+            self.chain.retry_from(refused)
+            writes = self.chain.writes
+            resuming, events = await self._prepare(input, recall=False)
+            if isinstance(refused, CheckpointConflict) and self.chain.writes == writes:
+                raise refused
+        for event in events:
+            yield event
+        async for event in self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1):
+            yield event
+
+    def _may_recall(self, input: Any) -> bool:
+        """Whether the run may start from the head the checkpointer remembers: only when its first
+        storage call is a write conditional on that head and nothing but pure preparation runs before
+        it (an input, a Command). Not when START routes by user code, which runs before that write."""
+        if self.opts.nested or self.opts.checkpoint_id or self.saver is None or input is None:
+            return False
+        return isinstance(input, Command) or not self.spec.branches.get(START)
+
+    async def _prepare(self, input: Any, *, recall: bool) -> tuple[bool, list[tuple[str, Any]]]:
+        """Loads the checkpoint the run continues and makes the run's first write (the input and the
+        first step, the resume claim, a Command's record); returns whether it resumes, and the events
+        to show before its first step."""
+        if recall:
+            base = await self.chain.load(recall=True, new_thread=not isinstance(input, Command))
+            self.load_rule = "latest"
+        else:
+            base, self.load_rule = await load_checkpoint(
+                self.chain, self.opts.checkpoint_id, self.opts.replay if self.opts.nested else None
+            )
         travelling = self.load_rule == "exact"  # a subgraph replaying the checkpoint it was sent to
         replaying = not self.opts.nested and bool(self.opts.checkpoint_id) and (
             input is None or (isinstance(input, Command) and input.resume is None)
@@ -121,17 +158,11 @@ class GraphExecution:
         else:
             checkpoint = base
             if isinstance(input, Command):
-                await self._apply_command(checkpoint, input)
+                await apply_command(self.spec, self.opts, self.chain, checkpoint, input)
         self.checkpoint = checkpoint
-
         if not resuming:
-            async for event in self._run_start_step(checkpoint):
-                yield event
-        else:
-            yield ("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns, include_done=False)))
-
-        async for event in self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1):
-            yield event
+            return False, await self._start_step(checkpoint)
+        return True, [("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns, include_done=False)))]
 
     async def _fork(self, base: Checkpoint) -> Checkpoint:
         fork = self.chain.new(base, dict(base.values), list(base.tasks), dict(base.barriers), base.step, "fork",
@@ -143,12 +174,12 @@ class GraphExecution:
         values = dict(base.values) if base else self.schema.initial_values()
         update = self.schema.input_values(input, self.spec.input_keys)
         step_no = base.step + 1 if base else -1
-        return self.chain.new(  # saved by _run_start_step, together with the step it leads to
+        return self.chain.new(  # saved by _start_step, together with the step it leads to
             base, values, [{"name": START, "path": [PULL, START], "arg": update}], dict(base.barriers) if base else {},
             step_no, "input", [],
         )
 
-    async def _run_start_step(self, checkpoint: Checkpoint) -> AsyncIterator[tuple[str, Any]]:
+    async def _start_step(self, checkpoint: Checkpoint) -> list[tuple[str, Any]]:
         update = checkpoint.tasks[0].get("arg") or {}
         writes = list(update.items())
         try:
@@ -163,55 +194,8 @@ class GraphExecution:
         # One write for both: the input checkpoint and the first step (one round trip on Redis).
         await self.chain.save(new, after=checkpoint)
         self.checkpoint = new
-        if writes:  # as in LangGraph, an input that writes nothing shows no values
-            yield ("values", self._out(values))
-
-    async def _apply_command(self, checkpoint: Checkpoint, command: Command) -> None:
-        tasks = step.build_tasks(checkpoint, self.opts.ns)
-        if command.resume is not None:
-            pending = step.pending_interrupts(checkpoint, tasks)
-            resume = command.resume
-            answers: dict[str, Any] = {}
-            if isinstance(resume, dict) and resume and all(is_interrupt_id(k) for k in resume):
-                for iid, value in resume.items():
-                    if iid in pending:
-                        answers[write_key("res", pending[iid][0].id, iid)] = value
-            elif isinstance(resume, dict) and not resume:
-                pass  # an empty map answers nothing
-            elif self.opts.replay is not None and self.opts.replay.targets and not isinstance(resume, dict):
-                # Replaying a subgraph's checkpoint makes its tasks anew, so the pause ids recorded
-                # here do not carry over: the answer goes to the first pause that asks.
-                answers[NULL_ANSWER_KEY] = resume
-            elif len(pending) > 1:
-                raise ResumeError(
-                    "When there are multiple pending interrupts, you must specify the interrupt id when resuming."
-                )
-            elif len(pending) == 1:
-                (iid, (task, _)), = pending.items()
-                answers[write_key("res", task.id, iid)] = resume
-            elif not self.opts.nested and step.answered_but_unfinished(checkpoint, tasks):
-                raise CheckpointConflict(
-                    f"Thread {self.opts.thread_id!r}: this pause was already answered and its run has not finished. "
-                    "Wait for that run, or continue it with input None if it died."
-                )
-            elif tasks and not isinstance(resume, dict):
-                answers[NULL_ANSWER_KEY] = resume  # no pause recorded here: the first interrupt() takes it
-            if answers:
-                if self.opts.nested:
-                    fresh = {k: v for k, v in answers.items() if k not in checkpoint.writes}
-                    await self.chain.save_writes(checkpoint, fresh)
-                else:
-                    # The claim: exactly one resume of a pause wins, across processes.
-                    await self.chain.save_writes(checkpoint, answers, exclusive=True)
-        goto = [t if isinstance(t, Send) else str(t) for t in command.goto_targets()]
-        unknown = [t for t in goto if isinstance(t, str) and t != END and t not in self.spec.nodes]
-        for target in unknown:  # LangGraph drops such a target with a warning and carries on
-            log.warning("Command(goto=%r) names no node of this graph: ignoring that target", target)
-        goto = [t for t in goto if t not in unknown]
-        if command.update is not None or goto:
-            update = self.schema.update_from(command.update, "__input__") if command.update is not None else None
-            record = {"update": list((update or {}).items()), "goto": [step.trigger_json(t) for t in goto]}
-            await self.chain.save_writes(checkpoint, {checkpoint.next_command_key(): record})
+        # As in LangGraph, an input that writes nothing shows no values.
+        return [("values", self._out(values))] if writes else []
 
     async def _supersteps(self, *, skip_before: bool, steps_run: int) -> AsyncIterator[tuple[str, Any]]:
         checkpoint = self.checkpoint

@@ -28,6 +28,13 @@ class SavedCheckpoint:
     writes: Mapping[str, bytes] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The head of a (thread, namespace) as a checkpointer saw it; `checkpoint` None: it had none."""
+
+    checkpoint: SavedCheckpoint | None
+
+
 @runtime_checkable
 class Checkpointer(Protocol):
     """Async storage for checkpoints. Implementations: InMemorySaver, RedisSaver.
@@ -85,3 +92,42 @@ class Checkpointer(Protocol):
     async def delete_thread(self, thread_id: str) -> None:
         """Remove every checkpoint of the thread, in all namespaces."""
         ...
+
+
+@runtime_checkable
+class RecallingCheckpointer(Checkpointer, Protocol):
+    """A checkpointer that remembers the heads it last read or wrote, to spare a read per run.
+
+    `recall` answers from this process's memory, without asking the store: a hint, never the truth.
+    A writer that prepared from a recalled head passes that head's writes as `expected_writes` to its
+    first write, which then also fails (CheckpointConflict) unless the head's pending writes are still
+    exactly those; a head id alone does not say whether writes were added to it since. A refused
+    write should carry the current head as `CheckpointConflict.current`.
+    """
+
+    def recall(self, thread_id: str, ns: str) -> Head | None:
+        """The head as last seen by this process, or None when it does not remember one."""
+        ...
+
+    async def save(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint: SavedCheckpoint,
+        *,
+        expected_head: str | None,
+        then: SavedCheckpoint | None = None,
+        expected_writes: Mapping[str, bytes] | None = None,
+    ) -> None: ...
+
+    async def save_writes(
+        self,
+        thread_id: str,
+        ns: str,
+        checkpoint_id: str,
+        writes: Mapping[str, bytes],
+        *,
+        exclusive: bool = False,
+        discard: Collection[str] = (),
+        expected_writes: Mapping[str, bytes] | None = None,
+    ) -> None: ...

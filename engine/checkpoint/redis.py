@@ -7,6 +7,11 @@ trip (pipelining.py). Writes are conditional on the head, which makes two resume
 to exactly one winner. Every Redis failure surfaces as CheckpointerError naming the server, never
 its password.
 
+The saver remembers the head it last read or wrote per (thread, namespace) (`remember` of them,
+least recently used dropped), so a run can start without reading the thread (`recall`): its first
+write then names the head and a digest of the pending writes it prepared from, and a refusal brings
+back the current head. The memory is only ever a hint: Redis decides every write.
+
     saver = RedisSaver.from_url("redis://localhost:6379/0", ttl=7 * 24 * 3600)
     graph = builder.compile(checkpointer=saver)
 
@@ -17,7 +22,9 @@ says it; None (the default) asks the server once, on first use, with `INFO clust
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -29,7 +36,7 @@ from redis.typing import EncodableT
 
 from ..errors import CheckpointConflict, CheckpointerError
 from . import keys
-from .base import SavedCheckpoint
+from .base import Head, SavedCheckpoint
 from .pipelining import Pipeliner
 from .redis_scripts import HISTORY, LOAD_HEAD, SAVE, SAVE_WRITES, decode_writes, encode_writes
 
@@ -81,15 +88,38 @@ def _decode(checkpoint_id: Any, stored: Any, record: Any) -> SavedCheckpoint:
     return SavedCheckpoint(_text(checkpoint_id), parent.decode() or None, blob, writes)
 
 
+def _digest(writes: Mapping[str, bytes] | None) -> str:
+    """What the scripts compare a head's writes record with ('' = no condition on the writes)."""
+    return "" if writes is None else hashlib.sha1(encode_writes(writes)).hexdigest()
+
+
+def _current(reply: Any) -> Head | None:
+    """The head a conflict reply carries ({status, detail, head[, parent\0blob, writes]}), if any."""
+    if len(reply) < 3:
+        return None
+    if not reply[2]:
+        return Head(None)
+    return Head(_decode(reply[2], reply[3], reply[4])) if len(reply) >= 5 and reply[3] else None
+
+
+def _merged(old: Mapping[str, bytes], writes: Mapping[str, bytes], discard: Collection[str]) -> dict[str, bytes]:
+    """The writes record after a save_writes, in the order SAVE_WRITES leaves it."""
+    kept = {k: v for k, v in old.items() if k not in writes and k not in discard}
+    kept.update(writes)
+    return kept
+
+
 class RedisSaver:
     """Checkpoints in Redis; `ttl` (seconds) expires a thread that has not been written for that long."""
 
     durable = True  # survives the process: the engine saves each finished task of a parallel step
 
-    def __init__(self, client: Client, *, ttl: int | None = None) -> None:
+    def __init__(self, client: Client, *, ttl: int | None = None, remember: int = 10_000) -> None:
         if ttl is not None and (not isinstance(ttl, int) or ttl <= 0):
             raise ValueError(f"ttl must be a positive number of seconds or None, got {ttl!r}")
         self.ttl = ttl
+        self.remember = remember  # heads kept in memory (0: none, every run reads its thread first)
+        self._heads: OrderedDict[tuple[str, str], SavedCheckpoint | None] = OrderedDict()
         self._url: str | None = None
         self._owned = False
         self._client: Client | None = None
@@ -98,14 +128,15 @@ class RedisSaver:
         self._use(client)
 
     @classmethod
-    def from_url(cls, url: str, *, ttl: int | None = None, cluster: bool | None = None, **options: Any) -> RedisSaver:
+    def from_url(cls, url: str, *, ttl: int | None = None, cluster: bool | None = None, remember: int = 10_000,
+                 **options: Any) -> RedisSaver:
         """A saver owning a client for `url`; `options` go to the redis-py client (timeouts, pool size...)."""
         if cluster is None:
-            saver = cls(Redis.from_url(url, **options), ttl=ttl)
+            saver = cls(Redis.from_url(url, **options), ttl=ttl, remember=remember)
             saver._detect = (url, options)
         else:
             client: Client = RedisCluster.from_url(url, **options) if cluster else Redis.from_url(url, **options)
-            saver = cls(client, ttl=ttl)
+            saver = cls(client, ttl=ttl, remember=remember)
         saver._owned = True
         saver._url = redact(url)
         return saver
@@ -176,13 +207,52 @@ class RedisSaver:
                 "the run can be retried once Redis answers again."
             ) from exc
 
+    # -- the heads this process last saw -------------------------------------------------------
+    def recall(self, thread_id: str, ns: str) -> Head | None:
+        """The head of (thread, ns) as this saver last read or wrote it; None if it does not remember."""
+        key = (thread_id, ns)
+        if key not in self._heads:
+            return None
+        self._heads.move_to_end(key)
+        return Head(self._heads[key])
+
+    def _note(self, thread_id: str, ns: str, head: SavedCheckpoint | None) -> None:
+        if self.remember <= 0:
+            return
+        key = (thread_id, ns)
+        self._heads[key] = head
+        self._heads.move_to_end(key)
+        while len(self._heads) > self.remember:
+            self._heads.popitem(last=False)
+
+    def _forget(self, thread_id: str, ns: str) -> None:
+        self._heads.pop((thread_id, ns), None)
+
+    def _conflict(self, thread_id: str, ns: str, message: str, reply: Any) -> CheckpointConflict:
+        current = _current(reply)
+        if current is None:
+            self._forget(thread_id, ns)
+        else:
+            self._note(thread_id, ns, current.checkpoint)
+        return CheckpointConflict(message, current)
+
+    async def _write(self, thread_id: str, ns: str, script: AsyncScript, args: list[EncodableT]) -> Any:
+        """A write script's reply; if it cannot be had (the outcome is unknown), the head is forgotten."""
+        try:
+            return await self._call(lambda: self._eval(script, keys.thread_keys(thread_id), args))
+        except BaseException:
+            self._forget(thread_id, ns)
+            raise
+
     # -- the Checkpointer protocol -------------------------------------------------------------
     async def load(self, thread_id: str, ns: str, checkpoint_id: str | None = None) -> SavedCheckpoint | None:
         cp_key = keys.checkpoint_key(thread_id)
         if checkpoint_id is None:
             keys.check_names(ns)
             got = await self._call(lambda: self._eval(self._load_head, [cp_key], [ns]))
-            return _decode(*got) if got else None
+            head = _decode(*got) if got else None
+            self._note(thread_id, ns, head)
+            return head
         name = keys.member(ns, checkpoint_id)
         stored, record = await self._call(lambda: self._pipe.execute("HMGET", cp_key, keys.BLOB + name, keys.WRITES + name))
         return _decode(checkpoint_id, stored, record) if stored is not None else None
@@ -195,20 +265,23 @@ class RedisSaver:
         *,
         expected_head: str | None,
         then: SavedCheckpoint | None = None,
+        expected_writes: Mapping[str, bytes] | None = None,
     ) -> None:
-        thread_keys = keys.thread_keys(thread_id)
         chain = (checkpoint, then) if then is not None else (checkpoint,)
         if not all(saved.id for saved in chain):
             raise CheckpointerError("A checkpoint id cannot be empty")
         keys.check_names(ns, *(saved.id for saved in chain))
-        args: list[EncodableT] = [ns, expected_head or "", checkpoint.id, _stored(checkpoint), self.ttl or 0]
+        args: list[EncodableT] = [ns, expected_head or "", _digest(expected_writes), checkpoint.id,
+                                  _stored(checkpoint), self.ttl or 0]
         if then is not None:
             args += [then.id, _stored(then)]
-        status = await self._call(lambda: self._eval(self._save, thread_keys, args))
+        status = await self._write(thread_id, ns, self._save, args)
         if int(status[0]) == _HEAD_MOVED:
-            raise CheckpointConflict(
-                f"Thread {thread_id!r} moved on: its head is {_text(status[1]) or None!r}, not {expected_head!r}"
-            )
+            found = _text(status[1]) or None
+            why = "its pending writes changed" if found == expected_head else f"its head is {found!r}, not {expected_head!r}"
+            raise self._conflict(thread_id, ns, f"Thread {thread_id!r} moved on: {why}", status)
+        head = chain[-1]
+        self._note(thread_id, ns, SavedCheckpoint(head.id, head.parent_id, head.blob))
 
     async def save_writes(
         self,
@@ -219,16 +292,25 @@ class RedisSaver:
         *,
         exclusive: bool = False,
         discard: Collection[str] = (),
+        expected_writes: Mapping[str, bytes] | None = None,
     ) -> None:
-        thread_keys = keys.thread_keys(thread_id)
         keys.check_names(ns, checkpoint_id)
         args: list[EncodableT] = [ns, checkpoint_id, "1" if exclusive else "0", self.ttl or 0, encode_writes(writes),
-                                  secrets.token_hex(8), encode_writes(dict.fromkeys(discard, b""))]
-        status = await self._call(lambda: self._eval(self._save_writes, thread_keys, args))
+                                  secrets.token_hex(8), encode_writes(dict.fromkeys(discard, b"")),
+                                  _digest(expected_writes)]
+        status = await self._write(thread_id, ns, self._save_writes, args)
         if int(status[0]) == _HEAD_MOVED:
-            raise CheckpointConflict(f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}")
+            raise self._conflict(thread_id, ns, f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}", status)
         if int(status[0]) == _ALREADY_WRITTEN:
-            raise CheckpointConflict(f"Thread {thread_id!r}: this pause was already answered ({_text(status[1])})")
+            raise self._conflict(
+                thread_id, ns, f"Thread {thread_id!r}: this pause was already answered ({_text(status[1])})", status
+            )
+        known = self._heads.get((thread_id, ns))
+        if known is not None and known.id == checkpoint_id:
+            merged = _merged(known.writes, writes, discard)
+            self._note(thread_id, ns, SavedCheckpoint(known.id, known.parent_id, known.blob, merged))
+        else:  # a head this saver did not know: it would have to read it
+            self._forget(thread_id, ns)
 
     async def history(
         self, thread_id: str, ns: str, *, limit: int | None = None, before: str | None = None
@@ -247,4 +329,10 @@ class RedisSaver:
     async def delete_thread(self, thread_id: str) -> None:
         # A thread's key set is fixed (keys.py), so one DEL removes every namespace atomically.
         thread_keys = keys.thread_keys(thread_id)
-        await self._call(lambda: self._pipe.execute("DEL", *thread_keys))
+        for key in [key for key in self._heads if key[0] == thread_id]:
+            del self._heads[key]
+        try:
+            await self._call(lambda: self._pipe.execute("DEL", *thread_keys))
+        finally:
+            for key in [key for key in self._heads if key[0] == thread_id]:  # written meanwhile
+                del self._heads[key]

@@ -4,8 +4,15 @@ Every script takes all its keys in KEYS[] (KEYS[1] = the thread's checkpoint has
 history index), names its KEYS and ARGV as locals in its first lines, and builds field names with the prefixes of keys.py, written into the Lua source
 when this module loads, so the keyspace is defined once and a call sends only what varies.
 Scripts answer conflicts with a status instead of an error reply, so the client can raise the
-typed CheckpointConflict without parsing messages: {1} = done, {0, head} = the head moved,
-{2, key} = an exclusive write found `key` already written.
+typed CheckpointConflict without parsing messages: {1} = done, {0, head, blob, writes} = the head
+moved (or its pending writes are not those the caller prepared from), {2, key, head, blob, writes} =
+an exclusive write found `key` already written. A conflict carries the current head (id, parent\0blob,
+writes record; only the id, '', when the namespace has no checkpoint), so a caller that prepared
+from a head it remembered can prepare again without another round trip to read it.
+
+A write may also name the digest (SHA-1 hex) of the pending-writes record it expects on the head
+('' = any): a writer that prepared from a remembered head, not one it just read, is only right if
+the head's writes are still those it saw.
 
 Pending writes of one checkpoint are one hash field holding a record of length-prefixed entries,
 `<len>:<task key><len>:<blob>` repeated, so attaching writes is one HSET and loading them one HGET,
@@ -37,6 +44,17 @@ local function entries(rec)
   return out
 end
 
+-- A conflict reply: status, detail, then the current head (id, parent\0blob, writes record), or only
+-- '' when the namespace has none; `writes`: the head's record when the caller has already read it.
+local function conflict(cp, ns, status, detail, head, writes)
+  if head == '' then return {status, detail, ''} end
+  if writes then
+    return {status, detail, head, redis.call('HGET', cp, field(@BLOB@, ns, head)) or '', writes}
+  end
+  local got = redis.call('HMGET', cp, field(@BLOB@, ns, head), field(@WRITES@, ns, head))
+  return {status, detail, head, got[1] or '', got[2] or ''}
+end
+
 local function refresh(ttl)
   ttl = tonumber(ttl)
   if ttl > 0 then
@@ -45,16 +63,20 @@ local function refresh(ttl)
 end
 """
 
-# ARGV: ns, expected head ('' = none), new id, parent\0blob, ttl[, then id, parent\0blob].
-# The optional `then` checkpoint follows the first in the same write and becomes the head.
-# A head already equal to the last new id is this very write, retried by the client after a lost reply.
+# ARGV: ns, expected head ('' = none), digest of its expected writes ('' = any), new id, parent\0blob, ttl
+# [, then id, parent\0blob]. The optional `then` checkpoint follows the first in the same write and
+# becomes the head. A head already equal to the last new id is this very write, retried by the client
+# after a lost reply.
 SAVE = """
 local cp, hist = KEYS[1], KEYS[2]
-local ns, expected, id, blob, ttl, then_id, then_blob = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local ns, expected, digest, id, blob, ttl, then_id, then_blob = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local last = then_id or id
-local head = redis.call('HGET', cp, @HEAD@ .. ns) or ''
+local got = redis.call('HMGET', cp, @HEAD@ .. ns, field(@WRITES@, ns, expected))
+local head = got[1] or ''
 if head == last then return {1} end
-if head ~= expected then return {0, head} end
+if head ~= expected or (digest ~= '' and redis.sha1hex(got[2] or '') ~= digest) then
+  return conflict(cp, ns, 0, head, head, head == expected and (got[2] or '') or nil)
+end
 if then_id then
   redis.call('HSET', cp, field(@BLOB@, ns, id), blob, field(@BLOB@, ns, last), then_blob, @HEAD@ .. ns, last)
   redis.call('ZADD', hist, 0, ns .. @SEP@ .. id, 0, ns .. @SEP@ .. last)
@@ -67,15 +89,15 @@ return {1}
 """
 
 # ARGV: ns, checkpoint id, exclusive ('1' / '0'), ttl, record of new entries, claim token,
-# record of entries to discard (keys only; their blobs are empty).
+# record of entries to discard (keys only; their blobs are empty), digest of the expected writes ('' = any).
 # An exclusive write stores its call's token: when the client retries it after a lost reply,
 # finding its own token means the claim is already ours, not someone else's.
 SAVE_WRITES = """
 local cp = KEYS[1]
-local ns, id, exclusive, ttl, new_entries, token, discarded = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local ns, id, exclusive, ttl, new_entries, token, discarded, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local wfield, claim = field(@WRITES@, ns, id), field(@CLAIM@, ns, id)
 local got = redis.call('HMGET', cp, @HEAD@ .. ns, wfield)
-if got[1] ~= id then return {0, got[1] or ''} end
+if got[1] ~= id then return conflict(cp, ns, 0, got[1] or '', got[1] or '') end
 local incoming, dropped = {}, {}
 for _, e in ipairs(entries(new_entries)) do incoming[e[1]] = true end
 for _, e in ipairs(entries(discarded or '')) do dropped[e[1]] = true end
@@ -86,12 +108,13 @@ for _, e in ipairs(entries(old)) do
   elseif incoming[e[1]] then
     if exclusive == '1' then
       if redis.call('HGET', cp, claim) == token then return {1} end
-      return {2, e[1]}
+      return conflict(cp, ns, 2, e[1], id, old)
     end
   else
     kept[#kept + 1] = string.sub(old, e[2], e[3])
   end
 end
+if digest ~= '' and redis.sha1hex(old) ~= digest then return conflict(cp, ns, 0, id, id, old) end
 kept[#kept + 1] = new_entries
 if exclusive == '1' then
   redis.call('HSET', cp, wfield, table.concat(kept), claim, token)
