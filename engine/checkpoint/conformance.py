@@ -20,18 +20,20 @@ from dataclasses import dataclass, field
 
 from ..errors import CheckpointConflict
 from ..ids import new_checkpoint_id
-from .base import Checkpointer, SavedCheckpoint
+from .base import Checkpointer, Head, RecallingCheckpointer, SavedCheckpoint
 
 SaverFactory = Callable[[], Checkpointer]
 Check = Callable[[SaverFactory], Awaitable[None]]
 
 
 @contextmanager
-def _conflicts() -> Iterator[None]:
-    """The block must raise CheckpointConflict."""
+def _conflicts(current: list[object] | None = None) -> Iterator[None]:
+    """The block must raise CheckpointConflict (whose `current` head is appended to `current`)."""
     try:
         yield
-    except CheckpointConflict:
+    except CheckpointConflict as exc:
+        if current is not None:
+            current.append(exc.current)
         return
     raise AssertionError("expected CheckpointConflict, nothing was raised")
 
@@ -284,6 +286,47 @@ async def discarded_writes_go_in_the_same_write_and_can_be_claimed_again(make: S
     assert dict((await saver.load(tid, "", first.id)).writes)["res:t:1"] == b"second answer"  # type: ignore[union-attr]
 
 
+async def remembered_heads_are_checked_by_their_writes(make: SaverFactory) -> None:
+    """A RecallingCheckpointer: recall follows its own reads and writes only; a write conditional on
+    the head's writes (`expected_writes`) fails when they changed, and a refusal carries the head."""
+    saver, other = make(), make()
+    if not isinstance(saver, RecallingCheckpointer) or not isinstance(other, RecallingCheckpointer):
+        return  # an optional capability
+    tid = _thread()
+    found: list[object] = []
+    with _conflicts(found):
+        await saver.save(tid, "", _cp(), expected_head="00000000-0000-0000-0000-000000000000")
+    assert found == [Head(None)] and saver.recall(tid, "") == Head(None)
+    (first,) = await _chain(saver, tid, 1)
+    assert saver.recall(tid, "") == Head(first) and other.recall(tid, "") is None
+    await saver.save_writes(tid, "", first.id, {"int:t": b"pause"})
+    remembered = saver.recall(tid, "")
+    assert remembered is not None and remembered.checkpoint is not None
+    assert dict(remembered.checkpoint.writes) == {"int:t": b"pause"}
+    await other.save_writes(tid, "", first.id, {"cmd:0001": b"update"})  # unseen by `saver`
+    with _conflicts(found):
+        await saver.save_writes(tid, "", first.id, {"res:t:1": b"a"}, exclusive=True,
+                                expected_writes=remembered.checkpoint.writes)
+    current = SavedCheckpoint(first.id, None, first.blob, {"int:t": b"pause", "cmd:0001": b"update"})
+    assert found[-1] == Head(current) and saver.recall(tid, "") == Head(current)
+    with _conflicts(found):
+        await saver.save(tid, "", _cp(first.id), expected_head=first.id, expected_writes={"int:t": b"pause"})
+    assert found[-1] == Head(current)
+    await saver.save_writes(tid, "", first.id, {"res:t:1": b"a"}, exclusive=True, expected_writes=current.writes)
+    with _conflicts(found):  # the answer is taken: the refusal shows it
+        await other.save_writes(tid, "", first.id, {"res:t:1": b"b"}, exclusive=True)
+    assert isinstance(found[-1], Head) and found[-1].checkpoint is not None
+    assert found[-1].checkpoint.writes["res:t:1"] == b"a"
+    second = _cp(first.id)
+    await other.save(tid, "", second, expected_head=first.id)
+    with _conflicts(found):  # `saver` remembers `first`: stale, and the refusal says what the head is
+        await saver.save_writes(tid, "", first.id, {"done:x": b""})
+    assert found[-1] == Head(SavedCheckpoint(second.id, first.id, second.blob, {}))
+    assert saver.recall(tid, "") == found[-1]
+    await saver.delete_thread(tid)
+    assert saver.recall(tid, "") is None
+
+
 CHECKS: dict[str, Check] = {
     "empty_thread": empty_thread,
     "save_then_load_head_and_by_id": save_then_load_head_and_by_id,
@@ -302,6 +345,7 @@ CHECKS: dict[str, Check] = {
     "delete_thread_removes_every_namespace_only_of_that_thread": delete_thread_removes_every_namespace_only_of_that_thread,
     "discarded_writes_go_in_the_same_write_and_can_be_claimed_again": discarded_writes_go_in_the_same_write_and_can_be_claimed_again,
     "fresh_saver_sees_everything": fresh_saver_sees_everything,
+    "remembered_heads_are_checked_by_their_writes": remembered_heads_are_checked_by_their_writes,
 }
 
 
