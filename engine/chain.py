@@ -74,9 +74,7 @@ class ThreadChain:
         recall = getattr(self.saver, "recall", None)
         if recall is None or self.thread_id is None:
             return None
-        head: Head | None = recall(self.thread_id, self.ns)
-        if head is None and new_thread:
-            head = Head(None)
+        head: Head | None = recall(self.thread_id, self.ns, unknown_is_new=new_thread)
         return head
 
     def retry_from(self, error: BaseException | None) -> None:

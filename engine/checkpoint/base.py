@@ -105,8 +105,10 @@ class RecallingCheckpointer(Checkpointer, Protocol):
     write should carry the current head as `CheckpointConflict.current`.
     """
 
-    def recall(self, thread_id: str, ns: str) -> Head | None:
-        """The head as last seen by this process, or None when it does not remember one."""
+    def recall(self, thread_id: str, ns: str, *, unknown_is_new: bool = False) -> Head | None:
+        """The head as last seen by this process, or None when it does not remember one; with
+        `unknown_is_new`, an empty head then (the caller's first write finds out), unless the saver
+        remembers nothing at all (it then always answers None: every run reads first)."""
         ...
 
     async def save(

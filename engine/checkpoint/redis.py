@@ -208,11 +208,12 @@ class RedisSaver:
             ) from exc
 
     # -- the heads this process last saw -------------------------------------------------------
-    def recall(self, thread_id: str, ns: str) -> Head | None:
-        """The head of (thread, ns) as this saver last read or wrote it; None if it does not remember."""
+    def recall(self, thread_id: str, ns: str, *, unknown_is_new: bool = False) -> Head | None:
+        """The head of (thread, ns) as this saver last read or wrote it; None if it does not remember
+        (an empty head with `unknown_is_new`, unless `remember` is 0)."""
         key = (thread_id, ns)
         if key not in self._heads:
-            return None
+            return Head(None) if unknown_is_new and self.remember > 0 else None
         self._heads.move_to_end(key)
         return Head(self._heads[key])
 

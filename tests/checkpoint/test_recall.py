@@ -58,6 +58,20 @@ async def test_the_seed_cycle_takes_one_round_trip_per_checkpoint_write(savers: 
     assert history == [1, 0, -1]
 
 
+async def test_a_saver_remembering_nothing_reads_before_every_run(redis_url: str) -> None:
+    saver = RedisSaver.from_url(redis_url, remember=0)
+    graph = seed_builder.compile(checkpointer=saver)
+    warm = config()
+    await graph.ainvoke({"some_text": "x"}, warm)
+    await graph.ainvoke(Command(resume="y"), warm)
+    cfg = config()
+    _, first = await round_trips(saver, graph.ainvoke({"some_text": "original text"}, cfg))
+    done, second = await round_trips(saver, graph.ainvoke(Command(resume="Edited text"), cfg))
+    assert done == {"some_text": "Edited text"} and (first, second) == (3, 3)  # read, write, write: the old way
+    assert saver.recall(cfg["configurable"]["thread_id"], "") is None
+    await saver.aclose()
+
+
 class Two(TypedDict, total=False):
     first: str
     second: str
