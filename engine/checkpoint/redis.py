@@ -8,7 +8,7 @@ to exactly one winner. Every Redis failure surfaces as CheckpointerError naming 
 its password.
 
 The saver remembers the head it last read or wrote per (thread, namespace) (`remember` of them,
-least recently used dropped), so a run can start without reading the thread (`recall`): its first
+at most 64 MiB, least recently used dropped: heads.py), so a run can start without reading the thread (`recall`): its first
 write then names the head and a digest of the pending writes it prepared from, and a refusal brings
 back the current head. The memory is only ever a hint: Redis decides every write.
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +36,7 @@ from redis.typing import EncodableT
 from ..errors import CheckpointConflict, CheckpointerError
 from . import keys
 from .base import Head, SavedCheckpoint
+from .heads import HeadMemory
 from .pipelining import Pipeliner
 from .redis_scripts import HISTORY, LOAD_HEAD, SAVE, SAVE_WRITES, decode_writes, encode_writes
 
@@ -119,7 +119,7 @@ class RedisSaver:
             raise ValueError(f"ttl must be a positive number of seconds or None, got {ttl!r}")
         self.ttl = ttl
         self.remember = remember  # heads kept in memory (0: none, every run reads its thread first)
-        self._heads: OrderedDict[tuple[str, str], SavedCheckpoint | None] = OrderedDict()
+        self._heads = HeadMemory(remember)
         self._url: str | None = None
         self._owned = False
         self._client: Client | None = None
@@ -211,23 +211,16 @@ class RedisSaver:
     def recall(self, thread_id: str, ns: str, *, unknown_is_new: bool = False) -> Head | None:
         """The head of (thread, ns) as this saver last read or wrote it; None if it does not remember
         (an empty head with `unknown_is_new`, unless `remember` is 0)."""
-        key = (thread_id, ns)
-        if key not in self._heads:
+        known, head = self._heads.get((thread_id, ns))
+        if not known:
             return Head(None) if unknown_is_new and self.remember > 0 else None
-        self._heads.move_to_end(key)
-        return Head(self._heads[key])
+        return Head(head)
 
     def _note(self, thread_id: str, ns: str, head: SavedCheckpoint | None) -> None:
-        if self.remember <= 0:
-            return
-        key = (thread_id, ns)
-        self._heads[key] = head
-        self._heads.move_to_end(key)
-        while len(self._heads) > self.remember:
-            self._heads.popitem(last=False)
+        self._heads.put((thread_id, ns), head)
 
     def _forget(self, thread_id: str, ns: str) -> None:
-        self._heads.pop((thread_id, ns), None)
+        self._heads.drop((thread_id, ns))
 
     def _conflict(self, thread_id: str, ns: str, message: str, reply: Any) -> CheckpointConflict:
         current = _current(reply)
@@ -306,7 +299,7 @@ class RedisSaver:
             raise self._conflict(
                 thread_id, ns, f"Thread {thread_id!r}: this pause was already answered ({_text(status[1])})", status
             )
-        known = self._heads.get((thread_id, ns))
+        _, known = self._heads.get((thread_id, ns))
         if known is not None and known.id == checkpoint_id:
             merged = _merged(known.writes, writes, discard)
             self._note(thread_id, ns, SavedCheckpoint(known.id, known.parent_id, known.blob, merged))
@@ -330,10 +323,8 @@ class RedisSaver:
     async def delete_thread(self, thread_id: str) -> None:
         # A thread's key set is fixed (keys.py), so one DEL removes every namespace atomically.
         thread_keys = keys.thread_keys(thread_id)
-        for key in [key for key in self._heads if key[0] == thread_id]:
-            del self._heads[key]
+        self._heads.drop_thread(thread_id)
         try:
             await self._call(lambda: self._pipe.execute("DEL", *thread_keys))
         finally:
-            for key in [key for key in self._heads if key[0] == thread_id]:  # written meanwhile
-                del self._heads[key]
+            self._heads.drop_thread(thread_id)  # and what was written meanwhile

@@ -12,7 +12,8 @@ from typing import Any, TypedDict
 
 import pytest
 
-from engine import CheckpointConflict, Command, RedisSaver, StateGraph, interrupt
+from engine import CheckpointConflict, Command, RedisSaver, SavedCheckpoint, StateGraph, interrupt
+from engine.checkpoint.heads import HeadMemory
 from engine.types import END, START
 from examples.text_revision import builder as seed_builder
 
@@ -56,6 +57,21 @@ async def test_the_seed_cycle_takes_one_round_trip_per_checkpoint_write(savers: 
     assert (first, second) == (2, 2)
     history = [s.metadata["step"] async for s in graph.aget_state_history(cfg)]  # type: ignore[index]
     assert history == [1, 0, -1]
+
+
+def test_the_memory_drops_the_least_recently_used_heads_by_count_and_by_bytes() -> None:
+    memory = HeadMemory(entries=3, max_bytes=10_000)
+    for name in "abc":
+        memory.put((name, ""), SavedCheckpoint(name, None, b"x"))
+    assert memory.get(("a", "")) == (True, SavedCheckpoint("a", None, b"x"))  # now the most recent
+    memory.put(("d", ""), None)  # remembered as empty
+    assert [k for k in "abcd" if (k, "") in memory] == ["a", "c", "d"] and memory.get(("d", "")) == (True, None)
+    memory.put(("big", ""), SavedCheckpoint("big", None, b"x" * 9_900))  # the others go to make room
+    assert len(memory) == 1 and ("big", "") in memory
+    memory.put(("huge", ""), SavedCheckpoint("huge", None, b"x" * 20_000))  # larger than all: not kept
+    assert ("huge", "") not in memory and memory.get(("nothing", "")) == (False, None)
+    memory.drop_thread("big")
+    assert len(memory) == 0
 
 
 async def test_a_saver_remembering_nothing_reads_before_every_run(redis_url: str) -> None:
