@@ -9,7 +9,20 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.api import assistants, audit, auth, bodies, bulk, errors, introspection, runs, threads, unsupported, wire
+from bot.api import (
+    assistants,
+    audit,
+    auth,
+    bodies,
+    bulk,
+    errors,
+    introspection,
+    runs,
+    thread_stream,
+    threads,
+    unsupported,
+    wire,
+)
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager
 
@@ -46,6 +59,7 @@ def add_api(app: web.Application, manager: RunManager, api_key: str | None) -> N
     assistants.add_routes(app)
     introspection.add_routes(app)
     threads.add_routes(app)
+    thread_stream.add_routes(app)
     runs.add_routes(app)
     bulk.add_routes(app)
     audit.add_routes(app)

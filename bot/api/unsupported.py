@@ -29,8 +29,6 @@ FEATURES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"^/assistants$"), ASSISTANTS_FIXED),
     ("PATCH", re.compile(r"^/assistants/[^/]+$"), ASSISTANTS_FIXED),
     ("DELETE", re.compile(r"^/assistants/[^/]+$"), ASSISTANTS_FIXED),
-    ("GET", re.compile(r"^/threads/[^/]+/stream$"),
-     "Sluice does not stream a whole thread (threads.join_stream): stream one run with runs.join_stream."),
     ("POST", re.compile(r"^/threads/[^/]+/copy$"),
      "Sluice does not copy threads: start a new thread and update its state, or fork with a checkpoint_id."),
 )

@@ -39,10 +39,25 @@ class RunManager:
         self.executor = Executor(registry, saver, records, self.spawn, self.audit)
         self.recovery = Recovery(registry, records, self.executor)
         self.thread_work = ThreadWork(saver, records, self.executor)
+        self._watchers: dict[str, list[Callable[[RunRecord], None]]] = {}
 
     # -- wiring --------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
         self.executor.listeners.append(listener)
+
+    def watch_thread(self, thread_id: str, on_run: Callable[[RunRecord], None]) -> Callable[[], None]:
+        """Calls `on_run` with each run this process submits on the thread, before the run takes its
+        first step (so `listen` from inside it misses none of its events); returns the unwatch."""
+        self._watchers.setdefault(thread_id, []).append(on_run)
+
+        def unwatch() -> None:
+            watchers = self._watchers.get(thread_id, [])
+            if on_run in watchers:
+                watchers.remove(on_run)
+            if not watchers:
+                self._watchers.pop(thread_id, None)
+
+        return unwatch
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Runs `coro` in the background, tracked so that `drain` waits for it on shutdown."""
@@ -196,6 +211,8 @@ class RunManager:
                         await self.cancel(thread_id, other, action=strategy,
                                           reason=f"a newer run took the thread (multitask_strategy={strategy})")
         self.executor.start(run, request, assistant, started=running if outcome == "started" else None)
+        for on_run in list(self._watchers.get(thread_id, ())):
+            on_run(run)
         return run
 
     def _check_breakpoints(self, assistant: Assistant, request: RunRequest) -> None:

@@ -95,7 +95,6 @@ async def test_left_out_features_answer_a_json_error_saying_so(client: Any) -> N
         ("graphs file", client.assistants.create("agent")),
         ("graphs file", client.assistants.update("agent", metadata={"a": 1})),
         ("graphs file", client.assistants.delete("agent")),
-        ("runs.join_stream", _first_event(client.threads.join_stream(thread_id))),
     ]
     for word, call in calls:
         with pytest.raises(httpx.HTTPStatusError) as info:
@@ -103,11 +102,6 @@ async def test_left_out_features_answer_a_json_error_saying_so(client: Any) -> N
         assert info.value.response.status_code == 501, info.value.response.text
         assert info.value.response.headers["content-type"].startswith("application/json")
         assert word in info.value.response.json()["detail"]
-
-
-async def _first_event(stream: Any) -> Any:
-    async for part in await stream:
-        return part
 
 
 async def test_unknown_api_paths_and_methods_answer_json(server_url: str) -> None:
@@ -238,3 +232,29 @@ async def test_a_stateless_background_run_can_be_joined_and_read_after_it_ended(
     kept = await client.runs.create(None, "mapped", input={}, on_completion="keep")
     await client.runs.join(kept["thread_id"], kept["run_id"])
     assert (await client.threads.get(kept["thread_id"]))["values"] == {"log": ["start", "done"]}
+
+
+async def test_join_stream_of_a_thread_follows_each_run_as_it_happens(client: Any) -> None:
+    """threads.join_stream: a run running when the client comes, then one started later, each framed
+    by metadata events as the LangGraph server sends them; the stream ends when the thread is deleted."""
+    thread_id = (await client.threads.create())["thread_id"]
+    first = await client.runs.create(thread_id, "very_slow", input={})
+    await eventually(lambda: run_status_is(client, thread_id, first["run_id"], "running"), what="the run running")
+    events: list[tuple[str, Any]] = []
+    stream = await client.threads.join_stream(thread_id)
+    async for part in stream:
+        events.append((part.event, part.data))
+        if part.data == {"run_id": first["run_id"], "attempt": 1}:
+            await client.runs.cancel(thread_id, first["run_id"])
+        elif part.data == {"status": "run_done", "run_id": first["run_id"]}:
+            second = await client.runs.create(thread_id, "slow", input={})
+        elif part.event == "metadata" and part.data.get("status") == "run_done":
+            await client.threads.delete(thread_id)
+    assert events[0] == ("metadata", {"run_id": first["run_id"], "attempt": 1})
+    assert events[1][0] == "error" and events[2] == ("metadata", {"status": "run_done", "run_id": first["run_id"]})
+    direct = [(p.event, p.data) async for p in client.runs.stream(None, "slow", input={})][1:]  # after metadata
+    assert events[3:] == [
+        ("metadata", {"run_id": second["run_id"], "attempt": 1}),
+        *direct,  # every event of the run, as runs.stream gives them
+        ("metadata", {"status": "run_done", "run_id": second["run_id"]}),
+    ]
