@@ -13,10 +13,14 @@ Redis Cluster clients are not coalesced (a pipeline there spans nodes): callers 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import NoScriptError
+
 Fill = Callable[[Any], None]  # adds a caller's commands to the pipeline
+_SHARED: weakref.WeakKeyDictionary[Any, Coalescer] = weakref.WeakKeyDictionary()
 
 
 class Coalescer:
@@ -27,9 +31,14 @@ class Coalescer:
 
     @classmethod
     def of(cls, redis: Any) -> Coalescer | None:
+        """The one coalescer of this client (every store of the bot shares its pipelines), or None."""
         from redis.asyncio.cluster import RedisCluster
 
-        return None if isinstance(redis, RedisCluster) else cls(redis)
+        if isinstance(redis, RedisCluster):
+            return None
+        if redis not in _SHARED:
+            _SHARED[redis] = cls(redis)
+        return _SHARED[redis]
 
     async def run(self, fill: Fill) -> list[Any]:
         """The answers to the commands `fill` adds; the first error among them is raised."""
@@ -71,3 +80,15 @@ class Coalescer:
                 answer.set_exception(error)
             else:
                 answer.set_result(mine)
+
+
+async def scripted(together: Coalescer | None, script: Any, script_keys: list[str], args: list[Any]) -> Any:
+    """A registered script's answer, sent with the burst's other commands when coalescing (loaded
+    on first use: a script Redis does not know yet is not run, then sent on its own)."""
+    if together is not None:
+        try:
+            (answer,) = await together.run(lambda pipe: pipe.evalsha(script.sha, len(script_keys), *script_keys, *args))
+            return answer
+        except NoScriptError:
+            pass
+    return await script(keys=script_keys, args=args)

@@ -9,6 +9,7 @@ died first (`bot.slack.resumption`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -267,23 +268,27 @@ class Decisions:
                 reason = REFUSALS[result.outcome]
                 await self.deps.calls.ephemeral(channel, decision.user.split(SEPARATOR)[-1], reason, pause.thread_id)
                 return
+            # independent steps, together (one round trip when Redis coalesces them)
+            steps: list[Awaitable[Any]] = []
             if needed <= 1 or decision.decision not in ("approve", "edit"):
-                await self.approvals.audit(pause, slot, decision)
+                steps.append(self.approvals.audit(pause, slot, decision))
             if result.outcome == "complete":
-                await self.deadlines.cancel(pause)
+                steps.append(self.deadlines.cancel(pause))
             group = pause.group_of(int(slot.split(".")[0]))
+            latest = self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
             if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
-                await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group))
+                *_, shown = await asyncio.gather(*steps, latest)
+                await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group), latest=shown)
                 return
             # the whole pause, or (outcome "group") one typed interrupt of several, resumed alone by its id
             claimed = group if result.outcome == "group" else None
             token = uuid.uuid4().hex
-            claim = await self.resumptions.claim(pause, token, claimed)
+            *_, claim, shown = await asyncio.gather(*steps, self.resumptions.claim(pause, token, claimed), latest)
             if claim.outcome != "claimed":  # the same decision twice (a double click): one resume
                 await self.deps.calls.ephemeral(channel, decision.user, DONE, pause.thread_id)
                 return
             decided_at = time.time()
-            await self._announce(pause, group, result.decided, decided_at)
+            await self._announce(pause, group, result.decided, decided_at, shown)
         await self._resume(
             pause, group, result.decided, slot, decision, channel, (token, claim.attempt, claimed), decided_at
         )
@@ -311,12 +316,14 @@ class Decisions:
         await self._announce(pause, group, decided, decided_at)
         await self._resume(pause, group, decided, slot, decided[slot], channel, (token, claim.attempt, claimed), decided_at)
 
-    async def _announce(self, pause: Pause, group: int, decided: Mapping[str, SlotDecision], decided_at: float) -> None:
+    async def _announce(
+        self, pause: Pause, group: int, decided: Mapping[str, SlotDecision], decided_at: float,
+        latest: Pause | None = None,
+    ) -> None:
         """The message says who decided what, before the run (it may take long); its outcome then
         updates the headline (`Outcomes`)."""
-        await self._show(
-            pause, group, blocks.decided_blocks(pause, decided, decided_at, group=group), blocks.decided_text(pause)
-        )
+        body = blocks.decided_blocks(pause, decided, decided_at, group=group)
+        await self._show(pause, group, body, blocks.decided_text(pause), latest=latest)
 
     async def _resume(
         self,
@@ -454,10 +461,14 @@ class Decisions:
             pause.thread_id,
         )
 
-    async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]], text: str | None = None) -> None:
+    async def _show(
+        self, pause: Pause, group: int, body: list[dict[str, Any]], text: str | None = None, latest: Pause | None = None
+    ) -> None:
+        """Updates the group's messages; `latest`: the pause as just read (else it is read here)."""
         if pause.placement is None:
             return
-        latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
+        if latest is None:
+            latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
         for channel, ts in (latest or pause).message_refs(group):  # the message, its copies, its escalation
             await self.deps.calls.update(channel, ts, text or blocks.pause_text(pause), body, pause.thread_id)
 

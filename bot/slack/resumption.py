@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot import keys
-from bot.slack.coalesce import Coalescer
+from bot.slack.coalesce import Coalescer, scripted
 from bot.slack.pause import Pause
 from bot.slack.store import MemoryPauseStore
 
@@ -245,10 +245,10 @@ class RedisResumptions:
 
     async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
         if group is None:
-            outcome, attempt = await self._claim(keys=self._keys(pause)[:1], args=[token, GRACE_MS])
+            outcome, attempt = await scripted(self._together, self._claim, self._keys(pause)[:1], [token, GRACE_MS])
         else:
             args = [token, GRACE_MS, f"g{group}:", *pause.group_slots(group)]
-            outcome, attempt = await self._claim_group(keys=self._keys(pause), args=args)
+            outcome, attempt = await scripted(self._together, self._claim_group, self._keys(pause), args)
         text = outcome.decode() if isinstance(outcome, bytes) else outcome
         return Claim(text, int(attempt))  # type: ignore[arg-type]
 

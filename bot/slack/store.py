@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from redis.exceptions import NoScriptError
-
 from bot import keys
-from bot.slack.coalesce import Coalescer
+from bot.slack.coalesce import Coalescer, scripted
 from bot.slack.pause import Pause
 from bot.slack.prompts import SlotDecision
 
@@ -290,17 +288,6 @@ return 1
 """
 
 
-async def _scripted(together: Coalescer | None, script: Any, script_keys: list[str], args: list[Any]) -> Any:
-    """A script's answer, sent with the burst's other commands when coalescing (loaded on first use)."""
-    if together is not None:
-        try:
-            (answer,) = await together.run(lambda pipe: pipe.evalsha(script.sha, len(script_keys), *script_keys, *args))
-            return answer
-        except NoScriptError:  # not run: Redis does not know the script yet (or restarted)
-            pass
-    return await script(keys=script_keys, args=args)
-
-
 class RedisPauseStore:
     def __init__(self, redis: Any) -> None:
         self._redis = redis
@@ -329,7 +316,11 @@ class RedisPauseStore:
         return bool(created), _text(previous) or None
 
     async def get(self, thread_id: str, checkpoint_id: str) -> Pause | None:
-        raw = await self._redis.hget(keys.slack_pause(thread_id, checkpoint_id), "data")
+        key = keys.slack_pause(thread_id, checkpoint_id)
+        if self._together is not None:
+            (raw,) = await self._together.run(lambda pipe: pipe.hget(key, "data"))
+        else:
+            raw = await self._redis.hget(key, "data")
         return Pause.from_json(raw) if raw else None
 
     async def current(self, thread_id: str) -> str | None:
@@ -355,7 +346,7 @@ class RedisPauseStore:
         group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
         call = uuid.uuid4().hex
         args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, call, *group]
-        outcome, flat = await _scripted(self._together, self._decide, pause_keys, args)
+        outcome, flat = await scripted(self._together, self._decide, pause_keys, args)
         return Recorded(_text(outcome), _decoded(dict(zip(flat[::2], flat[1::2], strict=True))))  # type: ignore[arg-type]
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
