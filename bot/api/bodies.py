@@ -187,6 +187,14 @@ class RunCreate(Body):
     multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "enqueue"
     if_not_exists: Literal["create", "reject"] = "reject"
     on_completion: Literal["delete", "keep"] | None = None
+    after_seconds: float | None = None
+
+    @field_validator("after_seconds")
+    @classmethod
+    def _now(cls, value: float | None) -> float | None:
+        if value:  # delaying it silently would run it at once, which is not what was asked
+            raise ValueError("delayed runs are not supported: start the run when it is due (or send 0)")
+        return value
 
     @field_validator("stream_mode")
     @classmethod

@@ -9,12 +9,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api import bodies, wire
+from bot.api import bodies, listing, wire
 from bot.api.assistants import MANAGER
 from bot.runs import RunManager, RunRecord, RunRequest
 from bot.runs.errors import Invalid, NotFound
 
 HEARTBEAT_S = 5.0
+RUN_FIELDS = ("run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs",
+              "multitask_strategy", "cancel_reason")  # what runs.list(select=...) may name
 NO_RUN_TO_CANCEL = (  # the LangGraph server's words
     "No matching runs to cancel. Please verify the thread ID and run IDs are correct, "
     "and the runs haven't been deleted or completed."
@@ -189,8 +191,11 @@ async def list_runs(request: web.Request) -> web.Response:
         raise Invalid("limit and offset must be integers") from None
     if not 1 <= limit <= bodies.MAX_PAGE or offset < 0:
         raise Invalid(f"limit must be between 1 and {bodies.MAX_PAGE} and offset at least 0")
+    select = request.query.getall("select", [])
+    if unknown := [f for f in select if f not in RUN_FIELDS]:
+        raise Invalid(f"select: {unknown[0]!r} is not a run field; use any of {', '.join(RUN_FIELDS)}")
     runs = await manager.list_runs(thread_id, status=request.query.get("status"), limit=limit, offset=offset)
-    return wire.respond([r.to_json() for r in runs])
+    return wire.respond([listing.shape(r.to_json(), select, None) for r in runs])
 
 
 async def cancel(request: web.Request) -> web.Response:

@@ -258,3 +258,17 @@ async def test_join_stream_of_a_thread_follows_each_run_as_it_happens(client: An
         *direct,  # every event of the run, as runs.stream gives them
         ("metadata", {"status": "run_done", "run_id": second["run_id"]}),
     ]
+
+
+async def test_runs_list_select_and_delayed_runs_refused(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(thread_id, "mapped", input={})
+    await client.runs.join(thread_id, run["run_id"])
+    assert await client.runs.list(thread_id, select=["run_id", "status"]) == [{"run_id": run["run_id"], "status": "success"}]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.list(thread_id, select=["nope"])  # type: ignore[list-item]
+    assert info.value.response.status_code == 422
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.create(thread_id, "mapped", input={}, after_seconds=60)
+    assert info.value.response.status_code == 422 and "delayed runs" in info.value.response.json()["detail"]
+    assert len(await client.runs.list(thread_id)) == 1
