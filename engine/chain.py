@@ -39,6 +39,7 @@ class ThreadChain:
         self.unconfirmed: Head | None = None  # the remembered head this run prepared from, until a write confirms it
         self._given: Head | None = None  # a head a refused write brought back: the next load uses it
         self.writes = 0  # writes stored so far
+        self.refused = 0  # writes the store refused (CheckpointConflict)
 
     @property
     def stores(self) -> bool:
@@ -121,12 +122,17 @@ class ThreadChain:
             self.head_id = checkpoint.id
             return
         extra = self._confirming()
-        if after is None:
-            await self.saver.save(self.thread_id, self.ns, checkpoint.encode(), expected_head=self.head_id, **extra)
-        else:
-            await self.saver.save(
-                self.thread_id, self.ns, after.encode(), expected_head=self.head_id, then=checkpoint.encode(), **extra
-            )
+        try:
+            if after is None:
+                await self.saver.save(self.thread_id, self.ns, checkpoint.encode(), expected_head=self.head_id, **extra)
+            else:
+                await self.saver.save(
+                    self.thread_id, self.ns, after.encode(), expected_head=self.head_id, then=checkpoint.encode(),
+                    **extra,
+                )
+        except CheckpointConflict:
+            self.refused += 1
+            raise
         self.head_id = checkpoint.id
         self.unconfirmed = None
         self.writes += 1
@@ -140,7 +146,11 @@ class ThreadChain:
         if self.saver is None or self.thread_id is None or not (writes or discard):
             return
         blobs = {key: serde.dumps(value, f"pending write {key}") for key, value in writes.items()}
-        await self.saver.save_writes(self.thread_id, self.ns, checkpoint.id, blobs, exclusive=exclusive,
-                                     discard=discard, **self._confirming())
+        try:
+            await self.saver.save_writes(self.thread_id, self.ns, checkpoint.id, blobs, exclusive=exclusive,
+                                         discard=discard, **self._confirming())
+        except CheckpointConflict:
+            self.refused += 1
+            raise
         self.unconfirmed = None
         self.writes += 1

@@ -92,11 +92,12 @@ class GraphExecution:
             # refused: the thread changed; or none was made): prepare again from the head as it is.
             # Nothing ran meanwhile. After a refused write, the run must write before its tasks run
             # (a claim), or it stops with that conflict, as a run that had read the thread would.
+            by_store = refused if isinstance(refused, CheckpointConflict) and self.chain.refused else None
             self.chain.retry_from(refused)
             writes = self.chain.writes
             resuming, events = await self._prepare(input, recall=False)
-            if isinstance(refused, CheckpointConflict) and self.chain.writes == writes:
-                raise refused
+            if by_store is not None and self.chain.writes == writes:
+                raise by_store
         for event in events:
             yield event
         async for event in self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1):

@@ -207,3 +207,26 @@ async def test_a_run_that_writes_nothing_first_reads_the_thread(savers: Callable
     await two.ainvoke(Command(resume="A"), cfg)  # now at the second pause; `one` still remembers the first
     out = await one.ainvoke(None, cfg)
     assert out["first"] == "A" and runs == ["first", "first", "second", "second"]
+
+
+async def test_a_conflict_only_the_stale_memory_saw_is_not_reported(savers: Callable[[], RedisSaver]) -> None:
+    """`one` remembers its answered pause as unfinished (its node failed); `two` has since finished the
+    run. A resume from `one` is judged on the thread as it is, as a run that read it would be."""
+    failures = [RuntimeError("flaky")]
+
+    def ask(state: Two) -> Two:
+        answer = interrupt("first?")
+        if failures:
+            raise failures.pop()
+        return {"first": answer}
+
+    builder = StateGraph(Two)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    one, two = builder.compile(checkpointer=savers()), builder.compile(checkpointer=savers())
+    cfg = config()
+    await one.ainvoke({}, cfg)
+    with pytest.raises(RuntimeError, match="flaky"):
+        await one.ainvoke(Command(resume="A"), cfg)  # answered, then failed: `one` remembers that
+    assert await two.ainvoke(None, cfg) == {"first": "A"}  # `two` continues it to the end
+    assert await one.ainvoke(Command(resume="B"), cfg) == {"first": "A"}  # nothing pending: the values
