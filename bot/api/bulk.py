@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from bot.api import bodies, wire
 from bot.api.assistants import MANAGER
-from bot.api.runs import NO_RUN_TO_CANCEL, _run_request
+from bot.api.runs import NO_RUN_TO_CANCEL, run_request
 from bot.runs import RunManager, RunRecord
 from bot.runs.errors import Invalid, NotFound
 
@@ -102,7 +102,7 @@ async def create_batch(request: web.Request) -> web.Response:
     manager: RunManager = request.app[MANAGER]
     runs: list[dict[str, Any]] = []
     for body in parsed:
-        run = await manager.submit(None, _run_request(body), if_not_exists=body.if_not_exists)
+        run = await manager.submit(None, run_request(body), if_not_exists=body.if_not_exists)
         runs.append(run.to_json())
     return wire.respond(runs)
 

@@ -28,7 +28,8 @@ def _manager(request: web.Request) -> RunManager:
     return request.app[MANAGER]
 
 
-def _run_request(body: bodies.RunCreate) -> RunRequest:
+def run_request(body: bodies.RunCreate) -> RunRequest:
+    """The runs layer's request for a run body (`context` also reaches the config as `configurable`)."""
     config = dict(body.config or {})
     if body.context:
         config["configurable"] = {**body.context, **(config.get("configurable") or {})}
@@ -55,10 +56,10 @@ async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     thread_id = None if stateless else request.match_info["thread_id"]
     manager = _manager(request)
     if not (stateless and body.on_completion == "keep"):
-        return await manager.submit(thread_id, _run_request(body), if_not_exists=body.if_not_exists)
+        return await manager.submit(thread_id, run_request(body), if_not_exists=body.if_not_exists)
     kept = (await manager.create_thread()).thread_id  # the run's thread stays once it ended: an ordinary thread
     try:
-        return await manager.submit(kept, _run_request(body))
+        return await manager.submit(kept, run_request(body))
     except Exception:
         await manager.delete_thread(kept)
         raise
