@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from bot import keys
+from bot.batching import Batcher
 
 DEFAULT_MAXLEN = 10_000
 
@@ -82,10 +83,14 @@ class RedisAuditLog:
     def __init__(self, redis: Any, maxlen: int = DEFAULT_MAXLEN) -> None:
         self._redis = redis
         self._maxlen = maxlen
+        self._batcher = Batcher(redis)  # appends of many runs at once share network exchanges
 
     async def append(self, entry: AuditEntry) -> None:
         data = json.dumps(entry.to_json(), default=str)
-        await self._redis.xadd(keys.audit(entry.thread_id), {"entry": data}, maxlen=self._maxlen, approximate=False)
+        command = ("XADD", keys.audit(entry.thread_id), "MAXLEN", self._maxlen, "*", "entry", data)
+        (reply,) = await self._batcher.run(command)
+        if isinstance(reply, Exception):
+            raise reply
 
     async def entries(self, thread_id: str) -> list[AuditEntry]:
         rows = await self._redis.xrange(keys.audit(thread_id))

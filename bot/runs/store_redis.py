@@ -18,6 +18,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from bot import keys
+from bot.batching import Batcher
 from bot.runs.errors import Conflict, StorageUnavailable
 from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
 from bot.runs.store import LEASE_MS
@@ -206,6 +207,7 @@ class RedisRecords:
         self._redis = client
         self.lease_ms = lease_ms
         self._scripts: dict[str, str] = {}  # sha -> source, of the scripts sent in batches
+        self.batcher = Batcher(client)
         # A Cluster pipeline sends each node's share at once, in no set order between nodes.
         self._ordered_batches = not isinstance(client, RedisCluster)
         self._submit = client.register_script(_SUBMIT)
@@ -220,13 +222,10 @@ class RedisRecords:
         self._unindex = client.register_script(_UNINDEX)
 
     async def _batch(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Sends commands (scripts as ("EVALSHA", sha, ...)) in one network exchange and returns
-        their replies; a script the server lacks (new, restarted) is loaded and run again.
-        Each redis-py call costs about 100 µs of Python, so a step's commands share one."""
-        pipe = self._redis.pipeline(transaction=False)
-        for command in commands:
-            pipe.execute_command(*command)
-        replies = await pipe.execute(raise_on_error=False)
+        """Sends a step's commands (scripts as ("EVALSHA", sha, ...)) in one network exchange,
+        shared with other steps asked for meanwhile (`bot.batching`), and returns their
+        replies; a script the server lacks (new, restarted) is loaded and run again."""
+        replies = await self.batcher.run(*commands)
         for i, reply in enumerate(replies):
             if isinstance(reply, NoScriptError):
                 replies[i] = await self._evalsha(*commands[i][1:])
@@ -258,12 +257,12 @@ class RedisRecords:
 
     @_storage
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
-        stored = await self._redis.hgetall(keys.thread(thread_id))
+        (stored,) = await self._batch(("HGETALL", keys.thread(thread_id)))
         return ThreadRecord.from_fields(stored) if stored else None
 
     @_storage
     async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
-        await self._patch(keys=[keys.thread(thread_id)], args=_flat(encode_fields(changes)))
+        await self._batch(self._script(self._patch, [keys.thread(thread_id)], _flat(encode_fields(changes))))
 
     @_storage
     async def merge_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
@@ -308,7 +307,7 @@ class RedisRecords:
 
     @_storage
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
-        raw = await self._redis.get(keys.run(thread_id, run_id))
+        (raw,) = await self._batch(("GET", keys.run(thread_id, run_id)))
         return RunRecord.loads(raw) if raw else None
 
     @_storage
@@ -367,10 +366,10 @@ class RedisRecords:
     async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
         args: list[Any] = [self.lease_ms, run_id] + ([start.dumps()] if start is not None else [])
         run_key = keys.run(thread_id, run_id)
-        mine = bool(await self._turn(keys=[*self._queue_keys(thread_id), run_key], args=args))
+        (mine,) = await self._batch(self._script(self._turn, [*self._queue_keys(thread_id), run_key], args))
         if mine:  # the deadline index lives in its own slot: a separate single-key command
-            await self._redis.zadd(keys.LEASE_INDEX, {thread_id: _now_ms() + self.lease_ms})
-        return mine
+            await self._batch(("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, thread_id))
+        return bool(mine)
 
     @_storage
     async def release(
@@ -388,11 +387,13 @@ class RedisRecords:
         record = "-" if delete_run else (final.dumps() if final is not None else "")
         stamp, status = json.dumps(now_iso()), json.dumps(idle_status)
         args = [self.lease_ms, run_id, record, stamp, status, *_flat(encode_fields(thread_changes or {}))]
-        return int(await self._release(keys=self._run_keys(thread_id, run_id), args=args))
+        (left,) = await self._batch(self._script(self._release, self._run_keys(thread_id, run_id), args))
+        return int(left)
 
     @_storage
     async def queued(self, thread_id: str) -> list[str]:
-        return [_text(i) for i in await self._redis.lrange(keys.queue(thread_id), 0, -1)]
+        (ids,) = await self._batch(("LRANGE", keys.queue(thread_id), 0, -1))
+        return [_text(i) for i in ids]
 
     @_storage
     async def lapsed(self, limit: int) -> list[str]:

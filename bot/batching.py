@@ -1,0 +1,90 @@
+"""Automatic pipelining for the service's Redis steps (run records, the audit trail).
+
+A step is one command or a few that must reach Redis in order (a lease-index entry before the
+queue entry it guards). A step asked for while nothing is on the wire leaves at once; steps asked
+for while a batch is on the wire leave together as the next batch, each in its own order, on one
+pipeline. Under load, a hundred runs' bookkeeping then costs a few network exchanges instead of a
+hundred, and redis-py's per-call Python (pool checkout, retry wrapper, hooks: ~100 µs) is paid per
+batch. The checkpointer does the same for its commands (engine.checkpoint.pipelining); this one
+keeps a step's commands together, which that one does not promise.
+
+Replies come back per step, errors included as values (`raise_on_error=False`), so one step's
+failed command never fails another step of the batch. A batch whose connection fails fails
+every step in it (redis-py has retried it by then: every command the runs layer sends is safe
+to run twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+Command = tuple[Any, ...]
+
+
+class Batcher:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._queue: list[tuple[tuple[Command, ...], asyncio.Future[list[Any]]]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._direct = 0  # steps sent on their own, still waiting for their replies
+        self.steps = 0  # sent so far, and in how many network exchanges (for the bench)
+        self.round_trips = 0
+
+    async def run(self, *commands: Command) -> list[Any]:
+        """Sends the step's commands, in order, and returns their replies (exceptions as values)."""
+        self.steps += 1
+        if self._direct == 0 and self._sender is None:
+            self._direct += 1
+            self.round_trips += 1
+            try:
+                return await self._exchange(commands)
+            finally:
+                self._direct -= 1
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._queue.append((commands, future))
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_all())
+        return await future
+
+    async def _exchange(self, commands: tuple[Command, ...]) -> list[Any]:
+        if len(commands) == 1:  # a lone command: quicker than a pipeline of one
+            try:
+                return [await self.client.execute_command(*commands[0])]
+            except ResponseError as exc:  # the command's own error (a script missing...): a reply, as in a pipeline
+                return [exc]
+        pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return list(await pipe.execute(raise_on_error=False))
+
+    async def _send_all(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                self.round_trips += 1
+                await self._send(batch)
+        finally:
+            self._sender = None
+
+    async def _send(self, batch: list[tuple[tuple[Command, ...], asyncio.Future[list[Any]]]]) -> None:
+        flat = tuple(command for commands, _ in batch for command in commands)
+        try:
+            replies = await self._exchange(flat)
+        except Exception as exc:  # the connection failed: every step of the batch gets the error
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except BaseException:
+            for _, future in batch:
+                future.cancel()
+            raise
+        at = 0
+        for commands, future in batch:
+            mine, at = replies[at : at + len(commands)], at + len(commands)
+            if not future.done():  # its caller may have given up waiting
+                future.set_result(mine)
+

@@ -1,0 +1,59 @@
+"""Automatic pipelining of Redis steps (`bot.batching`) on one Redis and a Redis Cluster: steps asked
+for at once share exchanges, each step's commands run in its order, and an error stays its step's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError, ResponseError
+
+from bot.batching import Batcher
+from tests.conftest import free_port
+
+
+@pytest.fixture(params=["redis", "cluster"])
+async def client(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    if request.param == "redis":
+        made: Any = aioredis.from_url(request.getfixturevalue("redis_url"))
+    else:
+        made = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+    yield made
+    await made.aclose()
+
+
+async def test_steps_asked_for_at_once_share_exchanges_and_keep_their_order(client: Any) -> None:
+    batcher = Batcher(client)
+
+    async def step(i: int) -> list[Any]:
+        key = f"{{t{i}}}:k"  # one thread's keys: one slot, one node on a Cluster
+        return await batcher.run(("DEL", key), ("RPUSH", key, "a"), ("RPUSH", key, "b"), ("LRANGE", key, 0, -1))
+
+    replies = await asyncio.gather(*(step(i) for i in range(50)))
+    assert all(r[1:] == [1, 2, [b"a", b"b"]] for r in replies)  # each step's commands ran in its order
+    assert batcher.steps == 50 and batcher.round_trips < 50
+
+
+async def test_a_failed_command_is_its_own_steps_reply(client: Any) -> None:
+    batcher = Batcher(client)
+    await client.set("{e}:text", "x")
+    failing, fine = await asyncio.gather(batcher.run(("INCR", "{e}:text"), ("GET", "{e}:text")),
+                                         batcher.run(("SET", "{e}:other", "1"), ("GET", "{e}:other")))
+    assert isinstance(failing[0], ResponseError) and failing[1] == b"x"
+    assert fine == [True, b"1"]
+    (alone,) = await batcher.run(("INCR", "{e}:text"))  # sent on its own: the error is still a reply
+    assert isinstance(alone, ResponseError)
+
+
+async def test_a_lost_connection_fails_every_step_that_waited_on_it() -> None:
+    nowhere = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    try:
+        batcher = Batcher(nowhere)
+        outcomes = await asyncio.gather(*(batcher.run(("GET", "k")) for _ in range(3)), return_exceptions=True)
+        assert all(isinstance(o, ConnectionError) for o in outcomes)
+    finally:
+        await nowhere.aclose()
