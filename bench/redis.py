@@ -4,6 +4,10 @@ Prints, for one cycle (invoke -> pause, Command(resume=...) -> done, 3 checkpoin
   round trips per cycle and per checkpoint write   client calls counted at the client, per run too; and
                                                    the same for a saver that remembers no head
                                                    (remember=0: every run reads its thread first)
+                                                   4 is the floor: each run writes once before its
+                                                   node runs (input+step 0 / the resume claim: no node
+                                                   runs on a state no write confirmed, and one pause
+                                                   is claimed once) and once after (the pause / step 1)
   Redis commands per cycle                         every command Redis ran (INFO commandstats, which
                                                    also counts the commands inside our Lua scripts)
   bytes per paused thread, per checkpoint          INFO memory over 1,000 paused threads (TTL set)
