@@ -27,6 +27,8 @@ def secret_values(environ: Mapping[str, str]) -> list[str]:
 
 
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
+    if not text:  # most reports (a pause, a finish) have no message: no environment to scan
+        return text
     for value in secret_values(os.environ if environ is None else environ):
         text = text.replace(value, REDACTED)
     text = URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED, text)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+from redis.exceptions import NoScriptError
 
 from bot import keys
 from bot.slack.coalesce import Coalescer, scripted
@@ -306,36 +308,67 @@ class RedisPauseStore:
             keys.slack_decided(thread_id, checkpoint_id),
         ]
 
+    async def _one(self, command: Callable[[Any], Any]) -> Any:
+        """One command's answer, sent with the burst's other commands when coalescing."""
+        if self._together is not None:
+            (answer,) = await self._together.run(command)
+            return answer
+        return await command(self._redis)
+
+    async def _many(self, commands: Callable[[Any], None]) -> list[Any]:
+        """Commands in one pipeline (not a transaction), with the burst's others when coalescing."""
+        if self._together is not None:
+            return await self._together.run(commands)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            commands(pipe)
+            return list(await pipe.execute())
+
     async def open(self, pause: Pause) -> tuple[bool, str | None]:
         pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
-        created, previous = await self._open(keys=pause_keys, args=[pause.checkpoint_id, pause.to_json(), TTL_S, uuid.uuid4().hex])
-        if pause.placement:  # indexed before it is posted: a pause Slack refused can be re-posted
-            member = f"{pause.thread_id} {pause.checkpoint_id}"
-            await self._redis.zadd(keys.slack_pending(pause.placement.channel), {member: pause.created_at})
-            await self._redis.sadd(keys.SLACK_CHANNELS, pause.placement.channel)
+        args = [pause.checkpoint_id, pause.to_json(), TTL_S, uuid.uuid4().hex]
+        member = f"{pause.thread_id} {pause.checkpoint_id}"
+        placement = pause.placement
+
+        def index(pipe: Any) -> None:  # indexed before it is posted: a pause Slack refused can be re-posted
+            if placement is not None:
+                pipe.zadd(keys.slack_pending(placement.channel), {member: pause.created_at})
+                pipe.sadd(keys.SLACK_CHANNELS, placement.channel)
+
+        def script_then_index(pipe: Any) -> None:
+            pipe.evalsha(self._open.sha, len(pause_keys), *pause_keys, *args)
+            index(pipe)
+
+        if self._together is not None:  # the script and the indexes in one round trip
+            try:
+                created, previous = (await self._together.run(script_then_index))[0]
+                return bool(created), _text(previous) or None
+            except NoScriptError:  # the indexes went in; the script did not run: once more, loading it
+                pass
+        created, previous = await self._open(keys=pause_keys, args=args)
+        if placement is not None:
+            await self._many(index)
         return bool(created), _text(previous) or None
 
     async def get(self, thread_id: str, checkpoint_id: str) -> Pause | None:
         key = keys.slack_pause(thread_id, checkpoint_id)
-        if self._together is not None:
-            (raw,) = await self._together.run(lambda pipe: pipe.hget(key, "data"))
-        else:
-            raw = await self._redis.hget(key, "data")
+        raw = await self._one(lambda r: r.hget(key, "data"))
         return Pause.from_json(raw) if raw else None
 
     async def current(self, thread_id: str) -> str | None:
-        return _text(await self._redis.get(keys.slack_current(thread_id)))
+        return _text(await self._one(lambda r: r.get(keys.slack_current(thread_id))))
 
     async def set_posted(self, pause: Pause) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
+        member = f"{pause.thread_id} {pause.checkpoint_id}"
+
+        def writes(pipe: Any) -> None:
             pipe.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json())
-            member = f"{pause.thread_id} {pause.checkpoint_id}"
             for channel, ts in _indexed(pause):
                 pipe.set(keys.slack_message(channel, ts), member, ex=TTL_S)
-            await pipe.execute()
+
+        await self._many(writes)
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
-        raw = _text(await self._redis.get(keys.slack_message(channel, ts)))
+        raw = _text(await self._one(lambda r: r.get(keys.slack_message(channel, ts))))
         if not raw:
             return None
         thread_id, checkpoint_id = raw.split(" ", 1)
@@ -350,7 +383,7 @@ class RedisPauseStore:
         return Recorded(_text(outcome), _decoded(dict(zip(flat[::2], flat[1::2], strict=True))))  # type: ignore[arg-type]
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
-        return _decoded(await self._redis.hgetall(keys.slack_decided(thread_id, checkpoint_id)))
+        return _decoded(await self._one(lambda r: r.hgetall(keys.slack_decided(thread_id, checkpoint_id))))
 
     async def look(self, thread_id: str, checkpoint_id: str, message: tuple[str, str] | None = None) -> Look:
         pause_key = keys.slack_pause(thread_id, checkpoint_id)
@@ -362,13 +395,7 @@ class RedisPauseStore:
             if message is not None:
                 pipe.get(keys.slack_message(*message))
 
-        if self._together is not None:
-            answers = await self._together.run(reads)
-        else:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                reads(pipe)
-                answers = await pipe.execute()
-        (raw, status), current, decided, *at = answers
+        (raw, status), current, decided, *at = await self._many(reads)
         found = _text(at[0]) if at and at[0] else None
         at_message = tuple(found.split(" ", 1)) if found else None
         return Look(Pause.from_json(raw) if raw else None, at_message, _text(current), _text(status),  # type: ignore[arg-type]
@@ -380,15 +407,20 @@ class RedisPauseStore:
         return bool(await self._settle(keys=pause_keys, args=[pause.checkpoint_id, TTL_S, *pairs]))
 
     async def status(self, thread_id: str, checkpoint_id: str) -> str | None:
-        return _text(await self._redis.hget(keys.slack_pause(thread_id, checkpoint_id), "status"))
+        return _text(await self._one(lambda r: r.hget(keys.slack_pause(thread_id, checkpoint_id), "status")))
 
     async def undo(self, pause: Pause, slot: str) -> None:
         await self._undo(keys=self._keys(pause.thread_id, pause.checkpoint_id), args=[slot])
 
     async def close(self, pause: Pause, status: str) -> None:
-        await self._redis.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "status", status)
-        if pause.placement:
-            await self._redis.zrem(keys.slack_pending(pause.placement.channel), f"{pause.thread_id} {pause.checkpoint_id}")
+        placement = pause.placement
+
+        def writes(pipe: Any) -> None:
+            pipe.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "status", status)
+            if placement is not None:
+                pipe.zrem(keys.slack_pending(placement.channel), f"{pause.thread_id} {pause.checkpoint_id}")
+
+        await self._many(writes)
 
     async def leave(self, thread_id: str) -> str | None:
         return _text(await self._redis.getdel(keys.slack_current(thread_id)))

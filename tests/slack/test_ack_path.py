@@ -110,3 +110,20 @@ async def test_coalesced_commands_answer_each_caller_and_fail_alone(redis_client
     answers = await asyncio.gather(*(two(n) for n in range(50)), incr("text"), incr("count"), return_exceptions=True)
     assert answers[:50] == [[True, str(n).encode()] for n in range(50)]
     assert isinstance(answers[50], Exception) and answers[51] == 1
+
+
+async def test_scripts_redis_forgot_are_loaded_again_when_coalesced(redis_client: Any) -> None:
+    await redis_client.flushdb()
+    environment, close = await make_env(redis_client)
+    try:
+        thread_id = await environment.start("agent", {"some_text": "draft"})
+        await redis_client.script_flush()  # e.g. Redis restarted: the next pause is opened, decided, claimed
+        message = environment.pause_message(thread_id)
+        await environment.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+        await environment.settle()
+        assert await environment.resumes() == [(thread_id, "draft")]
+        await redis_client.script_flush()
+        looping = await environment.start("agent", {"some_text": "second"})
+        assert environment.pause_message(looping).ts
+    finally:
+        await close()
