@@ -13,6 +13,7 @@ from typing import Any
 from bot.slack import forms, limits
 from bot.slack.kit import (
     ACTION_PREFIX,
+    PAGE_BREAK,
     Block,
     code,
     context,
@@ -103,33 +104,46 @@ def pause_blocks(
     notes: Sequence[str] = (),
 ) -> list[Block]:
     """The message of one group of a pause (see `Pause.groups`; most pauses have one): its prompts,
-    their buttons for undecided slots, who decided the others.
+    their buttons for undecided slots, who decided the others. A group needing more decisions than
+    one message holds takes several (`Pause.pages`): their bodies joined by `PAGE_BREAK`, each within
+    Slack's limits (`kit.page` picks one).
 
     `closed` replaces all remaining buttons with a note (the pause was decided or went stale);
     `headline` replaces "is waiting for you" once the run it started has ended (failed, finished...);
     `notes` (e.g. who approved so far) go under the prompts.
     """
-    rendered = _pause_blocks(pause, group, decided or {}, closed, headline, notes, compact=False)
-    if len(rendered) > limits.MESSAGE_BLOCKS:  # many tool calls: name and arguments in one section each
-        rendered = _pause_blocks(pause, group, decided or {}, closed, headline, notes, compact=True)
-    return fit(rendered, limits.MESSAGE_BLOCKS)
+    pages = pause.pages(group) if pause.groups else [()]
+    out: list[Block] = []
+    for k, slots in enumerate(pages):
+        part = f"Message {k + 1} of {len(pages)}: decide each call in its message" if len(pages) > 1 else None
+        rendered = _pause_blocks(pause, group, set(slots), decided or {}, closed, headline, notes, part, compact=False)
+        if len(rendered) > limits.MESSAGE_BLOCKS:  # many tool calls: name and arguments in one section each
+            rendered = _pause_blocks(pause, group, set(slots), decided or {}, closed, headline, notes, part, compact=True)
+        out += ([PAGE_BREAK] if k else []) + fit(rendered, limits.MESSAGE_BLOCKS)
+    return out
 
 
 def _pause_blocks(
     pause: Pause,
     group: int,
+    slots: set[str],
     decided: Mapping[str, SlotDecision],
     closed: str | None,
     headline: str | None,
     notes: Sequence[str],
+    part: str | None,
     compact: bool,
 ) -> list[Block]:
     prompts = pause.prompts
     blocks: list[Block] = [section(headline or f"*{escape(pause.assistant_id)}* is waiting for you")]
+    if part:
+        blocks.append(context(part))
     for p in pause.groups[group] if pause.groups else ():
+        if not any(f"{p}.{s}" in slots for s in range(prompts[p].slots)):
+            continue  # shown in another message of the group
         if len(prompts) > 1:
             blocks.append(context(f"Interrupt {p + 1} of {len(prompts)}"))
-        blocks += _prompt_blocks(pause, p, prompts[p], decided, closed is not None, compact)
+        blocks += _prompt_blocks(pause, p, prompts[p], decided, closed is not None, compact, slots)
     blocks += [context(note) for note in _governance_notes(pause, closed is not None, notes)]
     if closed:
         blocks.append(context(closed))
@@ -148,7 +162,8 @@ def _governance_notes(pause: Pause, closed: bool, notes: Sequence[str]) -> list[
 
 
 def _prompt_blocks(
-    pause: Pause, p: int, prompt: Prompt, decided: Mapping[str, SlotDecision], closed: bool, compact: bool
+    pause: Pause, p: int, prompt: Prompt, decided: Mapping[str, SlotDecision], closed: bool, compact: bool,
+    slots: set[str],
 ) -> list[Block]:
     out: list[Block] = []
     if isinstance(prompt, TextPrompt):
@@ -168,6 +183,8 @@ def _prompt_blocks(
     elif isinstance(prompt, ToolPrompt):
         n = len(prompt.actions)
         for s, action in enumerate(prompt.actions):
+            if f"{p}.{s}" not in slots:
+                continue  # shown in another message of the group
             head = (
                 f"*Tool call {s + 1} of {n}: `{escape(action.name)}`*"
                 if n > 1

@@ -10,7 +10,6 @@ died first (`bot.slack.resumption`).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -18,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
-from bot.slack import blocks, forms, limits
+from bot.slack import blocks, forms, kit, limits, submissions
 from bot.slack.deps import Deps
 from bot.slack.lanes import LATER, URGENT
 from bot.slack.lifecycle import policy
@@ -30,10 +29,7 @@ from bot.slack.pause import ButtonRef, Pause
 from bot.slack.ports import AnswerRefused, NotFound, ResumeConflict
 from bot.slack.prompts import (
     BreakpointPrompt,
-    FormPrompt,
-    Prompt,
     SlotDecision,
-    TextPrompt,
     ToolPrompt,
     ValuePrompt,
     parse_reply,
@@ -52,7 +48,6 @@ OVERTAKEN = ("Your decision was not applied: this pause was answered elsewhere (
 THREAD_GONE = "No longer pending: its thread (or its assistant) no longer exists."
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
 ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
-FIRST_INPUT = "part.0"
 REFUSALS = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}
 Later = Callable[[], Awaitable[None]]  # what a click still has to do after its ack
 CLOSED = {
@@ -151,47 +146,8 @@ class Decisions:
         refusal = await self._refusal(pause, user, ref.slot, ref.decision)
         if refusal is not None or pause is None:
             return {forms.first_block(state_values): _plain(refusal or UNKNOWN)}, None, None
-        prompt = pause.prompts[ref.prompt_index]
-        typed = _typed_value(prompt, ref, state_values)
-        if typed is not None:
-            answer, problems = typed
-            if problems:
-                return problems, None, None
-            return {}, SlotDecision(ref.decision, answer, user), pause  # type: ignore[arg-type]
-        text, errors = blocks.read_parts(state_values)
-        if errors:
-            return errors, None, None
-        value: Any
-        if ref.decision == "edit" and isinstance(prompt, TextPrompt):
-            if not text.strip():
-                return (
-                    {FIRST_INPUT: "The text cannot be empty. Write the revised text, or close this and Approve."},
-                    None,
-                    None,
-                )
-            value = text
-        elif ref.decision == "edit" and isinstance(prompt, ToolPrompt):
-            try:
-                value = json.loads(text)
-            except ValueError as exc:
-                return {FIRST_INPUT: f"Not valid JSON: {exc}"}, None, None
-            original = prompt.actions[ref.slot_index].args
-            if isinstance(original, Mapping) and not isinstance(value, dict):
-                return {FIRST_INPUT: "The arguments must be a JSON object, like the original ones."}, None, None
-        elif ref.decision == "reject":
-            value = text.strip() or None
-        elif ref.decision == "respond":
-            if not text.strip():
-                return {FIRST_INPUT: "Write a reply first."}, None, None
-            value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
-        else:
-            return {FIRST_INPUT: "This form does not match the pause any more."}, None, None
-        decision = SlotDecision(ref.decision, value, user)  # type: ignore[arg-type]
-        if isinstance(prompt, ToolPrompt) and prompt.shape == "tool_approval":
-            errors = forms.decision_errors(prompt.actions[ref.slot_index], decision, state_values)
-            if errors:
-                return errors, None, None
-        return {}, decision, pause
+        errors, decision = submissions.read(pause.prompts[ref.prompt_index], ref, user, state_values)
+        return errors, decision, pause if decision is not None else None
 
     # --- a reply in the pause's Slack thread ----------------------------------------------
 
@@ -451,9 +407,8 @@ class Decisions:
         """The graph refused the answer: the slot opens again, and whoever answered is told why."""
         await self.deps.store.undo(pause, slot)
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-        body = blocks.pause_blocks(pause, decided, group=group)
         note = f"⚠️ The graph refused <@{decision.user}>'s answer; it is still waiting for one."
-        await self._show(pause, group, blocks.fit([*body[:-1], blocks.context(note), body[-1]], limits.MESSAGE_BLOCKS))
+        await self._show(pause, group, blocks.pause_blocks(pause, decided, group=group, notes=[note]))
         await self.deps.calls.ephemeral(
             channel,
             decision.user,
@@ -469,20 +424,9 @@ class Decisions:
             return
         if latest is None:
             latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
-        for channel, ts in (latest or pause).message_refs(group):  # the message, its copies, its escalation
-            await self.deps.calls.update(channel, ts, text or blocks.pause_text(pause), body, pause.thread_id)
-
-
-def _typed_value(prompt: Prompt, ref: ButtonRef, state_values: Mapping[str, Any]) -> tuple[Any, dict[str, str]] | None:
-    """A form's answer or a typed edit's arguments (with field errors); None for the other modals."""
-    if ref.decision == "answer" and isinstance(prompt, FormPrompt):
-        return forms.answer_value(prompt, state_values)
-    if ref.decision == "edit" and isinstance(prompt, ToolPrompt):
-        action = prompt.actions[ref.slot_index]
-        form = forms.edit_form(action)
-        if form is not None:
-            return forms.edit_value(action, form, state_values)
-    return None
+        for channel, ts, page in (latest or pause).page_refs(group):  # its messages, copies, escalation
+            await self.deps.calls.update(channel, ts, text or blocks.pause_text(pause), kit.page(body, page),
+                                         pause.thread_id)
 
 
 def _plain(text: str) -> str:

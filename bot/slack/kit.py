@@ -43,6 +43,22 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": limits.clip(text, limits.SECTION_FIELD)}]}
 
 
+# Between the messages of a body that takes several (`Pause.pages`); never sent: `page` splits on it.
+PAGE_BREAK: Block = {"type": "sluice.page_break"}
+
+
+def page(body: list[Block], index: int) -> list[Block]:
+    """The blocks of message `index` of a body split over several messages (a body without breaks is
+    one message, whatever the index)."""
+    pages: list[list[Block]] = [[]]
+    for block in body:
+        if block is PAGE_BREAK or block == PAGE_BREAK:
+            pages.append([])
+        else:
+            pages[-1].append(block)
+    return pages[index] if 0 <= index < len(pages) else pages[0]
+
+
 def fit(blocks: list[Block], max_blocks: int) -> list[Block]:
     """At most `max_blocks` blocks; when cut, the last one says how many were left out."""
     if len(blocks) <= max_blocks:

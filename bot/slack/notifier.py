@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bot.slack import blocks, limits
+from bot.slack import blocks, kit, limits
 from bot.slack import outcome_blocks as ob
 from bot.slack.deps import Deps
 from bot.slack.lanes import SOON
@@ -142,10 +142,9 @@ class Notifier:
         assert pause.placement is not None
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         posted_ts: list[str] = []
-        for group in range(len(pause.groups)):
-            ts = await self.deps.calls.post(
-                pause.placement, blocks.pause_text(pause), blocks.pause_blocks(pause, decided, group=group), pause.thread_id
-            )
+        for group, page in pause.units():  # one message per group, or more for a long one (`Pause.pages`)
+            body = kit.page(blocks.pause_blocks(pause, decided, group=group), page)
+            ts = await self.deps.calls.post(pause.placement, blocks.pause_text(pause), body, pause.thread_id)
             if ts is None:
                 return pause  # stays pending and indexed: `/sluice pending` posts it again
             posted_ts.append(ts)
@@ -232,14 +231,10 @@ class Notifier:
             for group in range(len(pause.groups)):
                 if all(slot in decided for slot in pause.group_slots(group)):
                     continue  # resumed on its own already: it says so
-                for channel, ts in pause.message_refs(group):
-                    await self.deps.calls.update(
-                        channel,
-                        ts,
-                        blocks.decided_text(pause, what),
-                        blocks.pause_blocks(pause, decided, closed=note, group=group, headline=headline),
-                        thread_id,
-                    )
+                body = blocks.pause_blocks(pause, decided, closed=note, group=group, headline=headline)
+                for channel, ts, page in pause.page_refs(group):
+                    await self.deps.calls.update(channel, ts, blocks.decided_text(pause, what), kit.page(body, page),
+                                                 thread_id)
 
 
 def _what_then(event: RunEvent) -> str:

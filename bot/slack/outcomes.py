@@ -18,6 +18,7 @@ from bot.slack import outcome_blocks as ob
 from bot.slack.blocks import Block, decided_blocks
 from bot.slack.deps import Deps
 from bot.slack.failures import Failure, FailureStore
+from bot.slack.kit import page
 from bot.slack.lifecycle import policy
 from bot.slack.pause import Pause, Placement
 from bot.slack.ports import ResumeConflict, RunEvent
@@ -87,8 +88,8 @@ class Outcomes:
         for g in [group] if others_open else sorted({group, *done}):
             at = decided_at if g == group else 0.0  # an earlier group was decided at another time
             body = decided_blocks(pause, decided, at, headline=headline, group=g)
-            for channel, ts in pause.message_refs(g):  # its copies and its escalation too
-                await self.deps.calls.update(channel, ts, headline, body, pause.thread_id)
+            for channel, ts, k in pause.page_refs(g):  # its copies and its escalation too
+                await self.deps.calls.update(channel, ts, headline, page(body, k), pause.thread_id)
 
     async def report_failure(self, event: RunEvent, where: Placement, pause_checkpoint: str = "",
                              decided_at: float = 0.0) -> None:

@@ -15,6 +15,10 @@ from typing import Any
 from bot.slack.prompts import BreakpointPrompt, FormPrompt, Prompt, ToolPrompt, classify
 
 SLOT = re.compile(r"^[0-9]+\.[0-9]+$")  # "<prompt>.<slot>", both indexes from 0
+# Decisions one message shows: a group needing more (a review of many tool calls) is split over
+# several messages, so that every call keeps its buttons within Slack's 50 blocks a message (a call
+# takes up to 3 blocks, plus the headline, notes and footer).
+PAGE_SLOTS = 14
 
 
 @dataclass(frozen=True)
@@ -46,14 +50,15 @@ class Pause:
     created_at: float = 0.0
     from_slack: bool = False
     copies: tuple[str, ...] = ()  # earlier messages of this pause (posted again): updated with it
-    more_ts: tuple[str, ...] = ()  # the other groups' messages, in group order
+    more_ts: tuple[str, ...] = ()  # the other messages (`units`: other groups', other pages'), in order
     # Governance (bot.slack.lifecycle): the effective settings, the run's own ones (carried to the
     # next pause), who asked for the run, the current deadline, where it was escalated.
     policy: Mapping[str, Any] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
     requester: str | None = None
     deadline_at: float | None = None
-    escalated: Placement | None = None  # the escalation's message: channel and ts
+    escalated: Placement | None = None  # the escalation's (first) message: channel and ts
+    escalated_more: tuple[str, ...] = ()  # the escalation's other messages (same order as `more_ts`)
     # The thread checkpoint a decision resumes at, when it is not `checkpoint_id`: a pause opened by a
     # state update (`Notifier._updated`) is keyed apart from the question its Continue brings back on
     # the same checkpoint.
@@ -67,20 +72,41 @@ class Pause:
     @property
     def messages(self) -> list[str]:
         """Every posted message of this pause (ts), the current ones first."""
-        return [*self.messages_of(0), *self.more_ts]
+        return [t for _, t, _ in self._own_refs()]
+
+    def units(self) -> list[tuple[int, int]]:
+        """(group, page) of each message the pause is posted as, in posting order (`ts`, then `more_ts`)."""
+        return [(g, k) for g in range(len(self.groups)) for k in range(len(self.pages(g)))]
+
+    def pages(self, group: int) -> list[tuple[str, ...]]:
+        """The slots each message of a group shows: one message, unless it needs more than PAGE_SLOTS."""
+        slots = self.group_slots(group)
+        if len(slots) <= PAGE_SLOTS:
+            return [tuple(slots)]
+        return [tuple(slots[i : i + PAGE_SLOTS]) for i in range(0, len(slots), PAGE_SLOTS)]
+
+    def _own_refs(self) -> list[tuple[int, str, int]]:
+        """(group, ts, page) of every posted message, copies (earlier posts of the first) included."""
+        posted = [self.ts, *self.more_ts] if self.ts else []
+        refs = [(g, t, k) for (g, k), t in zip(self.units(), posted, strict=False) if t]
+        return refs + [(0, t, 0) for t in self.copies]
 
     def messages_of(self, group: int) -> list[str]:
-        """The posted messages of one group: the current one first (the first group's copies after)."""
-        if group == 0:
-            return [self.ts, *self.copies] if self.ts else list(self.copies)
-        return [self.more_ts[group - 1]] if group - 1 < len(self.more_ts) else []
+        """The posted messages of one group, in page order (the first group's copies after)."""
+        return [t for g, t, _ in self._own_refs() if g == group]
+
+    def page_refs(self, group: int) -> list[tuple[str, str, int]]:
+        """(channel, ts, page) of every message showing this group: its own and copies, and the
+        escalation's (which repeats every message of the pause in its channel)."""
+        refs = [(self.placement.channel, t, k) for g, t, k in self._own_refs() if g == group] if self.placement else []
+        if self.escalated is not None and self.escalated.thread_ts:
+            posted = [self.escalated.thread_ts, *self.escalated_more]
+            refs += [(self.escalated.channel, t, k) for (g, k), t in zip(self.units(), posted, strict=False) if g == group]
+        return refs
 
     def message_refs(self, group: int) -> list[tuple[str, str]]:
-        """(channel, ts) of every message showing this group: its own and copies, and the escalation's."""
-        refs = [(self.placement.channel, ts) for ts in self.messages_of(group)] if self.placement else []
-        if self.escalated is not None and self.escalated.thread_ts and group == 0:
-            refs.append((self.escalated.channel, self.escalated.thread_ts))
-        return refs
+        """(channel, ts) of every message showing this group (see `page_refs`)."""
+        return [(channel, t) for channel, t, _ in self.page_refs(group)]
 
     @cached_property
     def prompts(self) -> list[Prompt]:
@@ -119,10 +145,10 @@ class Pause:
         return self.interrupts[prompt_index].id if prompt_index < len(self.interrupts) else "-"
 
     def posted(self, placement: Placement, ts: str, more_ts: tuple[str, ...] = ()) -> Pause:
-        """Posted (again) at `ts` (and the other groups at `more_ts`): a message posted before in the
-        same channel becomes a copy."""
+        """Posted (again) at `ts` (and its other messages at `more_ts`, see `units`): a first message
+        posted before in the same channel becomes a copy."""
         same_channel = self.placement and placement.channel == self.placement.channel
-        earlier = [t for t in self.messages_of(0) if t != ts] if same_channel else []
+        earlier = [t for t in ([self.ts] if self.ts else []) + list(self.copies) if t != ts] if same_channel else []
         return replace(self, placement=placement, ts=ts, copies=tuple(earlier), more_ts=more_ts)
 
     def to_json(self) -> str:
@@ -152,6 +178,7 @@ class Pause:
                 "requester": self.requester,
                 "deadline_at": self.deadline_at,
                 "escalated": [self.escalated.channel, self.escalated.thread_ts] if self.escalated else None,
+                "escalated_more": list(self.escalated_more),
                 "head": self.head,
             },
             default=str,
@@ -183,6 +210,7 @@ class Pause:
             requester=data.get("requester"),
             deadline_at=data.get("deadline_at"),
             escalated=Placement(*data["escalated"]) if data.get("escalated") else None,
+            escalated_more=tuple(data.get("escalated_more") or ()),
             head=data.get("head"),
         )
 

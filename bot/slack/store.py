@@ -103,7 +103,7 @@ def _indexed(pause: Pause) -> list[tuple[str, str]]:
     """The messages a click may come from: every posted one, and the escalation's."""
     out = [(pause.placement.channel, ts) for ts in pause.messages] if pause.placement else []
     if pause.escalated is not None and pause.escalated.thread_ts:
-        out.append((pause.escalated.channel, pause.escalated.thread_ts))
+        out += [(pause.escalated.channel, ts) for ts in (pause.escalated.thread_ts, *pause.escalated_more)]
     return out
 
 

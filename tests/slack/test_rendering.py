@@ -10,6 +10,7 @@ import pytest
 
 from bot.playground.block_kit import block_errors, view_errors
 from bot.slack import blocks, limits
+from bot.slack.kit import page
 from bot.slack.pause import ButtonRef, Pause, PendingInterrupt
 from bot.slack.prompts import SlotDecision, TextPrompt, ToolPrompt, ValuePrompt, classify, parse_reply, resume_value
 
@@ -149,18 +150,22 @@ def test_huge_text_is_truncated_visibly_within_limits() -> None:
     assert all(len(b["text"]["text"]) <= limits.SECTION_TEXT for b in rendered if b["type"] == "section")
 
 
-def test_huge_tool_args_and_many_actions_stay_under_fifty_blocks() -> None:
+def test_huge_tool_args_and_many_actions_take_several_messages_each_under_fifty_blocks() -> None:
     many = {
         "action_requests": [{"name": f"tool_{i}", "args": {"blob": "y" * 5000}} for i in range(40)],
         "review_configs": [],
     }
-    rendered = blocks.pause_blocks(pause_of(many))
-    assert len(rendered) == limits.MESSAGE_BLOCKS
-    assert block_errors(rendered) == []
-    assert limits.TRUNCATED in json.dumps(rendered[-1], ensure_ascii=False)
-    assert limits.TRUNCATED in all_text(rendered[:3])  # each action's arguments are cut visibly
-    # compact: one section per action, so 24 of the 40 calls keep their buttons
-    assert len(buttons(rendered)) >= 2 * 20
+    pause = pause_of(many)
+    body = blocks.pause_blocks(pause)
+    assert [len(p) for p in pause.pages(0)] == [14, 14, 12] and pause.units() == [(0, 0), (0, 1), (0, 2)]
+    pages = [page(body, k) for k in range(3)]
+    for rendered in pages:
+        assert len(rendered) <= limits.MESSAGE_BLOCKS and block_errors(rendered) == []
+        assert limits.TRUNCATED in all_text(rendered[:4])  # each action's arguments are cut visibly
+    # every call keeps its buttons, in its own message; none is left out
+    slots = [b["value"].split("|")[3] for rendered in pages for b in buttons(rendered) if b["text"]["text"] == "Approve"]
+    assert slots == [f"0.{i}" for i in range(40)]
+    assert "Message 2 of 3" in all_text(pages[1])
 
 
 def test_long_names_clip_button_text_and_modal_title() -> None:

@@ -23,6 +23,7 @@ from bot.audit import AuditEntry
 from bot.slack import blocks
 from bot.slack.deps import Deps
 from bot.slack.kit import escape
+from bot.slack.kit import page as page_of
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.timers import Timer
 from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
@@ -115,7 +116,9 @@ class Deadlines:
         mentions = " ".join(_mention(i) for i in self.approver_ids(pause) if i != "*")
         deadline = f" (deadline {blocks.when(pause.deadline_at)})" if pause.deadline_at else ""
         text = f"⏰ Reminder{': ' + mentions if mentions else ''}: *{escape(pause.assistant_id)}* is still waiting for a decision{deadline}."
-        for channel, ts in pause.message_refs(0)[:1] if pause.escalated is None else pause.message_refs(0)[-1:]:
+        where = pause.escalated if pause.escalated is not None else None
+        first = pause.message_refs(0)[:1]
+        for channel, ts in [(where.channel, where.thread_ts)] if where is not None and where.thread_ts else first:
             await self.deps.calls.post(Placement(channel, _thread_of(pause, channel, ts)), text, [blocks.section(text)],
                                        pause.thread_id)
         every = policy.of(pause).remind_every_seconds
@@ -251,21 +254,28 @@ class Deadlines:
                  f"<#{escape(pause.placement.channel if pause.placement else '?')}>.")
         moved = replace(pause, deadline_at=deadline)
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-        body = blocks.pause_blocks(moved, decided, notes=[intro], group=0)
-        ts = await self.deps.calls.post(Placement(target.slack_channel), blocks.pause_text(pause), body, pause.thread_id)
-        if ts is None:
+        posted: list[str] = []  # every message of the pause (each group, each page) again, in its order
+        for g, k in pause.units():
+            body = page_of(blocks.pause_blocks(moved, decided, notes=[intro], group=g), k)
+            at = await self.deps.calls.post(Placement(target.slack_channel), blocks.pause_text(pause), body,
+                                            pause.thread_id)
+            if at is None:
+                break
+            posted.append(at)
+        if len(posted) < len(pause.units()):
             log.warning("escalating thread %s to %s failed; it expires instead", pause.thread_id, target.slack_channel)
             await self._expire(pause, waited_s, "escalate")
             return
-        escalated = replace(moved, escalated=Placement(target.slack_channel, ts))
+        ts = posted[0]
+        escalated = replace(moved, escalated=Placement(target.slack_channel, ts), escalated_more=tuple(posted[1:]))
         await self.deps.store.set_posted(escalated)
         await self._audit(pause, "escalate", detail=f"to {target.slack_channel} after {policy.waited(waited_s)}")
         await self.cancel(pause)
         await self.opened(escalated)
         for g in range(len(pause.groups)):  # the original says where it went (its buttons stay usable)
-            for channel, at in pause.message_refs(g):
+            for channel, at, k in pause.page_refs(g):
                 await self.deps.calls.update(channel, at, blocks.pause_text(pause),
-                                             blocks.pause_blocks(escalated, decided, group=g), pause.thread_id)
+                                             page_of(blocks.pause_blocks(escalated, decided, group=g), k), pause.thread_id)
         mentions = " ".join(_mention(i) for i in target.approvers)
         if mentions:
             call = f"{mentions}: this needs your decision."
@@ -273,8 +283,9 @@ class Deadlines:
 
     async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]], what: str) -> None:
         latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id) or pause
-        for channel, ts in latest.message_refs(group):
-            await self.deps.calls.update(channel, ts, blocks.decided_text(pause, what), body, pause.thread_id)
+        for channel, ts, page in latest.page_refs(group):
+            await self.deps.calls.update(channel, ts, blocks.decided_text(pause, what), page_of(body, page),
+                                         pause.thread_id)
 
     # --- the audit trail ------------------------------------------------------------------------
 
