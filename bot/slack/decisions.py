@@ -17,23 +17,20 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
-from bot.slack import blocks, forms, kit, limits, submissions
+from bot.slack import blocks, forms, kit, limits, resume_request, submissions
 from bot.slack.deps import Deps
 from bot.slack.lanes import LATER, URGENT
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.approvals import Approvals
 from bot.slack.lifecycle.deadlines import Deadlines
 from bot.slack.lifecycle.quorum import SEPARATOR, MemoryQuorum, Quorum
-from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
 from bot.slack.pause import ButtonRef, Pause
 from bot.slack.ports import AnswerRefused, NotFound, ResumeConflict
 from bot.slack.prompts import (
-    BreakpointPrompt,
     SlotDecision,
     ToolPrompt,
     ValuePrompt,
     parse_reply,
-    resume_value,
 )
 from bot.slack.resumption import Resumptions, resume_run_id
 from bot.slack.store import Look, Recorded
@@ -296,31 +293,7 @@ class Decisions:
         None when the decision completed the whole pause): the whole pause, or (typed pauses) this
         group's interrupt alone, by id. Submitting takes a slot after the more urgent work; waiting
         for the run holds none."""
-        prompts = pause.prompts
-        is_breakpoint = len(prompts) == 1 and isinstance(prompts[0], BreakpointPrompt)
-        values = {
-            p: resume_value(prompts[p], [decided[f"{p}.{s}"] for s in range(prompts[p].slots)])
-            for p in pause.groups[group]
-        }
-        value: Any = values[0] if len(prompts) == 1 else {pause.interrupts[p].id: v for p, v in values.items()}
-        configurable: dict[str, Any] = {}
-        if pause.placement:
-            configurable["slack_channel"] = pause.placement.channel
-            if pause.placement.thread_ts:
-                configurable["slack_thread_ts"] = pause.placement.thread_ts
-        if pause.overrides:  # the run's own settings hold for its next pauses too
-            configurable[policy.RUN_KEY] = dict(pause.overrides)
-        mine = pause.group_slots(group)
-        metadata: dict[str, Any] = {
-            "slack_decided_by": sorted({u for s, d in decided.items() if s in mine for u in d.user.split(SEPARATOR)}),
-            DECIDED_PAUSE: pause.checkpoint_id,  # what the run does next is told in this pause's thread
-            DECIDED_GROUP: group,  # ... under this group's message
-            DECIDED_AT: decided_at,
-        }
-        if pause.from_slack:
-            metadata[SLACK_ORIGIN] = True
-        if pause.requester:
-            metadata["requested_by"] = pause.requester
+        request = resume_request.for_group(pause, group, decided, decided_at)
         token, attempt, claimed = claim
 
         async with self.deps.lanes.slot(LATER) as free:
@@ -333,10 +306,10 @@ class Decisions:
                 await self.deps.runs.resume(
                     pause.thread_id,
                     pause.assistant_id,
-                    value,
-                    is_breakpoint=is_breakpoint,
-                    config={"configurable": configurable},
-                    metadata=metadata,
+                    request.value,
+                    is_breakpoint=request.is_breakpoint,
+                    config=request.config,
+                    metadata=request.metadata,
                     checkpoint_id=pause.at,
                     run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt, claimed),
                     on_queued=queued,

@@ -30,6 +30,7 @@ from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_O
 from bot.slack.pause import Pause, Placement
 from bot.slack.ports import ResumeConflict
 from bot.slack.prompts import BreakpointPrompt, SlotDecision, resume_value
+from bot.slack.resume_request import run_config
 from bot.slack.resumption import Resumptions, resume_run_id
 
 log = logging.getLogger("sluice.slack")
@@ -196,13 +197,6 @@ class Deadlines:
             values = dict.fromkeys(values, outcome["resume"])
         value: Any = values[0] if len(pause.prompts) == 1 else {pause.interrupts[p].id: v for p, v in values.items()}
         now = self.clock()
-        configurable: dict[str, Any] = {}
-        if pause.placement:
-            configurable["slack_channel"] = pause.placement.channel
-            if pause.placement.thread_ts:
-                configurable["slack_thread_ts"] = pause.placement.thread_ts
-        if pause.overrides:
-            configurable[policy.RUN_KEY] = dict(pause.overrides)
         metadata: dict[str, Any] = {
             "slack_decided_by": [policy.TIMER], DECIDED_PAUSE: pause.checkpoint_id, DECIDED_GROUP: 0,
             DECIDED_AT: now, "sluice_timed_out": True,
@@ -223,7 +217,7 @@ class Deadlines:
         run_id = resume_run_id(pause.thread_id, pause.checkpoint_id, claim[1]) if claim is not None else None
         try:
             await self.deps.runs.resume(pause.thread_id, pause.assistant_id, value, is_breakpoint=is_breakpoint,
-                                        config={"configurable": configurable}, metadata=metadata,
+                                        config=run_config(pause), metadata=metadata,
                                         checkpoint_id=pause.at, run_id=run_id, on_queued=queued)
         except ResumeConflict:
             await self.deps.store.close(pause, "answered_elsewhere")
