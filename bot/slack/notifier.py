@@ -138,12 +138,14 @@ class Notifier:
         return posted
 
     async def post(self, pause: Pause) -> Pause:
-        """Posts (or re-posts) a pending pause with the slots decided so far: one message per group."""
+        """Posts (or re-posts) a pending pause with the slots decided so far: one message per group
+        (several for a group of many decisions)."""
         assert pause.placement is not None
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         posted_ts: list[str] = []
+        bodies = [blocks.pause_blocks(pause, decided, group=g) for g in range(len(pause.groups))]
         for group, page in pause.units():  # one message per group, or more for a long one (`Pause.pages`)
-            body = kit.page(blocks.pause_blocks(pause, decided, group=group), page)
+            body = kit.page(bodies[group], page)
             ts = await self.deps.calls.post(pause.placement, blocks.pause_text(pause), body, pause.thread_id)
             if ts is None:
                 return pause  # stays pending and indexed: `/sluice pending` posts it again

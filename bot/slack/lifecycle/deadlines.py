@@ -249,8 +249,9 @@ class Deadlines:
         moved = replace(pause, deadline_at=deadline)
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         posted: list[str] = []  # every message of the pause (each group, each page) again, in its order
+        bodies = [blocks.pause_blocks(moved, decided, notes=[intro], group=g) for g in range(len(pause.groups))]
         for g, k in pause.units():
-            body = page_of(blocks.pause_blocks(moved, decided, notes=[intro], group=g), k)
+            body = page_of(bodies[g], k)
             at = await self.deps.calls.post(Placement(target.slack_channel), blocks.pause_text(pause), body,
                                             pause.thread_id)
             if at is None:
