@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ API_PREFIXES = ("/assistants", "/threads", "/runs", "/info", "/store")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+@functools.lru_cache(maxsize=1024)  # every API request asks about its peer; parsing the address cost more than the rest of the check
 def is_loopback(host: str | None) -> bool:
     """Whether `host` (an address, maybe with an IPv6 zone, or "localhost") is this machine alone:
     used for the API's callers and for the address a server listens on."""

@@ -83,30 +83,47 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
     """The run's result as the JSON body. A run that ends within the first heartbeat period is
     answered in one response (headers and body in one write); a longer one gets its headers, then a
     newline every few seconds (as the LangGraph server does, so proxies keep the connection)."""
-    join = asyncio.ensure_future(_manager(request).join(run.thread_id, run.run_id))
+    manager = _manager(request)
     response: web.StreamResponse | None = None
     result: Any
     try:
-        while True:
-            done, _ = await asyncio.wait({join}, timeout=HEARTBEAT_S)
-            if done:
-                break
-            if response is None:
-                response = web.StreamResponse(headers={"Content-Type": "application/json", **_location(run)})
-                await response.prepare(request)
-            await response.write(b"\n")
-        result = wire.run_result(join.result())
+        ended = await _join_within(manager, run, HEARTBEAT_S)  # most runs: no task, no heartbeat
+        if ended is None:
+            join = asyncio.ensure_future(manager.join(run.thread_id, run.run_id))
+            try:
+                while True:
+                    if response is None:
+                        response = web.StreamResponse(headers={"Content-Type": "application/json", **_location(run)})
+                        await response.prepare(request)
+                    await response.write(b"\n")
+                    done, _ = await asyncio.wait({join}, timeout=HEARTBEAT_S)
+                    if done:
+                        break
+                ended = join.result()
+            finally:
+                join.cancel()
+        result = wire.run_result(ended)
     except Exception as exc:  # the error ends the body with a 200, as the LangGraph server does
         log.warning("waiting for run %s failed: %s", run.run_id, exc)
         result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
-    finally:
-        join.cancel()
     body = wire.dumps_bytes(result)
     if response is None:
         return web.Response(body=body, headers={"Content-Type": "application/json", **_location(run)})
     await response.write(body)
     await response.write_eof()
     return response
+
+
+async def _join_within(manager: RunManager, run: RunRecord, seconds: float) -> RunRecord | None:
+    """The run's final record if it ends within `seconds`, else None (waiting here is read-only, so
+    stopping it is harmless)."""
+    try:
+        async with asyncio.timeout(seconds) as within:
+            return await manager.join(run.thread_id, run.run_id)
+    except TimeoutError:
+        if not within.expired():  # a TimeoutError of the join's own
+            raise
+        return None
 
 
 async def wait(request: web.Request) -> web.StreamResponse:

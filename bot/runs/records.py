@@ -73,8 +73,12 @@ def copy_record(record: R) -> R:
     """A record no one else holds: every field copied as `plain_copy` does (what storing it and
     reading it back gives), so changing the copy's fields or nested values never changes the original."""
     copied = object.__new__(type(record))
-    copied.__dict__.update({name: plain_copy(value) for name, value in record.__dict__.items()})
+    copied.__dict__.update({name: value if type(value) in _KEPT else plain_copy(value)  # most fields are text
+                            for name, value in record.__dict__.items()})
     return copied
+
+
+_KEPT = frozenset({str, int, float, bool, type(None)})  # immutable, and JSON gives them back as they are
 
 
 def _dumps(record: ThreadRecord | RunRecord) -> str:
