@@ -143,6 +143,16 @@ async def test_create_batch_starts_stateless_runs_after_checking_them_all(client
     assert info.value.response.status_code == 422 and info.value.response.json()["detail"].startswith("run 1: ")
 
 
+async def test_a_stateless_run_that_ended_is_still_joined(client: Any) -> None:
+    """Its thread is deleted as it ends (before the first join returns), so the second join finds no
+    record: it answers the run's outcome all the same, as a join and as a join stream."""
+    run = await client.runs.create(None, "greet", input={}, context={"user": "ana"})
+    assert await client.runs.join(run["thread_id"], run["run_id"]) == {"greeting": "hello ana"}
+    assert await client.runs.join(run["thread_id"], run["run_id"]) == {"greeting": "hello ana"}
+    parts = [part async for part in client.runs.join_stream(run["thread_id"], run["run_id"])]
+    assert parts[-1].event == "values" and parts[-1].data == {"greeting": "hello ana"}
+
+
 async def test_prune_deletes_the_threads_named(client: Any) -> None:
     kept, gone = [(await client.threads.create())["thread_id"] for _ in range(2)]
     missing = str(uuid.uuid4())
