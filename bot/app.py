@@ -94,7 +94,7 @@ def build_app(settings: Settings, registry: Registry | None = None) -> web.Appli
     registry = registry or Registry.load(settings.sluice_graphs)
     saver, records, client = _storage(settings)
     maxlen = settings.sluice_audit_maxlen
-    audit = RedisAuditLog(client, maxlen) if client is not None else MemoryAuditLog(maxlen)
+    audit = RedisAuditLog(client, maxlen, settings.sluice_thread_ttl) if client is not None else MemoryAuditLog(maxlen)
     manager = RunManager(registry, saver, records, audit)
     app = web.Application(client_max_size=8 * 1024 * 1024)
     add_api(app, manager, settings.api_key_value)

@@ -2,7 +2,8 @@
 
 One entry per decision: a person's click (actor `U...`), a deadline (`timer`), an escalation, a
 Retry, a resume over the HTTP API (`api`). On Redis each thread has a Stream (`bot.keys.audit`),
-trimmed to `SLUICE_AUDIT_MAXLEN` entries; in memory, a list per thread trimmed the same way.
+trimmed to `SLUICE_AUDIT_MAXLEN` entries and expiring with the thread's checkpoints (`SLUICE_THREAD_TTL`);
+in memory, a list per thread trimmed the same way. Deleting a thread deletes its entries.
 Served by `GET /threads/{thread_id}/audit` and `/sluice audit <thread_id>`.
 """
 
@@ -64,6 +65,9 @@ class AuditLog(Protocol):
     async def entries(self, thread_id: str) -> list[AuditEntry]:
         """The thread's entries, oldest first."""
 
+    async def forget(self, thread_id: str) -> None:
+        """The thread was deleted: its entries go with it."""
+
 
 class MemoryAuditLog:
     def __init__(self, maxlen: int = DEFAULT_MAXLEN) -> None:
@@ -78,19 +82,28 @@ class MemoryAuditLog:
     async def entries(self, thread_id: str) -> list[AuditEntry]:
         return list(self._by_thread.get(thread_id, ()))
 
+    async def forget(self, thread_id: str) -> None:
+        self._by_thread.pop(thread_id, None)
+
 
 class RedisAuditLog:
-    def __init__(self, redis: Any, maxlen: int = DEFAULT_MAXLEN) -> None:
+    """`ttl` (seconds, as the thread's checkpoints): a stream not appended to for that long expires."""
+
+    def __init__(self, redis: Any, maxlen: int = DEFAULT_MAXLEN, ttl: int | None = None) -> None:
         self._redis = redis
         self._maxlen = maxlen
+        self._ttl = ttl
         self._batcher = Batcher(redis)  # appends of many runs at once share network exchanges
 
     async def append(self, entry: AuditEntry) -> None:
+        key = keys.audit(entry.thread_id)
         data = json.dumps(entry.to_json(), default=str)
-        command = ("XADD", keys.audit(entry.thread_id), "MAXLEN", self._maxlen, "*", "entry", data)
-        (reply,) = await self._batcher.run(command)
-        if isinstance(reply, Exception):
-            raise reply
+        commands: list[tuple[Any, ...]] = [("XADD", key, "MAXLEN", self._maxlen, "*", "entry", data)]
+        if self._ttl:
+            commands.append(("EXPIRE", key, self._ttl))
+        for reply in await self._batcher.run(*commands):
+            if isinstance(reply, Exception):
+                raise reply
 
     async def entries(self, thread_id: str) -> list[AuditEntry]:
         rows = await self._redis.xrange(keys.audit(thread_id))
@@ -100,3 +113,7 @@ class RedisAuditLog:
             if raw:
                 out.append(AuditEntry.from_json(json.loads(raw)))
         return out
+
+    async def forget(self, thread_id: str) -> None:
+        """Nothing to do: the records' delete script (`bot.runs.store_redis`) deletes the stream with the
+        thread, in the same step (same hash tag)."""

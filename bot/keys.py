@@ -13,6 +13,7 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:queue                     list    run ids (or a state update), head runs    bot.runs.store_redis
   sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
   sluice:{<thread>}:slack:current             string  checkpoint id of the pending pause        bot.slack.store
+  sluice:{<thread>}:slack:pauses              set     checkpoint ids of every pause opened       bot.slack.store
   sluice:{<thread>}:slack:pause:<checkpoint>  hash    data (Pause JSON), status, previous,   bot.slack.store,
                                                       opened_by, call:<slot> (retry ids)
                                                       claim, claim_until, attempt              bot.slack.resumption
@@ -26,6 +27,11 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:slack:approvals:<checkpoint> hash slot -> tally JSON (N-of-M approvers)  bot.slack.lifecycle.quorum
   sluice:{<thread>}:audit                     stream  one entry per decision (JSON), MAXLEN     bot.audit
   sluice:timers                               zset    "<kind> <thread> <checkpoint>" -> due (ms) bot.slack.lifecycle.timers
+
+Deleting a thread (`bot.runs.store_redis`, one script) deletes every `sluice:{<thread>}` key: its records, its
+audit stream and its Slack pauses (found through `slack:pauses`), decisions, tallies and failures. The global
+indexes that name it (pending, message, resuming, timers) are not on its slot: each reader drops an entry whose
+pause is gone.
 
 New kinds of keys (timers, an audit stream, dedupe markers) get a builder and a row here.
 """
@@ -69,12 +75,23 @@ def slack_current(thread_id: str) -> str:
     return f"{thread_tag(thread_id)}:slack:current"
 
 
+def slack_prefix(thread_id: str) -> str:
+    """The start of every Slack key of a thread (the delete script builds pause, decided, approvals and
+    failure keys from it: keep the builders below in step)."""
+    return f"{thread_tag(thread_id)}:slack:"
+
+
+def slack_pauses(thread_id: str) -> str:
+    """The checkpoint ids of every pause the thread has had (so deleting the thread finds them all)."""
+    return slack_prefix(thread_id) + "pauses"
+
+
 def slack_pause(thread_id: str, checkpoint_id: str) -> str:
-    return f"{thread_tag(thread_id)}:slack:pause:{checkpoint_id}"
+    return f"{slack_prefix(thread_id)}pause:{checkpoint_id}"
 
 
 def slack_decided(thread_id: str, checkpoint_id: str) -> str:
-    return f"{thread_tag(thread_id)}:slack:decided:{checkpoint_id}"
+    return f"{slack_prefix(thread_id)}decided:{checkpoint_id}"
 
 
 SLACK_RESUMING = f"{PREFIX}:slack:resuming"
@@ -97,11 +114,11 @@ def slack_message(channel: str, ts: str) -> str:
 
 
 def slack_failure(thread_id: str, run_id: str) -> str:
-    return f"{thread_tag(thread_id)}:slack:failure:{run_id}"
+    return f"{slack_prefix(thread_id)}failure:{run_id}"
 
 
 def slack_approvals(thread_id: str, checkpoint_id: str) -> str:
-    return f"{thread_tag(thread_id)}:slack:approvals:{checkpoint_id}"
+    return f"{slack_prefix(thread_id)}approvals:{checkpoint_id}"
 
 
 # -- governance: the audit trail and the timers of deadlines and reminders ---------------------

@@ -210,6 +210,7 @@ class Executor:
                 with contextlib.suppress(Exception):
                     await self.saver.delete_thread(run.thread_id)
                     await self.records.delete_thread(run.thread_id)
+                    await self.audit.forget(run.thread_id)
             local.final = run
             local.done.set()
             for queue in local.subscribers:

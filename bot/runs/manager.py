@@ -133,7 +133,8 @@ class RunManager:
             if local is not None and local.task is not None:
                 local.task.cancel()
         await self.saver.delete_thread(thread_id)
-        await self.records.delete_thread(thread_id)
+        await self.records.delete_thread(thread_id)  # on Redis, with its audit stream and Slack pauses
+        await self.audit.forget(thread_id)
 
     def thread_graph(self, record: ThreadRecord) -> CompiledGraph:
         """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""

@@ -174,12 +174,21 @@ redis.call('SET', lease, holder, 'PX', lease_ms)
 return 'claimed'
 """
 
-# Deletes the thread's record, runs, queue and lease.
+# Deletes the thread's record, runs, queue and lease, and with them every other key of the thread
+# (bot.keys): its audit stream and its Slack pauses, decisions, approval tallies and failure reports.
+# Returns 1 when the thread record existed.
 _DELETE = """
-local thread, runs, queue, lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local run_prefix = ARGV[1]
-for _, run_id in ipairs(redis.call('ZRANGE', runs, 0, -1)) do redis.call('DEL', run_prefix .. run_id) end
-return redis.call('DEL', thread, runs, queue, lease)
+local thread, runs, queue, lease, audit, current, pauses = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local run_prefix, slack_prefix = ARGV[1], ARGV[2]
+for _, run_id in ipairs(redis.call('ZRANGE', runs, 0, -1)) do
+  redis.call('DEL', run_prefix .. run_id, slack_prefix .. 'failure:' .. run_id)
+end
+for _, cp in ipairs(redis.call('SMEMBERS', pauses)) do
+  redis.call('DEL', slack_prefix .. 'pause:' .. cp, slack_prefix .. 'decided:' .. cp, slack_prefix .. 'approvals:' .. cp)
+end
+local existed = redis.call('EXISTS', thread)
+redis.call('DEL', thread, runs, queue, lease, audit, current, pauses)
+return existed
 """
 
 
@@ -282,8 +291,9 @@ class RedisRecords:
     @_storage
     async def delete_thread(self, thread_id: str) -> bool:
         deleted = await self._delete(
-            keys=[keys.thread(thread_id), keys.runs(thread_id), keys.queue(thread_id), keys.lease(thread_id)],
-            args=[keys.run_prefix(thread_id)],
+            keys=[keys.thread(thread_id), keys.runs(thread_id), keys.queue(thread_id), keys.lease(thread_id),
+                  keys.audit(thread_id), keys.slack_current(thread_id), keys.slack_pauses(thread_id)],
+            args=[keys.run_prefix(thread_id), keys.slack_prefix(thread_id)],
         )
         await self._redis.zrem(keys.THREAD_INDEX, thread_id)
         return bool(deleted)

@@ -251,8 +251,10 @@ return of_group()
 
 # Stores a pending pause (once) and makes it current. Returns {created, previous id or ''}.
 _OPEN = """
-local current, pause = KEYS[1], KEYS[2]
+local current, pause, pauses = KEYS[1], KEYS[2], KEYS[4]
 local checkpoint_id, pause_json, ttl, call = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+redis.call('SADD', pauses, checkpoint_id)  -- so deleting the thread finds every pause it had
+redis.call('EXPIRE', pauses, ttl)
 local previous = redis.call('GET', current)
 local created = redis.call('HSETNX', pause, 'data', pause_json)
 if created == 0 and redis.call('HGET', pause, 'opened_by') == call then
@@ -324,7 +326,7 @@ class RedisPauseStore:
             return list(await pipe.execute())
 
     async def open(self, pause: Pause) -> tuple[bool, str | None]:
-        pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
+        pause_keys = [*self._keys(pause.thread_id, pause.checkpoint_id), keys.slack_pauses(pause.thread_id)]
         args = [pause.checkpoint_id, pause.to_json(), TTL_S, uuid.uuid4().hex]
         member = f"{pause.thread_id} {pause.checkpoint_id}"
         placement = pause.placement

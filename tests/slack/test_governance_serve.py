@@ -209,3 +209,53 @@ async def test_an_expired_pause_is_resumed_over_the_api_and_both_are_audited(
             bad = {"assistant_id": "expiring", "input": {"text": "x"}, "config": {"configurable": {"sluice": {"deadline": 1}}}}
             async with http.post(f"{url}/threads/{thread_id}/runs", json=bad) as response:
                 assert response.status == 422 and 'unknown key \\"deadline\\"' in await response.text()
+
+
+async def _thread_keys(redis: Any, thread_id: str) -> list[str]:
+    return sorted(k.decode() for k in await redis.keys(f"sluice:{{{thread_id}}}*"))
+
+
+async def test_deleting_or_pruning_a_thread_deletes_its_audit_pauses_and_tallies(
+    slack: LocalSlack, redis_url: str, redis: Any
+) -> None:
+    """Nothing of a deleted thread stays on Redis: not its audit stream (who decided what), not its
+    Slack pauses with their decisions and N-of-M tallies; a thread made again with its id starts clean."""
+    approvers = f"{APPROVER},{GROUPIE}"
+    with running_server(**_env(slack, redis_url, approvers=approvers)) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        # One thread decided to the end (audit, pause, decisions), one left at 1 of 2 approvals (a tally).
+        done_id, done_message = await _paused(client, slack, "two_keys")
+        half_id, half_message = await _paused(client, slack, "two_keys")
+        for user in (APPROVER, GROUPIE):
+            await slack.click(user, CHANNEL, done_message.ts, button(done_message, "Approve"))
+        await _until(lambda: _idle(client, done_id), "two approvals resume it")
+        await slack.click(APPROVER, CHANNEL, half_message.ts, button(half_message, "Approve"))
+        await _until(lambda: "1 of 2 approvals" in json.dumps(slack.message(CHANNEL, half_message.ts).blocks), "one of two")
+        assert len(await _audit(url, done_id)) == 2 and len(await _audit(url, half_id)) == 1
+        for thread_id in (done_id, half_id):  # what a delete must take with it
+            stored = await _thread_keys(redis, thread_id)
+            assert any(k.endswith(":audit") for k in stored) and any(":slack:pause:" in k for k in stored), stored
+        assert any(":slack:approvals:" in k for k in await _thread_keys(redis, half_id))
+
+        await client.threads.delete(done_id)
+        await client.threads.prune([half_id])
+        for thread_id in (done_id, half_id):
+            assert await _thread_keys(redis, thread_id) == []
+            async with aiohttp.ClientSession() as http, http.get(f"{url}/threads/{thread_id}/audit") as response:
+                assert response.status == 404
+        await client.threads.create(thread_id=done_id)
+        assert await _audit(url, done_id) == []
+
+
+async def test_deleting_a_thread_deletes_its_audit_in_memory(slack: LocalSlack) -> None:
+    env = {k: v for k, v in _env(slack, "", approvers=f"{APPROVER},{GROUPIE}").items() if k != "REDIS_URL"}
+    with running_server(**env) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        thread_id, message = await _paused(client, slack, "two_keys")
+        await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+        await _until(lambda: _audit(url, thread_id), "the approval is audited")
+        await client.threads.delete(thread_id)
+        await client.threads.create(thread_id=thread_id)
+        assert await _audit(url, thread_id) == []
