@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot import keys
-from bot.slack.coalesce import Coalescer, scripted
+from bot.slack.coalesce import Steps
 from bot.slack.pause import Pause
 from bot.slack.store import MemoryPauseStore
 
@@ -224,7 +224,7 @@ class RedisResumptions:
         self._claim_group = redis.register_script(_CLAIM_GROUP)
         self._started_group = redis.register_script(_STARTED_GROUP)
         self._give_back_group = redis.register_script(_GIVE_BACK_GROUP)
-        self._together = Coalescer.of(redis)  # a burst of clicks' due entries in one round trip
+        self._steps = Steps(redis)  # a burst of clicks' due entries and claims share round trips
 
     @staticmethod
     def _member(thread_id: str, checkpoint_id: str, group: int | None = None) -> str:
@@ -237,18 +237,15 @@ class RedisResumptions:
     async def expect(self, pause: Pause) -> None:
         due = int(time.time() * 1000) + GRACE_MS
         groups: list[int | None] = [None, *range(len(pause.groups))] if len(pause.groups) > 1 else [None]
-        members = {self._member(pause.thread_id, pause.checkpoint_id, g): due for g in groups}
-        if self._together is not None:
-            await self._together.run(lambda pipe: pipe.zadd(keys.SLACK_RESUMING, members))
-        else:
-            await self._redis.zadd(keys.SLACK_RESUMING, members)
+        members = [part for g in groups for part in (due, self._member(pause.thread_id, pause.checkpoint_id, g))]
+        await self._steps.one("ZADD", keys.SLACK_RESUMING, *members)
 
     async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
         if group is None:
-            outcome, attempt = await scripted(self._together, self._claim, self._keys(pause)[:1], [token, GRACE_MS])
+            outcome, attempt = await self._steps.one(*self._steps.script(self._claim, self._keys(pause)[:1], [token, GRACE_MS]))
         else:
             args = [token, GRACE_MS, f"g{group}:", *pause.group_slots(group)]
-            outcome, attempt = await scripted(self._together, self._claim_group, self._keys(pause), args)
+            outcome, attempt = await self._steps.one(*self._steps.script(self._claim_group, self._keys(pause), args))
         text = outcome.decode() if isinstance(outcome, bytes) else outcome
         return Claim(text, int(attempt))  # type: ignore[arg-type]
 

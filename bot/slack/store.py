@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from redis.exceptions import NoScriptError
-
 from bot import keys
-from bot.slack.coalesce import Coalescer, scripted
+from bot.slack.coalesce import Steps
 from bot.slack.pause import Pause
 from bot.slack.prompts import SlotDecision
 
@@ -299,7 +297,7 @@ class RedisPauseStore:
         self._open = redis.register_script(_OPEN)
         self._undo = redis.register_script(_UNDO)
         self._settle = redis.register_script(_SETTLE)
-        self._together = Coalescer.of(redis)  # a click's reads and its decision share a burst's round trips
+        self._steps = Steps(redis)  # a click's reads and its decision share a burst's round trips
 
     @staticmethod
     def _keys(thread_id: str, checkpoint_id: str) -> list[str]:
@@ -310,67 +308,33 @@ class RedisPauseStore:
             keys.slack_decided(thread_id, checkpoint_id),
         ]
 
-    async def _one(self, command: Callable[[Any], Any]) -> Any:
-        """One command's answer, sent with the burst's other commands when coalescing."""
-        if self._together is not None:
-            (answer,) = await self._together.run(command)
-            return answer
-        return await command(self._redis)
-
-    async def _many(self, commands: Callable[[Any], None]) -> list[Any]:
-        """Commands in one pipeline (not a transaction), with the burst's others when coalescing."""
-        if self._together is not None:
-            return await self._together.run(commands)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            commands(pipe)
-            return list(await pipe.execute())
-
     async def open(self, pause: Pause) -> tuple[bool, str | None]:
         pause_keys = [*self._keys(pause.thread_id, pause.checkpoint_id), keys.slack_pauses(pause.thread_id)]
         args = [pause.checkpoint_id, pause.to_json(), TTL_S, uuid.uuid4().hex]
-        member = f"{pause.thread_id} {pause.checkpoint_id}"
-        placement = pause.placement
-
-        def index(pipe: Any) -> None:  # indexed before it is posted: a pause Slack refused can be re-posted
-            if placement is not None:
-                pipe.zadd(keys.slack_pending(placement.channel), {member: pause.created_at})
-                pipe.sadd(keys.SLACK_CHANNELS, placement.channel)
-
-        def script_then_index(pipe: Any) -> None:
-            pipe.evalsha(self._open.sha, len(pause_keys), *pause_keys, *args)
-            index(pipe)
-
-        if self._together is not None:  # the script and the indexes in one round trip
-            try:
-                created, previous = (await self._together.run(script_then_index))[0]
-                return bool(created), _text(previous) or None
-            except NoScriptError:  # the indexes went in; the script did not run: once more, loading it
-                pass
-        created, previous = await self._open(keys=pause_keys, args=args)
-        if placement is not None:
-            await self._many(index)
+        commands = [self._steps.script(self._open, pause_keys, args)]
+        if pause.placement:  # indexed before it is posted: a pause Slack refused can be re-posted
+            member = f"{pause.thread_id} {pause.checkpoint_id}"
+            commands.append(("ZADD", keys.slack_pending(pause.placement.channel), pause.created_at, member))
+            commands.append(("SADD", keys.SLACK_CHANNELS, pause.placement.channel))
+        (created, previous), *_ = await self._steps.run(*commands)  # one round trip (was three)
         return bool(created), _text(previous) or None
 
     async def get(self, thread_id: str, checkpoint_id: str) -> Pause | None:
-        key = keys.slack_pause(thread_id, checkpoint_id)
-        raw = await self._one(lambda r: r.hget(key, "data"))
+        raw = await self._steps.one("HGET", keys.slack_pause(thread_id, checkpoint_id), "data")
         return Pause.from_json(raw) if raw else None
 
     async def current(self, thread_id: str) -> str | None:
-        return _text(await self._one(lambda r: r.get(keys.slack_current(thread_id))))
+        return _text(await self._steps.one("GET", keys.slack_current(thread_id)))
 
     async def set_posted(self, pause: Pause) -> None:
         member = f"{pause.thread_id} {pause.checkpoint_id}"
-
-        def writes(pipe: Any) -> None:
-            pipe.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json())
-            for channel, ts in _indexed(pause):
-                pipe.set(keys.slack_message(channel, ts), member, ex=TTL_S)
-
-        await self._many(writes)
+        await self._steps.run(
+            ("HSET", keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json()),
+            *(("SET", keys.slack_message(channel, ts), member, "EX", TTL_S) for channel, ts in _indexed(pause)),
+        )
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
-        raw = _text(await self._one(lambda r: r.get(keys.slack_message(channel, ts))))
+        raw = _text(await self._steps.one("GET", keys.slack_message(channel, ts)))
         if not raw:
             return None
         thread_id, checkpoint_id = raw.split(" ", 1)
@@ -381,23 +345,21 @@ class RedisPauseStore:
         group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
         call = uuid.uuid4().hex
         args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, call, *group]
-        outcome, flat = await scripted(self._together, self._decide, pause_keys, args)
+        outcome, flat = await self._steps.one(*self._steps.script(self._decide, pause_keys, args))
         return Recorded(_text(outcome), _decoded(dict(zip(flat[::2], flat[1::2], strict=True))))  # type: ignore[arg-type]
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
-        return _decoded(await self._one(lambda r: r.hgetall(keys.slack_decided(thread_id, checkpoint_id))))
+        return _decoded(await self._steps.one("HGETALL", keys.slack_decided(thread_id, checkpoint_id)))
 
     async def look(self, thread_id: str, checkpoint_id: str, message: tuple[str, str] | None = None) -> Look:
-        pause_key = keys.slack_pause(thread_id, checkpoint_id)
-
-        def reads(pipe: Any) -> None:
-            pipe.hmget(pause_key, ["data", "status"])
-            pipe.get(keys.slack_current(thread_id))
-            pipe.hgetall(keys.slack_decided(thread_id, checkpoint_id))
-            if message is not None:
-                pipe.get(keys.slack_message(*message))
-
-        (raw, status), current, decided, *at = await self._many(reads)
+        reads: list[tuple[Any, ...]] = [
+            ("HMGET", keys.slack_pause(thread_id, checkpoint_id), "data", "status"),
+            ("GET", keys.slack_current(thread_id)),
+            ("HGETALL", keys.slack_decided(thread_id, checkpoint_id)),
+        ]
+        if message is not None:
+            reads.append(("GET", keys.slack_message(*message)))
+        (raw, status), current, decided, *at = await self._steps.run(*reads)
         found = _text(at[0]) if at and at[0] else None
         at_message = tuple(found.split(" ", 1)) if found else None
         return Look(Pause.from_json(raw) if raw else None, at_message, _text(current), _text(status),  # type: ignore[arg-type]
@@ -409,20 +371,17 @@ class RedisPauseStore:
         return bool(await self._settle(keys=pause_keys, args=[pause.checkpoint_id, TTL_S, *pairs]))
 
     async def status(self, thread_id: str, checkpoint_id: str) -> str | None:
-        return _text(await self._one(lambda r: r.hget(keys.slack_pause(thread_id, checkpoint_id), "status")))
+        return _text(await self._steps.one("HGET", keys.slack_pause(thread_id, checkpoint_id), "status"))
 
     async def undo(self, pause: Pause, slot: str) -> None:
         await self._undo(keys=self._keys(pause.thread_id, pause.checkpoint_id), args=[slot])
 
     async def close(self, pause: Pause, status: str) -> None:
-        placement = pause.placement
-
-        def writes(pipe: Any) -> None:
-            pipe.hset(keys.slack_pause(pause.thread_id, pause.checkpoint_id), "status", status)
-            if placement is not None:
-                pipe.zrem(keys.slack_pending(placement.channel), f"{pause.thread_id} {pause.checkpoint_id}")
-
-        await self._many(writes)
+        commands: list[tuple[Any, ...]] = [("HSET", keys.slack_pause(pause.thread_id, pause.checkpoint_id), "status", status)]
+        if pause.placement:
+            member = f"{pause.thread_id} {pause.checkpoint_id}"
+            commands.append(("ZREM", keys.slack_pending(pause.placement.channel), member))
+        await self._steps.run(*commands)
 
     async def leave(self, thread_id: str) -> str | None:
         return _text(await self._redis.getdel(keys.slack_current(thread_id)))

@@ -1,6 +1,6 @@
 """A click's 200 means its decision is recorded (a process dying right after cannot lose it), and
 the work after the ack runs most urgent first, a few jobs at a time (`bot.slack.lanes`); a burst's
-Redis reads and decisions share round trips (`bot.slack.coalesce`)."""
+Redis reads and decisions share round trips (`bot.slack.coalesce`, on `bot.batching`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.coalesce import Coalescer
+from bot.slack.coalesce import Steps
 from bot.slack.lanes import LATER, SOON, URGENT, Lanes
 from tests.slack.harness import APPROVER, CHANNEL, Env, button, make_env
 
@@ -96,18 +96,17 @@ async def _enter(lanes: Lanes, priority: int) -> None:
         pass
 
 
-async def test_coalesced_commands_answer_each_caller_and_fail_alone(redis_client: Any) -> None:
+async def test_batched_steps_answer_each_caller_and_fail_alone(redis_client: Any) -> None:
     await redis_client.flushdb()
     await redis_client.set("text", "not a number")
-    together = Coalescer(redis_client)
-
-    async def incr(key: str) -> Any:
-        return (await together.run(lambda pipe: pipe.incr(key)))[0]
+    steps = Steps(redis_client)
 
     async def two(n: int) -> list[Any]:
-        return await together.run(lambda pipe: (pipe.set(f"k{n}", n), pipe.get(f"k{n}")))
+        return await steps.run(("SET", f"k{n}", n), ("GET", f"k{n}"))
 
-    answers = await asyncio.gather(*(two(n) for n in range(50)), incr("text"), incr("count"), return_exceptions=True)
+    answers = await asyncio.gather(
+        *(two(n) for n in range(50)), steps.one("INCR", "text"), steps.one("INCR", "count"), return_exceptions=True
+    )
     assert answers[:50] == [[True, str(n).encode()] for n in range(50)]
     assert isinstance(answers[50], Exception) and answers[51] == 1
 

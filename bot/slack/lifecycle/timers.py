@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot import keys
-from bot.slack.coalesce import Coalescer
+from bot.slack.coalesce import Steps
 
 Kind = Literal["remind", "deadline"]
 KINDS: tuple[Kind, ...] = ("remind", "deadline")
@@ -89,17 +89,14 @@ class RedisTimers:
     def __init__(self, redis: Any) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
-        self._together = Coalescer.of(redis)
+        self._steps = Steps(redis)
 
     async def schedule(self, timer: Timer, due: float) -> None:
         await self._redis.zadd(keys.TIMERS, {timer.member: int(due * 1000)})
 
     async def cancel(self, thread_id: str, checkpoint_id: str) -> None:
         members = [Timer(k, thread_id, checkpoint_id).member for k in KINDS]
-        if self._together is not None:  # with the burst's other commands (every decision cancels its timers)
-            await self._together.run(lambda pipe: pipe.zrem(keys.TIMERS, *members))
-        else:
-            await self._redis.zrem(keys.TIMERS, *members)
+        await self._steps.one("ZREM", keys.TIMERS, *members)  # with the burst's other steps: every decision does this
 
     async def done(self, timer: Timer) -> None:
         await self._redis.zrem(keys.TIMERS, timer.member)
