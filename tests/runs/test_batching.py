@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError, ResponseError
 
 from bot.batching import Batcher
 from tests.conftest import free_port
+from tests.waiting import eventually
 
 
 @pytest.fixture(params=["redis", "cluster"])
@@ -57,3 +58,26 @@ async def test_a_lost_connection_fails_every_step_that_waited_on_it() -> None:
         assert all(isinstance(o, ConnectionError) for o in outcomes)
     finally:
         await nowhere.aclose()
+
+
+async def test_a_connection_killed_or_a_step_cancelled_midway_costs_no_reply(redis_url: str) -> None:
+    """On one server the batcher keeps connections of its own: one Redis closed is reopened, and one
+    left with a reply still to come (its step cancelled) is dropped, so no later step reads that reply."""
+    control, client = aioredis.from_url(redis_url), aioredis.from_url(redis_url)
+    try:
+        batcher = Batcher(client)
+        assert await batcher.run(("SET", "{c}:x", "1")) == [True]
+        await control.client_kill_filter(skipme=True)  # every other connection, the batcher's too
+        assert await batcher.run(("GET", "{c}:x")) == [b"1"]
+        waiting = asyncio.ensure_future(batcher.run(("BLPOP", "{c}:list", 30)))
+        await eventually(lambda: _blocked(control), what="the step blocking in Redis")
+        waiting.cancel()
+        await control.rpush("{c}:list", "late")  # the cancelled step's reply, had its connection stayed
+        assert await batcher.run(("GET", "{c}:x")) == [b"1"]
+    finally:
+        await client.aclose()
+        await control.aclose()
+
+
+async def _blocked(control: Any) -> bool:
+    return int((await control.info("clients"))["blocked_clients"]) == 1
