@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from bot import logs
 from bot.registry import RegistryError
 from bot.settings import SettingsError, load_settings
 
@@ -14,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Sluice: human-in-the-loop for agent graphs")
     parser.add_argument("command", choices=["serve", "playground"], help="serve the API and Slack bot, or the playground")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.INFO)  # every line scrubbed of secrets (`bot.logs`)
     try:
         settings = load_settings()
         if args.command == "playground":
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(settings)
     except (SettingsError, RegistryError) as exc:
-        print(f"sluice: {exc}", file=sys.stderr)
+        print(f"sluice: {logs.redacted(str(exc))}", file=sys.stderr)
         return 2
     return 0
 
