@@ -138,7 +138,11 @@ class TaskRunner:
             if node.is_async:
                 return await node.action(*args, **kwargs)
             if inline and self.opts.inline_sync:
-                return node.action(*args, **kwargs)
+                try:
+                    return node.action(*args, **kwargs)
+                finally:
+                    if self.threads is not None:  # this thread would only wait for its siblings: it helps
+                        self.threads.run_queued_here()
             ctx = contextvars.copy_context()
             assert self.threads is not None
             return await self.threads.call(functools.partial(ctx.run, node.action, *args, **kwargs))
