@@ -199,14 +199,18 @@ class ThreadStateAPI:
 
     async def aget_state_history(self, config: dict[str, Any], *, filter: dict[str, Any] | None = None,
                                  before: dict[str, Any] | None = None, limit: int | None = None) -> AsyncIterator[StateSnapshot]:
-        graph, saver, thread_id, ns, _ = self._thread(config)
-        async for snapshot in graph._history_at(saver, thread_id, ns, filter, before, limit):
+        """Newest first. A config naming a checkpoint gives that checkpoint alone (as LangGraph's savers
+        list it), if it passes `filter` and `before`."""
+        graph, saver, thread_id, ns, checkpoint_id = self._thread(config)
+        async for snapshot in graph._history_at(saver, thread_id, ns, filter, before, limit, checkpoint_id):
             yield snapshot
 
     async def _history_at(self, saver: Checkpointer, thread_id: str, ns: str, filter: dict[str, Any] | None,
-                          before: dict[str, Any] | None, limit: int | None) -> AsyncIterator[StateSnapshot]:
+                          before: dict[str, Any] | None, limit: int | None,
+                          only: str | None = None) -> AsyncIterator[StateSnapshot]:
         before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
-        fetch_limit = None if filter else limit
+        # One checkpoint's snapshot needs its children too (they hold its tasks' results): read down to it.
+        fetch_limit = None if filter or only else limit
         saved_list = await saver.history(thread_id, ns, limit=fetch_limit, before=before_id)
         count = 0
         checkpoints = [Checkpoint.decode(saved) for saved in saved_list]
@@ -215,6 +219,8 @@ class ThreadStateAPI:
             if child.parent_id is not None and child.parent_results:
                 results.setdefault(child.parent_id, {}).update(child.parent_results)
         for cp in checkpoints:
+            if only is not None and cp.id != only:
+                continue
             meta = cp.full_metadata()
             if filter and any(meta.get(k) != v for k, v in filter.items()):
                 continue

@@ -123,20 +123,18 @@ async def history(request: web.Request) -> web.Response:
     graph = manager.thread_graph(await manager.thread(thread_id))
     before = body.before if isinstance(body.before, str) else (body.before or {}).get("checkpoint_id")
     # `checkpoint`: a subgraph's history by its namespace; with a checkpoint id, that checkpoint alone
-    # (as the LangGraph server answers it).
-    namespace = (body.checkpoint or {}).get("checkpoint_ns") or ""
-    exact = (body.checkpoint or {}).get("checkpoint_id")
+    # (as the LangGraph server answers it, and as the engine lists it).
+    checkpoint = {k: v for k, v in (body.checkpoint or {}).items() if k in ("checkpoint_ns", "checkpoint_id") and v}
     states = [
         wire.thread_state(s)
         async for s in graph.aget_state_history(
-            {"configurable": {"thread_id": thread_id, **({"checkpoint_ns": namespace} if namespace else {})}},
+            {"configurable": {"thread_id": thread_id, **checkpoint}},
             filter=body.metadata or None,
             before={"configurable": {"checkpoint_id": before}} if before else None,
-            limit=None if exact else body.limit,
+            limit=body.limit,
         )
-        if not exact or (s.config or {}).get("configurable", {}).get("checkpoint_id") == exact
     ]
-    return wire.respond(states[: body.limit])
+    return wire.respond(states)
 
 
 def add_routes(app: web.Application) -> None:

@@ -266,6 +266,16 @@ def update_state(api: Api, t: Trace) -> None:
     t.call("history-limit", lambda: list(g.get_state_history(c, limit=2)))
     t.call("history-filter", lambda: list(g.get_state_history(c, filter={"source": "update"})))
 
+    # A config naming a checkpoint lists that checkpoint alone (with its tasks' results), not the older ones.
+    def at(index: int, **kwargs: Any) -> list[Any]:
+        return list(g.get_state_history(list(g.get_state_history(c))[index].config, **kwargs))
+
+    t.call("history-at", lambda: [at(i) for i in range(len(list(g.get_state_history(c))))])
+    t.call("history-at-limit", lambda: at(2, limit=3))
+    t.call("history-at-before", lambda: (at(2, before=list(g.get_state_history(c))[1].config),
+                                         at(2, before=list(g.get_state_history(c))[3].config)))
+    t.call("history-at-filter", lambda: (at(1, filter={"source": "update"}), at(1, filter={"source": "loop"})))
+
 
 def fan_in(api: Api, t: Trace) -> None:
     def make(name: str) -> Any:
