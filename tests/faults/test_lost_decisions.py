@@ -14,13 +14,13 @@ from langgraph_sdk import get_client
 
 from bot.playground.slack_user import LocalSlack
 from tests.faults.conftest import pause_message, serve_env, until
+from tests.faults.resuming import SUBMIT, idle, queuing_dropped_then_told, resumes
 from tests.processes import RedisProxy, Serve
 from tests.slack.harness import APPROVER, CHANNEL, action_ids, button
 
 pytestmark = pytest.mark.e2e  # starts Sluice processes
 
 DECIDE = b'"decision": "approve", "value": null, "user": "' + APPROVER.encode() + b'"'
-SUBMIT = b"slack_decided_by"
 
 
 async def _paused_thread(slack: LocalSlack, server: Serve, clicked: Serve | None = None) -> tuple[str, Any]:
@@ -32,19 +32,10 @@ async def _paused_thread(slack: LocalSlack, server: Serve, clicked: Serve | None
     await client.runs.wait(warm_up, "agent", input={"some_text": "warm-up"})
     first = await pause_message(slack, warm_up)
     await slack.click(APPROVER, CHANNEL, first.ts, button(first, "Approve"))
-    await until(lambda: _idle(server, warm_up))
+    await until(lambda: idle(server, warm_up))
     thread_id = (await client.threads.create())["thread_id"]
     await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
     return thread_id, await pause_message(slack, thread_id)
-
-
-async def _resumes(server: Serve, thread_id: str) -> list[dict[str, Any]]:
-    runs = await get_client(url=server.url).runs.list(thread_id, limit=100)
-    return [r for r in runs if "resume" in (r["kwargs"].get("command") or {})]
-
-
-async def _idle(server: Serve, thread_id: str) -> bool:
-    return bool((await get_client(url=server.url).threads.get(thread_id))["status"] == "idle")
 
 
 @pytest.mark.parametrize("moment", [DECIDE, SUBMIT], ids=["after-recording", "after-queuing-the-resume"])
@@ -61,8 +52,8 @@ async def test_the_process_dies_after_recording_and_another_applies_it_once(
     clicked.kill()  # between recording the decision and starting its resume
     proxy.release()
 
-    await until(lambda: _idle(survivor, thread_id), 40)
-    assert len(await _resumes(survivor, thread_id)) == 1
+    await until(lambda: idle(survivor, thread_id), 40)
+    assert len(await resumes(survivor, thread_id)) == 1
     state = await get_client(url=survivor.url).threads.get_state(thread_id)
     assert state["values"] == {"some_text": "draft"} and state["next"] == []
     assert action_ids(slack.message(CHANNEL, message.ts)) == []  # the survivor updated the message
@@ -82,8 +73,8 @@ async def test_redis_loses_the_answer_to_the_recording_and_the_retry_still_resum
     proxy.on(DECIDE, "cut")  # recorded in Redis, but the connection drops before the answer
     assert (await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))).status == 200
     await asyncio.wait_for(proxy.cued.wait(), 10)
-    await until(lambda: _idle(server, thread_id))
-    assert len(await _resumes(server, thread_id)) == 1
+    await until(lambda: idle(server, thread_id))
+    assert len(await resumes(server, thread_id)) == 1
     assert action_ids(slack.message(CHANNEL, message.ts)) == []
     assert slack.ephemerals(APPROVER) == []  # not "already decided": it was this very click
 
@@ -94,23 +85,11 @@ async def test_a_resume_that_cannot_be_queued_is_given_back_and_the_clicker_told
     server = await serves(serve_env(slack, proxy.url))
     thread_id, message = await _paused_thread(slack, server)
 
-    proxy.on(SUBMIT, "drop")  # queuing the resume never reaches Redis, which then refuses everyone
-    assert (await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))).status == 200
-    await asyncio.wait_for(proxy.cued.wait(), 10)
-
-    async def failed() -> bool:
-        return f"resuming thread {thread_id} failed" in server.log()
-
-    await until(failed)  # the client gave up (retries with backoff spent); Redis comes back now
-    proxy.accept()
-
-    async def told() -> bool:
-        return any("Click again" in m.text for m in slack.ephemerals(APPROVER))
-
-    await until(told)
-    assert await _resumes(server, thread_id) == []
+    await queuing_dropped_then_told(
+        slack, proxy, server, thread_id, lambda: slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+    )
     shown = slack.message(CHANNEL, message.ts)
     assert "Approve" in json.dumps(shown.blocks)  # the pause is open again
     assert (await slack.click(APPROVER, CHANNEL, shown.ts, button(shown, "Approve"))).status == 200
-    await until(lambda: _idle(server, thread_id))
-    assert len(await _resumes(server, thread_id)) == 1
+    await until(lambda: idle(server, thread_id))
+    assert len(await resumes(server, thread_id)) == 1

@@ -14,10 +14,10 @@ from langgraph_sdk import get_client
 
 from bot.playground.slack_user import LocalSlack
 from tests.faults.conftest import serve_env, until
-from tests.faults.test_lost_decisions import SUBMIT
+from tests.faults.resuming import SUBMIT, idle, queuing_dropped_then_told, resumes
 from tests.processes import RedisProxy, Serve
 from tests.slack.harness import APPROVER, CHANNEL, action_ids, button
-from tests.slack.test_e2e_forms import filled, inputs
+from tests.slack.modals import filled, inputs
 
 pytestmark = pytest.mark.e2e  # starts Sluice processes
 
@@ -61,19 +61,10 @@ async def _paused(slack: LocalSlack, server: Serve, clicked: Serve) -> tuple[str
     await client.runs.wait(warm_up, "typed_parallel", input={"log": []})
     for message in (await _reviews(slack, warm_up)).values():
         await _approve(slack, message)
-    await until(lambda: _idle(server, warm_up))
+    await until(lambda: idle(server, warm_up))
     thread_id = (await client.threads.create())["thread_id"]
     await client.runs.wait(thread_id, "typed_parallel", input={"log": []})
     return thread_id, await _reviews(slack, thread_id)
-
-
-async def _resumes(server: Serve, thread_id: str) -> list[dict[str, Any]]:
-    runs = await get_client(url=server.url).runs.list(thread_id, limit=100)
-    return [r["kwargs"]["command"]["resume"] for r in runs if "resume" in (r["kwargs"].get("command") or {})]
-
-
-async def _idle(server: Serve, thread_id: str) -> bool:
-    return bool((await get_client(url=server.url).threads.get(thread_id))["status"] == "idle")
 
 
 async def _log(server: Serve, thread_id: str) -> list[str]:
@@ -104,7 +95,7 @@ async def test_the_process_dies_after_recording_a_group_and_another_applies_it_o
         return await _log(survivor, thread_id) == ["a=approve"]  # b's interrupt still open
 
     await until(applied, 40)
-    assert await _resumes(survivor, thread_id) == [{ids["a?"]: {"type": "approve"}}]  # alone, by its id, once
+    assert await resumes(survivor, thread_id) == [{ids["a?"]: {"type": "approve"}}]  # alone, by its id, once
     assert action_ids(slack.message(CHANNEL, a.ts)) == []  # the survivor updated a's message
     assert APPROVER in json.dumps(slack.message(CHANNEL, a.ts).blocks)
     b = slack.message(CHANNEL, reviews["b?"].ts)
@@ -118,10 +109,10 @@ async def test_the_process_dies_after_recording_a_group_and_another_applies_it_o
     assert (await _approve(slack, b)).status == 200
 
     async def finished() -> bool:
-        return sorted(await _log(survivor, thread_id)) == ["a=approve", "b=approve"] and await _idle(survivor, thread_id)
+        return sorted(await _log(survivor, thread_id)) == ["a=approve", "b=approve"] and await idle(survivor, thread_id)
 
     await until(finished)
-    assert len(await _resumes(survivor, thread_id)) == 2
+    assert len(await resumes(survivor, thread_id)) == 2
 
 
 async def test_a_group_resume_that_cannot_be_queued_is_given_back_and_the_clicker_told(
@@ -130,22 +121,8 @@ async def test_a_group_resume_that_cannot_be_queued_is_given_back_and_the_clicke
     server = await serves(serve_env(slack, proxy.url))
     thread_id, reviews = await _paused(slack, server, server)
 
-    proxy.on(SUBMIT, "drop")  # queuing the resume never reaches Redis, which then refuses everyone
     a = reviews["a?"]
-    assert (await _approve(slack, a)).status == 200
-    await asyncio.wait_for(proxy.cued.wait(), 10)
-
-    async def failed() -> bool:
-        return f"resuming thread {thread_id} failed" in server.log()
-
-    await until(failed)  # the client gave up (retries with backoff spent); Redis comes back now
-    proxy.accept()
-
-    async def told() -> bool:
-        return any("Click again" in m.text for m in slack.ephemerals(APPROVER))
-
-    await until(told)
-    assert await _resumes(server, thread_id) == []
+    await queuing_dropped_then_told(slack, proxy, server, thread_id, lambda: _approve(slack, a))
     shown = slack.message(CHANNEL, a.ts)
     assert action_ids(shown) != []  # the group is open again
     assert (await _approve(slack, shown)).status == 200
@@ -154,4 +131,4 @@ async def test_a_group_resume_that_cannot_be_queued_is_given_back_and_the_clicke
         return await _log(server, thread_id) == ["a=approve"]
 
     await until(applied)
-    assert len(await _resumes(server, thread_id)) == 1
+    assert len(await resumes(server, thread_id)) == 1

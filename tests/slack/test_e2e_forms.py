@@ -10,6 +10,7 @@ from typing import Any
 from bot.playground.workspace import Message
 from tests.slack.harness import APPROVER, CHANNEL, GROUPIE, Env, action_ids, button
 from tests.slack.langchain_pauses import Agent
+from tests.slack.modals import filled, inputs
 
 
 def messages_of(env: Env, thread_id: str) -> list[Message]:
@@ -20,33 +21,6 @@ def about(env: Env, thread_id: str, text: str) -> Message:
     found = [m for m in messages_of(env, thread_id) if text in json.dumps(m.blocks)]
     assert len(found) == 1, f"{len(found)} messages of {thread_id} mention {text!r}"
     return env.slack.message(CHANNEL, found[0].ts)
-
-
-def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The modal's inputs by label."""
-    return {b["label"]["text"]: b for b in view["blocks"] if b["type"] == "input"}
-
-
-def filled(view: dict[str, Any], **by_label: Any) -> dict[str, Any]:
-    """`view.state.values` as Slack sends it: what each input shows, with `by_label` changed."""
-    out: dict[str, Any] = {}
-    for label, block in inputs(view).items():
-        element = block["element"]
-        kind, given = element["type"], by_label.get(label, ...)
-        if kind in ("radio_buttons", "static_select"):
-            option = element.get("initial_option")
-            if given is not ...:
-                option = next(o for o in element["options"] if o["text"]["text"] == given)
-            state = {"selected_option": option}
-        elif kind in ("checkboxes", "multi_static_select"):
-            picked = element.get("initial_options", [])
-            if given is not ...:
-                picked = [o for o in element["options"] if o["text"]["text"] in given]
-            state = {"selected_options": picked}
-        else:
-            state = {"value": element.get("initial_value") if given is ... else given}
-        out[block["block_id"]] = {element["action_id"]: {"type": kind, **state}}
-    return out
 
 
 async def open_form(env: Env, user: str, message: Message, label: str) -> Any:
