@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tests.slack.harness import Env, make_env
+from bot.playground.slack_user import LocalSlack
+from tests.slack.harness import CHANNEL, SECRET, TOKEN, USERS, Env, make_env
 
 
 @pytest.fixture
@@ -24,3 +25,12 @@ async def env(redis_client: Any) -> AsyncIterator[Env]:
     environment, close = await make_env(redis_client)
     yield environment
     await close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[LocalSlack]:
+    """A local Slack with one channel, for tests that start `serve` processes (a module may define its own)."""
+    local = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
+    await local.start()
+    yield local
+    await local.close()

@@ -18,7 +18,7 @@ from bot.playground.slack_user import LocalSlack
 from bot.playground.workspace import Message
 from tests.api.conftest import REPO, running_server, server_process
 from tests.slack.harness import APPROVER, CHANNEL, GROUPIE, OUTSIDER, SECRET, TOKEN, USERS, action_ids, button
-from tests.slack.test_outcomes import _pause_message, _replies, _until
+from tests.slack.serve_flows import pause_message, thread_replies, until
 
 pytestmark = pytest.mark.e2e  # starts Sluice processes
 
@@ -58,7 +58,7 @@ async def _paused(client: Any, slack: LocalSlack, assistant: str, **run: Any) ->
     thread_id = (await client.threads.create())["thread_id"]
     paused = await client.runs.wait(thread_id, assistant, input={"text": "prod"}, **run)
     assert "__interrupt__" in paused, paused
-    message = await _until(lambda: _pause_message(slack, thread_id), "the pause is posted")
+    message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
     return thread_id, message
 
 
@@ -85,17 +85,17 @@ async def test_reminders_then_a_timeout_with_two_processes_polling_act_once(
         client = get_client(url=first)
         started = time.time()
         thread_id, message = await _paused(client, slack, "timed")
-        await _until(lambda: _idle(client, thread_id), "the deadline resumes the run")
+        await until(lambda: _idle(client, thread_id), "the deadline resumes the run")
         ended = time.time()
         reason = "Timed out: no decision was made within 3 s, so this was not approved."
         values = (await client.threads.get_state(thread_id))["values"]
         assert values["answer"] == {"decisions": [{"type": "reject", "message": reason}]}
         assert ended - started < 3 + 2 + 1.5  # fired within 2 s of its due time (1.5 s: the run itself)
-        reminders = [m for m in _replies(slack, message) if "Reminder" in m.text]
-        assert len(reminders) == 2, [m.text for m in _replies(slack, message)]  # at 1.2 s and 2.4 s, each once
+        reminders = [m for m in thread_replies(slack, message) if "Reminder" in m.text]
+        assert len(reminders) == 2, [m.text for m in thread_replies(slack, message)]  # at 1.2 s and 2.4 s, each once
         assert f"<@{APPROVER}>" in reminders[0].text and "<!subteam^S0REVIEW>" in reminders[0].text
         shown = slack.message(CHANNEL, message.ts)
-        await _until(lambda: "finished" in json.dumps(slack.message(CHANNEL, message.ts).blocks), "the headline")
+        await until(lambda: "finished" in json.dumps(slack.message(CHANNEL, message.ts).blocks), "the headline")
         assert action_ids(shown) == [] and "Timed out" in json.dumps(shown.blocks) and "by <@" not in json.dumps(shown.blocks)
         assert len(_resumes(await client.runs.list(thread_id))) == 1
         audit = await _audit(second, thread_id)
@@ -114,7 +114,7 @@ async def test_a_restart_between_scheduling_and_firing_still_fires(slack: LocalS
         process.wait(timeout=15)
     with running_server(**env) as again:
         client = get_client(url=again)
-        await _until(lambda: _idle(client, thread_id), "the restarted server fires the deadline")
+        await until(lambda: _idle(client, thread_id), "the restarted server fires the deadline")
         answer = (await client.threads.get_state(thread_id))["values"]["answer"]
         assert answer["decisions"][0]["type"] == "reject" and "within 6 s" in answer["decisions"][0]["message"]
         assert [(e["decision"], e["actor"]) for e in await _audit(again, thread_id)] == [("reject", "timer")]
@@ -130,14 +130,14 @@ async def test_a_decision_just_before_the_deadline_wins(slack: LocalSlack, redis
         async def nearly_due() -> bool:
             return time.time() >= due - 0.3
 
-        await _until(nearly_due, "0.3 s before the deadline")
+        await until(nearly_due, "0.3 s before the deadline")
         await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
-        await _until(lambda: _idle(client, thread_id), "the approved run finishes")
+        await until(lambda: _idle(client, thread_id), "the approved run finishes")
 
         async def past_due() -> bool:
             return time.time() >= due + 2.5
 
-        await _until(past_due, "the deadline's time has passed")
+        await until(past_due, "the deadline's time has passed")
         assert _resumes(await client.runs.list(thread_id)) == [{"decisions": [{"type": "approve"}]}]
         assert [(e["decision"], e["actor"]) for e in await _audit(url, thread_id)] == [("approve", APPROVER)]
         assert "Timed out" not in json.dumps(slack.message(CHANNEL, message.ts).blocks)
@@ -153,15 +153,15 @@ async def test_escalation_then_a_decision_there(slack: LocalSlack, redis_url: st
             found = [m for m in slack.channel_messages(ONCALL) if m.thread_ts is None and thread_id in json.dumps(m.blocks)]
             return found[0] if found else None
 
-        there = await _until(escalated, "the pause is re-posted in the on-call channel")
-        await _until(lambda: f"Escalated to <#{ONCALL}>" in json.dumps(slack.message(CHANNEL, message.ts).blocks),
+        there = await until(escalated, "the pause is re-posted in the on-call channel")
+        await until(lambda: f"Escalated to <#{ONCALL}>" in json.dumps(slack.message(CHANNEL, message.ts).blocks),
                      "the original says where it went")
-        await _until(lambda: any(f"<@{GROUPIE}>" in m.text for m in slack.thread(ONCALL, there.ts)), "Cy is called")
+        await until(lambda: any(f"<@{GROUPIE}>" in m.text for m in slack.thread(ONCALL, there.ts)), "Cy is called")
         await slack.click(GROUPIE, ONCALL, there.ts, button(there, "Approve"))
-        await _until(lambda: _idle(client, thread_id), "the run goes on")
+        await until(lambda: _idle(client, thread_id), "the run goes on")
         assert _resumes(await client.runs.list(thread_id)) == [{"decisions": [{"type": "approve"}]}]
         for channel, ts in ((CHANNEL, message.ts), (ONCALL, there.ts)):
-            await _until(lambda c=channel, t=ts: action_ids(slack.message(c, t)) == [], "no live buttons remain")
+            await until(lambda c=channel, t=ts: action_ids(slack.message(c, t)) == [], "no live buttons remain")
         audit = await _audit(url, thread_id)
         assert [(e["decision"], e["actor"]) for e in audit] == [("escalate", "timer"), ("approve", GROUPIE)]
 
@@ -174,14 +174,14 @@ async def test_two_of_n_with_a_repeat_click_and_the_requester_refused(slack: Loc
         thread_id, message = await _paused(client, slack, "two_keys", metadata={"requested_by": OUTSIDER})
         approve = button(message, "Approve")
         await slack.click(OUTSIDER, CHANNEL, message.ts, approve)
-        await _until(lambda: any("your own request" in m.text for m in slack.ephemerals(OUTSIDER)), "self-approval refused")
+        await until(lambda: any("your own request" in m.text for m in slack.ephemerals(OUTSIDER)), "self-approval refused")
         await slack.click(APPROVER, CHANNEL, message.ts, approve)
-        await _until(lambda: "1 of 2 approvals" in json.dumps(slack.message(CHANNEL, message.ts).blocks), "one of two")
+        await until(lambda: "1 of 2 approvals" in json.dumps(slack.message(CHANNEL, message.ts).blocks), "one of two")
         await slack.click(APPROVER, CHANNEL, message.ts, approve)
-        await _until(lambda: any("already approved" in m.text for m in slack.ephemerals(APPROVER)), "repeat refused")
+        await until(lambda: any("already approved" in m.text for m in slack.ephemerals(APPROVER)), "repeat refused")
         assert (await client.threads.get(thread_id))["status"] == "interrupted"
         await slack.click(GROUPIE, CHANNEL, message.ts, approve)
-        await _until(lambda: _idle(client, thread_id), "two approvals resume it")
+        await until(lambda: _idle(client, thread_id), "two approvals resume it")
         assert _resumes(await client.runs.list(thread_id)) == [{"decisions": [{"type": "approve"}]}]
         audit = await _audit(url, thread_id)
         assert [(e["decision"], e["actor"], e["detail"]) for e in audit] == [
@@ -196,7 +196,7 @@ async def test_an_expired_pause_is_resumed_over_the_api_and_both_are_audited(
         client = get_client(url=url)
         thread_id, message = await _paused(client, slack, "expiring",
                                            config={"configurable": {"sluice": {"deadline_seconds": 1}}})
-        await _until(lambda: "Expired" in json.dumps(slack.message(CHANNEL, message.ts).blocks), "the message expires")
+        await until(lambda: "Expired" in json.dumps(slack.message(CHANNEL, message.ts).blocks), "the message expires")
         assert action_ids(slack.message(CHANNEL, message.ts)) == []
         assert (await client.threads.get(thread_id))["status"] == "interrupted"  # the graph is still paused
         interrupt_id = (await client.threads.get_state(thread_id))["interrupts"][0]["id"]
@@ -229,9 +229,9 @@ async def test_deleting_or_pruning_a_thread_deletes_its_audit_pauses_and_tallies
         half_id, half_message = await _paused(client, slack, "two_keys")
         for user in (APPROVER, GROUPIE):
             await slack.click(user, CHANNEL, done_message.ts, button(done_message, "Approve"))
-        await _until(lambda: _idle(client, done_id), "two approvals resume it")
+        await until(lambda: _idle(client, done_id), "two approvals resume it")
         await slack.click(APPROVER, CHANNEL, half_message.ts, button(half_message, "Approve"))
-        await _until(lambda: "1 of 2 approvals" in json.dumps(slack.message(CHANNEL, half_message.ts).blocks), "one of two")
+        await until(lambda: "1 of 2 approvals" in json.dumps(slack.message(CHANNEL, half_message.ts).blocks), "one of two")
         assert len(await _audit(url, done_id)) == 2 and len(await _audit(url, half_id)) == 1
         for thread_id in (done_id, half_id):  # what a delete must take with it
             stored = await _thread_keys(redis, thread_id)
@@ -255,7 +255,7 @@ async def test_deleting_a_thread_deletes_its_audit_in_memory(slack: LocalSlack) 
         client = get_client(url=url)
         thread_id, message = await _paused(client, slack, "two_keys")
         await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
-        await _until(lambda: _audit(url, thread_id), "the approval is audited")
+        await until(lambda: _audit(url, thread_id), "the approval is audited")
         await client.threads.delete(thread_id)
         await client.threads.create(thread_id=thread_id)
         assert await _audit(url, thread_id) == []

@@ -18,7 +18,7 @@ from bot.playground.slack_user import LocalSlack
 from tests.api.conftest import REPO, server_process
 from tests.conftest import RedisProcess
 from tests.slack.harness import APPROVER, CHANNEL, USERS, button
-from tests.slack.test_outcomes import RETRY, _pause_message, _replies, _until
+from tests.slack.serve_flows import RETRY, pause_message, thread_replies, until
 
 pytestmark = pytest.mark.e2e  # starts Sluice processes
 
@@ -54,9 +54,9 @@ async def test_no_secret_is_logged_by_a_failing_then_succeeding_flow(
             client = get_client(url=url, api_key=API_KEY)
             thread_id = (await client.threads.create())["thread_id"]
             assert "__interrupt__" in await client.runs.wait(thread_id, "flaky", input={"text": "the Q3 report"})
-            message = await _until(lambda: _pause_message(slack, thread_id), "the pause is posted")
+            message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
             await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
-            failure = (await _until(lambda: [m for m in _replies(slack, message) if "failed" in m.text], "failed"))[-1]
+            failure = (await until(lambda: [m for m in thread_replies(slack, message) if "failed" in m.text], "failed"))[-1]
             assert "[redacted]" in json.dumps(failure.blocks)  # the error quoted them all
 
             async with aiohttp.ClientSession() as http:  # refused requests carrying a wrong key or signature
@@ -73,7 +73,7 @@ async def test_no_secret_is_logged_by_a_failing_then_succeeding_flow(
             async def finished() -> bool:
                 return bool((await client.threads.get(thread_id))["status"] == "idle")
 
-            await _until(finished, "the retried run finishes")
+            await until(finished, "the retried run finishes")
         assert proc.stdout is not None
         logged = proc.stdout.read().decode(errors="replace")
     finally:

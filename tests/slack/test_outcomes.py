@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -15,73 +13,20 @@ from langgraph_sdk import get_client
 
 from bot.playground.slack_user import LocalSlack
 from bot.playground.workspace import Message
-from tests.api.conftest import REPO, running_server, server_process
-from tests.slack.harness import APPROVER, CHANNEL, OUTSIDER, SECRET, TOKEN, USERS, action_ids, button
+from tests.api.conftest import running_server, server_process
+from tests.slack.harness import APPROVER, CHANNEL, OUTSIDER, action_ids, button
+from tests.slack.serve_flows import (
+    DETAILS,
+    RETRY,
+    deliver_click,
+    headline_of,
+    outcomes_env,
+    paused_run,
+    thread_replies,
+    until,
+)
 
 pytestmark = pytest.mark.e2e  # starts Sluice processes
-
-RETRY, DETAILS = "sluice_outcome.retry", "sluice_outcome.details"
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    local = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
-    await local.start()
-    yield local
-    await local.close()
-
-
-def _env(slack: LocalSlack, redis_url: str, outage: Path) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "SLUICE_SLACK_CHANNEL": CHANNEL,
-        "SLUICE_APPROVERS": APPROVER,
-        "REDIS_URL": redis_url,
-        "SLUICE_GRAPHS": str(REPO / "tests" / "slack" / "outcomes.json"),
-        "SLUICE_TEST_OUTAGE": str(outage),
-    }
-
-
-async def _until(predicate: Callable[[], Awaitable[Any] | Any], what: str) -> Any:
-    for _ in range(300):
-        found = predicate()
-        if asyncio.iscoroutine(found):
-            found = await found
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not reached: {what}")
-
-
-def _pause_message(slack: LocalSlack, thread_id: str) -> Message | None:
-    found = [m for m in slack.channel_messages(CHANNEL) if m.thread_ts is None and thread_id in json.dumps(m.blocks)]
-    return found[0] if found else None
-
-
-def _replies(slack: LocalSlack, message: Message) -> list[Message]:
-    return [m for m in slack.thread(CHANNEL, message.ts) if m.ts != message.ts]
-
-
-def _headline(slack: LocalSlack, message: Message) -> str:
-    return str(slack.message(CHANNEL, message.ts).blocks[0]["text"]["text"])
-
-
-async def _deliver_click(slack: LocalSlack, url: str, user: str, message: Message, action_id: str) -> int:
-    """A signed click delivered to the `serve` process at `url` (Slack may pick any process)."""
-    payload = slack.block_actions_payload(user, action_id, channel=CHANNEL, ts=message.ts)
-    body, headers = slack.interaction_request(payload)
-    async with aiohttp.ClientSession() as http, http.post(url + "/slack/events", data=body, headers=headers) as r:
-        return r.status
-
-
-async def _paused_run(client: Any, slack: LocalSlack, assistant: str, text: str) -> tuple[str, Message]:
-    thread_id = (await client.threads.create())["thread_id"]
-    paused = await client.runs.wait(thread_id, assistant, input={"text": text})
-    assert "__interrupt__" in paused, paused
-    message = await _until(lambda: _pause_message(slack, thread_id), "the pause is posted")
-    return thread_id, message
 
 
 async def test_a_failure_after_approve_is_told_with_retry_and_an_approver_retry_finishes_once(
@@ -89,14 +34,14 @@ async def test_a_failure_after_approve_is_told_with_retry_and_an_approver_retry_
 ) -> None:
     outage = tmp_path / "outage"
     outage.write_text("try later & <again>")
-    env = _env(slack, redis_url, outage)
+    env = outcomes_env(slack, redis_url, outage)
     with running_server(**env) as first, server_process(**env) as (second, second_process):
         client = get_client(url=first)
-        thread_id, message = await _paused_run(client, slack, "flaky", "the Q3 report")
+        thread_id, message = await paused_run(client, slack, "flaky", "the Q3 report")
         slack.events_url = second + "/slack/events"
         assert (await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))).status == 200
 
-        reply = await _until(lambda: [m for m in _replies(slack, message) if "failed" in m.text], "a failure reply")
+        reply = await until(lambda: [m for m in thread_replies(slack, message) if "failed" in m.text], "a failure reply")
         failure = reply[-1]
         shown = json.dumps(failure.blocks)
         assert "`send`" in shown and "ConnectionError" in shown
@@ -106,8 +51,8 @@ async def test_a_failure_after_approve_is_told_with_retry_and_an_approver_retry_
         async def in_error() -> bool:  # the reply is posted as the run ends, just before its thread is released
             return bool((await client.threads.get(thread_id))["status"] == "error")
 
-        await _until(in_error, "the thread is in error")
-        headline = await _until(lambda: "failed" in _headline(slack, message) and _headline(slack, message),
+        await until(in_error, "the thread is in error")
+        headline = await until(lambda: "failed" in headline_of(slack, message) and headline_of(slack, message),
                                 "the pause's headline says it failed")
         assert "waiting for you" not in headline and "`send`" in headline
         runs_before = len(await client.runs.list(thread_id))
@@ -115,40 +60,40 @@ async def test_a_failure_after_approve_is_told_with_retry_and_an_approver_retry_
 
         # An outsider's Retry changes nothing.
         assert (await slack.click(OUTSIDER, CHANNEL, failure.ts, RETRY)).status == 200
-        await _until(lambda: slack.ephemerals(OUTSIDER), "the outsider is told")
+        await until(lambda: slack.ephemerals(OUTSIDER), "the outsider is told")
         assert "not one of the approvers" in slack.ephemerals(OUTSIDER)[-1].text
         assert len(await client.runs.list(thread_id)) == runs_before
         assert action_ids(slack.message(CHANNEL, failure.ts)) == [RETRY, DETAILS]
 
         # Details: the traceback, in a modal.
         assert (await slack.click(APPROVER, CHANNEL, failure.ts, DETAILS)).status == 200
-        view = await _until(lambda: slack.top_view(APPROVER), "the details modal opens")
+        view = await until(lambda: slack.top_view(APPROVER), "the details modal opens")
         assert "Traceback" in json.dumps(view.view) and "outcome_graphs.py" in json.dumps(view.view)
 
         # The outage is over; Retry pressed twice at once, on both processes: one run finishes.
         outage.unlink()
         statuses = await asyncio.gather(
-            _deliver_click(slack, first, APPROVER, failure, RETRY),
-            _deliver_click(slack, second, APPROVER, failure, RETRY),
+            deliver_click(slack, first, APPROVER, failure, RETRY),
+            deliver_click(slack, second, APPROVER, failure, RETRY),
         )
         assert statuses == [200, 200]
 
         async def finished() -> bool:
             return bool((await client.threads.get(thread_id))["status"] == "idle")
 
-        await _until(finished, "the retried run finishes")
+        await until(finished, "the retried run finishes")
         assert (await client.threads.get_state(thread_id))["values"]["sent"] == "sent: the Q3 report"
-        await _until(lambda: any("finished" in m.text for m in _replies(slack, message)), "a finished reply")
-        await _until(lambda: "finished" in _headline(slack, message), "the headline says it finished")
+        await until(lambda: any("finished" in m.text for m in thread_replies(slack, message)), "a finished reply")
+        await until(lambda: "finished" in headline_of(slack, message), "the headline says it finished")
         retries = [r for r in await client.runs.list(thread_id) if not r["kwargs"].get("command")
                    and r["kwargs"].get("input") is None]
         assert len(retries) == 1, retries
         assert len(await client.runs.list(thread_id)) == runs_before + 1
-        await _until(lambda: any("already retried" in m.text for m in slack.ephemerals(APPROVER)),
+        await until(lambda: any("already retried" in m.text for m in slack.ephemerals(APPROVER)),
                      "the second Retry is told it was already done")
         retried = slack.message(CHANNEL, failure.ts)
         assert action_ids(retried) == [DETAILS] and f"Retried by <@{APPROVER}>" in json.dumps(retried.blocks)
-        assert [m for m in _replies(slack, message) if "failed" in m.text] == [failure]  # no second failure
+        assert [m for m in thread_replies(slack, message) if "failed" in m.text] == [failure]  # no second failure
         # The audit trail: the approval, then the one Retry that counted (issue 12).
         async with aiohttp.ClientSession() as http, http.get(f"{first}/threads/{thread_id}/audit") as response:
             audit = await response.json()
@@ -165,26 +110,26 @@ async def test_a_failure_after_approve_is_told_with_retry_and_an_approver_retry_
 async def test_a_finished_run_is_told_and_notify_on_finish_false_silences_it(
     slack: LocalSlack, redis_url: str, tmp_path: Path
 ) -> None:
-    with running_server(**_env(slack, redis_url, tmp_path / "no-outage")) as url:
+    with running_server(**outcomes_env(slack, redis_url, tmp_path / "no-outage")) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
-        _, told = await _paused_run(client, slack, "flaky", "told")
-        _, quiet = await _paused_run(client, slack, "quiet", "quiet")
+        _, told = await paused_run(client, slack, "flaky", "told")
+        _, quiet = await paused_run(client, slack, "quiet", "quiet")
         for message in (told, quiet):
             await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
         for message in (told, quiet):
-            await _until(lambda m=message: "finished" in _headline(slack, m), "the headline says it finished")
-        assert [m.text for m in _replies(slack, told)] == ["flaky finished"]
-        assert _replies(slack, quiet) == []  # the headline is updated after the reply would have been posted
+            await until(lambda m=message: "finished" in headline_of(slack, m), "the headline says it finished")
+        assert [m.text for m in thread_replies(slack, told)] == ["flaky finished"]
+        assert thread_replies(slack, quiet) == []  # the headline is updated after the reply would have been posted
 
 
 async def test_a_run_that_pauses_again_links_the_next_pause_from_the_thread(
     slack: LocalSlack, redis_url: str, tmp_path: Path
 ) -> None:
-    with running_server(**_env(slack, redis_url, tmp_path / "no-outage")) as url:
+    with running_server(**outcomes_env(slack, redis_url, tmp_path / "no-outage")) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
-        thread_id, first = await _paused_run(client, slack, "twice", "draft")
+        thread_id, first = await paused_run(client, slack, "twice", "draft")
         await slack.click(APPROVER, CHANNEL, first.ts, button(first, "Approve"))
 
         def second_pause() -> Message | None:
@@ -192,13 +137,13 @@ async def test_a_run_that_pauses_again_links_the_next_pause_from_the_thread(
                      if m.thread_ts is None and m.ts != first.ts and "confirm: draft" in json.dumps(m.blocks)]
             return found[0] if found else None
 
-        second = await _until(second_pause, "the next pause is posted")
+        second = await until(second_pause, "the next pause is posted")
         link = f"https://local.slack/archives/{CHANNEL}/p{second.ts.replace('.', '')}"
-        await _until(lambda: any(link in json.dumps(m.blocks) for m in _replies(slack, first)), "the thread links it")
-        await _until(lambda: "another decision" in _headline(slack, first), "the headline says it paused again")
+        await until(lambda: any(link in json.dumps(m.blocks) for m in thread_replies(slack, first)), "the thread links it")
+        await until(lambda: "another decision" in headline_of(slack, first), "the headline says it paused again")
         assert action_ids(second) == [button(second, "Approve"), button(second, "Edit")]
 
         async def interrupted() -> bool:
             return bool((await client.threads.get(thread_id))["status"] == "interrupted")
 
-        await _until(interrupted, "the thread waits again")
+        await until(interrupted, "the thread waits again")
