@@ -13,6 +13,7 @@ only by `write_key`:
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,8 +36,19 @@ def interrupt_from_json(data: dict[str, Any]) -> Interrupt:
     return Interrupt.from_json(data)
 
 
+_second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
+    """The time now as `datetime.now(UTC).isoformat()` spells it; the date and time of day are
+    formatted once per second (a checkpoint is made every step)."""
+    global _second
+    micros = time.time_ns() // 1000
+    seconds, fraction = divmod(micros, 1_000_000)
+    cached = _second
+    if cached[0] != seconds:
+        cached = _second = (seconds, dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()[:19])
+    return f"{cached[1]}.{fraction:06d}+00:00" if fraction else f"{cached[1]}+00:00"
 
 
 @dataclass

@@ -102,22 +102,33 @@ def _encode(value: Any, where: str) -> Any:
 
 
 def _decode(value: Any) -> Any:
+    """Rebuild the values of tagged JSON data already parsed (inner values first, as json.loads does)."""
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if not isinstance(value, dict):
         return value
-    tag = value.get(_TAG)
-    if tag is None:
-        return {k: _decode(v) for k, v in value.items()}
+    if _TAG in value:
+        return _untag({k: _decode(v) for k, v in value.items()})
+    return {k: _decode(v) for k, v in value.items()}
+
+
+def _parsed(value: dict[str, Any]) -> Any:
+    """json.loads' object_hook: each object as parsed, its own values already rebuilt."""
+    return _untag(value) if _TAG in value else value
+
+
+def _untag(value: dict[str, Any]) -> Any:
+    """The value a tagged object stands for; what it holds is rebuilt already."""
+    tag = value[_TAG]
     raw: Any = value.get("v")
     if tag == "dict":
-        return {_decode(k): _decode(v) for k, v in value["items"]}
+        return {k: v for k, v in value["items"]}
     if tag == "tuple":
-        return tuple(_decode(v) for v in raw)
+        return tuple(raw)
     if tag == "set":
-        return {_decode(v) for v in raw}
+        return set(raw)
     if tag == "frozenset":
-        return frozenset(_decode(v) for v in raw)
+        return frozenset(raw)
     if tag == "datetime":
         return dt.datetime.fromisoformat(raw)
     if tag == "date":
@@ -136,20 +147,19 @@ def _decode(value: Any) -> Any:
         cls = _import_class(value["cls"])
         if not issubclass(cls, enum.Enum):
             raise SerializationError(f"Stored enum names {value['cls']!r}, which is not an Enum")
-        return cls(_decode(raw))
+        return cls(raw)
     if tag == "pydantic":
         cls = _import_class(value["cls"])
         if not hasattr(cls, "model_validate"):
             raise SerializationError(f"Stored model names {value['cls']!r}, which is not a pydantic model")
-        return cls.model_validate(_decode(raw))  # type: ignore[attr-defined]
+        return cls.model_validate(raw)  # type: ignore[attr-defined]
     if tag == "dataclass":
         cls = _import_class(value["cls"])
         if not dataclasses.is_dataclass(cls):
             raise SerializationError(f"Stored dataclass names {value['cls']!r}, which is not a dataclass")
         init = {f.name for f in dataclasses.fields(cls) if f.init}
-        decoded = {k: _decode(v) for k, v in raw.items()}
-        obj = cls(**{k: v for k, v in decoded.items() if k in init})
-        for k, v in decoded.items():
+        obj = cls(**{k: v for k, v in raw.items() if k in init})
+        for k, v in raw.items():
             if k not in init:
                 object.__setattr__(obj, k, v)
         return obj
@@ -188,11 +198,14 @@ def dumps_jsonable(data: Any) -> bytes:
 
 
 def loads(data: bytes | str) -> Any:
+    # One pass: the parser rebuilds tagged values as it meets them (no second walk over the data).
     try:
-        envelope = json.loads(data)
+        envelope = json.loads(data, object_hook=_parsed)
+    except SerializationError:
+        raise
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"Stored checkpoint data is not valid JSON: {exc}") from exc
     if not isinstance(envelope, dict) or envelope.get("v") != FORMAT_VERSION:
         version = envelope.get("v") if isinstance(envelope, dict) else None
         raise SerializationError(f"Stored data has format version {version!r}; this Sluice reads version {FORMAT_VERSION}")
-    return _decode(envelope["d"])
+    return envelope["d"]

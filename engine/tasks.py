@@ -39,6 +39,7 @@ class TaskRunner:
         self.resuming = False  # the step now running continues a paused one (its tasks re-enter)
         self.null_resume: list[Any] | None = None  # see interrupts.NULL_RESUME
         self._parents: tuple[str, dict[str, str]] = ("", {})  # (checkpoint id, its tasks' `parents`)
+        self._config_takers: dict[str, bool] = {}  # node name -> whether it or its routing takes a config
 
     async def run(self, checkpoint: Checkpoint, task: Task, values: dict[str, Any], *, inline: bool = True,
                   steps_left: int | None = None) -> TaskOutcome:
@@ -53,7 +54,9 @@ class TaskRunner:
             null = self._null_resume(checkpoint)
             if null is not None:
                 resumes[NULL_RESUME] = null
-        config = self.node_config(task)
+        # The task's own config (its namespace in it) is built only for code that takes one: the node or
+        # a routing function after it. Elsewhere (the scope's tags) the run's config says the same.
+        config = self.node_config(task) if self._takes_config(node) else self.opts.config
         if self._parents[0] != checkpoint.id:  # one map per step, shared by its tasks
             self._parents = (checkpoint.id, {**self.opts.parents, self.opts.ns: checkpoint.id})
         parents = self._parents[1]
@@ -113,6 +116,13 @@ class TaskRunner:
         else:
             assert self.loop is not None
             await self.loop.run_in_executor(None, time.sleep, seconds)
+
+    def _takes_config(self, node: NodeSpec) -> bool:
+        takes = self._config_takers.get(node.name)
+        if takes is None:
+            takes = self._config_takers[node.name] = node.wants_config or any(
+                b.wants_config for b in self.spec.branches.get(node.name, ()))
+        return takes
 
     def node_config(self, task: Task) -> dict[str, Any]:
         configurable = dict(self.opts.config.get("configurable", {}))
