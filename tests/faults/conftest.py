@@ -13,8 +13,11 @@ import pytest
 
 from bot.playground.slack_user import LocalSlack
 from tests.processes import RedisProxy, Serve
-from tests.slack.harness import APPROVER, CHANNEL, SECRET, TOKEN, USERS, action_ids
+from tests.slack.harness import CHANNEL, SECRET, TOKEN, USERS, action_ids
+from tests.slack.serve_flows import serve_env
 from tests.waiting import eventually
+
+__all__ = ["serve_env"]  # the fault tests take it from here
 
 WaitFor = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
 
@@ -33,18 +36,6 @@ async def proxy(redis_url: str) -> AsyncIterator[RedisProxy]:
     running = await RedisProxy(port).start()
     yield running
     await running.close()
-
-
-def serve_env(slack: LocalSlack, redis_url: str, **extra: str) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "SLUICE_SLACK_CHANNEL": CHANNEL,
-        "SLUICE_APPROVERS": APPROVER,
-        "REDIS_URL": redis_url,
-        **extra,
-    }
 
 
 @pytest.fixture

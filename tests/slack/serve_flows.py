@@ -20,7 +20,8 @@ from tests.slack.harness import APPROVER, CHANNEL, SECRET, TOKEN
 RETRY, DETAILS = "sluice_outcome.retry", "sluice_outcome.details"
 
 
-def outcomes_env(slack: LocalSlack, redis_url: str, outage: Path) -> dict[str, str]:
+def serve_env(slack: LocalSlack, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `serve` process talking to `slack`, on `redis_url`, with APPROVER."""
     return {
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
@@ -28,9 +29,14 @@ def outcomes_env(slack: LocalSlack, redis_url: str, outage: Path) -> dict[str, s
         "SLUICE_SLACK_CHANNEL": CHANNEL,
         "SLUICE_APPROVERS": APPROVER,
         "REDIS_URL": redis_url,
-        "SLUICE_GRAPHS": str(REPO / "tests" / "slack" / "outcomes.json"),
-        "SLUICE_TEST_OUTAGE": str(outage),
+        **extra,
     }
+
+
+def outcomes_env(slack: LocalSlack, redis_url: str, outage: Path) -> dict[str, str]:
+    """`serve_env` for the outcome graphs; their `send` node fails while the file `outage` exists."""
+    graphs = str(REPO / "tests" / "slack" / "outcomes.json")
+    return serve_env(slack, redis_url, SLUICE_GRAPHS=graphs, SLUICE_TEST_OUTAGE=str(outage))
 
 
 async def until(predicate: Callable[[], Awaitable[Any] | Any], what: str) -> Any:

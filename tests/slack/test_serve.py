@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,31 +14,14 @@ from bot.playground.slack_user import LocalSlack
 from bot.playground.workspace import Message
 from tests.api.conftest import running_server
 from tests.slack.harness import APPROVER, CHANNEL, OUTSIDER, SECRET, TOKEN, USERS, action_ids, button
+from tests.slack.serve_flows import serve_env
 
 pytestmark = pytest.mark.e2e  # starts Sluice processes
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    local = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
-    await local.start()
-    yield local
-    await local.close()
 
 
 @pytest.fixture(params=["redis_url", "redis_cluster_url"], ids=["redis", "cluster"])
 def store_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(request.param))
-
-
-def _serve_env(slack: LocalSlack, redis_url: str) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "SLUICE_SLACK_CHANNEL": CHANNEL,
-        "SLUICE_APPROVERS": APPROVER,
-        "REDIS_URL": redis_url,
-    }
 
 
 async def _message_for(slack: LocalSlack, thread_id: str, *, buttons: bool = True) -> Message:
@@ -62,7 +44,7 @@ async def _until(predicate: Any) -> None:
 async def test_api_run_pauses_in_slack_and_a_click_on_another_process_resumes_it(
     slack: LocalSlack, store_url: str
 ) -> None:
-    env = _serve_env(slack, store_url)
+    env = serve_env(slack, store_url)
     with running_server(**env) as first, running_server(**env) as second:
         client = get_client(url=first)
         thread_id = (await client.threads.create())["thread_id"]
@@ -100,7 +82,7 @@ async def test_socket_mode_needs_no_public_url(redis_url: str) -> None:
     )
     await slack.start()
     try:
-        env = {**_serve_env(slack, redis_url), "SLACK_APP_TOKEN": app_token}
+        env = {**serve_env(slack, redis_url), "SLACK_APP_TOKEN": app_token}
         with running_server(**env) as url:  # the bot dials the local Slack while this loop polls
             for _ in range(200):
                 if slack.socket_connected:
@@ -125,7 +107,7 @@ async def test_socket_mode_needs_no_public_url(redis_url: str) -> None:
 
 async def test_a_hundred_clicks_at_once_all_resume(slack: LocalSlack, redis_url: str) -> None:
     """More commands in flight than redis-py's default pool holds: none may fail."""
-    with running_server(**_serve_env(slack, redis_url)) as url:
+    with running_server(**serve_env(slack, redis_url)) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
         threads = [(await client.threads.create())["thread_id"] for _ in range(100)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from langgraph_sdk import get_client
@@ -19,22 +19,10 @@ from langgraph_sdk import get_client
 from bot.playground.slack_user import LocalSlack
 from bot.playground.workspace import Message
 from tests.api.conftest import running_server
-from tests.slack.harness import APPROVER, CHANNEL, SECRET, TOKEN, USERS, action_ids, button
+from tests.slack.harness import APPROVER, CHANNEL, action_ids, button
+from tests.slack.serve_flows import serve_env
 
 pytestmark = pytest.mark.e2e  # starts a Sluice process
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    local = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
-    await local.start()
-    yield local
-    await local.close()
-
-
-def _env(slack: LocalSlack, redis_url: str) -> dict[str, str]:
-    return {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
-            "SLUICE_SLACK_CHANNEL": CHANNEL, "SLUICE_APPROVERS": APPROVER, "REDIS_URL": redis_url}
 
 
 async def _until(predicate: Callable[[], Awaitable[bool]]) -> None:
@@ -50,7 +38,7 @@ def _messages(slack: LocalSlack, thread_id: str) -> list[Message]:
 
 
 async def test_an_update_that_leaves_the_node_waiting_makes_slack_ask_again(slack: LocalSlack, redis_url: str) -> None:
-    with running_server(**_env(slack, redis_url)) as url:
+    with running_server(**serve_env(slack, redis_url)) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
         thread_id = (await client.threads.create())["thread_id"]
@@ -92,7 +80,7 @@ async def test_an_update_that_leaves_the_node_waiting_makes_slack_ask_again(slac
 
 
 async def test_an_update_as_the_asking_node_ends_the_pause_in_slack(slack: LocalSlack, redis_url: str) -> None:
-    with running_server(**_env(slack, redis_url)) as url:
+    with running_server(**serve_env(slack, redis_url)) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
         thread_id = (await client.threads.create())["thread_id"]
