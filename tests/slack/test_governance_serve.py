@@ -259,3 +259,22 @@ async def test_deleting_a_thread_deletes_its_audit_in_memory(slack: LocalSlack) 
         await client.threads.delete(thread_id)
         await client.threads.create(thread_id=thread_id)
         assert await _audit(url, thread_id) == []
+
+
+async def test_a_deleted_threads_timers_are_dropped_when_due_without_reminding_anyone(
+    slack: LocalSlack, redis_url: str, redis: Any
+) -> None:
+    with server_process(**_env(slack, redis_url)) as (url, proc):
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        thread_id, message = await _paused(client, slack, "timed")  # reminders at 1.2 s and 2.4 s, deadline 3 s
+        assert await redis.zcard("sluice:timers") > 0
+        await client.threads.delete(thread_id)
+
+        async def dropped() -> bool:
+            return await redis.zcard("sluice:timers") == 0
+
+        await until(dropped, "the timers came due and were dropped")
+        assert thread_replies(slack, message) == []  # no reminder, no timeout reply for a deleted thread
+    assert proc.stdout is not None
+    assert f"the deadline of thread {thread_id} could not resume it" not in proc.stdout.read().decode()
