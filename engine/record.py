@@ -114,20 +114,6 @@ class Checkpoint:
         return write_key("cmd", f"{len(self.commands()):04d}")
 
     # -- storage -------------------------------------------------------------------------------
-    def body(self) -> dict[str, Any]:
-        return {
-            "values": self.values,
-            "tasks": self.tasks,
-            "barriers": self.barriers,
-            "step": self.step,
-            "source": self.source,
-            "ts": self.created_at,
-            "last": self.last,
-            "meta": self.metadata,
-            **({"results": self.parent_results} if self.parent_results else {}),
-            **({"parents": self.parents} if self.parents else {}),
-        }
-
     @classmethod
     def decode(cls, saved: SavedCheckpoint) -> Checkpoint:
         body = serde.loads(saved.blob)
@@ -150,16 +136,24 @@ class Checkpoint:
 
     def encode(self) -> SavedCheckpoint:
         # Only values, task inputs and user metadata can hold non-JSON types; the rest is ours.
-        encoded = self.body()
-        encoded["values"] = serde.check_state(self.values)  # an error names the state key
-        encoded["tasks"] = [
-            {**t, "arg": serde.to_jsonable(t["arg"], f"the input of task {t['name']!r}")} if "arg" in t else t
-            for t in self.tasks
-        ]
-        if self.metadata:
-            encoded["meta"] = serde.to_jsonable(self.metadata, "metadata")
+        # The stored body (read back by decode), each value made JSON-safe once.
+        encoded: dict[str, Any] = {
+            "values": serde.check_state(self.values),  # an error names the state key
+            "tasks": [
+                {**t, "arg": serde.to_jsonable(t["arg"], f"the input of task {t['name']!r}")} if "arg" in t else t
+                for t in self.tasks
+            ],
+            "barriers": self.barriers,
+            "step": self.step,
+            "source": self.source,
+            "ts": self.created_at,
+            "last": self.last,
+            "meta": serde.to_jsonable(self.metadata, "metadata") if self.metadata else self.metadata,
+        }
         if self.parent_results:
             encoded["results"] = serde.to_jsonable(self.parent_results, "the results of the step's tasks")
+        if self.parents:
+            encoded["parents"] = self.parents
         return SavedCheckpoint(self.id, self.parent_id, serde.dumps_jsonable(encoded))
 
     def full_metadata(self) -> dict[str, Any]:

@@ -180,8 +180,9 @@ def check_state(values: dict[str, Any]) -> dict[str, Any]:
     return {key: _encode(v, f"key {key!r}") for key, v in values.items()}
 
 
-# One encoder for every call: json.dumps with options builds a new one each time.
-_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
+# One encoder for every call: json.dumps with options builds a new one each time. What it encodes
+# has been through _encode, where a cycle already fails, so it does not look for cycles again.
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
 
 
 def dumps(value: Any, where: str = "value") -> bytes:
