@@ -29,6 +29,9 @@ class Steps:
             _SHARED[redis] = Batcher(redis)
         self._batcher = _SHARED[redis]
         self._scripts: dict[str, str] = {}  # sha -> source, of the scripts sent in steps
+        from redis.asyncio.cluster import RedisCluster
+
+        self.ordered = not isinstance(redis, RedisCluster)  # one server runs a step's commands in order
 
     async def run(self, *commands: Command) -> list[Any]:
         """The replies to a step's commands; the first error among them is raised. A script Redis

@@ -199,8 +199,8 @@ class Decisions:
         needed = policy.of(pause).required_approvals
         if needed > 1 and decision.decision in ("approve", "edit"):  # counted (and audited) towards N first
             return partial(self._count_then_record, pause, slot, decision, channel, needed)
-        await self.resumptions.expect(pause)  # first: whatever happens next, a sweep will look
-        result = await self.deps.store.decide(pause, slot, decision)
+        # the due index first (whatever happens next, a sweep will look), in the decision's round trip
+        result = await self.deps.store.decide(pause, slot, decision, first=self.resumptions.expecting(pause))
         return partial(self._after_recording, pause, slot, decision, channel, result, needed)
 
     async def _count_then_record(
@@ -209,8 +209,7 @@ class Decisions:
         counted = await self.approvals.count(pause, slot, decision, channel, needed, self._show, REFUSALS)
         if counted is None:
             return
-        await self.resumptions.expect(pause)
-        result = await self.deps.store.decide(pause, slot, counted)
+        result = await self.deps.store.decide(pause, slot, counted, first=self.resumptions.expecting(pause))
         await self._after_recording(pause, slot, counted, channel, result, needed)
 
     async def _after_recording(

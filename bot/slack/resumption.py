@@ -58,6 +58,9 @@ class Resumptions(Protocol):
     async def expect(self, pause: Pause) -> None:
         """Puts the pause (and each of its groups) in the due index (before a decision is recorded)."""
 
+    def expecting(self, pause: Pause) -> list[tuple[Any, ...]]:
+        """`expect` as Redis commands, for the store to send ahead of the decision (`PauseStore.decide`)."""
+
     async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
         """Takes the resume of a `resuming` pause (or a decided group) unless a live claim holds it."""
 
@@ -85,6 +88,9 @@ class MemoryResumptions:
 
     async def expect(self, pause: Pause) -> None:
         return None
+
+    def expecting(self, pause: Pause) -> list[tuple[Any, ...]]:
+        return []
 
     async def _claimable(self, pause: Pause, group: int | None) -> bool:
         status = await self._store.status(pause.thread_id, pause.checkpoint_id)
@@ -235,10 +241,13 @@ class RedisResumptions:
         return [keys.slack_pause(pause.thread_id, pause.checkpoint_id), keys.slack_decided(pause.thread_id, pause.checkpoint_id)]
 
     async def expect(self, pause: Pause) -> None:
+        await self._steps.run(*self.expecting(pause))
+
+    def expecting(self, pause: Pause) -> list[tuple[Any, ...]]:
         due = int(time.time() * 1000) + GRACE_MS
         groups: list[int | None] = [None, *range(len(pause.groups))] if len(pause.groups) > 1 else [None]
         members = [part for g in groups for part in (due, self._member(pause.thread_id, pause.checkpoint_id, g))]
-        await self._steps.one("ZADD", keys.SLACK_RESUMING, *members)
+        return [("ZADD", keys.SLACK_RESUMING, *members)]
 
     async def claim(self, pause: Pause, token: str, group: int | None = None) -> Claim:
         if group is None:

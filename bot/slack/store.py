@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -58,9 +58,13 @@ class PauseStore(Protocol):
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None: ...
 
-    async def decide(self, pause: Pause, slot: str, decision: SlotDecision) -> Recorded:
+    async def decide(
+        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = ()
+    ) -> Recorded:
         """Records one slot's decision if the pause is current, pending and the slot undecided;
-        says whether that completed the slot's group, or the whole pause."""
+        says whether that completed the slot's group, or the whole pause. `first`: Redis commands
+        that must run before it (the due index: `Resumptions.expecting`), in the same round trip
+        where one server keeps their order, else before it (memory has none)."""
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]: ...
 
@@ -144,7 +148,9 @@ class MemoryPauseStore:
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
         return self._messages.get((channel, ts))
 
-    async def decide(self, pause: Pause, slot: str, decision: SlotDecision) -> Recorded:
+    async def decide(
+        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = ()
+    ) -> Recorded:
         key = (pause.thread_id, pause.checkpoint_id)
         if key not in self._pauses:
             return Recorded("unknown", {})
@@ -340,12 +346,20 @@ class RedisPauseStore:
         thread_id, checkpoint_id = raw.split(" ", 1)
         return thread_id, checkpoint_id
 
-    async def decide(self, pause: Pause, slot: str, decision: SlotDecision) -> Recorded:
+    async def decide(
+        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = ()
+    ) -> Recorded:
         pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
         group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
         call = uuid.uuid4().hex
         args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, call, *group]
-        outcome, flat = await self._steps.one(*self._steps.script(self._decide, pause_keys, args))
+        command = self._steps.script(self._decide, pause_keys, args)
+        if first and self._steps.ordered:  # the due index, then the decision: one round trip
+            *_, (outcome, flat) = await self._steps.run(*first, command)
+        else:
+            if first:
+                await self._steps.run(*first)
+            outcome, flat = await self._steps.one(*command)
         return Recorded(_text(outcome), _decoded(dict(zip(flat[::2], flat[1::2], strict=True))))  # type: ignore[arg-type]
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
