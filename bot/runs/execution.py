@@ -370,15 +370,20 @@ class Executor:
         after = await graph.aget_state(head)
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"
+        # As the LangGraph server, the result and the thread show the values saved: a step paused after
+        # some of its tasks finished keeps their writes pending, shown only by get_state's live view.
+        kept = after.values
+        if len(after.tasks) > len(after.next):
+            kept = [snap async for snap in graph.aget_state_history(head, limit=1)][0].values
         if len(interrupts) == 1:
-            run.result = {**after.values, "__interrupt__": interrupts}
+            run.result = {**kept, "__interrupt__": interrupts}
         elif interrupts:
             run.result = {"__interrupt__": interrupts}
         else:
-            run.result = after.values
+            run.result = kept
         by_task = {t.id: [i.to_json() for i in t.interrupts] for t in after.tasks if t.interrupts}
         status = "interrupted" if after.next else "idle"
-        local.thread_changes = _state_changes(status=status, values=after.values, interrupts=by_task, error=None)
+        local.thread_changes = _state_changes(status=status, values=kept, interrupts=by_task, error=None)
         checkpoint_id = _checkpoint_id(after)
         if interrupts:
             return RunEvent("paused", checkpoint_id=checkpoint_id, interrupts=tuple(interrupts), values=after.values,

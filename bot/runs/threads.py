@@ -11,7 +11,7 @@ from bot.runs.errors import Conflict, NotFound
 from bot.runs.events import RunEvent
 from bot.runs.execution import Executor
 from bot.runs.plain_json import to_wire
-from bot.runs.records import ThreadRecord
+from bot.runs.records import ThreadRecord, now_iso
 from bot.runs.store import Records
 from engine import Checkpointer, StateSnapshot
 
@@ -70,8 +70,7 @@ class ThreadWork:
             await self.records.release(thread_id, holder)
             await self._forget_if_deleted(thread_id)
             raise
-        changes = {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle"}
-        await self.records.release(thread_id, holder, thread_changes=changes)
+        await self.records.release(thread_id, holder, thread_changes=thread_fields(snapshot))
         await self._forget_if_deleted(thread_id)
         await self._tell(record, snapshot, as_node)
         return config
@@ -114,3 +113,14 @@ class ThreadWork:
         if await self.records.get_thread(thread_id) is None:
             await self.saver.delete_thread(thread_id)
             raise NotFound(f"Thread with ID {thread_id} not found")
+
+
+def thread_fields(snapshot: StateSnapshot) -> dict[str, Any]:
+    """The thread record's view of the state an update left, as the LangGraph server rewrites it: its
+    values, `interrupted` while tasks are still to run (else `idle`), and the interrupts pending there
+    by task. An update's checkpoint has none pending (those of the checkpoint it follows are dropped),
+    so the record no longer shows questions a run would not answer. Both stamps move, as there."""
+    interrupts = {t.id: [i.to_json() for i in t.interrupts] for t in snapshot.tasks if t.interrupts}
+    stamp = now_iso()
+    return {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle",
+            "interrupts": interrupts, "state_updated_at": stamp, "updated_at": stamp}

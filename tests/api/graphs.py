@@ -217,3 +217,34 @@ typed_io_graph = (
     StateGraph(QAState, input_schema=Question, output_schema=Answer)
     .add_node("respond", answer).add_edge(START, "respond")
 )
+
+
+def asker(name: str) -> Any:
+    def ask_one(state: State) -> State:
+        return {"log": [f"{name}={interrupt(f'{name}?')}"]}
+    return ask_one
+
+
+def done(state: State) -> State:
+    return {"log": ["done"]}
+
+
+# Two interrupts pending at once (parallel askers, joined by `done`), and one after the other.
+two_asks_graph = (
+    StateGraph(State)
+    .add_node("ask_a", asker("a"))
+    .add_node("ask_b", asker("b"))
+    .add_node("done", done)
+    .add_edge(START, "ask_a")
+    .add_edge(START, "ask_b")
+    .add_edge(["ask_a", "ask_b"], "done")
+    .add_edge("done", END)
+)
+two_seq_graph = (
+    StateGraph(State)
+    .add_node("first", asker("1"))
+    .add_node("second", asker("2"))
+    .add_edge(START, "first")
+    .add_edge("first", "second")
+    .add_edge("second", END)
+)

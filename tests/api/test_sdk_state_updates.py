@@ -1,0 +1,134 @@
+"""The thread record after `threads.update_state` on a paused thread, on memory and on Redis, as
+`langgraph dev` answers it (langgraph-api 0.16.7, langgraph 1.2.24, langgraph_sdk 0.4.14; recorded
+by running the same graphs there through the same client calls).
+
+An update writes a checkpoint of its own, which holds no pending interrupt: the thread record's
+`interrupts` is emptied (the old questions are no longer asked), `status` is `interrupted` while
+tasks are still to run there (`next`), else `idle`. Without `as_node` the update counts as the last
+node's and `next` stays; as the asking node it answers in that node's place; as another node the
+graph goes on from that node. A run with input None then re-asks whatever `next` holds (with the
+updated values); a `Command(resume)` answers the first question asked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+
+from .conftest import running_server
+
+pytestmark = pytest.mark.e2e  # starts Sluice processes
+
+Seen = tuple[str, Any, list[list[Any]], list[str], list[tuple[str, list[Any]]]]  # status, values, interrupts, next, tasks
+
+GRAPHS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, str]]] = {
+    # graph: (input, update, as_node by case)
+    "agent": ({"some_text": "draft"}, {"some_text": "patched"}, {"as_asking": "human_node", "as_other": "__start__"}),
+    "two_asks": ({"log": []}, {"log": ["patched"]}, {"as_asking": "ask_a", "as_other": "done"}),
+    "two_seq": ({"log": []}, {"log": ["patched"]}, {"as_asking": "first", "as_other": "second"}),
+}
+PATCHED = {"some_text": "patched"}
+LOG = {"log": ["patched"]}
+ASKED = {"text_to_revise": "patched"}
+IDLE_TEXT: Seen = ("idle", PATCHED, [], [], [])
+IDLE_LOG: Seen = ("idle", LOG, [], [], [])
+
+UPDATED: dict[tuple[str, str], Seen] = {
+    ("agent", "no_as_node"): ("interrupted", PATCHED, [], ["human_node"], [("human_node", [])]),
+    ("agent", "as_asking"): IDLE_TEXT,
+    ("agent", "as_other"): ("interrupted", PATCHED, [], ["human_node"], [("human_node", [])]),
+    ("two_asks", "no_as_node"): ("interrupted", LOG, [], ["ask_a", "ask_b"], [("ask_a", []), ("ask_b", [])]),
+    ("two_asks", "as_asking"): IDLE_LOG,  # `done` waits for both askers: as ask_a alone, nothing runs
+    ("two_asks", "as_other"): IDLE_LOG,
+    ("two_seq", "no_as_node"): ("interrupted", LOG, [], ["first"], [("first", [])]),
+    ("two_seq", "as_asking"): ("interrupted", LOG, [], ["second"], [("second", [])]),
+    ("two_seq", "as_other"): IDLE_LOG,
+}
+ASKED_AGAIN: Seen = ("interrupted", PATCHED, [[ASKED]], ["human_node"], [("human_node", [ASKED])])
+AFTER_RUN: dict[tuple[str, str, str], Seen] = {
+    ("agent", "no_as_node", "input_none"): ASKED_AGAIN,
+    ("agent", "no_as_node", "resume"): ("idle", {"some_text": "ok"}, [], [], []),
+    ("agent", "as_asking", "input_none"): IDLE_TEXT,
+    ("agent", "as_asking", "resume"): IDLE_TEXT,
+    ("agent", "as_other", "input_none"): ASKED_AGAIN,
+    ("agent", "as_other", "resume"): ("idle", {"some_text": "ok"}, [], [], []),
+    ("two_asks", "no_as_node", "input_none"):
+        ("interrupted", LOG, [["a?"], ["b?"]], ["ask_a", "ask_b"], [("ask_a", ["a?"]), ("ask_b", ["b?"])]),
+    # ask_a takes the answer and ends; its write waits with the step: the record shows the saved values
+    ("two_asks", "no_as_node", "resume"): ("interrupted", LOG, [["b?"]], ["ask_b"], [("ask_a", []), ("ask_b", ["b?"])]),
+    ("two_asks", "as_asking", "input_none"): IDLE_LOG,
+    ("two_asks", "as_asking", "resume"): IDLE_LOG,
+    ("two_asks", "as_other", "input_none"): IDLE_LOG,
+    ("two_asks", "as_other", "resume"): IDLE_LOG,
+    ("two_seq", "no_as_node", "input_none"): ("interrupted", LOG, [["1?"]], ["first"], [("first", ["1?"])]),
+    ("two_seq", "no_as_node", "resume"):
+        ("interrupted", {"log": ["patched", "1=ok"]}, [["2?"]], ["second"], [("second", ["2?"])]),
+    ("two_seq", "as_asking", "input_none"): ("interrupted", LOG, [["2?"]], ["second"], [("second", ["2?"])]),
+    ("two_seq", "as_asking", "resume"): ("idle", {"log": ["patched", "2=ok"]}, [], [], []),
+    ("two_seq", "as_other", "input_none"): IDLE_LOG,
+    ("two_seq", "as_other", "resume"): IDLE_LOG,
+}
+
+
+@pytest.fixture(scope="module", params=["memory", "redis"])
+def store_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    env = {"REDIS_URL": request.getfixturevalue("redis_server")} if request.param == "redis" else {}
+    with running_server(**env) as url:
+        yield url
+
+
+@pytest.fixture
+def client(store_server: str) -> Any:
+    return get_client(url=store_server)
+
+
+def values_of(interrupts: list[dict[str, Any]]) -> list[Any]:
+    return [i["value"] for i in interrupts]
+
+
+async def seen(client: Any, thread_id: str) -> Seen:
+    """The thread record and its state, as one comparable tuple; the record's interrupts are keyed by
+    the ids of the tasks whose interrupts get_state shows, and get_state's own list is theirs."""
+    thread = await client.threads.get(thread_id)
+    state = await client.threads.get_state(thread_id)
+    asking = {t["id"]: values_of(t["interrupts"]) for t in state["tasks"] if t["interrupts"]}
+    assert {k: values_of(v) for k, v in thread["interrupts"].items()} == asking
+    assert values_of(state["interrupts"]) == [v for t in state["tasks"] for v in values_of(t["interrupts"])]
+    tasks = [(t["name"], values_of(t["interrupts"])) for t in state["tasks"]]
+    return thread["status"], thread["values"], sorted(asking.values()), state["next"], tasks
+
+
+@pytest.mark.parametrize(("graph", "case", "then"), sorted(AFTER_RUN))
+async def test_the_thread_record_follows_a_state_update_and_the_run_after_it(
+    client: Any, graph: str, case: str, then: str
+) -> None:
+    start, update, as_nodes = GRAPHS[graph]
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, graph, input=start)
+    paused = await seen(client, thread_id)
+    assert paused[0] == "interrupted" and paused[2]
+
+    await client.threads.update_state(thread_id, update, as_node=as_nodes.get(case))
+    assert await seen(client, thread_id) == UPDATED[graph, case]
+
+    if then == "input_none":
+        await client.runs.wait(thread_id, graph, input=None)
+    else:
+        await client.runs.wait(thread_id, graph, command={"resume": "ok"})
+    assert await seen(client, thread_id) == AFTER_RUN[graph, case, then]
+
+
+async def test_a_partly_answered_step_shows_its_saved_values_outside_get_state(client: Any) -> None:
+    """ask_a is answered and ends, ask_b asks again: the step is not over, so ask_a's write waits.
+    get_state's live view shows it; the run's result and the thread record show the values saved."""
+    thread_id = (await client.threads.create())["thread_id"]
+    paused = await client.runs.wait(thread_id, "two_asks", input={"log": []})
+    first = next(i["id"] for i in paused["__interrupt__"] if i["value"] == "a?")
+    result = await client.runs.wait(thread_id, "two_asks", command={"resume": {first: "yes"}})
+    assert result["log"] == [] and values_of(result["__interrupt__"]) == ["b?"]
+    assert (await client.threads.get(thread_id))["values"] == {"log": []}
+    state = await client.threads.get_state(thread_id)
+    assert state["values"] == {"log": ["a=yes"]} and state["next"] == ["ask_b"]
