@@ -142,5 +142,6 @@ def _slack(settings: Settings, app: web.Application, manager: RunManager, regist
     secret = settings.slack_signing_secret.get_secret_value()
     mount(app, slack_bot.bolt, secret, gate=slack_bot.gate)
     manager.add_listener(slack_bot.on_run_event)
+    manager.add_deletion_listener(slack_bot.on_thread_deleted)
     app[SLACK_BOT] = slack_bot
     return slack_bot

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
@@ -28,6 +29,8 @@ from bot.runs.store import Records
 from bot.runs.threads import ThreadWork
 from engine import Checkpointer, CompiledGraph, StateSnapshot
 
+log = logging.getLogger("sluice.runs")
+
 
 class RunManager:
     def __init__(self, registry: Registry, saver: Checkpointer, records: Records, audit: AuditLog | None = None) -> None:
@@ -40,10 +43,15 @@ class RunManager:
         self.recovery = Recovery(registry, records, self.executor)
         self.thread_work = ThreadWork(saver, records, self.executor)
         self._watchers: dict[str, list[Callable[[RunRecord], None]]] = {}
+        self._on_delete: list[Callable[[str], Awaitable[None]]] = []
 
     # -- wiring --------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
         self.executor.listeners.append(listener)
+
+    def add_deletion_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """Called with the id of each thread this process deletes, once its records are gone."""
+        self._on_delete.append(listener)
 
     def watch_thread(self, thread_id: str, on_run: Callable[[RunRecord], None]) -> Callable[[], None]:
         """Calls `on_run` with each run this process submits on the thread, before the run takes its
@@ -135,6 +143,11 @@ class RunManager:
         await self.saver.delete_thread(thread_id)
         await self.records.delete_thread(thread_id)  # on Redis, with its audit stream and Slack pauses
         await self.audit.forget(thread_id)
+        for listener in self._on_delete:
+            try:
+                await listener(thread_id)
+            except Exception:
+                log.exception("a deletion listener failed on thread %s", thread_id)
 
     def thread_graph(self, record: ThreadRecord) -> CompiledGraph:
         """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""

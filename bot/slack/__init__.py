@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +55,17 @@ class SlackBot:
     shared: bool = False  # pauses in Redis, shared with other processes: sweep for their orphans
     _sweeper: asyncio.Task[None] | None = None
     _timers: asyncio.Task[None] | None = None  # this process's share of the pause timers
+    forget_in_memory: Callable[[str], Awaitable[None]] | None = None  # memory stores only (see build)
 
     async def on_run_event(self, event: RunEvent) -> None:
         """The run listener: called by the runs layer, in order, for each pause and end of a run."""
         await self.notifier.handle(event)
+
+    async def on_thread_deleted(self, thread_id: str) -> None:
+        """The runs layer deleted the thread: its pauses and what hangs on them go too. On Redis they
+        went in the records' delete script (same hash tag), and its timers are dropped when due."""
+        if self.forget_in_memory is not None:
+            await self.forget_in_memory(thread_id)
 
     async def start(self) -> None:
         if self.socket is not None:
@@ -135,4 +142,18 @@ def build(
     commands = Commands(deps, notifier, decisions)
     register(bolt, deps, decisions, commands, outcomes, command)
     socket = SocketMode(bolt, app_token) if app_token else None
-    return SlackBot(bolt, deps, notifier, decisions, commands, gate, deadlines, socket, shared=redis is not None)
+    forget: Callable[[str], Awaitable[None]] | None = None
+    if isinstance(store, MemoryPauseStore) and isinstance(failures, MemoryFailureStore) and isinstance(
+            quorum, MemoryQuorum):
+        memory_store, memory_failures, memory_quorum = store, failures, quorum
+
+        async def forget_memory(thread_id: str) -> None:
+            for checkpoint_id in memory_store.forget_thread(thread_id):
+                await timers.cancel(thread_id, checkpoint_id)
+            memory_failures.forget_thread(thread_id)
+            memory_quorum.forget_thread(thread_id)
+
+        forget = forget_memory
+
+    return SlackBot(bolt, deps, notifier, decisions, commands, gate, deadlines, socket, shared=redis is not None,
+                    forget_in_memory=forget)

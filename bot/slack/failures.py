@@ -88,6 +88,11 @@ class MemoryFailureStore:
     async def retried_by(self, thread_id: str, run_id: str) -> str | None:
         return self._retried.get((thread_id, run_id))
 
+    def forget_thread(self, thread_id: str) -> None:
+        for table in (self._failures, self._retried):
+            for key in [k for k in table if k[0] == thread_id]:
+                del table[key]
+
 
 # The one Retry of a failure. Returns {outcome, user who retried}.
 _CLAIM = """

@@ -201,6 +201,19 @@ class MemoryPauseStore:
     async def leave(self, thread_id: str) -> str | None:
         return self._current.pop(thread_id, None)
 
+    def forget_thread(self, thread_id: str) -> list[str]:
+        """The thread was deleted: its pauses, statuses, decisions and message links go (the Redis
+        store's go with the thread's records, `bot.runs.store_redis`). Returns their checkpoint ids."""
+        gone = [key for key in self._pauses if key[0] == thread_id]
+        for key in gone:
+            for table in (self._pauses, self._status, self._decided):
+                table.pop(key, None)
+        for message, key in list(self._messages.items()):
+            if key[0] == thread_id:
+                del self._messages[message]
+        self._current.pop(thread_id, None)
+        return [checkpoint_id for _, checkpoint_id in gone]
+
     async def channels(self) -> list[str]:
         return sorted({p.placement.channel for p in self._pauses.values() if p.placement})
 

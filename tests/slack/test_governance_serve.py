@@ -211,6 +211,14 @@ async def test_an_expired_pause_is_resumed_over_the_api_and_both_are_audited(
                 assert response.status == 422 and 'unknown key \\"deadline\\"' in await response.text()
 
 
+async def _nothing_pending(slack: LocalSlack) -> None:
+    """`/sluice pending` in the channel lists no pause."""
+    told = len(slack.ephemerals(APPROVER))
+    await slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")
+    answer = await until(lambda: slack.ephemerals(APPROVER)[told:], "the pending list")
+    assert "Nothing is waiting" in answer[0].text, answer[0].text
+
+
 async def _thread_keys(redis: Any, thread_id: str) -> list[str]:
     return sorted(k.decode() for k in await redis.keys(f"sluice:{{{thread_id}}}*"))
 
@@ -240,6 +248,7 @@ async def test_deleting_or_pruning_a_thread_deletes_its_audit_pauses_and_tallies
 
         await client.threads.delete(done_id)
         await client.threads.prune([half_id])
+        await _nothing_pending(slack)  # the half-approved pause went with its thread
         for thread_id in (done_id, half_id):
             assert await _thread_keys(redis, thread_id) == []
             async with aiohttp.ClientSession() as http, http.get(f"{url}/threads/{thread_id}/audit") as response:
@@ -248,7 +257,7 @@ async def test_deleting_or_pruning_a_thread_deletes_its_audit_pauses_and_tallies
         assert await _audit(url, done_id) == []
 
 
-async def test_deleting_a_thread_deletes_its_audit_in_memory(slack: LocalSlack) -> None:
+async def test_deleting_a_thread_deletes_its_audit_and_pauses_in_memory(slack: LocalSlack) -> None:
     env = {k: v for k, v in _env(slack, "", approvers=f"{APPROVER},{GROUPIE}").items() if k != "REDIS_URL"}
     with running_server(**env) as url:
         slack.events_url = url + "/slack/events"
@@ -257,6 +266,7 @@ async def test_deleting_a_thread_deletes_its_audit_in_memory(slack: LocalSlack) 
         await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
         await until(lambda: _audit(url, thread_id), "the approval is audited")
         await client.threads.delete(thread_id)
+        await _nothing_pending(slack)  # its pause went with it
         await client.threads.create(thread_id=thread_id)
         assert await _audit(url, thread_id) == []
 

@@ -78,6 +78,10 @@ class MemoryQuorum:
     async def approvers(self, pause: Pause, slot: str) -> tuple[str, ...]:
         return tuple(self._tallies.get((pause.thread_id, pause.checkpoint_id, slot), {}).get("users") or ())
 
+    def forget_thread(self, thread_id: str) -> None:
+        for key in [k for k in self._tallies if k[0] == thread_id]:
+            del self._tallies[key]
+
 
 # The same steps as `_settle`, on the pause's keys (current, pause, decided, approvals).
 _COUNT = """
