@@ -119,8 +119,9 @@ def thread_fields(snapshot: StateSnapshot) -> dict[str, Any]:
     """The thread record's view of the state an update left, as the LangGraph server rewrites it: its
     values, `interrupted` while tasks are still to run (else `idle`), and the interrupts pending there
     by task. An update's checkpoint has none pending (those of the checkpoint it follows are dropped),
-    so the record no longer shows questions a run would not answer. Both stamps move, as there."""
+    so the record no longer shows questions a run would not answer. A thread in error is no longer (its
+error is cleared), and both stamps move, as there."""
     interrupts = {t.id: [i.to_json() for i in t.interrupts] for t in snapshot.tasks if t.interrupts}
     stamp = now_iso()
     return {"values": to_wire(snapshot.values), "status": "interrupted" if snapshot.next else "idle",
-            "interrupts": interrupts, "state_updated_at": stamp, "updated_at": stamp}
+            "interrupts": interrupts, "error": None, "state_updated_at": stamp, "updated_at": stamp}

@@ -132,3 +132,18 @@ async def test_a_partly_answered_step_shows_its_saved_values_outside_get_state(c
     assert (await client.threads.get(thread_id))["values"] == {"log": []}
     state = await client.threads.get_state(thread_id)
     assert state["values"] == {"log": ["a=yes"]} and state["next"] == ["ask_b"]
+
+
+@pytest.mark.parametrize(("as_node", "status", "next_nodes"), [(None, "interrupted", ["fail"]), ("fail", "idle", [])])
+async def test_an_update_clears_the_error_of_a_failed_thread(
+    client: Any, as_node: str | None, status: str, next_nodes: list[str]
+) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "failing", input={"log": []}, raise_error=False)
+    failed = await client.threads.get(thread_id)
+    assert failed["status"] == "error" and failed["error"] == {"error": "ValueError", "message": "boom!"}
+    await client.threads.update_state(thread_id, {"log": ["patched"]}, as_node=as_node)
+    thread = await client.threads.get(thread_id)
+    assert (thread["status"], thread["error"], thread["interrupts"]) == (status, None, {})
+    assert thread["state_updated_at"] > failed["state_updated_at"]
+    assert (await client.threads.get_state(thread_id))["next"] == next_nodes
