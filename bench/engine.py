@@ -1,6 +1,6 @@
 """Engine speed against LangGraph, same machine, same process: ratios ours / LangGraph.
 
-Cases (each the median of many runs):
+Cases (each the median of many runs; wall time, and CPU time of the process, steadier on a busy machine):
   linear3   a 3-node linear graph, in-memory checkpointer, one invoke on a new thread
   seed      the seed's interrupt + resume cycle (invoke -> __interrupt__, Command(resume=...))
   fanout10  10 parallel branches joined into one node
@@ -84,15 +84,18 @@ def build_cases(sg: Any, start: str, end: str, interrupt: Any, command: Any, sav
     return {"linear3": run_linear, "seed": run_seed, "fanout10": run_fan}
 
 
-def median_ms(fn: Callable[[], Any], runs: int) -> float:
+def median_ms(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time of this process (every thread) per run, in ms. On a
+    shared machine the CPU time is the steadier: it leaves out the time spent waiting for a core."""
     for _ in range(max(5, runs // 10)):
         fn()  # warm up
-    samples = []
+    wall, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1000
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - t0)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def main() -> None:
@@ -104,12 +107,12 @@ def main() -> None:
     ours = build_cases(engine.StateGraph, engine.START, engine.END, engine.interrupt, engine.Command,
                        engine.InMemorySaver)
     assert theirs["seed"]() == ours["seed"](), "the seed cycle must give the same result on both"
-    print(f"{'case':<10} {'langgraph ms':>13} {'sluice ms':>10} {'ratio':>7}")
+    print(f"{'case':<10} {'langgraph ms':>13} {'sluice ms':>10} {'ratio':>7}   {'cpu: langgraph':>14} {'sluice':>7} {'ratio':>7}")
     for name in theirs:
-        lg_ms = median_ms(theirs[name], args.runs)
-        our_ms = median_ms(ours[name], args.runs)
-        print(f"{name:<10} {lg_ms:>13.3f} {our_ms:>10.3f} {our_ms / lg_ms:>7.3f}")
-
+        lg_ms, lg_cpu = median_ms(theirs[name], args.runs)
+        our_ms, our_cpu = median_ms(ours[name], args.runs)
+        print(f"{name:<10} {lg_ms:>13.3f} {our_ms:>10.3f} {our_ms / lg_ms:>7.3f}   "
+              f"{lg_cpu:>14.3f} {our_cpu:>7.3f} {our_cpu / lg_cpu:>7.3f}")
 
 if __name__ == "__main__":
     main()
