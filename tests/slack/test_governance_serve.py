@@ -288,3 +288,16 @@ async def test_a_deleted_threads_timers_are_dropped_when_due_without_reminding_a
         assert thread_replies(slack, message) == []  # no reminder, no timeout reply for a deleted thread
     assert proc.stdout is not None
     assert f"the deadline of thread {thread_id} could not resume it" not in proc.stdout.read().decode()
+
+
+async def test_with_a_thread_ttl_the_audit_stream_expires_like_the_checkpoints(
+    slack: LocalSlack, redis_url: str, redis: Any
+) -> None:
+    env = {**_env(slack, redis_url, approvers=f"{APPROVER},{GROUPIE}"), "SLUICE_THREAD_TTL": "600"}
+    with running_server(**env) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        thread_id, message = await _paused(client, slack, "two_keys")
+        await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+        await until(lambda: _audit(url, thread_id), "the approval is audited")
+        assert 0 < await redis.ttl(f"sluice:{{{thread_id}}}:audit") <= 600
