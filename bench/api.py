@@ -11,7 +11,9 @@ client's work on the same cores does not count) against the engine's own CPU per
 Clients run in their own processes, so a client never shares the server's event loop: one at 1
 client, `--client-procs` (2) sharing the 50 clients, since one langgraph_sdk process (httpx) spends
 more CPU per cycle than the server and alone would be the bottleneck on a 2-core machine. Each
-client process reports its CPU per cycle too (the `client CPU ms` column).
+concurrent client is an SDK client of its own, as 50 users would have (sharing one, httpx keeps 20
+connections alive and opens and closes the others per request: twice the client's CPU per cycle).
+Each client process reports its CPU per cycle too (the `client CPU ms` column).
 
 Run: python bench/api.py [--seconds S] [--only memory|redis] [--client-procs N]
                          [--langgraph-python /tmp/lgcli/bin/python]
@@ -53,19 +55,21 @@ async def load(url: str, clients: int, seconds: float) -> dict[str, Any]:
     from langgraph_sdk import get_client
     from langgraph_sdk.schema import Command
 
-    client = get_client(url=url)
-    await cycle(client, Command)  # warm up
+    # One SDK client per concurrent client, as N users would have: a shared one would keep only
+    # httpx's 20 pooled connections alive and open and close the rest for every request.
+    sdk_clients = [get_client(url=url) for _ in range(clients)]
+    await cycle(sdk_clients[0], Command)  # warm up
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
-    async def worker() -> None:
+    async def worker(client: Any) -> None:
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
             await cycle(client, Command)
             latencies.append(time.perf_counter() - started)
 
     began, cpu_began = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(worker() for _ in range(clients)))
+    await asyncio.gather(*(worker(client) for client in sdk_clients))
     return {"cycles": len(latencies), "elapsed": time.perf_counter() - began, "latencies": latencies,
             "cpu": time.process_time() - cpu_began}
 
