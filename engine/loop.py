@@ -284,6 +284,14 @@ class GraphExecution:
         ]
         pending = set(running)
         plain_sync = {fut for fut, t in zip(running, tasks, strict=True) if self._is_plain_sync(t)}
+        if len(plain_sync) == len(running):
+            # Nothing to cancel when one fails (sync nodes run to their end): wait for each in turn.
+            try:
+                return [await fut for fut in running]
+            except BaseException:
+                for task in running:
+                    task.cancel()
+                raise
         try:
             while pending:
                 finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
