@@ -29,26 +29,7 @@ from engine.checkpoint.redis import redact
 log = logging.getLogger("sluice")
 
 SLACK_BOT = web.AppKey("sluice_slack_bot", object)
-MAX_CONNECTIONS = 100
-REDIS_RETRIES = 6
 CLUSTER_CONNECTIONS_PER_NODE = 1000
-
-
-def redis_retries() -> dict[str, Any]:
-    """Connection errors and timeouts are retried with backoff (about 2 s in all): a pooled
-    connection that a Redis restart or failover closed fails its next command, and without this
-    that command's click or runs.wait failed. Every script is safe to run twice (see each one)."""
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-    from redis.exceptions import ConnectionError, TimeoutError
-
-    return {
-        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), REDIS_RETRIES),
-        "retry_on_error": [ConnectionError, TimeoutError],
-        "socket_connect_timeout": 5,
-        "socket_timeout": 10,
-        "health_check_interval": 0,
-    }
 
 
 def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
@@ -57,11 +38,10 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
         log.warning("REDIS_URL is not set: threads live in memory and nothing survives a restart")
         return InMemorySaver(), MemoryRecords(), None  # one process: no lease to lose
     from redis import Redis
-    from redis.asyncio import BlockingConnectionPool
-    from redis.asyncio import Redis as AsyncRedis
     from redis.asyncio.cluster import RedisCluster
     from redis.exceptions import RedisError
 
+    from bot.redis_client import redis_retries, single_server_client
     from engine.checkpoint.redis import RedisSaver
 
     try:  # one blocking INFO at start-up: fail fast when Redis is unreachable, and pick the client kind
@@ -70,14 +50,12 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
     except (RedisError, OSError) as exc:
         raise SettingsError(f"REDIS_URL: cannot reach Redis at {redact(url)}: {type(exc).__name__}: {exc}") from None
     # Under a burst (a hundred clicks at once) more commands are in flight than redis-py's default
-    # pool of 100 connections allows, and its default pool then fails them: wait for a connection
-    # instead (single server), or allow more per node (cluster, whose pools cannot block).
+    # pool of 100 connections allows, and its default pool then fails them: a single server's pool
+    # waits for a connection; a cluster (whose pools cannot block) allows more per node.
     client: Any = (
         RedisCluster.from_url(url, max_connections=CLUSTER_CONNECTIONS_PER_NODE, **redis_retries())
         if cluster
-        else AsyncRedis.from_pool(
-            BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=30, **redis_retries())
-        )
+        else single_server_client(url)
     )
     log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact(url))
     lease_ms = int(settings.sluice_run_lease * 1000)
