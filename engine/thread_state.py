@@ -168,6 +168,18 @@ class ThreadStateAPI:
         snapshot = await graph._state_at(saver, thread_id, ns, checkpoint_id, subgraphs)
         return snapshot if snapshot is not None else StateSnapshot({}, (), config, None, None, None, (), ())
 
+    async def aget_state_recalled(self, config: dict[str, Any]) -> StateSnapshot:
+        """`aget_state(config)` of the thread's head as this process's saver last read or wrote it
+        (the same record a read would load, decoded the same way), without reading the store; a read
+        when the saver remembers no head for it. For a caller that knows no other process wrote the
+        thread since: the end of a run it just ran while holding the thread."""
+        graph, saver, thread_id, ns, checkpoint_id = self._thread(config)
+        recall = getattr(saver, "recall", None)
+        head = recall(thread_id, ns) if recall is not None and checkpoint_id is None else None
+        if head is None or head.checkpoint is None:
+            return await self.aget_state(config)
+        return graph._snapshot(Checkpoint.decode(head.checkpoint), thread_id, ns, live=True)
+
     async def _state_at(self, saver: Checkpointer, thread_id: str, ns: str, checkpoint_id: str | None,
                         subgraphs: bool) -> StateSnapshot | None:
         saved = await saver.load(thread_id, ns, checkpoint_id)

@@ -347,7 +347,7 @@ class Executor:
             self._publish(local, "error", failure.to_json())
             run.status = "error"
             run.error = failure
-            after = await graph.aget_state(head)
+            after = await graph.aget_state_recalled(head)  # the run's end: see below
             node = next((t.name for t in after.tasks if t.error is not None), "")
             if refused:  # a person's answer, not a crash: no traceback
                 log.info("thread %s run %s: node %r refused the answer: %s", run.thread_id, run.run_id, node,
@@ -367,7 +367,9 @@ class Executor:
             return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=failure.error,
                             message=failure.message, node=node, traceback=_traceback_tail(exc),
                             refused_answer=refused, **base)
-        after = await graph.aget_state(head)
+        # The run's end as its own writes left it (this process holds the thread): the saver's
+        # remembered head, decoded as a read would decode it, without a round trip.
+        after = await graph.aget_state_recalled(head)
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"
         # As the LangGraph server, the result and the thread show the values saved: a step paused after
