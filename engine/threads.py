@@ -20,43 +20,31 @@ Job = Callable[[], None]
 
 
 class _Workers:
-    """Daemon worker threads that wake one another only as jobs need them.
+    """Daemon worker threads, started as jobs queue up (lighter than an executor's futures).
 
-    A woken worker runs queued jobs one after another. Whenever a worker takes a job while others
-    are still queued and no other worker is free to take them, it first wakes (or starts) one more.
-    So a job that blocks never holds up the jobs queued behind it (they get a thread of their own,
-    up to `limit`), while a batch of quick jobs costs one or two thread wake-ups, not one per job.
-    """
+    Each job queued wakes one worker (or starts one, up to `limit`), so a job that blocks never
+    holds up the jobs behind it. A job no worker has started yet may be taken back (`take`): the
+    worker woken for it then finds the next job, or none."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._jobs: collections.deque[Job] = collections.deque()
+        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()  # one token per job queued
         self._lock = threading.Lock()
-        self._wake: queue.SimpleQueue[None] = queue.SimpleQueue()  # one token wakes one sleeping worker
         self._threads = 0
-        self._sleeping = 0
-        self._free = 0  # workers awake (or starting, or woken) and not running a job
+        self._idle = 0
+        self._queued = 0  # tokens not taken yet
 
     def submit(self, job: Job) -> None:
         with self._lock:
             self._jobs.append(job)
-            wake = self._call_one()
-        if wake is not None:
-            wake()
-
-    def _call_one(self) -> Callable[[], None] | None:
-        """Under the lock: make sure a free worker is coming for the queued jobs; what to do outside it."""
-        if self._free:
-            return None
-        if self._sleeping:
-            self._sleeping -= 1
-            self._free += 1
-            return self._wake_one
-        if self._threads < self.limit:
-            self._threads += 1
-            self._free += 1
-            return self._start_one
-        return None  # every worker is busy: the first to finish takes the next job
+            self._queued += 1
+            start = self._queued > self._idle and self._threads < self.limit
+            if start:
+                self._threads += 1
+        self._wake.put(None)
+        if start:
+            threading.Thread(target=self._work, name=f"sluice-node-{self._threads}", daemon=True).start()
 
     def take(self, job: Job) -> bool:
         """Take back a job no worker has started (its submitter runs it itself)."""
@@ -67,34 +55,17 @@ class _Workers:
                 return False
         return True
 
-    def _wake_one(self) -> None:
-        self._wake.put(None)
-
-    def _start_one(self) -> None:
-        threading.Thread(target=self._work, name=f"sluice-node-{self._threads}", daemon=True).start()
-
     def _work(self) -> None:
         while True:
             with self._lock:
-                if not self._jobs:
-                    self._free -= 1
-                    self._sleeping += 1
-                    job = None
-                    wake = None
-                else:
-                    job = self._jobs.popleft()
-                    self._free -= 1
-                    wake = self._call_one() if self._jobs else None
-            if job is None:
-                self._wake.get()  # counted free again by whoever woke it
-                continue
-            if wake is not None:
-                wake()
-            try:
+                self._idle += 1
+            self._wake.get()
+            with self._lock:
+                self._idle -= 1
+                self._queued -= 1
+                job = self._jobs.popleft() if self._jobs else None
+            if job is not None:
                 job()
-            finally:
-                with self._lock:
-                    self._free += 1
 
 
 _workers = _Workers(limit=min(32, (os.cpu_count() or 1) + 4))

@@ -1,4 +1,4 @@
-"""The sync-node worker pool: quick jobs share a thread, a blocked job never holds up those behind it."""
+"""The sync-node worker pool: a blocked job never holds up the jobs queued behind it."""
 
 from __future__ import annotations
 
