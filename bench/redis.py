@@ -26,15 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,36 +40,13 @@ sys.path.insert(0, str(HERE.parent))
 
 import redis.asyncio as aioredis  # noqa: E402
 
+from bench.serving import redis_server  # noqa: E402
 from engine import Command, InMemorySaver, RedisSaver  # noqa: E402
 from examples.text_revision import builder  # noqa: E402
 
 # LangGraph 1.x with langgraph-checkpoint-redis on Redis 8 with modules, same machine (from issue 3).
 LANGGRAPH = {"commands": 42.0, "cycle_ms": 16.7, "bytes": 37_000.0, "tput_1000": 48.0, "ping_ms": 0.14}
 TTL = 7 * 24 * 3600
-
-
-@contextmanager
-def redis_server(binary: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                 "no", "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"{binary} did not start on port {port}") from None
-                    time.sleep(0.02)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 class CountingSaver(RedisSaver):
