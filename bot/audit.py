@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from bot import keys
-from bot.batching import Batcher
+from engine.checkpoint.pipelining import Batcher
 
 DEFAULT_MAXLEN = 10_000
 

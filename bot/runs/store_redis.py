@@ -18,11 +18,11 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
 from bot import keys
-from bot.batching import Batcher
 from bot.runs import store_redis_scripts as scripts
 from bot.runs.errors import Conflict, StorageUnavailable
 from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
 from bot.runs.store import LEASE_MS
+from engine.checkpoint.pipelining import Batcher
 
 MERGE_ATTEMPTS = 20
 Method = TypeVar("Method", bound=Callable[..., Awaitable[Any]])
@@ -64,7 +64,7 @@ class RedisRecords:
 
     async def _batch(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Sends a step's commands (scripts as ("EVALSHA", sha, ...)) in one network exchange,
-        shared with other steps asked for meanwhile (`bot.batching`), and returns their
+        shared with other steps asked for meanwhile (`engine.checkpoint.pipelining`), and returns their
         replies; a script the server lacks (new, restarted) is loaded and run again."""
         replies = await self.batcher.run(*commands)
         for i, reply in enumerate(replies):

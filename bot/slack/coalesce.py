@@ -1,4 +1,4 @@
-"""The Slack stores' Redis steps, batched (`bot.batching`): a burst of clicks shares round trips.
+"""The Slack stores' Redis steps, batched (`engine.checkpoint.pipelining`): a burst of clicks shares round trips.
 
 Under a burst (a hundred clicks at once) each command redis-py sends on its own costs about 250 µs
 of CPU (a pooled connection each, a socket write each, on Python 3.11 a task per send) against
@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from bot.batching import Batcher, Command
+from engine.checkpoint.pipelining import Batcher, Command
 
 _SHARED: weakref.WeakKeyDictionary[Any, Batcher] = weakref.WeakKeyDictionary()
 

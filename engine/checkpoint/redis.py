@@ -37,7 +37,7 @@ from ..errors import CheckpointConflict, CheckpointerError
 from . import keys
 from .base import Head, SavedCheckpoint
 from .heads import HeadMemory
-from .pipelining import Pipeliner
+from .pipelining import Batcher
 from .redis_scripts import HISTORY, LOAD_HEAD, SAVE, SAVE_WRITES, decode_writes, encode_writes
 
 T = TypeVar("T")
@@ -143,7 +143,7 @@ class RedisSaver:
 
     def _use(self, client: Client) -> None:
         self._client = client
-        self._pipe = Pipeliner(client)
+        self._batcher = Batcher(client)
         self._save = client.register_script(SAVE)
         self._save_writes = client.register_script(SAVE_WRITES)
         self._load_head = client.register_script(LOAD_HEAD)
@@ -157,7 +157,7 @@ class RedisSaver:
     @property
     def sent(self) -> tuple[int, int]:
         """(commands, network round trips) this saver has sent: concurrent commands share round trips."""
-        return self._pipe.commands, self._pipe.round_trips
+        return self._batcher.steps, self._batcher.round_trips
 
     @property
     def url(self) -> str:
@@ -189,13 +189,20 @@ class RedisSaver:
                 self._use(RedisCluster.from_url(url, **options))
             self._detect = None
 
+    async def _send(self, *command: EncodableT) -> Any:
+        """One command, batched with whatever else this saver sends meanwhile; its error is raised."""
+        (reply,) = await self._batcher.run(command)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
     async def _eval(self, script: AsyncScript, keys: list[str], args: list[EncodableT]) -> Any:
         """EVALSHA through the pipeliner; a server that lacks the script (new, restarted) gets it loaded."""
         try:
-            return await self._pipe.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self._send("EVALSHA", script.sha, len(keys), *keys, *args)
         except NoScriptError:
             await self.client.script_load(script.script)
-            return await self._pipe.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self._send("EVALSHA", script.sha, len(keys), *keys, *args)
 
     async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -248,7 +255,7 @@ class RedisSaver:
             self._note(thread_id, ns, head)
             return head
         name = keys.member(ns, checkpoint_id)
-        stored, record = await self._call(lambda: self._pipe.execute("HMGET", cp_key, keys.BLOB + name, keys.WRITES + name))
+        stored, record = await self._call(lambda: self._send("HMGET", cp_key, keys.BLOB + name, keys.WRITES + name))
         return _decode(checkpoint_id, stored, record) if stored is not None else None
 
     async def save(
@@ -325,6 +332,6 @@ class RedisSaver:
         thread_keys = keys.thread_keys(thread_id)
         self._heads.drop_thread(thread_id)
         try:
-            await self._call(lambda: self._pipe.execute("DEL", *thread_keys))
+            await self._call(lambda: self._send("DEL", *thread_keys))
         finally:
             self._heads.drop_thread(thread_id)  # and what was written meanwhile

@@ -1,4 +1,4 @@
-"""Automatic pipelining of Redis steps (`bot.batching`) on one Redis and a Redis Cluster: steps asked
+"""Automatic pipelining of Redis steps (`engine.checkpoint.pipelining`) on one Redis and a Redis Cluster: steps asked
 for at once share exchanges, each step's commands run in its order, and an error stays its step's."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError, ResponseError
 
-from bot.batching import Batcher
+from engine.checkpoint.pipelining import Batcher
 from tests.conftest import free_port
 from tests.waiting import eventually
 

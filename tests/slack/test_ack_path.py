@@ -1,6 +1,6 @@
 """A click's 200 means its decision is recorded (a process dying right after cannot lose it), and
 the work after the ack runs most urgent first, a few jobs at a time (`bot.slack.lanes`); a burst's
-Redis reads and decisions share round trips (`bot.slack.coalesce`, on `bot.batching`)."""
+Redis reads and decisions share round trips (`bot.slack.coalesce`, on `engine.checkpoint.pipelining`)."""
 
 from __future__ import annotations
 
