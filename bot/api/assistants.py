@@ -50,11 +50,16 @@ async def count(request: web.Request) -> web.Response:
     return wire.respond(len(_matching(request, await bodies.parse(request, bodies.AssistantCount, optional=True))))
 
 
-async def get(request: web.Request) -> web.Response:
+def assistant_in_path(request: web.Request) -> Assistant:
+    """The assistant the path's {assistant_id} names (its id or its graph id), or NotFound."""
     found = request.app[MANAGER].registry.find(request.match_info["assistant_id"])
     if found is None:
         raise NotFound(f"Assistant '{request.match_info['assistant_id']}' not found")
-    return wire.respond(assistant_json(found))
+    return found
+
+
+async def get(request: web.Request) -> web.Response:
+    return wire.respond(assistant_json(assistant_in_path(request)))
 
 
 def add_routes(app: web.Application) -> None:

@@ -6,18 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.api import wire
-from bot.api.assistants import MANAGER, assistant_json
-from bot.registry import Assistant
+from bot.api.assistants import assistant_in_path, assistant_json
 from bot.runs.errors import Invalid, NotFound
 from engine.drawing import graph_json
 from engine.schemas_json import graph_schemas, subgraph_schemas
-
-
-def _assistant(request: web.Request) -> Assistant:
-    found = request.app[MANAGER].registry.find(request.match_info["assistant_id"])
-    if found is None:
-        raise NotFound(f"Assistant '{request.match_info['assistant_id']}' not found")
-    return found
 
 
 def _xray(raw: str | None) -> bool | int:
@@ -41,30 +33,30 @@ def _flag(raw: str | None) -> bool:
 
 async def graph(request: web.Request) -> web.Response:
     xray = _xray(request.query.get("xray"))
-    return wire.respond(graph_json(_assistant(request).graph, xray))
+    return wire.respond(graph_json(assistant_in_path(request).graph, xray))
 
 
 async def schemas(request: web.Request) -> web.Response:
-    assistant = _assistant(request)
+    assistant = assistant_in_path(request)
     return wire.respond({"graph_id": assistant.graph_id,
                          **graph_schemas(assistant.graph, f"{assistant.graph_id}_state")})
 
 
 async def subgraphs(request: web.Request) -> web.Response:
     found = subgraph_schemas(
-        _assistant(request).graph, request.match_info.get("namespace"), recurse=_flag(request.query.get("recurse"))
+        assistant_in_path(request).graph, request.match_info.get("namespace"), recurse=_flag(request.query.get("recurse"))
     )
     return wire.respond(found)
 
 
 async def versions(request: web.Request) -> web.Response:
     """An assistant of the graphs file has one version, its own."""
-    assistant = assistant_json(_assistant(request))
+    assistant = assistant_json(assistant_in_path(request))
     return wire.respond([{k: v for k, v in assistant.items() if k != "updated_at"}])
 
 
 async def set_latest(request: web.Request) -> web.Response:
-    assistant = _assistant(request)
+    assistant = assistant_in_path(request)
     try:
         version = (await request.json()).get("version")
     except ValueError:
