@@ -13,21 +13,14 @@ import pytest
 
 from bot.playground.slack_user import LocalSlack
 from tests.processes import RedisProxy, Serve
-from tests.slack.harness import CHANNEL, SECRET, TOKEN, USERS, action_ids
+from tests.slack.conftest import slack
+from tests.slack.harness import CHANNEL, action_ids
 from tests.slack.serve_flows import serve_env
 from tests.waiting import eventually
 
-__all__ = ["serve_env"]  # the fault tests take it from here
+__all__ = ["serve_env", "slack"]  # the fault tests take them from here (slack: the Slack tests' fixture)
 
 WaitFor = Callable[[Callable[[], Awaitable[bool]], float], Awaitable[None]]
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[LocalSlack]:
-    local = LocalSlack(signing_secret=SECRET, bot_token=TOKEN, channels={CHANNEL: "general"}, users=USERS)
-    await local.start()
-    yield local
-    await local.close()
 
 
 @pytest.fixture
