@@ -13,25 +13,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
-from bot.slack.redaction import MIN_SECRET, scrub, secret_values
+from bot.slack.redaction import scrub, secret_values
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-URL_VARIABLES = ("REDIS_URL",)  # URLs whose password is a secret though the variable's name does not say so
-
-
-def secrets_of(environ: Mapping[str, str]) -> list[str]:
-    """Every secret value of the environment, longest first."""
-    found = set(secret_values(environ))
-    for name in URL_VARIABLES:
-        try:
-            password = urlsplit(environ.get(name, "")).password
-        except ValueError:
-            password = None
-        if password and len(password) >= MIN_SECRET:
-            found.add(password)
-    return sorted(found, key=len, reverse=True)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -46,10 +31,10 @@ class RedactingFormatter(logging.Formatter):
 def configure(level: int = logging.INFO, environ: Mapping[str, str] | None = None) -> None:
     """Logs to stderr through a redacting formatter (what `logging.basicConfig` would set up otherwise)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(RedactingFormatter(secrets_of(os.environ if environ is None else environ)))
+    handler.setFormatter(RedactingFormatter(secret_values(os.environ if environ is None else environ)))
     logging.basicConfig(level=level, handlers=[handler])
 
 
 def redacted(text: str) -> str:
     """`text` fit for the terminal (a start-up error printed rather than logged)."""
-    return scrub(text, secrets_of(os.environ))
+    return scrub(text, secret_values(os.environ))
