@@ -5,9 +5,9 @@ process, a partition that drops packets) fails the command with redis-py's Timeo
 retry policy treats as a connection failure. redis-py bounds a read with an `asyncio.timeout` (a
 timer), but on Python 3.11 it bounds a write with `asyncio.wait_for`, which runs the write in a task
 of its own and adds an event-loop pass to every command or pipeline sent. The single server's
-connections here bound their writes with a timer too: same deadline, same error, less CPU per
-exchange (about 12 of the ~20 µs the deadlines cost a command, measured with PINGs on this machine).
-On Python 3.12+ `wait_for` is itself a timer, and the two are the same.
+connections here write at once, and arm a timer only when the write has to wait: a command the kernel
+takes whole (a few KiB: nearly every one) has nothing left to wait for, and one that fills the socket
+buffer waits for it to drain under the same deadline, failing with the same error.
 """
 
 from __future__ import annotations
@@ -54,7 +54,29 @@ def single_server_client(url: str, socket_timeout: float = SOCKET_TIMEOUT_S) -> 
 class _TimerBoundedWrites(AbstractConnection):
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         limit = self.socket_timeout
-        if not limit or not self.is_connected:  # connecting (rare) reads Redis's replies: redis-py's own path
+        if not limit or not self.is_connected or (check_health and self.health_check_interval):
+            # Connecting (rare) reads Redis's replies, a health check sends a PING of its own: redis-py's
+            # own path, bounded by a timer.
+            await self._bounded_send(command, check_health, limit)
+            return
+        writer = self._writer
+        assert writer is not None
+        chunks = [command.encode() if isinstance(command, str) else command] if isinstance(
+            command, (bytes, str)) else command
+        try:
+            writer.writelines(chunks)
+        except BaseException:  # as redis-py: a half-written command leaves the connection unusable
+            await self.disconnect(nowait=True)
+            raise
+        if writer.transport.get_write_buffer_size() == 0 and not writer.transport.is_closing():
+            # The kernel took every byte (the usual case): nothing can wait, so no deadline to arm.
+            return
+        # The rest waits in the transport's buffer, or the connection is going away: redis-py's path,
+        # with nothing more to write, waits for the buffer to drain (or raises), under the deadline.
+        await self._bounded_send(b"", False, limit)
+
+    async def _bounded_send(self, command: Any, check_health: bool, limit: float | None) -> None:
+        if not limit:
             await super().send_packed_command(command, check_health)
             return
         # The parent writes with no deadline of its own while this one bounds it (one connection

@@ -71,3 +71,22 @@ async def test_a_redis_that_stops_reading_fails_the_write_at_its_deadline(proxy:
 def test_the_url_keeps_its_transport(url: str, transport: type) -> None:
     client = single_server_client(url)
     assert issubclass(client.connection_pool.connection_class, transport)
+
+
+async def test_a_connection_redis_closed_fails_its_next_write_or_read_and_the_command_is_retried(redis_url: str) -> None:
+    # A write the kernel takes whole arms no deadline: a connection the server has closed meanwhile
+    # must still surface as a lost connection (on the write or on the reply), which the retry policy
+    # answers with a new connection.
+    client = single_server_client(redis_url, socket_timeout=DEADLINE_S)
+    admin = single_server_client(redis_url)
+    try:
+        assert await client.set("k", "1")
+        conn = await client.connection_pool.get_connection()
+        await conn.send_packed_command(conn.pack_command("CLIENT", "ID"), check_health=False)
+        own_id = await conn.read_response()
+        await client.connection_pool.release(conn)
+        assert await admin.client_kill_filter(_id=own_id) == 1
+        assert await client.get("k") == b"1"  # the killed connection failed, a new one answered
+    finally:
+        await client.aclose()
+        await admin.aclose()
