@@ -307,13 +307,17 @@ class Executor:
             await self._audit_resume(run, request, assistant, before)
         graph_input = command_from_json(command) if command else request.input
         last_updated: list[str] = []
+        # Task updates only when something reads them: a subscriber, or breakpoint_of on a run that may
+        # stop after a node. Asked for, the engine streams each step through a queue and extra tasks.
+        after = request.interrupt_after if request.interrupt_after is not None else graph.interrupt_after_nodes
+        modes = ["values", *(m for m in ("updates", "custom") if m in request.stream_mode or (m == "updates" and after))]
 
         async def stream(graph_input: Any) -> None:
             nonlocal last_updated
             async for part in graph.astream(
                 graph_input,
                 config,
-                stream_mode=["values", "updates", *(["custom"] if "custom" in request.stream_mode else [])],
+                stream_mode=modes,
                 interrupt_before=request.interrupt_before,
                 interrupt_after=request.interrupt_after,
                 context=request.context,
