@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.registry import Registry
-from bot.runs import PauseGone, RunManager, RunRequest
+from bot.runs import PauseGone, RunManager, RunRecord, RunRequest
 from bot.runs.errors import Conflict, Invalid, NotFound
+from bot.runs.events import RunEvent
 from bot.runs.records import RunFailure
 from bot.runs.store_memory import MemoryRecords
 from engine import InMemorySaver
@@ -106,3 +109,41 @@ async def test_refusals_are_domain_errors(manager: RunManager) -> None:
     thread = await manager.create_thread()
     with pytest.raises(Conflict):
         await manager.create_thread(thread.thread_id)
+
+
+async def test_a_run_stopped_after_a_node_names_it_and_subscribers_get_the_modes_they_asked_for(
+    manager: RunManager,
+) -> None:
+    """Task updates are asked of the engine only when read: breakpoint_of names the nodes that ran
+    for a run that stops after them, and a subscriber of an "updates" run gets every node's."""
+    events: list[RunEvent] = []
+
+    async def listener(event: RunEvent) -> None:
+        events.append(event)
+
+    manager.add_listener(listener)
+    thread = await manager.create_thread()
+    run = await manager.submit(thread.thread_id, RunRequest("breakpoints", input={"input": "go"},
+                                                            interrupt_after=["node_b"]))
+    await manager.join(thread.thread_id, run.run_id)
+    assert events[-1].kind == "paused" and events[-1].breakpoint == ("after", ("node_b",))
+
+    held = asyncio.Event()
+    queues: list[asyncio.Queue[Any]] = []
+
+    def subscribe(submitted: RunRecord) -> None:  # before the run takes its first step
+        queue = manager.listen(submitted.run_id)
+        assert queue is not None
+        queues.append(queue)
+        held.set()
+
+    unwatch = manager.watch_thread(thread.thread_id, subscribe)
+    rest = await manager.submit(thread.thread_id, RunRequest("breakpoints", input=None, stream_mode=("updates",)))
+    unwatch()
+    await held.wait()
+    await manager.join(thread.thread_id, rest.run_id)
+    items = []
+    while (item := await queues[0].get()) is not None:
+        items.append(item)
+    assert items == [("updates", {"node_c": {"steps": ["c"]}})]
+    assert events[-1].kind == "finished" and events[-1].values == {"input": "go", "steps": ["a", "b", "c"]}
