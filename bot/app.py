@@ -29,7 +29,6 @@ from engine.checkpoint.redis import redact
 log = logging.getLogger("sluice")
 
 SLACK_BOT = web.AppKey("sluice_slack_bot", object)
-CLUSTER_CONNECTIONS_PER_NODE = 1000
 
 
 def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
@@ -38,10 +37,9 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
         log.warning("REDIS_URL is not set: threads live in memory and nothing survives a restart")
         return InMemorySaver(), MemoryRecords(), None  # one process: no lease to lose
     from redis import Redis
-    from redis.asyncio.cluster import RedisCluster
     from redis.exceptions import RedisError
 
-    from bot.redis_client import redis_retries, single_server_client
+    from bot.redis_client import cluster_client, single_server_client
     from engine.checkpoint.redis import RedisSaver
 
     try:  # one blocking INFO at start-up: fail fast when Redis is unreachable, and pick the client kind
@@ -52,11 +50,7 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
     # Under a burst (a hundred clicks at once) more commands are in flight than redis-py's default
     # pool of 100 connections allows, and its default pool then fails them: a single server's pool
     # waits for a connection; a cluster (whose pools cannot block) allows more per node.
-    client: Any = (
-        RedisCluster.from_url(url, max_connections=CLUSTER_CONNECTIONS_PER_NODE, **redis_retries())
-        if cluster
-        else single_server_client(url)
-    )
+    client: Any = cluster_client(url) if cluster else single_server_client(url)
     log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact(url))
     lease_ms = int(settings.sluice_run_lease * 1000)
     return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client, lease_ms), client

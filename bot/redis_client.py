@@ -7,21 +7,24 @@ timer), but on Python 3.11 it bounds a write with `asyncio.wait_for`, which runs
 of its own and adds an event-loop pass to every command or pipeline sent. The single server's
 connections here write at once, and arm a timer only when the write has to wait: a command the kernel
 takes whole (a few KiB: nearly every one) has nothing left to wait for, and one that fills the socket
-buffer waits for it to drain under the same deadline, failing with the same error.
+buffer waits for it to drain under the same deadline, failing with the same error. A Redis Cluster's
+connections, on every node, write the same way (`cluster_client`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 REDIS_RETRIES = 6
 SOCKET_TIMEOUT_S = 10.0
 MAX_CONNECTIONS = 100
+CLUSTER_CONNECTIONS_PER_NODE = 1000
 
 
 def redis_retries(socket_timeout: float = SOCKET_TIMEOUT_S) -> dict[str, Any]:
@@ -49,6 +52,23 @@ def single_server_client(url: str, socket_timeout: float = SOCKET_TIMEOUT_S) -> 
                                            **redis_retries(socket_timeout))
     pool.connection_class = timer_bounded_writes(pool.connection_class)  # TCP, TLS or a Unix socket, as the URL says
     return Redis.from_pool(pool)
+
+
+def cluster_client(url: str, socket_timeout: float = SOCKET_TIMEOUT_S, **options: Any) -> RedisCluster:
+    """The client of a Redis Cluster (`url`: any node), with the single server's retries and deadline.
+    A cluster's node pools cannot block, so they allow more connections per node instead.
+
+    RedisCluster picks its connection class itself (TCP, or TLS for rediss://) and keeps it in its
+    connection kwargs, from which it builds every node it discovers: the bounded class goes there,
+    and on the startup nodes already built, before any node connects."""
+    client = RedisCluster.from_url(url, **{"max_connections": CLUSTER_CONNECTIONS_PER_NODE,
+                                           **redis_retries(socket_timeout), **options})
+    kwargs = client.get_connection_kwargs()
+    bounded: Any = timer_bounded_writes(cast(type[AbstractConnection], kwargs["connection_class"]))
+    kwargs["connection_class"] = bounded
+    for node in client.startup_nodes:
+        node.connection_class = bounded
+    return client
 
 
 class _TimerBoundedWrites(AbstractConnection):

@@ -1,6 +1,7 @@
-"""The service's single-server Redis client (`bot.redis_client`): a Redis that stops answering fails
-a command within a bounded time, whether it stops reading what is written or stops replying, and
-the client works again once Redis answers; the URL's transport (TCP, TLS, Unix socket) is kept."""
+"""The service's Redis clients (`bot.redis_client`): a Redis that stops answering fails a command
+within a bounded time, whether it stops reading what is written or stops replying, and the client
+works again once Redis answers; the URL's transport (TCP, TLS, Unix socket) is kept. A Redis
+Cluster's nodes, those given and those discovered, bound their writes the same way."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+import redis
 from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.redis_client import REDIS_RETRIES, single_server_client
+from bot.redis_client import REDIS_RETRIES, cluster_client, single_server_client, timer_bounded_writes
 from tests.processes import RedisProxy
 
 DEADLINE_S = 0.3
@@ -90,3 +92,57 @@ async def test_a_connection_redis_closed_fails_its_next_write_or_read_and_the_co
     finally:
         await client.aclose()
         await admin.aclose()
+
+
+@pytest.mark.parametrize(("url", "transport"), [("redis://127.0.0.1:1/0", Connection),
+                                                ("rediss://127.0.0.1:1/0", SSLConnection)])
+def test_a_cluster_client_keeps_its_transport_with_bounded_writes(url: str, transport: type) -> None:
+    client = cluster_client(url)
+    for cls in (client.get_connection_kwargs()["connection_class"], client.startup_nodes[0].connection_class):
+        assert issubclass(cls, transport) and timer_bounded_writes(cls) is cls  # bounded already
+
+
+@pytest.fixture
+async def cluster_proxies(redis_cluster_url: str) -> AsyncIterator[dict[int, RedisProxy]]:
+    """A proxy in front of every node of the cluster, by the node's port."""
+    with redis.Redis.from_url(redis_cluster_url) as probe:
+        ports = [int(address.split("@")[0].rsplit(":", 1)[1]) for address in probe.cluster("NODES")]
+    proxies = {port: await RedisProxy(port).start() for port in ports}
+    yield proxies
+    for proxy in proxies.values():
+        proxy.release()
+        await proxy.close()
+
+
+async def test_a_cluster_node_that_stops_reading_fails_the_write_at_its_deadline(
+    redis_cluster_url: str, cluster_proxies: dict[int, RedisProxy]
+) -> None:
+    # The nodes the client discovers are reached through the proxies (redis-py's address_remap), so
+    # a node can stop reading at a chosen moment.
+    by_proxy = {proxy.port: proxy for proxy in cluster_proxies.values()}
+
+    def through_proxy(address: tuple[str, int]) -> tuple[str, int]:  # a proxy's own address stays
+        return ("127.0.0.1", cluster_proxies[address[1]].port) if address[1] in cluster_proxies else address
+
+    client = cluster_client(redis_cluster_url, socket_timeout=DEADLINE_S, address_remap=through_proxy)
+    try:
+        assert await client.set("big", "small")
+        node = next(n for n in client.get_nodes() if int(n.port) in by_proxy)  # one the client discovered
+        proxy = by_proxy[int(node.port)]
+        conn = node.acquire_connection()
+        assert timer_bounded_writes(type(conn)) is type(conn)  # a discovered node's connection
+        await conn.send_packed_command(conn.pack_command("PING"))
+        assert await conn.read_response() == b"PONG"
+        proxy.hold()
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError, match="writing"):
+            await asyncio.wait_for(conn.send_packed_command(conn.pack_command("SET", "big", b"x" * (32 << 20))), 5)
+        assert time.monotonic() - started < DEADLINE_S + 1
+        assert not conn.is_connected and conn.socket_timeout == DEADLINE_S  # dropped; its deadline unchanged
+        proxy.release()
+        node.release(conn)
+        assert await client.get("big") == b"small"  # the cut-off SET never ran; the client answers again
+    finally:
+        for proxy in cluster_proxies.values():
+            proxy.release()
+        await client.aclose()
