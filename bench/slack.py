@@ -167,6 +167,7 @@ class Level:
     refused: int = 0  # private replies (a click refused or not applied): must be 0
     reads: int = 0  # GET /threads/<id> between rounds (waiting for runs to end), taken out of cpu_s
     redis_calls: int = 0  # Redis commands run, those inside scripts too (clicks' and the waits' reads)
+    redis_bytes: int = 0  # bytes the bot sent Redis (INFO stats total_net_input_bytes; the bench's few reads too)
     by_name: dict[str, int] = field(default_factory=dict)
 
 
@@ -253,6 +254,10 @@ def _commands(redis: Any) -> tuple[int, dict[str, int]]:
     return sum(by_name.values()), by_name
 
 
+def _bytes_in(redis: Any) -> int:
+    return int(redis.info("stats")["total_net_input_bytes"])
+
+
 async def _level(
     slack: LocalSlack, watch: Watch, server: Serve, concurrency: int, rounds: int, clicker: Clicker, redis: Any
 ) -> Level:
@@ -263,10 +268,12 @@ async def _level(
         await _round(slack, watch, clicker, http, server, threads, None)  # warm-up, not measured
         before = cpu_seconds(server.proc.pid)
         calls_before = _commands(redis)
+        bytes_before = _bytes_in(redis)
         for _ in range(max(1, rounds // concurrency)):
             await _round(slack, watch, clicker, http, server, threads, level)
         spent = cpu_seconds(server.proc.pid) - before
         calls_after = _commands(redis)
+        level.redis_bytes = _bytes_in(redis) - bytes_before
         level.cpu_s = max(0.0, spent - level.reads * await _read_cpu_s(http, server, threads[0]))
         level.redis_calls = calls_after[0] - calls_before[0]
         level.by_name = {k: v - calls_before[1].get(k, 0) for k, v in calls_after[1].items()}
@@ -314,7 +321,8 @@ def report(levels: list[Level], commands: bool = False) -> None:
         print(f"concurrency {level.concurrency:>3}: {level.clicks} clicks, bot CPU "
               f"{level.cpu_s / max(1, level.clicks) * 1000:.2f} ms per click (until the last ack "
               f"{level.ack_cpu_s / max(1, level.clicks) * 1000:.2f} ms), Redis commands per click "
-              f"{level.redis_calls / max(1, level.clicks):.1f} (those scripts run too), refused {level.refused}")
+              f"{level.redis_calls / max(1, level.clicks):.1f} (those scripts run too), "
+              f"bytes to Redis per click {level.redis_bytes / max(1, level.clicks) / 1024:.1f} kB, refused {level.refused}")
         for name, values in (
             ("click -> ack", level.acks),
             ("click -> chat.update", level.to_update),

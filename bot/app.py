@@ -112,7 +112,7 @@ def _slack(settings: Settings, app: web.Application, manager: RunManager, regist
         audit=manager.audit,
     )
     secret = settings.slack_signing_secret.get_secret_value()
-    mount(app, slack_bot.bolt, secret, gate=slack_bot.gate)
+    mount(app, slack_bot.bolt, secret, gate=slack_bot.gate, clicks=slack_bot.clicks)
     manager.add_listener(slack_bot.on_run_event)
     manager.add_deletion_listener(slack_bot.on_thread_deleted)
     app[SLACK_BOT] = slack_bot

@@ -28,7 +28,7 @@ from bot.slack.lanes import Lanes
 from bot.slack.lifecycle.deadlines import Deadlines
 from bot.slack.lifecycle.quorum import MemoryQuorum, Quorum, RedisQuorum
 from bot.slack.lifecycle.timers import MemoryTimers, RedisTimers, Timers
-from bot.slack.listeners import register
+from bot.slack.listeners import Clicks, register
 from bot.slack.notifier import Notifier
 from bot.slack.outcomes import Outcomes
 from bot.slack.ports import Assistants, RunEvent, Runs, Spawn
@@ -51,6 +51,7 @@ class SlackBot:
     commands: Commands
     gate: AckFirst
     deadlines: Deadlines
+    clicks: Clicks | None = None  # decision buttons, handled without bolt's dispatch once it authorized (`mount`)
     socket: SocketMode | None = None
     shared: bool = False  # pauses in Redis, shared with other processes: sweep for their orphans
     _sweeper: asyncio.Task[None] | None = None
@@ -140,7 +141,7 @@ def build(
     deadlines.resumptions = resumptions  # a deadline's resume is claimed like a person's
     decisions = Decisions(deps, resumptions, deadlines, quorum)
     commands = Commands(deps, notifier, decisions)
-    register(bolt, deps, decisions, commands, outcomes, command)
+    clicks = register(bolt, deps, decisions, commands, outcomes, command)
     socket = SocketMode(bolt, app_token) if app_token else None
     forget: Callable[[str], Awaitable[None]] | None = None
     if isinstance(store, MemoryPauseStore) and isinstance(failures, MemoryFailureStore) and isinstance(
@@ -155,5 +156,5 @@ def build(
 
         forget = forget_memory
 
-    return SlackBot(bolt, deps, notifier, decisions, commands, gate, deadlines, socket, shared=redis is not None,
+    return SlackBot(bolt, deps, notifier, decisions, commands, gate, deadlines, clicks, socket, shared=redis is not None,
                     forget_in_memory=forget)

@@ -72,6 +72,40 @@ async def _told_if_failed(deps: Deps, work: Coroutine[Any, Any, Any], channel: s
         await deps.calls.ephemeral(channel, user, f"{NOT_APPLIED} ({type(exc).__name__}).")
 
 
+class Clicks:
+    """A decision button's click, after its ack was decided on: bolt's listener calls it, and so does
+    `bot.slack.transport.mount` directly for signed HTTP clicks once `authorized` (bolt's dispatch,
+    its middleware chain, context and listener matching, cost about as much CPU as the rest of the
+    ack; under a burst of clicks every ack and every message update waits behind that work).
+
+    `authorized`: bolt ran this listener once, so its single-workspace authorization passed; it keeps
+    that auth.test answer for the life of the process and never asks again, so skipping bolt from
+    then on skips nothing that could still refuse a click.
+    """
+
+    def __init__(self, deps: Deps, decisions: Decisions) -> None:
+        self.deps = deps
+        self.decisions = decisions
+        self.authorized = False
+
+    async def __call__(self, body: dict[str, Any]) -> None:
+        deps = self.deps
+        action = body["actions"][0]
+        parsed = parse_action_id(action.get("action_id", ""))
+        ref = ButtonRef.decode(action.get("value") or "")
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+        message_ts = (body.get("container") or {}).get("message_ts") or ""
+        if parsed is None or ref is None or ref.slot != parsed[1]:
+            deps.spawn(
+                deps.calls.ephemeral(channel, user, "This button is not one of Sluice's any more. Nothing was changed.")
+            )
+            return
+        # acked once the decision is recorded (the answer goes when this returns): never lost after a 200
+        first = self.decisions.accept(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", ""))
+        await _before_the_ack(deps, first, channel, user)
+
+
 def register(
     app: AsyncApp,
     deps: Deps,
@@ -79,7 +113,10 @@ def register(
     commands: Commands,
     outcomes: Outcomes,
     command_name: str = "/sluice",
-) -> None:
+) -> Clicks:
+    """Registers the listeners; returns the decision buttons' handler (for `transport.mount`)."""
+    clicks = Clicks(deps, decisions)
+
     @app.action(OUTCOME_ACTIONS)
     async def on_outcome_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         """Retry or Details on a failure reply in a pause's thread."""
@@ -98,20 +135,8 @@ def register(
     @app.action(ACTIONS)
     async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        action = body["actions"][0]
-        parsed = parse_action_id(action.get("action_id", ""))
-        ref = ButtonRef.decode(action.get("value") or "")
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-        message_ts = (body.get("container") or {}).get("message_ts") or ""
-        if parsed is None or ref is None or ref.slot != parsed[1]:
-            deps.spawn(
-                deps.calls.ephemeral(channel, user, "This button is not one of Sluice's any more. Nothing was changed.")
-            )
-            return
-        # acked once the decision is recorded (bolt answers when this returns): never lost after a 200
-        first = decisions.accept(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", ""))
-        await _before_the_ack(deps, first, channel, user)
+        clicks.authorized = True
+        await clicks(body)
 
     @app.view(f"{ACTION_PREFIX}.modal")
     async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -169,3 +194,5 @@ def register(
             await decisions.reply(event["user"], event["channel"], event["thread_ts"], event.get("text") or "")
 
         deps.spawn(_once(deps, "event", body.get("event_id"), EVENT_TTL_S, reply))
+
+    return clicks

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Coroutine
+from typing import Any, Protocol
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -54,17 +54,28 @@ class AckFirst:
         return await coro
 
 
+class Clicks(Protocol):
+    """A decision button's handler (`bot.slack.listeners.Clicks`)."""
+
+    authorized: bool
+
+    def __call__(self, body: dict[str, Any]) -> Awaitable[None]: ...
+
+
 def mount(
     app: web.Application,
     bolt: AsyncApp,
     signing_secret: str,
     path: str = EVENTS_PATH,
     gate: AckFirst | None = None,
+    clicks: Clicks | None = None,
 ) -> None:
     """Events, interactivity and slash commands, all at one URL.
 
     `bot.slack.inbound` checks size, signature and shape first, so bolt only ever sees signed,
     well-formed payloads (its own adapter would parse, and on a bad signature log, any body).
+    A decision button's click goes to `clicks` directly once bolt has authorized (see there), and
+    gets the answer bolt gives it: an empty 200 once the listener returns.
     """
 
     async def handle(request: web.Request) -> web.Response:
@@ -79,6 +90,8 @@ def mount(
         if gate is not None:
             gate.enter()
         try:
+            if clicks is not None and clicks.authorized and inbound.is_decision_click(payload):
+                return await _direct(clicks, payload, request)
             bolt_request = _bolt_request(body, payload, request)
             response = await bolt.async_dispatch(bolt_request)
         finally:
@@ -89,6 +102,18 @@ def mount(
         return await to_aiohttp_response(response)
 
     app.router.add_post(path, handle)
+
+
+async def _direct(clicks: Clicks, payload: dict[str, Any], request: web.Request) -> web.Response:
+    """A decision click without bolt: bolt's answer to it (an empty text/plain 200, or 500 when
+    the listener failed), with the same no-retry mark on a Slack retry."""
+    try:
+        await clicks(payload)
+    except Exception:
+        log.exception("a decision click failed before its ack")
+        return web.Response(status=500, body="", content_type="text/plain")
+    headers = {"x-slack-no-retry": "1"} if request.headers.get("X-Slack-Retry-Num") else None
+    return web.Response(status=200, body="", content_type="text/plain", headers=headers)
 
 
 def _bolt_request(body: bytes, payload: dict[str, Any], request: web.Request) -> AsyncBoltRequest:

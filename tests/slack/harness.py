@@ -116,7 +116,7 @@ async def make_env(
     )
     runs.add_listener(bot.on_run_event)
     app = web.Application()
-    mount(app, bot.bolt, SECRET, gate=bot.gate)
+    mount(app, bot.bolt, SECRET, gate=bot.gate, clicks=bot.clicks)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
