@@ -142,7 +142,8 @@ class Executor:
                 await self._wait_turn(run, local)
             else:
                 run.status, run.updated_at = started.status, started.updated_at
-            renew = asyncio.get_running_loop().create_task(self._renew(run, local))
+            if not self.records.process_local:
+                renew = asyncio.get_running_loop().create_task(self._renew(run, local))
             event = await self._run_graph(run, request, assistant, local)
         except PauseGone as exc:  # nothing ran: the thread keeps its status
             run.status = "error"

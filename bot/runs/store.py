@@ -22,6 +22,9 @@ LEASE_MS = 15_000  # default; SLUICE_RUN_LEASE sets it
 
 class Records(Protocol):
     lease_ms: int
+    # Whether this process alone reads and writes these records (MemoryRecords): then no lease needs
+    # renewing and no other process can cancel a run, so a run keeps no watcher task beside it.
+    process_local: bool
 
     async def create_thread(self, record: ThreadRecord) -> bool:
         """Stores a new thread; False (and nothing changes) when the id exists."""

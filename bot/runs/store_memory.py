@@ -21,6 +21,8 @@ _THREAD_FIELDS = frozenset(f.name for f in fields(ThreadRecord))
 class MemoryRecords:
     """Records of one process (the in-memory deployment and the playground)."""
 
+    process_local = True
+
     def __init__(self, lease_ms: int = LEASE_MS) -> None:
         self.lease_ms = lease_ms
         self._threads: dict[str, ThreadRecord] = {}

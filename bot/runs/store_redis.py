@@ -44,6 +44,8 @@ def _storage(method: Method) -> Method:
 
 
 class RedisRecords:
+    process_local = False  # other processes share them: leases lapse, runs are cancelled from afar
+
     def __init__(self, client: Any, lease_ms: int = LEASE_MS) -> None:
         self._redis = client
         self.lease_ms = lease_ms
