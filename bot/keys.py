@@ -12,6 +12,8 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:run:<run>                 string  run record JSON                           bot.runs.store_redis
   sluice:{<thread>}:queue                     list    run ids (or a state update), head runs    bot.runs.store_redis
   sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
+  sluice:ended:<run>                          string  a stateless run's final record JSON, kept bot.runs.store_redis
+                                                      ENDED_KEPT_S after its thread went (EX)
   sluice:{<thread>}:slack:current             string  checkpoint id of the pending pause        bot.slack.store
   sluice:{<thread>}:slack:pauses              set     checkpoint ids of every pause opened       bot.slack.store
   sluice:{<thread>}:slack:pause:<checkpoint>  hash    data (Pause JSON), status, previous,   bot.slack.store,
@@ -68,6 +70,12 @@ def queue(thread_id: str) -> str:
 
 def lease(thread_id: str) -> str:
     return f"{thread_tag(thread_id)}:lease"
+
+
+def ended_run(run_id: str) -> str:
+    """A stateless run's outcome, outliving its thread: not on the thread's slot (the thread's delete
+    leaves it), found by run id alone; readers check the thread id it names."""
+    return f"{PREFIX}:ended:{run_id}"
 
 
 # -- Slack bot: pauses and their decisions -----------------------------------------------------

@@ -31,7 +31,6 @@ log = logging.getLogger("sluice.runs")
 POLL_S = 0.05
 CANCEL_CHECK_S = 0.5
 RELEASE_RETRIES_S = (0.2, 0.5, 1.0)
-ENDED_STATELESS_KEPT = 1000
 Listener = Callable[[RunEvent], Awaitable[None]]
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
@@ -62,7 +61,6 @@ class Executor:
         self.audit = audit or MemoryAuditLog()
         self.listeners: list[Listener] = []
         self.local: dict[str, LocalRun] = {}
-        self.ended_stateless: dict[str, RunRecord] = {}  # joinable after their thread is deleted
         self._spawn = spawn
         self._wake: dict[str, asyncio.Event] = {}
 
@@ -205,9 +203,12 @@ class Executor:
             log.exception("run %s of thread %s ended but storing its end failed", run.run_id, run.thread_id)
         finally:
             if run.temporary:
-                self.ended_stateless[run.run_id] = run
-                while len(self.ended_stateless) > ENDED_STATELESS_KEPT:
-                    self.ended_stateless.pop(next(iter(self.ended_stateless)))
+                # Kept before its thread goes, so a join polling from another process finds either
+                # the run's record or this, never neither.
+                try:
+                    await self.records.keep_ended(run)
+                except Exception:
+                    log.warning("keeping the outcome of stateless run %s failed", run.run_id, exc_info=True)
                 with contextlib.suppress(Exception):
                     await self.saver.delete_thread(run.thread_id)
                     await self.records.delete_thread(run.thread_id)

@@ -240,8 +240,8 @@ class RunManager:
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord:
         run = await self.records.get_run(thread_id, run_id)
-        if run is None:  # a stateless run that ended here went with its thread: still readable and joinable
-            run = self.executor.ended_stateless.get(run_id)
+        if run is None:  # a stateless run that ended went with its thread: still readable and joinable
+            run = await self.records.get_ended(run_id)
         if run is None or run.thread_id != thread_id:
             raise NotFound(f"Run {run_id} not found")
         return run
@@ -264,8 +264,6 @@ class RunManager:
         """Waits for the run to end, wherever it executes; returns its final record."""
         local = self.executor.local.get(run_id)
         while True:
-            if run_id in self.executor.ended_stateless:
-                return self.executor.ended_stateless[run_id]
             if local is not None:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(1.0):

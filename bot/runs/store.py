@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from bot.runs.records import RunRecord, ThreadRecord
 
 LEASE_MS = 15_000  # default; SLUICE_RUN_LEASE sets it
+ENDED_KEPT_S = 600  # how long a stateless run's outcome outlives its thread (Redis)
+ENDED_KEPT = 1000  # how many of them one process keeps (memory)
 
 
 class Records(Protocol):
@@ -56,6 +58,15 @@ class Records(Protocol):
         ...
 
     async def delete_run(self, thread_id: str, run_id: str) -> None: ...
+
+    async def keep_ended(self, record: RunRecord) -> None:
+        """Keeps the final record of a run whose thread goes as it ends (a stateless run's) for a
+        while, apart from the thread, so a join or read from any process still answers its outcome."""
+        ...
+
+    async def get_ended(self, run_id: str) -> RunRecord | None:
+        """A record `keep_ended` kept, while it is kept."""
+        ...
 
     async def submit(
         self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any], start: RunRecord | None = None

@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import Any
 
 from bot.runs.records import RunRecord, ThreadRecord, copy_record, now_iso, plain_copy
-from bot.runs.store import LEASE_MS
+from bot.runs.store import ENDED_KEPT, LEASE_MS
 
 _THREAD_FIELDS = frozenset(f.name for f in fields(ThreadRecord))
 
@@ -29,6 +29,7 @@ class MemoryRecords:
         self._runs: dict[str, dict[str, RunRecord]] = {}
         self._queues: dict[str, list[str]] = {}
         self._leases: dict[str, tuple[str, float]] = {}
+        self._ended: dict[str, RunRecord] = {}  # the last ENDED_KEPT, oldest first
         self._lock = asyncio.Lock()
 
     async def create_thread(self, record: ThreadRecord) -> bool:
@@ -174,3 +175,12 @@ class MemoryRecords:
 
     async def adopt_many(self, thread_ids: list[str]) -> dict[str, str]:
         return {}
+
+    async def keep_ended(self, record: RunRecord) -> None:
+        self._ended[record.run_id] = copy_record(record)
+        while len(self._ended) > ENDED_KEPT:
+            self._ended.pop(next(iter(self._ended)))
+
+    async def get_ended(self, run_id: str) -> RunRecord | None:
+        stored = self._ended.get(run_id)
+        return copy_record(stored) if stored is not None else None

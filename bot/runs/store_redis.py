@@ -21,7 +21,7 @@ from bot import keys
 from bot.runs import store_redis_scripts as scripts
 from bot.runs.errors import Conflict, StorageUnavailable
 from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
-from bot.runs.store import LEASE_MS
+from bot.runs.store import ENDED_KEPT_S, LEASE_MS
 from engine.checkpoint.pipelining import Batcher
 
 MERGE_ATTEMPTS = 20
@@ -168,6 +168,15 @@ class RedisRecords:
         pipe.delete(keys.run(thread_id, run_id))
         pipe.zrem(keys.runs(thread_id), run_id)
         await pipe.execute()
+
+    @_storage
+    async def keep_ended(self, record: RunRecord) -> None:
+        await self._batch(("SET", keys.ended_run(record.run_id), record.dumps(), "EX", ENDED_KEPT_S))
+
+    @_storage
+    async def get_ended(self, run_id: str) -> RunRecord | None:
+        (raw,) = await self._batch(("GET", keys.ended_run(run_id)))
+        return RunRecord.loads(raw) if raw else None
 
     def _queue_keys(self, thread_id: str) -> list[str]:
         return [keys.queue(thread_id), keys.lease(thread_id)]

@@ -6,10 +6,14 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+import redis.asyncio as aioredis
 from langgraph_sdk import get_client
 from langgraph_sdk.schema import Command
 
+from bot import keys
+from bot.runs.store import ENDED_KEPT_S
 from tests.api.conftest import running_server
 from tests.waiting import eventually, run_status_is
 
@@ -51,8 +55,6 @@ async def test_reject_sees_a_run_of_the_other_process(two_servers: tuple[str, st
     a, b = (get_client(url=u) for u in two_servers)
     thread_id = (await a.threads.create())["thread_id"]
     run = await a.runs.create(thread_id, "slow", input={})
-    import httpx
-
     with pytest.raises(httpx.HTTPStatusError) as info:
         await b.runs.create(thread_id, "slow", input={}, multitask_strategy="reject")
     assert info.value.response.status_code == 409
@@ -87,6 +89,31 @@ async def test_cancel_from_the_other_process_stops_the_run(two_servers: tuple[st
     assert (await a.runs.get(thread_id, run["run_id"]))["status"] == "interrupted"
     assert (await a.threads.get(thread_id))["status"] != "busy"
     assert (await b.runs.wait(thread_id, "slow", input={}))["log"] == ["slow"]
+
+
+async def test_a_stateless_run_is_joined_and_read_on_the_other_process_after_it_ended(
+    two_servers: tuple[str, str], redis_server: str
+) -> None:
+    """Its thread goes as it ends; the other process still answers its outcome, as langgraph dev does,
+    whether the run had ended before the join came or ended while the other process waited on it."""
+    a, b = (get_client(url=u) for u in two_servers)
+    quick = await a.runs.create(None, "greet", input={}, context={"user": "ana"})
+    assert await a.runs.join(quick["thread_id"], quick["run_id"]) == {"greeting": "hello ana"}  # ended, thread gone
+    assert await b.runs.join(quick["thread_id"], quick["run_id"]) == {"greeting": "hello ana"}
+    assert (await b.runs.get(quick["thread_id"], quick["run_id"]))["status"] == "success"
+    parts = [part async for part in b.runs.join_stream(quick["thread_id"], quick["run_id"])]
+    assert parts[-1].event == "values" and parts[-1].data == {"greeting": "hello ana"}
+    slow = await a.runs.create(None, "slow", input={})
+    assert await b.runs.join(slow["thread_id"], slow["run_id"]) == {"log": ["slow"]}
+    with pytest.raises(httpx.HTTPStatusError) as info:  # kept apart from its thread, under its own thread id only
+        await b.runs.get(slow["thread_id"], quick["run_id"])
+    assert info.value.response.status_code == 404
+    client = aioredis.from_url(redis_server)
+    try:
+        assert 0 < await client.ttl(keys.ended_run(quick["run_id"])) <= ENDED_KEPT_S  # kept for minutes, not forever
+        assert await client.exists(f"sluice:{{{quick['thread_id']}}}:thread") == 0
+    finally:
+        await client.aclose()
 
 
 async def test_server_on_a_redis_cluster(redis_cluster_url: str) -> None:

@@ -207,6 +207,18 @@ async def test_ends_after_a_delete_recreate_nothing(records: Records) -> None:
     assert await records.get_run(other, kept.run_id) == kept  # only that thread's records went
 
 
+async def test_an_ended_stateless_run_outlives_its_thread_for_every_process(make_records: RecordsFactory) -> None:
+    first, second = make_records(), make_records()
+    thread_id = await thread(first)
+    ended = run(thread_id, status="success", result={"done": True}, temporary=True)
+    await first.keep_ended(ended)
+    assert await first.delete_thread(thread_id)
+    assert await second.get_run(thread_id, ended.run_id) is None
+    kept = await second.get_ended(ended.run_id)
+    assert kept is not None and kept.to_json() == ended.to_json()
+    assert await second.get_ended(new_id()) is None
+
+
 async def test_another_process_sees_the_same_records(make_records: RecordsFactory) -> None:
     first, second = make_records(), make_records()
     thread_id = await thread(first, metadata={"team": "a"})
