@@ -118,11 +118,17 @@ class Watch:
     updated: dict[str, float] = field(default_factory=dict)  # message ts -> first chat.update
     posted: dict[str, float] = field(default_factory=dict)  # thread id -> first chat.postMessage
     all_posted: asyncio.Event = field(default_factory=asyncio.Event)
+    all_updated: asyncio.Event = field(default_factory=asyncio.Event)
+    on_all_updated: Any = None  # called once, when the round's last pause message is updated
 
     def __call__(self, method: str, args: dict[str, Any]) -> None:
         now = time.perf_counter()
         if method == "chat.update":
             self.updated.setdefault(str(args.get("ts")), now)
+            if len(self.updated) >= len(self.threads) and not self.all_updated.is_set():
+                self.all_updated.set()
+                if self.on_all_updated is not None:
+                    self.on_all_updated()
         elif method == "chat.postMessage":
             blocks = args.get("blocks")
             shown = blocks if isinstance(blocks, str) else json.dumps(blocks)
@@ -137,6 +143,8 @@ class Watch:
         self.updated.clear()
         self.posted.clear()
         self.all_posted.clear()
+        self.all_updated.clear()
+        self.on_all_updated = None
 
     def pause_messages(self, threads: list[str]) -> dict[str, Message]:
         """Each thread's newest message that shows it (its current pause)."""
@@ -163,12 +171,14 @@ class Level:
     to_next: list[float] = field(default_factory=list)
     cpu_s: float = 0.0
     ack_cpu_s: float = 0.0  # the serve process's CPU from sending the clicks to their last ack
+    update_cpu_s: float = 0.0  # ... from sending the clicks to the last clicked message's chat.update
     clicks: int = 0
     refused: int = 0  # private replies (a click refused or not applied): must be 0
     reads: int = 0  # GET /threads/<id> between rounds (waiting for runs to end), taken out of cpu_s
     redis_calls: int = 0  # Redis commands run, those inside scripts too (clicks' and the waits' reads)
     redis_bytes: int = 0  # bytes the bot sent Redis (INFO stats total_net_input_bytes; the bench's few reads too)
     by_name: dict[str, int] = field(default_factory=dict)
+    slack_calls: dict[str, int] = field(default_factory=dict)  # Web API calls the bot made, by method
 
 
 async def _pause_threads(http: aiohttp.ClientSession, url: str, watch: Watch, n: int) -> list[str]:
@@ -230,6 +240,8 @@ async def _round(
     watch.reset(threads)
     private_before = len(slack.channel_messages(CHANNEL, ephemeral=True))
     cpu_before = cpu_seconds(pid)
+    update_cpu: list[float] = []
+    watch.on_all_updated = lambda: update_cpu.append(cpu_seconds(pid) - cpu_before)  # read on arrival
     answers = await clicker.send(batch)
     ack_cpu_s = cpu_seconds(pid) - cpu_before
     await asyncio.wait_for(watch.all_posted.wait(), ROUND_TIMEOUT_S)
@@ -239,6 +251,7 @@ async def _round(
     level.reads += reads
     level.refused += len(slack.channel_messages(CHANNEL, ephemeral=True)) - private_before
     level.ack_cpu_s += ack_cpu_s
+    level.update_cpu_s += update_cpu[0]
     for thread_id, (sent, ack_s, status) in zip(threads, answers, strict=True):
         assert status == 200, f"click answered {status}"
         level.acks.append(ack_s)
@@ -268,6 +281,7 @@ async def _level(
         await _round(slack, watch, clicker, http, server, threads, None)  # warm-up, not measured
         before = cpu_seconds(server.proc.pid)
         calls_before = _commands(redis)
+        slack_before = len(slack.calls)
         bytes_before = _bytes_in(redis)
         for _ in range(max(1, rounds // concurrency)):
             await _round(slack, watch, clicker, http, server, threads, level)
@@ -276,6 +290,8 @@ async def _level(
         level.redis_bytes = _bytes_in(redis) - bytes_before
         level.cpu_s = max(0.0, spent - level.reads * await _read_cpu_s(http, server, threads[0]))
         level.redis_calls = calls_after[0] - calls_before[0]
+        for method, _ in slack.calls[slack_before:]:
+            level.slack_calls[method] = level.slack_calls.get(method, 0) + 1
         level.by_name = {k: v - calls_before[1].get(k, 0) for k, v in calls_after[1].items()}
     return level
 
@@ -320,7 +336,8 @@ def report(levels: list[Level], commands: bool = False) -> None:
     for level in levels:
         print(f"concurrency {level.concurrency:>3}: {level.clicks} clicks, bot CPU "
               f"{level.cpu_s / max(1, level.clicks) * 1000:.2f} ms per click (until the last ack "
-              f"{level.ack_cpu_s / max(1, level.clicks) * 1000:.2f} ms), Redis commands per click "
+              f"{level.ack_cpu_s / max(1, level.clicks) * 1000:.2f} ms, until the last chat.update "
+              f"{level.update_cpu_s / max(1, level.clicks) * 1000:.2f} ms), Redis commands per click "
               f"{level.redis_calls / max(1, level.clicks):.1f} (those scripts run too), "
               f"bytes to Redis per click {level.redis_bytes / max(1, level.clicks) / 1024:.1f} kB, refused {level.refused}")
         for name, values in (
@@ -333,6 +350,8 @@ def report(levels: list[Level], commands: bool = False) -> None:
         if commands:
             top = sorted(level.by_name.items(), key=lambda kv: -kv[1])
             print("  Redis per click: " + ", ".join(f"{k} {v / max(1, level.clicks):.1f}" for k, v in top if v))
+            made = sorted(level.slack_calls.items(), key=lambda kv: -kv[1])
+            print("  Slack Web API calls per click: " + ", ".join(f"{k} {v / max(1, level.clicks):.1f}" for k, v in made))
     if len(levels) > 1:
         base, top = levels[0], levels[-1]
         ratio = statistics.median(top.to_update) / statistics.median(base.to_update)

@@ -2,26 +2,50 @@
 
 A failed post never raises into the caller's flow: the pause stays pending (and indexed), so
 `/sluice pending` can post it again.
+
+The calls every click makes (chat.update, chat.postMessage, chat.getPermalink, chat.postEphemeral)
+are sent here on the kept aiohttp session, with the retries `tune` gives slack_sdk's client (a 429
+after its Retry-After, three times; a dropped or refused connection twice, backing off): slack_sdk's
+own per-call work (URL joins, header and argument building, its response object, the stdlib JSON)
+was about as much CPU as aiohttp's request itself, on five calls a click. The rarer ones (views,
+user groups) still go through slack_sdk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import urllib.parse
 from typing import Any
 
 import aiohttp
+import orjson
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.slack import limits
 from bot.slack.pause import Placement
 
 log = logging.getLogger("sluice.slack")
+
+RATE_LIMITED_RETRIES = 3  # as AsyncRateLimitErrorRetryHandler(max_retry_count=3) in `tune`
+DROPPED_RETRIES = 2  # as AsyncConnectionErrorRetryHandler(max_retry_count=2)
+BACKOFF_S = 0.5  # slack_sdk's default: 0.5 s, then 1 s
+
+
+class WebApiError(Exception):
+    """A Web API call Slack refused (`ok: false`, or an HTTP error), or could not be reached after retries."""
+
+    def __init__(self, method: str, error: str, status: int = 0) -> None:
+        super().__init__(f"{method}: {error}")
+        self.error = error
+        self.status = status
 
 
 def make_client(token: str, base_url: str | None) -> AsyncWebClient:
@@ -39,6 +63,8 @@ def tune(client: AsyncWebClient, base_url: str | None) -> AsyncWebClient:
 
 
 def _why(exc: Exception) -> str:
+    if isinstance(exc, WebApiError):
+        return exc.error
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error") or exc.response.status_code)
     return f"{type(exc).__name__}: {exc}"
@@ -48,6 +74,9 @@ class SlackCalls:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._urls: dict[str, str] = {}
+        self._headers = {"Authorization": f"Bearer {client.token}", "User-Agent": get_user_agent(),
+                         "Content-Type": "application/json;charset=utf-8"}
 
     def _connected(self) -> AsyncWebClient:
         """The client with one HTTP session kept for this event loop: without one, slack_sdk opens
@@ -62,6 +91,43 @@ class SlackCalls:
             self._loop = loop
         return self.client
 
+    async def _api(self, method: str, args: dict[str, Any], read: bool = False) -> dict[str, Any]:
+        """One Web API call (arguments that are None left out, as slack_sdk does): JSON in a POST, or
+        for a read (`read`) the query of a GET; its answer, or WebApiError after the retries."""
+        session = self._connected().session
+        assert session is not None
+        url = self._urls.get(method) or self._urls.setdefault(method, urllib.parse.urljoin(self.client.base_url, method))
+        given = {k: v for k, v in args.items() if v is not None}
+        body = None if read else orjson.dumps(given)
+        limited = dropped = 0
+        while True:
+            try:
+                request = session.get(url, params=given, headers=self._headers) if read else \
+                    session.post(url, data=body, headers=self._headers)
+                async with request as response:
+                    status, raw, retry_after = response.status, await response.read(), response.headers.get("Retry-After")
+            except (aiohttp.ServerConnectionError, aiohttp.ClientOSError) as exc:  # dropped, reset, refused
+                if dropped < DROPPED_RETRIES:
+                    await asyncio.sleep(BACKOFF_S * 2**dropped)
+                    dropped += 1
+                    continue
+                raise WebApiError(method, f"{type(exc).__name__}: {exc}") from exc
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise WebApiError(method, f"{type(exc).__name__}: {exc}") from exc
+            if status == 429 and limited < RATE_LIMITED_RETRIES:
+                limited += 1
+                await asyncio.sleep(_seconds(retry_after) + random.random())  # jittered, as slack_sdk does
+                continue
+            try:
+                answer = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                answer = None
+            if not isinstance(answer, dict):
+                raise WebApiError(method, f"HTTP {status}", status)
+            if not answer.get("ok"):
+                raise WebApiError(method, str(answer.get("error") or f"HTTP {status}"), status)
+            return answer
+
     async def aclose(self) -> None:
         """Closes the kept HTTP session (on shutdown)."""
         session, self.client.session = self.client.session, None
@@ -71,24 +137,24 @@ class SlackCalls:
     async def post(self, placement: Placement, text: str, blocks: list[dict[str, Any]], thread_id: str) -> str | None:
         """Posts a message; returns its ts, or None (logged) when Slack refused or was unreachable."""
         try:
-            response = await self._connected().chat_postMessage(
-                channel=placement.channel,
-                thread_ts=placement.thread_ts,
-                text=limits.clip(text, limits.MESSAGE_TEXT),
-                blocks=blocks,
-                unfurl_links=False,
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
+            response = await self._api("chat.postMessage", {
+                "channel": placement.channel,
+                "thread_ts": placement.thread_ts,
+                "text": limits.clip(text, limits.MESSAGE_TEXT),
+                "blocks": blocks,
+                "unfurl_links": False,
+            })
+        except WebApiError as exc:
             log.error("chat.postMessage to %s for thread %s failed: %s", placement.channel, thread_id, _why(exc))
             return None
         return str(response["ts"])
 
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]], thread_id: str) -> bool:
         try:
-            await self._connected().chat_update(
-                channel=channel, ts=ts, text=limits.clip(text, limits.MESSAGE_TEXT), blocks=blocks
+            await self._api(
+                "chat.update", {"channel": channel, "ts": ts, "text": limits.clip(text, limits.MESSAGE_TEXT), "blocks": blocks}
             )
-        except (SlackApiError, SlackClientError, OSError) as exc:
+        except WebApiError as exc:
             log.error("chat.update %s/%s for thread %s failed: %s", channel, ts, thread_id, _why(exc))
             return False
         return True
@@ -97,17 +163,17 @@ class SlackCalls:
         self, channel: str, user: str, text: str, thread_id: str = "-", thread_ts: str | None = None
     ) -> None:
         try:
-            await self._connected().chat_postEphemeral(
-                channel=channel, user=user, text=limits.clip(text, limits.MESSAGE_TEXT), thread_ts=thread_ts
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
+            await self._api("chat.postEphemeral", {
+                "channel": channel, "user": user, "text": limits.clip(text, limits.MESSAGE_TEXT), "thread_ts": thread_ts
+            })
+        except WebApiError as exc:
             log.error("chat.postEphemeral to %s in %s (thread %s) failed: %s", user, channel, thread_id, _why(exc))
 
     async def permalink(self, channel: str, ts: str, thread_id: str = "-") -> str | None:
         """A link to the message (chat.getPermalink), or None (logged) when Slack did not give one."""
         try:
-            response = await self._connected().chat_getPermalink(channel=channel, message_ts=ts)
-        except (SlackApiError, SlackClientError, OSError) as exc:
+            response = await self._api("chat.getPermalink", {"channel": channel, "message_ts": ts}, read=True)
+        except WebApiError as exc:
             log.error("chat.getPermalink %s/%s for thread %s failed: %s", channel, ts, thread_id, _why(exc))
             return None
         link = response.get("permalink")
@@ -130,3 +196,11 @@ class SlackCalls:
     async def group_members(self, group: str) -> list[str]:
         response = await self._connected().usergroups_users_list(usergroup=group)
         return [str(u) for u in response.get("users") or []]
+
+
+def _seconds(retry_after: str | None) -> int:
+    """Retry-After's whole seconds (1 when Slack gave none or garbage, as slack_sdk waits)."""
+    try:
+        return max(0, int(retry_after)) if retry_after is not None else 1
+    except ValueError:
+        return 1

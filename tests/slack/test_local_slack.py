@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.playground.slack_user import LocalSlack
 from bot.slack.pause import Placement
 from bot.slack.web import SlackCalls, make_client
+from tests.conftest import free_port
 
 SECRET = "local-signing-secret"
 TOKEN = "xoxb-local"
@@ -66,6 +67,33 @@ async def test_rate_limit_is_retried_after_retry_after(slack: LocalSlack, client
     ts = await calls.post(Placement(CHANNEL), "hello", [], "thread-1")
     await calls.aclose()
     assert ts is not None and slack.count("chat.postMessage") == 3
+
+
+async def test_the_calls_a_click_makes_are_retried_after_retry_after(slack: LocalSlack, client: AsyncWebClient) -> None:
+    calls = SlackCalls(client)
+    ts = await calls.post(Placement(CHANNEL, None), "hello", [{"type": "divider"}], "thread-1")
+    assert ts is not None
+    for method in ("chat.update", "chat.postEphemeral", "chat.getPermalink"):
+        slack.fail(method, "ratelimited", status=429, retry_after=0, times=2)
+    assert await calls.update(CHANNEL, ts, "bye", [], "thread-1")
+    await calls.ephemeral(CHANNEL, "U1", "psst", "thread-1", thread_ts=ts)
+    link = await calls.permalink(CHANNEL, ts, "thread-1")
+    await calls.aclose()
+    assert slack.message(CHANNEL, ts).text == "bye" and link
+    assert [slack.count(m) for m in ("chat.update", "chat.postEphemeral", "chat.getPermalink")] == [3, 3, 3]
+    slack.fail("chat.update", "ratelimited", status=429, retry_after=0, times=4)  # past the 3 retries: refused
+    calls = SlackCalls(client)
+    assert not await calls.update(CHANNEL, ts, "again", [], "thread-1")
+    await calls.aclose()
+    assert slack.message(CHANNEL, ts).text == "bye"
+
+
+async def test_an_unreachable_slack_is_logged_after_the_retries(caplog: pytest.LogCaptureFixture) -> None:
+    calls = SlackCalls(make_client(TOKEN, f"http://127.0.0.1:{free_port()}/api/"))  # nothing listens there
+    assert await calls.post(Placement(CHANNEL), "hello", [], "thread-7") is None
+    assert await calls.permalink(CHANNEL, "1.2", "thread-7") is None
+    await calls.aclose()
+    assert caplog.text.count("thread-7") == 2 and "ClientConnectorError" in caplog.text
 
 
 async def test_a_refused_post_is_logged_with_the_thread_id(
