@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from types import GenericAlias
 from typing import TYPE_CHECKING, Any, Literal
 
+from .checkpoint.memory import InMemorySaver
 from .errors import ConfigError
 from .interrupts import GraphInterrupt, TaskScope, current_task
 from .loop import GraphExecution
@@ -190,7 +191,7 @@ class CompiledGraph(ThreadStateAPI):
                context: Any = None, subgraphs: bool = False, **_: Any) -> Iterator[Any]:
         agen = self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, True, context,
                              subgraphs)
-        return iterate_sync(agen)
+        return iterate_sync(agen, eager=self._never_waits())
 
     async def _ainvoke(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
                        interrupt_after: Any, inline_sync: bool, context: Any = None) -> Any:
@@ -223,7 +224,20 @@ class CompiledGraph(ThreadStateAPI):
                interrupt_before: Sequence[str] | str | None = None,
                interrupt_after: Sequence[str] | str | None = None, context: Any = None,
                **_: Any) -> Any:
-        return run_sync(self._ainvoke(input, config, interrupt_before, interrupt_after, True, context))
+        return run_sync(self._ainvoke(input, config, interrupt_before, interrupt_after, True, context),
+                        eager=self._never_waits())
+
+    def _never_waits(self) -> bool:
+        """Whether a sync call may start outside the event loop (sync.run_sync's `eager`): only the
+        engine, the in-memory saver and sync user code run before it first waits, none of which
+        needs a loop task. An async node, routing function or checkpointer might (asyncio.timeout)."""
+        saver = self.checkpointer
+        if not (saver is None or saver is False or type(saver) is InMemorySaver):
+            return False
+        sync_only: bool | None = self.__dict__.get("_sync_only")
+        if sync_only is None:
+            sync_only = self.__dict__["_sync_only"] = all_sync(self.spec)
+        return sync_only
 
     async def _run_nested(self, input: Any, scope: TaskScope) -> Any:
         """Run as a node of a parent graph: its pauses become the parent task's pauses."""
@@ -232,6 +246,18 @@ class CompiledGraph(ThreadStateAPI):
         if interrupts:
             raise GraphInterrupt(tuple(interrupts))
         return result
+
+
+def all_sync(spec: GraphSpec) -> bool:
+    """Whether every node and routing function of the graph, and of its subgraphs, is sync."""
+    for node in spec.nodes.values():
+        if node.is_subgraph:
+            inner = getattr(node.action, "spec", None)
+            if not isinstance(inner, GraphSpec) or not all_sync(inner):
+                return False
+        elif node.is_async:
+            return False
+    return not any(b.is_async for branches in spec.branches.values() for b in branches)
 
 
 def merge_configs(*configs: dict[str, Any]) -> dict[str, Any]:

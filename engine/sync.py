@@ -1,11 +1,25 @@
-"""The sync face of an async engine: run a coroutine or an async iterator from synchronous code."""
+"""The sync face of an async engine: run a coroutine or an async iterator from synchronous code.
+
+A sync call (`invoke`, `stream`) of a graph whose storage and nodes never wait (the in-memory
+saver, sync nodes run inline) would spend a sixth of its time in the event loop's machinery: a
+task, a selector poll and two loop passes per call. Such a call is run `eager`: its coroutine is
+first driven directly, on the calling thread, with the thread's loop marked running (code that
+asks for the running loop gets it, as it would inside the loop). When it completes without
+waiting, no loop pass was needed. The first time it waits on something (a worker thread running
+a fan-out's node, a stream's queue), the loop takes over the suspended coroutine where it stands
+and runs it to its end, in a task with the same context.
+
+Eager is only for code known to need no loop task before it first waits: until then there is no
+current task, and code that needs one (asyncio.timeout, as Redis clients use it) would fail.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -22,8 +36,9 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from synchronous code, wherever that code runs."""
+def run_sync(coro: Coroutine[Any, Any, T], *, eager: bool = False) -> T:
+    """Run a coroutine to completion from synchronous code, wherever that code runs; `eager`: it
+    may start outside the loop (see above)."""
     if _running_loop() is not None:
         # Called synchronously from inside a running loop (a sync node of a sync run calling
         # another graph): run on a fresh loop in a helper thread, keeping the context.
@@ -39,12 +54,65 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     if loop is None or loop.is_closed():
         loop = asyncio.new_event_loop()
         _thread_loops.loop = loop
-    return loop.run_until_complete(coro)
+    if not eager or not isinstance(loop, asyncio.BaseEventLoop):
+        return loop.run_until_complete(coro)
+    return _drive(loop, coro)
 
 
-def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
+def _drive(loop: asyncio.BaseEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` on this thread until it first waits; the loop runs the rest, if any."""
+    ctx = contextvars.copy_context()  # as a task would: the call's context changes stay its own
+    # What run_forever sets up, so the code run here sees what it would see inside the loop: the
+    # running loop (and is_running(), which a worker thread's run_sync asks), and async generators
+    # finalised by this loop. BaseEventLoop's own attributes, as run_forever sets them.
+    inner: Any = loop
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(firstiter=inner._asyncgen_firstiter_hook, finalizer=inner._asyncgen_finalizer_hook)
+    inner._thread_id = threading.get_ident()
+    asyncio._set_running_loop(loop)
+    try:
+        waiting_on = ctx.run(coro.send, None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        asyncio._set_running_loop(None)
+        inner._thread_id = None
+        sys.set_asyncgen_hooks(*hooks)
+    return loop.run_until_complete(loop.create_task(_rest(coro, waiting_on), context=ctx))
+
+
+async def _rest(coro: Coroutine[Any, Any, T], waiting_on: Any) -> T:
+    return await _Continue(coro, waiting_on)
+
+
+class _Continue:
+    """Awaitable that hands the task driving it whatever `coro` waits on, and `coro` what comes back:
+    the loop's task then runs `coro` from where it was suspended, as if it had run it from the start."""
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+        self.coro = coro
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, waiting_on = self.coro, self.waiting_on
+        while True:
+            try:
+                sent = yield waiting_on
+            except BaseException as exc:  # noqa: BLE001 - cancellation and the like go to coro
+                try:
+                    waiting_on = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    waiting_on = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
+
+
+def iterate_sync(agen: AsyncIterator[T], *, eager: bool = False) -> Iterator[T]:
     while True:
         try:
-            yield run_sync(agen.__anext__())  # type: ignore[arg-type]
+            yield run_sync(agen.__anext__(), eager=eager)  # type: ignore[arg-type]
         except StopAsyncIteration:
             return
