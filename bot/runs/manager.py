@@ -101,7 +101,9 @@ class RunManager:
     async def create_thread(
         self, thread_id: str | None = None, metadata: dict[str, Any] | None = None, if_exists: str = "raise"
     ) -> ThreadRecord:
-        record = ThreadRecord(thread_id=thread_id or str(uuid.uuid4()), metadata=dict(metadata or {}))
+        now = now_iso()  # one stamp: created, updated and state-updated as one
+        record = ThreadRecord(thread_id=thread_id or str(uuid.uuid4()), metadata=dict(metadata or {}), created_at=now,
+                              updated_at=now, state_updated_at=now)
         if await self.records.create_thread(record):
             return record
         existing = await self.records.get_thread(record.thread_id)
@@ -194,20 +196,23 @@ class RunManager:
             temporary = True
         elif if_not_exists == "create":
             await self.create_thread(thread_id, if_exists="do_nothing")
+        now = now_iso()  # one stamp for the run's creation and the thread it makes busy
         run = RunRecord(
             run_id=run_id or str(uuid.uuid4()),
             thread_id=thread_id,
             assistant_id=assistant.assistant_id,
+            created_at=now,
+            updated_at=now,
             metadata=dict(request.metadata),
             kwargs=request.kwargs(),
             multitask_strategy=request.multitask_strategy,
             temporary=temporary,
         )
         strategy = request.multitask_strategy
-        busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now_iso()}
+        busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now}
         # On an idle thread the run holds it at once and is stored as running in the same step
         # (its first turn done); the caller is answered with the run as submitted, pending.
-        running = replace(run, status="running", updated_at=now_iso())
+        running = replace(run, status="running")
         outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy,
                                             start=running)
         if outcome == "no_thread":

@@ -40,6 +40,7 @@ def _encode_nested(value: Any) -> Any:
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}
+_KEPT = frozenset({str, int, float, bool, type(None)})  # immutable, and JSON gives them back as they are
 R = TypeVar("R", "ThreadRecord", "RunRecord")
 
 
@@ -55,12 +56,14 @@ def plain_copy(value: Any) -> Any:
     directly (dicts, lists; tuples become lists), anything else goes through JSON. A record's
     `RunFailure` is frozen, so it is kept as it is."""
     kind = type(value)
-    if value is None or kind is str or kind is int or kind is bool or kind is float or kind is RunFailure:
+    if kind in _KEPT or kind is RunFailure:
         return value
+    # Leaves are kept without a call each: most of a record's nested values are text.
     if kind is dict:
-        return {k if type(k) is str else _json_key(k): plain_copy(v) for k, v in value.items()}
+        return {k if type(k) is str else _json_key(k): v if type(v) in _KEPT else plain_copy(v)
+                for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [plain_copy(v) for v in value]
+        return [v if type(v) in _KEPT else plain_copy(v) for v in value]
     return json.loads(json.dumps(value, default=_encode_nested))
 
 
@@ -76,9 +79,6 @@ def copy_record(record: R) -> R:
     copied.__dict__.update({name: value if type(value) in _KEPT else plain_copy(value)  # most fields are text
                             for name, value in record.__dict__.items()})
     return copied
-
-
-_KEPT = frozenset({str, int, float, bool, type(None)})  # immutable, and JSON gives them back as they are
 
 
 def _dumps(record: ThreadRecord | RunRecord) -> str:
