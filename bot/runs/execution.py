@@ -17,13 +17,14 @@ from typing import Any
 
 from bot.audit import AuditLog, MemoryAuditLog, resume_entries
 from bot.registry import Assistant, Registry
+from bot.runs.ended_states import EndedStates
 from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
 from bot.runs.plain_json import to_wire
 from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.store import Records
-from engine import Checkpointer, CompiledGraph, StateSnapshot
+from engine import Checkpointer, CompiledGraph, InMemorySaver, StateSnapshot
 from engine.errors import CheckpointConflict, is_invalid_resume
 
 log = logging.getLogger("sluice.runs")
@@ -63,6 +64,9 @@ class Executor:
         self.local: dict[str, LocalRun] = {}
         self._spawn = spawn
         self._wake: dict[str, asyncio.Event] = {}
+        # A resume's read of the thread, answered from the state the last run here ended at while the
+        # head is unchanged: only where nothing outside this process writes (and comparing is cheap).
+        self.ended_states = EndedStates(saver, records.process_local and isinstance(saver, InMemorySaver))
 
     def graph(self, assistant: Assistant) -> CompiledGraph:
         return assistant.graph.with_checkpointer(self.saver)
@@ -293,7 +297,8 @@ class Executor:
         command = request.command
         resuming = bool(command and "resume" in command)
         # Read the thread first only when the request depends on it (one round trip saved otherwise).
-        before = await graph.aget_state(head) if resuming or request.expected_checkpoint else None
+        before = (await self.ended_states.current(run.thread_id, graph, lambda: graph.aget_state(head))
+                  if resuming or request.expected_checkpoint else None)
         if before is not None and request.expected_checkpoint is not None:
             current = before.config["configurable"].get("checkpoint_id")
             if current != request.expected_checkpoint or not before.next:
@@ -375,7 +380,7 @@ class Executor:
                             refused_answer=refused, **base)
         # The run's end as its own writes left it (this process holds the thread): the saver's
         # remembered head, decoded as a read would decode it, without a round trip.
-        after = await graph.aget_state_recalled(head)
+        after = await self.ended_states.ended(run.thread_id, graph, lambda: graph.aget_state_recalled(head))
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"
         # As the LangGraph server, the result and the thread show the values saved: a step paused after
