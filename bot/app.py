@@ -53,7 +53,7 @@ def _storage(settings: Settings) -> tuple[Checkpointer, Records, Any]:
     client: Any = cluster_client(url) if cluster else single_server_client(url)
     log.info("checkpoints and runs in Redis%s at %s", " Cluster" if cluster else "", redact(url))
     lease_ms = int(settings.sluice_run_lease * 1000)
-    return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client, lease_ms), client
+    return RedisSaver(client, ttl=settings.sluice_thread_ttl), RedisRecords(client, lease_ms, settings.sluice_thread_ttl), client
 
 
 def build_app(settings: Settings, registry: Registry | None = None) -> web.Application:

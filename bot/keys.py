@@ -30,6 +30,11 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:audit                     stream  one entry per decision (JSON), MAXLEN     bot.audit
   sluice:timers                               zset    "<kind> <thread> <checkpoint>" -> due (ms) bot.slack.lifecycle.timers
 
+With `SLUICE_THREAD_TTL`, the thread's checkpoints, record, run index, runs and audit stream expire once not
+written for that long (a record write refreshes them all; `bot.runs.store_redis`; a checkpoint write its own,
+`engine.checkpoint.redis`); its queue
+empties as runs end and its lease expires on its own. Its Slack keys keep their own 30-day expiry.
+
 Deleting a thread (`bot.runs.store_redis`, one script) deletes every `sluice:{<thread>}` key: its records, its
 audit stream and its Slack pauses (found through `slack:pauses`), decisions, tallies and failures. The global
 indexes that name it (pending, message, resuming, timers) are not on its slot: each reader drops an entry whose

@@ -4,6 +4,15 @@ Every key of a thread carries the thread's hash tag (see `bot.keys`), so each qu
 is one Lua script on one slot and works on Redis Cluster. The global thread index is a single
 sorted set, touched with single-key commands only. A Redis failure surfaces as
 `StorageUnavailable` (the HTTP API answers it with a 503).
+
+With a thread TTL (`SLUICE_THREAD_TTL`), a thread's records expire as its checkpoints do: each write
+refreshes the expiry of the thread's record, its run index and every run in it, its audit stream
+and its checkpoint keys (so a write that makes no checkpoint, a metadata patch or a run that fails
+before its first step, does not leave the record without its state), with a script sent in the
+write's own batch (no round trip more; its cost grows with the thread's run count). A running run's
+lease renewals count as writes, so a long run never outlives its thread. The queue (empty once runs end) and the
+lease (PX) keep their own lifetimes; an index entry of an expired thread is dropped by the search
+that finds it gone.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from bot.runs import store_redis_scripts as scripts
 from bot.runs.errors import Conflict, StorageUnavailable
 from bot.runs.records import RunRecord, ThreadRecord, encode_fields, now_iso
 from bot.runs.store import ENDED_KEPT_S, LEASE_MS
+from engine.checkpoint.keys import thread_keys as checkpoint_keys
 from engine.checkpoint.pipelining import Batcher
 
 MERGE_ATTEMPTS = 20
@@ -46,9 +56,10 @@ def _storage(method: Method) -> Method:
 class RedisRecords:
     process_local = False  # other processes share them: leases lapse, runs are cancelled from afar
 
-    def __init__(self, client: Any, lease_ms: int = LEASE_MS) -> None:
+    def __init__(self, client: Any, lease_ms: int = LEASE_MS, ttl: int | None = None) -> None:
         self._redis = client
         self.lease_ms = lease_ms
+        self.ttl = ttl  # seconds a thread not written to is kept (SLUICE_THREAD_TTL); None: forever
         self._scripts: dict[str, str] = {}  # sha -> source, of the scripts sent in batches
         self.batcher = Batcher(client)
         # A Cluster pipeline sends each node's share at once, in no set order between nodes.
@@ -63,15 +74,19 @@ class RedisRecords:
         self._merge_metadata = client.register_script(scripts.MERGE_METADATA)
         self._claim = client.register_script(scripts.CLAIM)
         self._unindex = client.register_script(scripts.UNINDEX)
+        self._refresh_script = client.register_script(scripts.REFRESH)
 
     async def _batch(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Sends a step's commands (scripts as ("EVALSHA", sha, ...)) in one network exchange,
         shared with other steps asked for meanwhile (`engine.checkpoint.pipelining`), and returns their
-        replies; a script the server lacks (new, restarted) is loaded and run again."""
+        replies; a script the server lacks (new, restarted) is loaded and run again, and so is a TTL
+        refresh after it in the step (it ran before the keys that script writes were written)."""
         replies = await self.batcher.run(*commands)
         for i, reply in enumerate(replies):
             if isinstance(reply, NoScriptError):
                 replies[i] = await self._evalsha(*commands[i][1:])
+                if i < len(commands) - 1 and commands[-1][:2] == ("EVALSHA", self._refresh_script.sha):
+                    replies[-1] = await self._evalsha(*commands[-1][1:])
             elif isinstance(reply, Exception):
                 raise reply
         return list(replies)
@@ -83,6 +98,13 @@ class RedisRecords:
             await self._redis.script_load(self._scripts[sha])
             return await self._redis.execute_command("EVALSHA", sha, *args)
 
+    def _refresh(self, thread_id: str) -> list[tuple[Any, ...]]:
+        """The TTL refresh a write on the thread sends after it in its batch (none without a TTL)."""
+        if not self.ttl:
+            return []
+        names = [keys.thread(thread_id), keys.runs(thread_id), keys.audit(thread_id), *checkpoint_keys(thread_id)]
+        return [self._script(self._refresh_script, names, [self.ttl, keys.run_prefix(thread_id)])]
+
     def _script(self, script: Any, keys: list[str], args: list[Any]) -> tuple[Any, ...]:
         """A script call as a command for `_batch`."""
         self._scripts.setdefault(script.sha, script.script)
@@ -92,11 +114,12 @@ class RedisRecords:
     async def create_thread(self, record: ThreadRecord) -> bool:
         # One exchange: the index entry is added only when none exists (NX), so a create that
         # finds the thread already there leaves its entry (and its place in searches) alone.
-        created, _ = await self._batch(
+        created = await self._batch(
             self._script(self._create, [keys.thread(record.thread_id)], _flat(record.fields())),
             ("ZADD", keys.THREAD_INDEX, "NX", _score(record.created_at), record.thread_id),
+            *self._refresh(record.thread_id),
         )
-        return bool(created)
+        return bool(created[0])
 
     @_storage
     async def get_thread(self, thread_id: str) -> ThreadRecord | None:
@@ -105,7 +128,8 @@ class RedisRecords:
 
     @_storage
     async def patch_thread(self, thread_id: str, changes: dict[str, Any]) -> None:
-        await self._batch(self._script(self._patch, [keys.thread(thread_id)], _flat(encode_fields(changes))))
+        await self._batch(self._script(self._patch, [keys.thread(thread_id)], _flat(encode_fields(changes))),
+                          *self._refresh(thread_id))
 
     @_storage
     async def merge_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
@@ -115,7 +139,8 @@ class RedisRecords:
             if current is None:
                 return None
             merged = encode_fields({"metadata": {**json.loads(current), **metadata}})["metadata"]
-            outcome = _text(await self._merge_metadata(keys=[key], args=[current, merged]))
+            merge = self._script(self._merge_metadata, [key], [current, merged])
+            outcome = _text((await self._batch(merge, *self._refresh(thread_id)))[0])
             if outcome == "gone":
                 return None
             if outcome == "done":
@@ -134,20 +159,25 @@ class RedisRecords:
 
     @_storage
     async def search_threads(self, limit: int, offset: int) -> list[ThreadRecord]:
-        ids = await self._redis.zrevrange(keys.THREAD_INDEX, offset, offset + limit - 1)
-        found = []
-        for raw_id in ids:
-            record = await self.get_thread(raw_id.decode() if isinstance(raw_id, bytes) else raw_id)
+        entries = await self._redis.zrevrange(keys.THREAD_INDEX, offset, offset + limit - 1, withscores=True)
+        found, expired = [], []
+        for raw_id, created in entries:
+            record = await self.get_thread(_text(raw_id))
             if record is not None:
                 found.append(record)
+            elif self.ttl and created < time.time() - self.ttl:  # not a thread whose create is on its way
+                expired.append(_text(raw_id))
+        if expired:
+            await self._redis.zrem(keys.THREAD_INDEX, *expired)
         return found
 
     @_storage
     async def put_run(self, record: RunRecord) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.set(keys.run(record.thread_id, record.run_id), record.dumps())
-        pipe.zadd(keys.runs(record.thread_id), {record.run_id: _score(record.created_at)})
-        await pipe.execute()
+        await self._batch(
+            ("SET", keys.run(record.thread_id, record.run_id), record.dumps()),
+            ("ZADD", keys.runs(record.thread_id), _score(record.created_at), record.run_id),
+            *self._refresh(record.thread_id),
+        )
 
     @_storage
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
@@ -202,10 +232,11 @@ class RedisRecords:
         # runs a batch's commands in order, so they share an exchange; a Cluster's may not.
         index = ("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, run.thread_id)
         script = self._script(self._submit, self._run_keys(run.thread_id, run.run_id), args)
+        refresh = self._refresh(run.thread_id)
         if self._ordered_batches:
-            return _text((await self._batch(index, script))[1])
+            return _text((await self._batch(index, script, *refresh))[1])
         await self._batch(index)
-        return _text((await self._batch(script))[0])
+        return _text((await self._batch(script, *refresh))[0])
 
     @_storage
     async def claim(self, thread_id: str, holder: str) -> str:
@@ -221,7 +252,8 @@ class RedisRecords:
         run_key = keys.run(thread_id, run_id)
         (mine,) = await self._batch(self._script(self._turn, [*self._queue_keys(thread_id), run_key], args))
         if mine:  # the deadline index lives in its own slot: a separate single-key command
-            await self._batch(("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, thread_id))
+            await self._batch(("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, thread_id),
+                              *self._refresh(thread_id))
         return bool(mine)
 
     @_storage
@@ -240,8 +272,9 @@ class RedisRecords:
         record = "-" if delete_run else (final.dumps() if final is not None else "")
         stamp, status = json.dumps(now_iso()), json.dumps(idle_status)
         args = [self.lease_ms, run_id, record, stamp, status, *_flat(encode_fields(thread_changes or {}))]
-        (left,) = await self._batch(self._script(self._release, self._run_keys(thread_id, run_id), args))
-        return int(left)
+        replies = await self._batch(self._script(self._release, self._run_keys(thread_id, run_id), args),
+                                    *self._refresh(thread_id))
+        return int(replies[0])
 
     @_storage
     async def queued(self, thread_id: str) -> list[str]:

@@ -169,3 +169,15 @@ local existed = redis.call('EXISTS', thread)
 redis.call('DEL', thread, runs, queue, lease, audit, current, pauses)
 return existed
 """
+
+# Refreshes the expiry of a thread's keys to `ttl` seconds (SLUICE_THREAD_TTL), sent after each
+# write on the thread: the keys given (record, run index, audit stream, checkpoints) and every run
+# in the run index, so the thread's runs live as long as it does. A key that does not exist is left
+# alone. Safe to run twice.
+REFRESH = """
+local runs = KEYS[2]
+local ttl, run_prefix = ARGV[1], ARGV[2]
+for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+for _, run_id in ipairs(redis.call('ZRANGE', runs, 0, -1)) do redis.call('EXPIRE', run_prefix .. run_id, ttl) end
+return 1
+"""

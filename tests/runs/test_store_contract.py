@@ -302,6 +302,32 @@ async def test_the_lease_index_is_one_key_named_in_bot_keys(redis_url: str) -> N
         await client.aclose()
 
 
+@pytest.mark.parametrize("backend", ["redis", "cluster"])
+async def test_with_a_ttl_every_write_leaves_the_threads_runs_expiring_even_when_redis_lost_its_scripts(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A write's TTL refresh follows it in its batch; when the write's script was missing (a Redis
+    restart empties the script cache) the write runs again after the refresh, so the refresh does too."""
+    url = request.getfixturevalue("redis_url" if backend == "redis" else "redis_cluster_url")
+    client: Any = aioredis.from_url(url) if backend == "redis" else RedisCluster.from_url(url)
+    try:
+        records = RedisRecords(client, LEASE_MS, ttl=600)
+        thread_id = await thread(records)
+        first = run(thread_id)
+        for step in range(2):
+            await client.script_flush()
+            await records.patch_thread(thread_id, {"metadata": {"step": step}})  # loads the refresh script alone
+            ran = first if step == 0 else run(thread_id)
+            assert await records.submit(ran, reject_if_busy=False, thread_changes=BUSY) == "queued"
+            assert await records.turn(thread_id, ran.run_id)
+            await records.release(thread_id, ran.run_id, final=replace(ran, status="success"))
+            names = [keys.thread(thread_id), keys.runs(thread_id), keys.run(thread_id, first.run_id),
+                     keys.run(thread_id, ran.run_id)]
+            assert all([0 < await client.ttl(name) <= 600 for name in names]), names
+    finally:
+        await client.aclose()
+
+
 async def test_a_redis_failure_is_storage_unavailable() -> None:
     nowhere = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     try:
