@@ -15,6 +15,7 @@ import decimal
 import enum
 import importlib
 import json
+import json.encoder
 import uuid
 from typing import Any
 
@@ -183,25 +184,38 @@ def check_state(values: dict[str, Any]) -> dict[str, Any]:
 # One encoder for every call: json.dumps with options builds a new one each time. What it encodes
 # has been through _encode, where a cycle already fails, so it does not look for cycles again.
 _JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True, check_circular=False)
+# JSONEncoder.encode still builds its C encoder on every call; this one is built once, with the same
+# options (no cycle markers, ASCII strings, compact separators, NaN allowed), so the bytes are the same.
+_make_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # None without the C module
+_C_ENCODE = None if _make_c_encoder is None else _make_c_encoder(
+    None, _JSON.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+# json.loads builds a decoder on every call (and sniffs the bytes' encoding: ours are UTF-8).
+_DECODER = json.JSONDecoder(object_hook=_parsed)
+
+
+def _text(envelope: dict[str, Any]) -> str:
+    if _C_ENCODE is None:
+        return _JSON.encode(envelope)
+    return "".join(_C_ENCODE(envelope, 0))
 
 
 def dumps(value: Any, where: str = "value") -> bytes:
     """Serialise to bytes: `{"v": FORMAT_VERSION, "d": <tagged JSON>}`."""
     try:
-        return _JSON.encode({"v": FORMAT_VERSION, "d": _encode(value, where)}).encode()
+        return _text({"v": FORMAT_VERSION, "d": _encode(value, where)}).encode()
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"Cannot serialise {where}: {exc}") from exc
 
 
 def dumps_jsonable(data: Any) -> bytes:
     """Serialise data already made JSON-safe with to_jsonable / check_state."""
-    return _JSON.encode({"v": FORMAT_VERSION, "d": data}).encode()
+    return _text({"v": FORMAT_VERSION, "d": data}).encode()
 
 
 def loads(data: bytes | str) -> Any:
     # One pass: the parser rebuilds tagged values as it meets them (no second walk over the data).
     try:
-        envelope = json.loads(data, object_hook=_parsed)
+        envelope = _DECODER.decode(data.decode() if isinstance(data, (bytes, bytearray)) else data)
     except SerializationError:
         raise
     except (TypeError, ValueError) as exc:

@@ -29,17 +29,10 @@ T = TypeVar("T")
 _thread_loops = threading.local()
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 def run_sync(coro: Coroutine[Any, Any, T], *, eager: bool = False) -> T:
     """Run a coroutine to completion from synchronous code, wherever that code runs; `eager`: it
     may start outside the loop (see above)."""
-    if _running_loop() is not None:
+    if asyncio._get_running_loop() is not None:  # no RuntimeError raised and caught, as get_running_loop
         # Called synchronously from inside a running loop (a sync node of a sync run calling
         # another graph): run on a fresh loop in a helper thread, keeping the context.
         ctx = contextvars.copy_context()

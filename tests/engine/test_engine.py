@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import decimal
 import enum
+import json
 import operator
 import uuid
 from dataclasses import dataclass
@@ -185,6 +186,18 @@ def test_serde_round_trips_the_usual_state_types() -> None:
         "int_keys": {1: "one"}, "nested": {"__sluice__": "not a tag"},
     }
     assert serde.loads(serde.dumps(value)) == value
+
+
+def test_serde_writes_the_bytes_the_standard_encoder_writes() -> None:
+    """Stored bytes stay what json.dumps wrote before the encoder was built once (other processes,
+    and stored pending writes compared as written, read them)."""
+    value = {"text": "caf\u00e9 \u2603 \U0001f600 \"q\" \\ \n", "f": [1.5, 1e300, -0.0, float("nan"), float("inf")],
+             "nested": {"k": [None, True, {"": []}]}, "tuple": (1, 2), "big": 10**30}
+    expected = json.dumps({"v": serde.FORMAT_VERSION, "d": serde.to_jsonable(value)}, separators=(",", ":"))
+    assert serde.dumps(value) == expected.encode()
+    back = serde.loads(serde.dumps(value))
+    assert back["text"] == value["text"] and back["nested"] == value["nested"] and back["tuple"] == (1, 2)
+    assert serde.loads(expected) == serde.loads(expected.encode())
 
 
 def test_serde_refuses_unknown_versions_and_classes() -> None:
