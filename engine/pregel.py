@@ -225,7 +225,7 @@ class CompiledGraph(ThreadStateAPI):
                interrupt_after: Sequence[str] | str | None = None, context: Any = None,
                **_: Any) -> Any:
         return run_sync(self._ainvoke(input, config, interrupt_before, interrupt_after, True, context),
-                        eager=self._never_waits())
+                        eager=self._never_waits(), self_contained=True)
 
     def _never_waits(self) -> bool:
         """Whether a sync call may start outside the event loop (sync.run_sync's `eager`): only the

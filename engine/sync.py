@@ -29,9 +29,11 @@ T = TypeVar("T")
 _thread_loops = threading.local()
 
 
-def run_sync(coro: Coroutine[Any, Any, T], *, eager: bool = False) -> T:
+def run_sync(coro: Coroutine[Any, Any, T], *, eager: bool = False, self_contained: bool = False) -> T:
     """Run a coroutine to completion from synchronous code, wherever that code runs; `eager`: it
-    may start outside the loop (see above)."""
+    may start outside the loop (see above); `self_contained`: it runs every async generator it
+    starts to its end (an invoke does; a stream's item leaves the stream's suspended), so none
+    needs the loop's finaliser hooks while it runs eagerly."""
     if asyncio._get_running_loop() is not None:  # no RuntimeError raised and caught, as get_running_loop
         # Called synchronously from inside a running loop (a sync node of a sync run calling
         # another graph): run on a fresh loop in a helper thread, keeping the context.
@@ -49,18 +51,19 @@ def run_sync(coro: Coroutine[Any, Any, T], *, eager: bool = False) -> T:
         _thread_loops.loop = loop
     if not eager or not isinstance(loop, asyncio.BaseEventLoop):
         return loop.run_until_complete(coro)
-    return _drive(loop, coro)
+    return _drive(loop, coro, not self_contained)
 
 
-def _drive(loop: asyncio.BaseEventLoop, coro: Coroutine[Any, Any, T]) -> T:
+def _drive(loop: asyncio.BaseEventLoop, coro: Coroutine[Any, Any, T], hooks_needed: bool) -> T:
     """Run `coro` on this thread until it first waits; the loop runs the rest, if any."""
     ctx = contextvars.copy_context()  # as a task would: the call's context changes stay its own
     # What run_forever sets up, so the code run here sees what it would see inside the loop: the
     # running loop (and is_running(), which a worker thread's run_sync asks), and async generators
     # finalised by this loop. BaseEventLoop's own attributes, as run_forever sets them.
     inner: Any = loop
-    hooks = sys.get_asyncgen_hooks()
-    sys.set_asyncgen_hooks(firstiter=inner._asyncgen_firstiter_hook, finalizer=inner._asyncgen_finalizer_hook)
+    hooks = sys.get_asyncgen_hooks() if hooks_needed else None
+    if hooks is not None:
+        sys.set_asyncgen_hooks(firstiter=inner._asyncgen_firstiter_hook, finalizer=inner._asyncgen_finalizer_hook)
     inner._thread_id = threading.get_ident()
     asyncio._set_running_loop(loop)
     try:
@@ -70,7 +73,8 @@ def _drive(loop: asyncio.BaseEventLoop, coro: Coroutine[Any, Any, T]) -> T:
     finally:
         asyncio._set_running_loop(None)
         inner._thread_id = None
-        sys.set_asyncgen_hooks(*hooks)
+        if hooks is not None:
+            sys.set_asyncgen_hooks(*hooks)
     return loop.run_until_complete(loop.create_task(_rest(coro, waiting_on), context=ctx))
 
 
