@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from bot.api import (
     assistants,
@@ -27,17 +28,42 @@ from bot.api.assistants import MANAGER
 from bot.runs import RunManager
 
 VERSION = "0.1.0"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def path_ids(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+def _bad_id(request: web.Request) -> web.Response | None:
     """Ids in the URL are UUIDs, checked before anything uses them (`if_not_exists: "create"` would
     otherwise make a thread whose id ends up in Slack messages and Redis keys)."""
+    match_info = request.match_info
     for name, label in (("thread_id", "thread"), ("run_id", "run")):
-        value = request.match_info.get(name)
+        value = match_info.get(name)
         if value is not None and not bodies.is_uuid(value):
             return wire.problem(422, f"Invalid {label} ID: must be a UUID")
-    return await handler(request)
+    return None
+
+
+def gate(api_key: str | None) -> Middleware:
+    """Every request's checks and error answers, in one middleware (a middleware is a call and a
+    coroutine per request): who may call (`auth`), ids in the URL, the runs layer's and the engine's
+    refusals as HTTP answers (`errors`), and the router's 404/405 on API paths as JSON (`unsupported`)."""
+    refuse = auth.refusal(api_key)
+
+    @web.middleware
+    async def api_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        refused = refuse(request)
+        if refused is not None:
+            return refused
+        try:
+            refused = _bad_id(request)
+            if refused is not None:
+                return refused
+            return await handler(request)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+            return unsupported.answer(request, exc)
+        except errors.ANSWERED as exc:
+            return errors.answer(request, exc)
+
+    return api_gate
 
 
 async def ok(request: web.Request) -> web.Response:
@@ -50,17 +76,16 @@ async def info(request: web.Request) -> web.Response:
 
 def add_api(app: web.Application, manager: RunManager, api_key: str | None) -> None:
     app[MANAGER] = manager
-    app.middlewares.append(auth.middleware(api_key))
-    app.middlewares.append(unsupported.middleware)
-    app.middlewares.append(errors.middleware)
-    app.middlewares.append(path_ids)
+    app.middlewares.append(gate(api_key))
     app.router.add_get("/ok", ok)
     app.router.add_get("/info", info)
     assistants.add_routes(app)
     introspection.add_routes(app)
+    # The router tries a path's routes under one prefix (all of /threads/{thread_id}/...) in the order
+    # added, and no run route's path is another's: the runs' first, runs.wait first of them.
+    runs.add_routes(app)
     threads.add_routes(app)
     thread_stream.add_routes(app)
-    runs.add_routes(app)
     bulk.add_routes(app)
     audit.add_routes(app)
 

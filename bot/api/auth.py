@@ -5,15 +5,13 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from bot.api import wire
 
 API_PREFIXES = ("/assistants", "/threads", "/runs", "/info", "/store")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @functools.lru_cache(maxsize=1024)  # every API request asks about its peer; parsing the address cost more than the rest of the check
@@ -31,14 +29,16 @@ def is_loopback(host: str | None) -> bool:
 
 
 def is_api_path(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+    return path.startswith(API_PREFIXES) and any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
 
 
-def middleware(api_key: str | None) -> Middleware:
-    @web.middleware
-    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+def refusal(api_key: str | None) -> Callable[[web.Request], web.Response | None]:
+    """The check every request passes first (`bot.api.gate`): the refusal of a caller that may not
+    use the API, or None."""
+
+    def check(request: web.Request) -> web.Response | None:
         if not is_api_path(request.path):
-            return await handler(request)
+            return None
         if api_key:
             given = request.headers.get("x-api-key", "")
             # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail on them
@@ -48,6 +48,6 @@ def middleware(api_key: str | None) -> Middleware:
             return wire.problem(
                 403, "This API answers loopback clients only; set SLUICE_API_KEY to serve other hosts with a key"
             )
-        return await handler(request)
+        return None
 
     return check

@@ -87,7 +87,7 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
     response: web.StreamResponse | None = None
     result: Any
     try:
-        ended = await _join_within(manager, run, HEARTBEAT_S)  # most runs: no task, no heartbeat
+        ended = await manager.join_within(run.thread_id, run.run_id, HEARTBEAT_S)  # most runs: no task, no heartbeat
         if ended is None:
             join = asyncio.ensure_future(manager.join(run.thread_id, run.run_id))
             try:
@@ -112,18 +112,6 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
     await response.write(body)
     await response.write_eof()
     return response
-
-
-async def _join_within(manager: RunManager, run: RunRecord, seconds: float) -> RunRecord | None:
-    """The run's final record if it ends within `seconds`, else None (waiting here is read-only, so
-    stopping it is harmless)."""
-    try:
-        async with asyncio.timeout(seconds) as within:
-            return await manager.join(run.thread_id, run.run_id)
-    except TimeoutError:
-        if not within.expired():  # a TimeoutError of the join's own
-            raise
-        return None
 
 
 async def wait(request: web.Request) -> web.StreamResponse:
@@ -243,12 +231,12 @@ async def delete(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_post("/threads/{thread_id}/runs/wait", wait)  # the most asked: found first
     app.router.add_post("/runs", create_stateless)
     app.router.add_post("/runs/wait", wait_stateless)
     app.router.add_post("/runs/stream", stream_stateless)
     app.router.add_post("/threads/{thread_id}/runs", create)
     app.router.add_get("/threads/{thread_id}/runs", list_runs)
-    app.router.add_post("/threads/{thread_id}/runs/wait", wait)
     app.router.add_post("/threads/{thread_id}/runs/stream", stream)
     app.router.add_get("/threads/{thread_id}/runs/{run_id}", get)
     app.router.add_delete("/threads/{thread_id}/runs/{run_id}", delete)

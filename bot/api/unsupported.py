@@ -1,20 +1,17 @@
 """What the LangGraph server offers and Sluice does not: each answers a JSON error saying so, never an
 HTML page or a 500, so a `langgraph_sdk` call fails with a message a user can act on.
 
-`middleware` also turns the router's own 404/405 on API paths into `{"detail": ...}` bodies, as the
+`answer` also turns the router's own 404/405 on API paths into `{"detail": ...}` bodies, as the
 LangGraph server answers them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.api import auth, wire
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ASSISTANTS_FIXED = (
     "Sluice's assistants are the graphs of its graphs file (SLUICE_GRAPHS), one per graph: they cannot be "
@@ -42,16 +39,13 @@ def unsupported(method: str, path: str) -> str | None:
     return None
 
 
-@web.middleware
-async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
-        if not auth.is_api_path(request.path):
-            raise
-        why = unsupported(request.method, request.path)
-        if why is not None:
-            return wire.problem(501, why)
-        if isinstance(exc, web.HTTPMethodNotAllowed):
-            return wire.respond({"detail": "Method Not Allowed"}, status=405, headers={"Allow": exc.headers["Allow"]})
-        return wire.problem(404, "Not Found")
+def answer(request: web.Request, exc: web.HTTPNotFound | web.HTTPMethodNotAllowed) -> web.Response:
+    """The JSON answer to the router's 404/405 on an API path (`bot.api.gate`); elsewhere it stands."""
+    if not auth.is_api_path(request.path):
+        raise exc
+    why = unsupported(request.method, request.path)
+    if why is not None:
+        return wire.problem(501, why)
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return wire.respond({"detail": "Method Not Allowed"}, status=405, headers={"Allow": exc.headers["Allow"]})
+    return wire.problem(404, "Not Found")

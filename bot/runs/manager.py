@@ -281,6 +281,27 @@ class RunManager:
             if local is None:
                 await asyncio.sleep(POLL_S)
 
+    async def join_within(self, thread_id: str, run_id: str, seconds: float) -> RunRecord | None:
+        """The run's final record if it ends within `seconds`, else None (waiting is read-only, so
+        stopping it is harmless). A run executing here is waited for on its end alone: one timer."""
+        local = self.executor.local.get(run_id)
+        if local is not None:
+            if not local.done.is_set():
+                try:
+                    async with asyncio.timeout(seconds):
+                        await local.done.wait()
+                except TimeoutError:  # only the timer raises it here
+                    return None
+            if local.final is not None:
+                return local.final
+        try:
+            async with asyncio.timeout(seconds) as within:
+                return await self.join(thread_id, run_id)
+        except TimeoutError:
+            if not within.expired():  # a TimeoutError of the join's own
+                raise
+            return None
+
     def listen(self, run_id: str) -> asyncio.Queue[tuple[str, Any] | None] | None:
         """A queue of the run's stream events from now on (None once it ended or runs elsewhere);
         registered at once so a caller that listens right after `submit` misses nothing."""

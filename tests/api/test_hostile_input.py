@@ -96,6 +96,7 @@ async def test_a_checkpoint_that_does_not_exist_is_a_404(server: str) -> None:
         "has space",
         "not-a-uuid",
         "urn:uuid:12345678-1234-5678-1234-567812345678",
+        "12345678-1234-5678-1234-56781234567\n",  # 31 digits and a line break: uuid.UUID reads it
     ],
 )
 async def test_thread_ids_in_the_path_must_be_uuids(server: str, thread_id: str) -> None:
