@@ -28,8 +28,13 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+_API_ROOTS = frozenset(API_PREFIXES)
+
+
 def is_api_path(path: str) -> bool:
-    return path.startswith(API_PREFIXES) and any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+    """Whether `path` is one of API_PREFIXES or under one (its first segment names it)."""
+    end = path.find("/", 1)
+    return (path if end < 0 else path[:end]) in _API_ROOTS
 
 
 def refusal(api_key: str | None) -> Callable[[web.Request], web.Response | None]:

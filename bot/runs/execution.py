@@ -221,8 +221,9 @@ class Executor:
             local.done.set()
             for queue in local.subscribers:
                 queue.put_nowait(None)
-            self._wake.setdefault(run.thread_id, asyncio.Event()).set()
-            self._wake.pop(run.thread_id, None)
+            wake = self._wake.pop(run.thread_id, None)  # runs queued behind this one, waiting for their turn
+            if wake is not None:
+                wake.set()
             self.local.pop(run.run_id, None)
 
     async def _release(self, run: RunRecord, local: LocalRun) -> None:

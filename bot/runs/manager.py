@@ -14,7 +14,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import replace
 from typing import Any
 
 from bot.assistant_settings import run_settings_problem
@@ -22,7 +21,7 @@ from bot.audit import AuditLog, MemoryAuditLog
 from bot.registry import Assistant, Registry
 from bot.runs.errors import AnswerRefused, Conflict, Invalid, NotFound, PauseGone
 from bot.runs.execution import POLL_S, Executor, Listener
-from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
+from bot.runs.records import RunFailure, RunRecord, ThreadRecord, evolve, now_iso
 from bot.runs.recovery import RECOVER_EVERY_S, Recovery
 from bot.runs.requests import MULTITASK_STRATEGIES, RunRequest
 from bot.runs.store import Records
@@ -212,7 +211,7 @@ class RunManager:
         busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now}
         # On an idle thread the run holds it at once and is stored as running in the same step
         # (its first turn done); the caller is answered with the run as submitted, pending.
-        running = replace(run, status="running")
+        running = evolve(run, status="running")
         outcome = await self.records.submit(run, reject_if_busy=strategy == "reject", thread_changes=busy,
                                             start=running)
         if outcome == "no_thread":

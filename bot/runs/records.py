@@ -81,6 +81,15 @@ def copy_record(record: R) -> R:
     return copied
 
 
+def evolve(record: R, **changes: Any) -> R:
+    """`dataclasses.replace(record, **changes)` without running `__init__` again (records have no
+    `__post_init__` and only init fields): a shallow copy with those fields changed."""
+    changed = object.__new__(type(record))
+    changed.__dict__.update(record.__dict__)
+    changed.__dict__.update(changes)
+    return changed
+
+
 def _dumps(record: ThreadRecord | RunRecord) -> str:
     """The record as JSON, the same text as `json.dumps(asdict(record))` without asdict's deep copy
     (which cost most of a store operation: records are written several times per run)."""
