@@ -7,7 +7,7 @@ sorted set, touched with single-key commands only. A Redis failure surfaces as
 
 With a thread TTL (`SLUICE_THREAD_TTL`), a thread's records expire as its checkpoints do: each write
 refreshes the expiry of the thread's record, its run index and every run in it, its audit stream
-and its checkpoint keys (so a write that makes no checkpoint, a metadata patch or a run that fails
+and its checkpoint keys (a run's submission alone does not: its end or lease renewals follow) (so a write that makes no checkpoint, a metadata patch or a run that fails
 before its first step, does not leave the record without its state), with a script sent in the
 write's own batch (no round trip more; its cost grows with the thread's run count). A running run's
 lease renewals count as writes, so a long run never outlives its thread. The queue (empty once runs end) and the
@@ -231,12 +231,13 @@ class RedisRecords:
         # the lease lapses with nobody renewing it and the sweep must find the thread. One server
         # runs a batch's commands in order, so they share an exchange; a Cluster's may not.
         index = ("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, run.thread_id)
+        # No TTL refresh here: a submitted run is always followed by writes that refresh (its end, or the
+        # lease renewals of whichever run holds the thread), each covering every run of the thread.
         script = self._script(self._submit, self._run_keys(run.thread_id, run.run_id), args)
-        refresh = self._refresh(run.thread_id)
         if self._ordered_batches:
-            return _text((await self._batch(index, script, *refresh))[1])
+            return _text((await self._batch(index, script))[1])
         await self._batch(index)
-        return _text((await self._batch(script, *refresh))[0])
+        return _text((await self._batch(script))[0])
 
     @_storage
     async def claim(self, thread_id: str, holder: str) -> str:
