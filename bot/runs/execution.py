@@ -166,7 +166,16 @@ class Executor:
             run.result = to_wire(run.result)
             if event is None:
                 event = self._unran_event(run, assistant, local)
-            await asyncio.shield(self._finish(run, local, event))
+            finishing = self._finish(run, local, event)
+            if self._finish_may_wait():  # stored whatever happens to this task meanwhile
+                await asyncio.shield(finishing)
+            else:  # never suspends, so nothing can cancel it halfway: no task of its own
+                await finishing
+
+    def _finish_may_wait(self) -> bool:
+        """Whether ending a run may suspend: unless every store is this process's own memory
+        (records, checkpoints, audit) and no listener is told, `_finish` never awaits anything pending."""
+        return bool(self.listeners) or not self.ended_states.enabled or not isinstance(self.audit, MemoryAuditLog)
 
     def _unran_event(self, run: RunRecord, assistant: Assistant | None, local: LocalRun) -> RunEvent | None:
         """What the listeners hear of a run that ended without the graph ending it: cancelled, or
