@@ -32,7 +32,6 @@ from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL, Task, TaskOutcome, path_sort_key
 from .subgraphs import LoadRule, Replay, live_events, load_checkpoint, stream_ns
 from .tasks import TaskRunner
-from .threads import ThreadBatch
 from .types import START, Command, Interrupt
 
 _CANCELLED = object()  # the result of a task stopped because a sibling failed
@@ -74,7 +73,6 @@ class GraphExecution:
         if self.opts.stream is not None and not self.opts.nested:
             self._queue = self.opts.stream.queue
         self.runner.loop = self.loop
-        self.runner.threads = ThreadBatch(self.loop)
         if isinstance(input, Command) and input.resume is not None and self.saver is None:
             raise ResumeError("Cannot use Command(resume=...) without checkpointer")
         if isinstance(input, Command) and input.resume is None and input.update is None and not input.goto_targets():

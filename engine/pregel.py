@@ -138,10 +138,11 @@ class CompiledGraph(ThreadStateAPI):
             raise ConfigError(f"Interrupt node `{unknown[0]}` not found")
         return per_run
 
-    async def _events(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
-                      interrupt_after: Any, inline_sync: bool, context: Any = None,
-                      live: tuple[frozenset[str], bool] | None = None) -> AsyncIterator[tuple[str, Any, GraphExecution]]:
-        """The run's events; `live` (modes, subgraphs) asks for custom writes and subgraphs' chunks."""
+    def _execution(self, config: dict[str, Any] | None, interrupt_before: Any, interrupt_after: Any,
+                   inline_sync: bool, context: Any = None, live: tuple[frozenset[str], bool] | None = None,
+                   ) -> tuple[GraphExecution, SubgraphStream | None, tuple[str, ...]]:
+        """The run, and where its events go besides its caller: `live` (modes, subgraphs) asks for
+        custom writes and subgraphs' chunks; a subgraph's chunks go to its caller's stream (with its ns)."""
         sink = None
         if live is not None and ("custom" in live[0] or "updates" in live[0] or live[1]):
             sink = SubgraphStream(asyncio.get_running_loop(), asyncio.Queue(), live[0], live[1])
@@ -156,18 +157,25 @@ class CompiledGraph(ThreadStateAPI):
                 forward = execution.opts.stream  # this subgraph's chunks go to the caller's stream
         # invoke reads "values" only: unless a caller's stream takes them, task updates go unbuilt.
         execution.opts.emit_updates = live is not None or forward is not None
+        return execution, forward, ns
+
+    async def _events(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
+                      interrupt_after: Any, inline_sync: bool, context: Any,
+                      live: tuple[frozenset[str], bool]) -> AsyncIterator[tuple[str, Any]]:
+        """The run's events, for a stream."""
+        execution, forward, ns = self._execution(config, interrupt_before, interrupt_after, inline_sync, context, live)
         async for mode, chunk in execution.stream(input):
             if forward is not None:
                 forward.put(ns, mode, chunk)
-            yield mode, chunk, execution
+            yield mode, chunk
 
     async def _astream(self, input: Any, config: dict[str, Any] | None, stream_mode: Any,
                        interrupt_before: Any, interrupt_after: Any, inline_sync: bool,
                        context: Any = None, subgraphs: bool = False) -> AsyncIterator[Any]:
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         single = isinstance(stream_mode, str)
-        async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
-                                                 context, (frozenset(modes), subgraphs)):
+        async for mode, chunk in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
+                                              context, (frozenset(modes), subgraphs)):
             ns: tuple[str, ...] = ()
             if mode == SUBGRAPH_EVENT:
                 ns, mode, chunk = chunk
@@ -198,8 +206,11 @@ class CompiledGraph(ThreadStateAPI):
         root = self.spec.schema.kind == "root"
         latest: Any = None if root else {}
         interrupts: list[Interrupt] = []
-        async for mode, chunk, _ in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
-                                                 context):
+        # The run's events read here directly (no relaying generator between: a hop per event).
+        execution, forward, ns = self._execution(config, interrupt_before, interrupt_after, inline_sync, context)
+        async for mode, chunk in execution.stream(input):
+            if forward is not None:
+                forward.put(ns, mode, chunk)
             if mode != "values":
                 continue
             if isinstance(chunk, dict) and INTERRUPT_KEY in chunk:

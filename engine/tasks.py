@@ -35,7 +35,7 @@ class TaskRunner:
         self.opts = opts
         self.loop = loop
         self.writer = writer
-        self.threads: ThreadBatch | None = None  # set with the loop, when the execution starts
+        self.threads: ThreadBatch | None = None  # made when a sync node first goes to a worker thread
         self.resuming = False  # the step now running continues a paused one (its tasks re-enter)
         self.null_resume: list[Any] | None = None  # see interrupts.NULL_RESUME
         self._parents: tuple[str, dict[str, str]] = ("", {})  # (checkpoint id, its tasks' `parents`)
@@ -154,7 +154,9 @@ class TaskRunner:
                     if self.threads is not None:  # this thread would only wait for its siblings: it helps
                         self.threads.run_queued_here()
             ctx = contextvars.copy_context()
-            assert self.threads is not None
+            if self.threads is None:
+                assert self.loop is not None
+                self.threads = ThreadBatch(self.loop)  # on the loop's thread: this task runs there
             return await self.threads.call(functools.partial(ctx.run, node.action, *args, **kwargs))
         finally:
             current_task.reset(token)
