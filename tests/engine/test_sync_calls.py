@@ -4,6 +4,7 @@ it, and code that needs a loop task (asyncio.timeout) still gets one."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import operator
 import sys
 import uuid
@@ -73,3 +74,23 @@ def test_a_checkpointer_that_needs_a_loop_task_gets_one() -> None:
     graph, c = fan_out(1, TimedSaver()), cfg()
     assert graph.invoke({"items": []}, c) == {"items": ["n0"]}
     assert graph.invoke(None, c) == {"items": ["n0"]}
+
+
+def test_a_sync_stream_left_midway_is_finalised_quietly() -> None:
+    """Its suspended generators (started eagerly, or in the loop after a fan-out's wait) are closed
+    by the thread's loop, as before; nothing is reported unraisable and the next calls run."""
+    unraisable: list[Any] = []
+    previous, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        graph, fan = seed(), fan_out(3, InMemorySaver())
+        for g in (graph, fan):
+            chunks = g.stream({"items": []}, cfg(), stream_mode="values")
+            assert next(chunks) == {"items": []}
+            del chunks
+            gc.collect()
+        assert fan.invoke({"items": []}, cfg()) == {"items": ["n0", "n1", "n2"]}
+        assert graph.invoke({"items": []}, cfg())["__interrupt__"][0].value == "ok?"
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert unraisable == []
