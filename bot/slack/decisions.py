@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -215,35 +215,41 @@ class Decisions:
     async def _after_recording(
         self, pause: Pause, slot: str, decision: SlotDecision, channel: str, result: Recorded, needed: int
     ) -> None:
+        # Under a burst of clicks, every message update waits for the urgent work of all clicks before
+        # it: that work is the claim (which says who resumes) and the update. The decision's audit line
+        # and the end of its timers are the resume's own first steps, still before its run starts.
+        steps: list[Callable[[], Awaitable[Any]]] = []
+        if needed <= 1 or decision.decision not in ("approve", "edit"):
+            steps.append(partial(self.approvals.audit, pause, slot, decision))
+        if result.outcome == "complete":
+            steps.append(partial(self.deadlines.cancel, pause))
         async with self.deps.lanes.slot(URGENT):  # what the clicker waits to see goes before any resume
             if result.outcome in ("unknown", "stale", "closed", "taken"):
                 reason = REFUSALS[result.outcome]
                 await self.deps.calls.ephemeral(channel, decision.user.split(SEPARATOR)[-1], reason, pause.thread_id)
                 return
-            # independent steps, together (one round trip when Redis coalesces them)
-            steps: list[Awaitable[Any]] = []
-            if needed <= 1 or decision.decision not in ("approve", "edit"):
-                steps.append(self.approvals.audit(pause, slot, decision))
-            if result.outcome == "complete":
-                steps.append(self.deadlines.cancel(pause))
             group = pause.group_of(int(slot.split(".")[0]))
             latest = self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
             if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
-                *_, shown = await asyncio.gather(*steps, latest)
-                await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group), latest=shown)
-                return
-            # the whole pause, or (outcome "group") one typed interrupt of several, resumed alone by its id
-            claimed = group if result.outcome == "group" else None
-            token = uuid.uuid4().hex
-            *_, claim, shown = await asyncio.gather(*steps, self.resumptions.claim(pause, token, claimed), latest)
-            if claim.outcome != "claimed":  # the same decision twice (a double click): one resume
-                await self.deps.calls.ephemeral(channel, decision.user, DONE, pause.thread_id)
-                return
-            decided_at = time.time()
-            await self._announce(pause, group, result.decided, decided_at, shown)
-        await self._resume(
-            pause, group, result.decided, slot, decision, channel, (token, claim.attempt, claimed), decided_at
-        )
+                await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group), latest=await latest)
+                claim = None
+            else:
+                # the whole pause, or (outcome "group") one typed interrupt of several, resumed alone by its id
+                claimed = group if result.outcome == "group" else None
+                token = uuid.uuid4().hex
+                claim, shown = await asyncio.gather(self.resumptions.claim(pause, token, claimed), latest)
+                if claim.outcome == "claimed":
+                    decided_at = time.time()
+                    await self._announce(pause, group, result.decided, decided_at, shown)
+        if claim is not None and claim.outcome == "claimed":
+            await self._resume(pause, group, result.decided, slot, decision, channel,
+                               (token, claim.attempt, claimed), decided_at, steps)
+            return
+        if steps:  # independent steps, together (one round trip when Redis coalesces them)
+            async with self.deps.lanes.slot(LATER):
+                await asyncio.gather(*(step() for step in steps))
+        if claim is not None:  # the same decision twice (a double click): one resume
+            await self.deps.calls.ephemeral(channel, decision.user, DONE, pause.thread_id)
 
     async def adopt(self, thread_id: str, checkpoint_id: str, claimed: int | None = None) -> None:
         """Applies a complete decision (of the pause, or of group `claimed`) whose process died (or
@@ -287,15 +293,18 @@ class Decisions:
         channel: str,
         claim: tuple[str, int, int | None],
         decided_at: float,
+        first: Sequence[Callable[[], Awaitable[Any]]] = (),
     ) -> None:
         """Resumes one group of the pause under `claim` (its token, attempt, and the claimed group, or
         None when the decision completed the whole pause): the whole pause, or (typed pauses) this
-        group's interrupt alone, by id. Submitting takes a slot after the more urgent work; waiting
-        for the run holds none."""
+        group's interrupt alone, by id, after the steps `first` (together). Submitting takes a slot
+        after the more urgent work; waiting for the run holds none."""
         request = resume_request.for_group(pause, group, decided, decided_at)
         token, attempt, claimed = claim
 
         async with self.deps.lanes.slot(LATER) as free:
+            if first:
+                await asyncio.gather(*(step() for step in first))
 
             async def queued() -> None:
                 free()  # the run is the runs layer's now; waiting for its end takes no slot
