@@ -95,13 +95,18 @@ class RedisAuditLog:
         self._ttl = ttl
         self._batcher = Batcher(redis)  # appends of many runs at once share network exchanges
 
-    async def append(self, entry: AuditEntry) -> None:
+    def commands(self, entry: AuditEntry) -> list[tuple[Any, ...]]:
+        """The commands that append `entry`, each (name, key, *args): sent here, or riding a resume
+        claim (bot.runs.execution), which lands them with the decision or not at all."""
         key = keys.audit(entry.thread_id)
         data = json.dumps(entry.to_json(), default=str)
         commands: list[tuple[Any, ...]] = [("XADD", key, "MAXLEN", self._maxlen, "*", "entry", data)]
         if self._ttl:
             commands.append(("EXPIRE", key, self._ttl))
-        for reply in await self._batcher.run(*commands):
+        return commands
+
+    async def append(self, entry: AuditEntry) -> None:
+        for reply in await self._batcher.run(*self.commands(entry)):
             if isinstance(reply, Exception):
                 raise reply
 

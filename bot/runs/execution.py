@@ -26,6 +26,7 @@ from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.store import Records
 from engine import Checkpointer, CompiledGraph, InMemorySaver, StateSnapshot
 from engine.errors import CheckpointConflict, is_invalid_resume
+from engine.ids import is_interrupt_id
 
 log = logging.getLogger("sluice.runs")
 
@@ -270,6 +271,52 @@ class Executor:
             return "error"
         return "interrupted" if state.next else "idle"
 
+    async def _state_before(self, run: RunRecord, graph: CompiledGraph, head: dict[str, Any], request: RunRequest,
+                            resuming: bool) -> tuple[StateSnapshot | None, bool]:
+        """The thread as the run finds it, when the request depends on it, and whether the run's resume
+        claim is to check it (then it cost no round trip).
+
+        A resume that answers a pending interrupt starts with the engine's claim, a write conditional
+        on the head and its pending writes. So when this process remembers the head (it wrote or read
+        it last) and that head has the pause the resume answers, the run starts from it unread: the
+        claim lands only if the thread is still there, and `_ride_claims` makes every claim check the
+        pause a Slack button expects and carry the resume's audit entry. Otherwise (nothing
+        remembered, no pause to claim, a static breakpoint, a past checkpoint) the thread is read."""
+        if not resuming and not request.expected_checkpoint:
+            return None, False
+        if resuming and not request.checkpoint_id and hasattr(self.saver, "ride_claims"):
+            recalled = await graph.aget_state_recalled(head)  # a read only when nothing is remembered
+            expected = request.expected_checkpoint
+            if _claims_pause(recalled, (request.command or {}).get("resume")) and (
+                expected is None or _checkpoint_id(recalled) == expected
+            ) and (not request.audit_as or hasattr(self.audit, "commands")):
+                return recalled, True
+        return await self.ended_states.current(run.thread_id, graph, lambda: graph.aget_state(head)), False
+
+    def _ride_claims(self, run: RunRecord, request: RunRequest, assistant: Assistant, graph: CompiledGraph,
+                     head: dict[str, Any], before: StateSnapshot) -> None:
+        """Every claim the run makes checks the pause it expects (a Slack button's checkpoint) and
+        carries the resume's audit entries, computed from the head the claim is made on: the one
+        remembered, or the one a refused claim brought back. The entries land with the decision in
+        one script, or not at all (no decision without its audit line, none for a refused claim)."""
+        expected = request.expected_checkpoint
+
+        async def rider(checkpoint_id: str) -> list[tuple[Any, ...]]:
+            if expected is not None and checkpoint_id != expected:
+                raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
+            if not request.audit_as or request.command is None:
+                return []
+            state = before
+            if _checkpoint_id(state) != checkpoint_id:  # a refused claim brought back the head: remembered
+                state = await graph.aget_state_recalled(head)
+            pending = [i.id for i in state.interrupts]
+            entries = resume_entries(run.thread_id, assistant.graph_id, pending, request.command.get("resume"),
+                                     request.audit_as, f"run {run.run_id}")
+            commands = getattr(self.audit, "commands")  # noqa: B009 (checked by _state_before)
+            return [command for entry in entries for command in commands(entry)]
+
+        self.saver.ride_claims(run.thread_id, rider)  # type: ignore[attr-defined]
+
     async def _audit_resume(self, run: RunRecord, request: RunRequest, assistant: Assistant,
                             before: StateSnapshot) -> None:
         """Records the resume the run carries, one entry per interrupt it answers, as the pause
@@ -306,10 +353,8 @@ class Executor:
         )
         command = request.command
         resuming = bool(command and "resume" in command)
-        # Read the thread first only when the request depends on it (one round trip saved otherwise).
-        before = (await self.ended_states.current(run.thread_id, graph, lambda: graph.aget_state(head))
-                  if resuming or request.expected_checkpoint else None)
-        if before is not None and request.expected_checkpoint is not None:
+        before, claimed = await self._state_before(run, graph, head, request, resuming)
+        if before is not None and request.expected_checkpoint is not None and not claimed:
             current = before.config["configurable"].get("checkpoint_id")
             if current != request.expected_checkpoint or not before.next:
                 raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
@@ -320,7 +365,10 @@ class Executor:
             run.status = "success"
             run.result = before.values
             return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)
-        if before is not None and resuming and request.audit_as:
+        if claimed:
+            assert before is not None
+            self._ride_claims(run, request, assistant, graph, head, before)
+        elif before is not None and resuming and request.audit_as:
             await self._audit_resume(run, request, assistant, before)
         graph_input = command_from_json(command) if command else request.input
         last_updated: list[str] = []
@@ -358,6 +406,9 @@ class Executor:
                     raise
                 # An adopted resume whose answer its dead process had already stored: go on with it.
                 await stream(None)
+            finally:
+                if claimed:
+                    self.saver.ride_claims(run.thread_id, None)  # type: ignore[attr-defined]
         except CheckpointConflict as exc:
             raise PauseGone(f"The thread moved on while this run started: {exc}") from exc
         except (asyncio.CancelledError, PauseGone):
@@ -426,6 +477,17 @@ def _traceback_tail(exc: BaseException, limit: int = 6000) -> str:
     """The end of the exception's traceback: the frames nearest the error matter most."""
     text = "".join(traceback.format_exception(exc))
     return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def _claims_pause(state: StateSnapshot, resume: Any) -> bool:
+    """Whether resuming `state` with `resume` makes the engine's claim on it (engine.commands): the
+    resume answers pending interrupts, the one there is or those its map of interrupt ids names."""
+    pending = {i.id for i in state.interrupts}
+    if resume is None:  # Command(resume=None) answers nothing
+        return False
+    if isinstance(resume, dict) and resume and all(is_interrupt_id(k) for k in resume):
+        return bool(pending & set(resume))
+    return len(pending) == 1
 
 
 def _checkpoint_id(state: StateSnapshot) -> str:

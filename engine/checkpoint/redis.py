@@ -7,6 +7,9 @@ trip (pipelining.py). Writes are conditional on the head, which makes two resume
 to exactly one winner. Every Redis failure surfaces as CheckpointerError naming the server, never
 its password.
 
+A caller may have the root's resume claims of a thread carry commands of its own (`ride_claims`):
+they land in the claim's script, with it or not at all (the service's audit entry of a resume).
+
 The saver remembers the head it last read or wrote per (thread, namespace) (`remember` of them,
 at most 64 MiB, least recently used dropped: heads.py), so a run can start without reading the thread (`recall`): its first
 write then names the head and a digest of the pending writes it prepared from, and a refusal brings
@@ -42,6 +45,10 @@ from .redis_scripts import HISTORY, LOAD_HEAD, SAVE, SAVE_WRITES, decode_writes,
 
 T = TypeVar("T")
 Client = Redis | RedisCluster
+# A command riding a claim: (name, key, *args), its key on the thread's hash tag (one slot).
+RiderCommand = tuple[Any, ...]
+# Given the checkpoint a claim is about to be made on, the commands it carries; raising stops the claim.
+Rider = Callable[[str], Awaitable[list[RiderCommand]]]
 
 _HEAD_MOVED, _ALREADY_WRITTEN = 0, 2  # script statuses besides 1 = done (see redis_scripts)
 
@@ -120,6 +127,7 @@ class RedisSaver:
         self.ttl = ttl
         self.remember = remember  # heads kept in memory (0: none, every run reads its thread first)
         self._heads = HeadMemory(remember)
+        self._riders: dict[str, Rider] = {}
         self._url: str | None = None
         self._owned = False
         self._client: Client | None = None
@@ -237,13 +245,41 @@ class RedisSaver:
             self._note(thread_id, ns, current.checkpoint)
         return CheckpointConflict(message, current)
 
-    async def _write(self, thread_id: str, ns: str, script: AsyncScript, args: list[EncodableT]) -> Any:
+    async def _write(self, thread_id: str, ns: str, script: AsyncScript, args: list[EncodableT],
+                     extra_keys: list[str] | None = None) -> Any:
         """A write script's reply; if it cannot be had (the outcome is unknown), the head is forgotten."""
+        script_keys = keys.thread_keys(thread_id) + (extra_keys or [])
         try:
-            return await self._call(lambda: self._eval(script, keys.thread_keys(thread_id), args))
+            return await self._call(lambda: self._eval(script, script_keys, args))
         except BaseException:
             self._forget(thread_id, ns)
             raise
+
+    # -- commands riding a thread's claims ----------------------------------------------------
+    def ride_claims(self, thread_id: str, rider: Rider | None) -> None:
+        """Until called again with None: every resume claim of the thread's root graph (an exclusive
+        save_writes) first asks `rider` for commands, given the checkpoint it claims, and the claim's
+        script runs them after its checks and before its write, so they land exactly when the claim
+        does (and once, however often the claim is retried). `rider` raising stops the claim, nothing
+        written. One run at a time holds a thread, so one rider per thread."""
+        if rider is None:
+            self._riders.pop(thread_id, None)
+        else:
+            self._riders[thread_id] = rider
+
+    async def _rider_args(self, thread_id: str, checkpoint_id: str) -> tuple[list[str], list[EncodableT]]:
+        rider = self._riders.get(thread_id)
+        if rider is None:
+            return [], []
+        tag = keys.thread_tag(thread_id)
+        rider_keys: list[str] = []
+        args: list[EncodableT] = []
+        for name, key, *rest in await rider(checkpoint_id):
+            if not isinstance(key, str) or not key.startswith(tag + ":"):  # another slot: a Cluster would refuse the script
+                raise CheckpointerError(f"A command riding a claim must use a key of the thread, not {key!r}")
+            rider_keys.append(key)
+            args += [len(rest), name, *rest]
+        return rider_keys, args
 
     # -- the Checkpointer protocol -------------------------------------------------------------
     async def load(self, thread_id: str, ns: str, checkpoint_id: str | None = None) -> SavedCheckpoint | None:
@@ -299,7 +335,11 @@ class RedisSaver:
         args: list[EncodableT] = [ns, checkpoint_id, "1" if exclusive else "0", self.ttl or 0, encode_writes(writes),
                                   secrets.token_hex(8), encode_writes(dict.fromkeys(discard, b"")),
                                   _digest(expected_writes)]
-        status = await self._write(thread_id, ns, self._save_writes, args)
+        rider_keys: list[str] = []
+        if exclusive and ns == "" and thread_id in self._riders:
+            rider_keys, rider_args = await self._rider_args(thread_id, checkpoint_id)
+            args += rider_args
+        status = await self._write(thread_id, ns, self._save_writes, args, rider_keys)
         if int(status[0]) == _HEAD_MOVED:
             raise self._conflict(thread_id, ns, f"Thread {thread_id!r} moved on from checkpoint {checkpoint_id!r}", status)
         if int(status[0]) == _ALREADY_WRITTEN:

@@ -58,7 +58,7 @@ end
 local function refresh(ttl)
   ttl = tonumber(ttl)
   if ttl > 0 then
-    for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+    for i = 1, 2 do redis.call('EXPIRE', KEYS[i], ttl) end  -- the thread's own keys, not a rider's
   end
 end
 """
@@ -89,9 +89,13 @@ return {1}
 """
 
 # ARGV: ns, checkpoint id, exclusive ('1' / '0'), ttl, record of new entries, claim token,
-# record of entries to discard (keys only; their blobs are empty), digest of the expected writes ('' = any).
-# An exclusive write stores its call's token: when the client retries it after a lost reply,
-# finding its own token means the claim is already ours, not someone else's.
+# record of entries to discard (keys only; their blobs are empty), digest of the expected writes ('' = any)
+# [, riders]. An exclusive write stores its call's token: when the client retries it after a lost
+# reply, finding its own token means the claim is already ours, not someone else's.
+# Riders (a claim's only): commands that land with the write or not at all (the audit entry of a
+# resume), each as ARGV `n, name, n args` with its key in KEYS[3], KEYS[4]...; they run after every
+# check and before the write, so a rider that fails leaves nothing written, and never twice (a retried
+# claim that finds its token is done).
 SAVE_WRITES = """
 local cp = KEYS[1]
 local ns, id, exclusive, ttl, new_entries, token, discarded, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -116,6 +120,12 @@ for _, e in ipairs(entries(old)) do
 end
 if digest ~= '' and redis.sha1hex(old) ~= digest then return conflict(cp, ns, 0, id, id, old) end
 kept[#kept + 1] = new_entries
+local at, key = 9, 3
+while ARGV[at] do
+  local n = tonumber(ARGV[at])
+  redis.call(ARGV[at + 1], KEYS[key], unpack(ARGV, at + 2, at + 1 + n))
+  at, key = at + 2 + n, key + 1
+end
 if exclusive == '1' then
   redis.call('HSET', cp, wfield, table.concat(kept), claim, token)
 else
