@@ -77,15 +77,17 @@ async def info(request: web.Request) -> web.Response:
 def add_api(app: web.Application, manager: RunManager, api_key: str | None) -> None:
     app[MANAGER] = manager
     app.middlewares.append(gate(api_key))
+    # The router tries every route under /threads (all of /threads/{thread_id}/...) in the order added,
+    # and no two of their paths match one URL: the two a seed cycle asks most are added first.
+    app.router.add_post("/threads", threads.create)
+    app.router.add_post("/threads/{thread_id}/runs/wait", runs.wait)
     app.router.add_get("/ok", ok)
     app.router.add_get("/info", info)
     assistants.add_routes(app)
     introspection.add_routes(app)
-    # The router tries a path's routes under one prefix (all of /threads/{thread_id}/...) in the order
-    # added, and no run route's path is another's: the runs' first, runs.wait first of them.
-    runs.add_routes(app)
     threads.add_routes(app)
     thread_stream.add_routes(app)
+    runs.add_routes(app)
     bulk.add_routes(app)
     audit.add_routes(app)
 

@@ -231,7 +231,7 @@ async def delete(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/threads/{thread_id}/runs/wait", wait)  # the most asked: found first
+    # POST /threads/{thread_id}/runs/wait (`wait`) is added first of all, by bot.api.add_api
     app.router.add_post("/runs", create_stateless)
     app.router.add_post("/runs/wait", wait_stateless)
     app.router.add_post("/runs/stream", stream_stateless)

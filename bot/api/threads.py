@@ -138,7 +138,7 @@ async def history(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/threads", create)
+    # POST /threads (`create`) is added first of all, by bot.api.add_api
     app.router.add_post("/threads/search", search)
     app.router.add_post("/threads/count", count)
     app.router.add_get("/threads/{thread_id}", get)
