@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 
@@ -32,6 +33,10 @@ def serve(settings: Settings) -> None:
         )
     # The port actually bound: with PORT=0 the system picks one, and that is the one to tell.
     log.info("Sluice listening on http://%s:%d", settings.host, sock.getsockname()[1])
+    # What start-up built (modules, graphs, the app) lives as long as the process: the collector
+    # stops walking it on each full collection.
+    gc.collect()
+    gc.freeze()
     # run_app handles SIGINT/SIGTERM: it stops accepting, then runs the cleanup context (drain).
     web.run_app(app, sock=sock, print=None, access_log=None, shutdown_timeout=30, loop=event_loop())
 
