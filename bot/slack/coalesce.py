@@ -12,6 +12,7 @@ whose commands must run in order is not one step.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from typing import Any
 
@@ -29,6 +30,7 @@ class Steps:
             _SHARED[redis] = Batcher(redis)
         self._batcher = _SHARED[redis]
         self._scripts: dict[str, str] = {}  # sha -> source, of the scripts sent in steps
+        self._loading: dict[str, asyncio.Future[Any]] = {}  # sha -> its SCRIPT LOAD on the wire
         from redis.asyncio.cluster import RedisCluster
 
         self.ordered = not isinstance(redis, RedisCluster)  # one server runs a step's commands in order
@@ -39,12 +41,21 @@ class Steps:
         replies = await self._batcher.run(*commands)
         for i, reply in enumerate(replies):
             if isinstance(reply, NoScriptError):
-                sha, *args = commands[i][1:]
-                await self._redis.script_load(self._scripts[sha])
-                replies[i] = await self._redis.execute_command("EVALSHA", sha, *args)
-            elif isinstance(reply, Exception):
+                await self._load(commands[i][1])
+                replies[i] = reply = (await self._batcher.run(commands[i]))[0]
+            if isinstance(reply, Exception):
                 raise reply
         return list(replies)
+
+    async def _load(self, sha: str) -> None:
+        """Loads the script once for every step that found it missing at the same time: after a
+        Redis restart, a burst of clicks would otherwise send a SCRIPT LOAD each, each on a pooled
+        connection of its own (a hundred clicks: as many connections as the pool holds)."""
+        loading = self._loading.get(sha)
+        if loading is None:
+            loading = self._loading[sha] = asyncio.ensure_future(self._redis.script_load(self._scripts[sha]))
+            loading.add_done_callback(lambda _: self._loading.pop(sha, None))
+        await asyncio.shield(loading)  # one caller cancelled leaves the load to the others
 
     async def one(self, *command: Any) -> Any:
         (reply,) = await self.run(command)

@@ -126,3 +126,24 @@ async def test_scripts_redis_forgot_are_loaded_again_when_coalesced(redis_client
         assert environment.pause_message(looping).ts
     finally:
         await close()
+
+
+async def test_a_burst_after_redis_forgot_its_scripts_loads_each_once(redis_client: Any) -> None:
+    """Every click of a burst finds the decision script missing (Redis restarted): it is loaded once,
+    not once a click on a pooled connection each (a hundred clicks: more than the test client's pool)."""
+    await redis_client.flushdb()
+    environment, close = await make_env(redis_client)
+    try:
+        threads = [await environment.start("agent", {"some_text": f"draft {n}"}) for n in range(110)]
+        messages = [environment.pause_message(t) for t in threads]
+        await redis_client.script_flush()
+        await redis_client.config_resetstat()
+        clicks = [environment.slack.click(APPROVER, CHANNEL, m.ts, button(m, "Approve")) for m in messages]
+        assert {d.status for d in await asyncio.gather(*clicks)} == {200}
+        await environment.settle()
+        assert sorted(await environment.resumes()) == sorted((t, f"draft {n}") for n, t in enumerate(threads))
+        loads = (await redis_client.info("commandstats")).get("cmdstat_script|load", {}).get("calls", 0)
+        assert 0 < loads <= 6  # one per script the clicks ran (decide, claim, started, ...), not one per click
+        assert not environment.slack.ephemerals(APPROVER)  # no click failed
+    finally:
+        await close()
