@@ -141,11 +141,13 @@ def read_values(schema: StateSchema, checkpoint: Checkpoint) -> dict[str, Any]:
     return values
 
 
-def live_values(schema: StateSchema, checkpoint: Checkpoint, ns: str, include_done: bool = True) -> dict[str, Any]:
-    """The values as of now: read values plus the writes of tasks that finished in a paused step."""
+def live_values(schema: StateSchema, checkpoint: Checkpoint, ns: str, include_done: bool = True,
+                tasks: Sequence[Task] | None = None) -> dict[str, Any]:
+    """The values as of now: read values plus the writes of tasks that finished in a paused step
+    (`tasks`: the checkpoint's, when the caller built them already)."""
     values = read_values(schema, checkpoint)
-    if include_done:
-        tasks = sorted(build_tasks(checkpoint, ns), key=path_sort_key)
+    if include_done and checkpoint.writes:  # no pending write, no finished task
+        tasks = sorted(build_tasks(checkpoint, ns) if tasks is None else tasks, key=path_sort_key)
         writes = [tuple(w) for t in tasks for w in (checkpoint.outcome(t.id) or {}).get("writes", ())]
         if writes:
             schema.apply(values, writes)

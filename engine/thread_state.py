@@ -137,7 +137,7 @@ class ThreadStateAPI:
             ))
         schema = self.spec.schema
         if live:
-            values = schema.output(step.live_values(schema, cp, ns))
+            values = schema.output(step.live_values(schema, cp, ns, tasks=tasks))
             nxt = tuple(t.name for t in tasks if not cp.is_done(t.id))
         else:
             values = schema.output(cp.values)
