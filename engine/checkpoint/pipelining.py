@@ -16,6 +16,8 @@ every step in it (redis-py has retried it by then: every script sent this way is
 from __future__ import annotations
 
 import asyncio
+import inspect
+import math
 from typing import Any
 
 from redis.asyncio import Redis
@@ -62,6 +64,14 @@ class Batcher:
         # redis-py's path, which reconnects and retries. A Cluster client always takes that path.
         self._own_connections = isinstance(client, Redis)
         self._connections: dict[str, Any] = {}
+        # The replies awaited on those connections are bounded by the connection's socket_timeout
+        # through one watchdog (a timer every quarter of it, armed while replies are awaited) instead
+        # of an asyncio.timeout per reply: it cancels an exchange past its deadline, which then fails
+        # with redis-py's TimeoutError (after between 1 and 1.25 times the deadline) as a reply
+        # that never came does on redis-py's own path.
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
         self.steps = 0  # sent so far, and in how many network exchanges (for the bench)
         self.round_trips = 0
 
@@ -106,13 +116,49 @@ class Batcher:
     async def _on(self, conn: Any, commands: tuple[Command, ...]) -> list[Any]:
         """The commands on a connection of this batcher's own: written at once, replies read in order."""
         await conn.send_packed_command(pack(conn, commands), check_health=False)
-        replies: list[Any] = []
-        for command in commands:
-            try:
-                replies.append(await self.client.parse_response(conn, command[0]))
-            except ResponseError as exc:
-                replies.append(exc)
-        return replies
+        limit = conn.socket_timeout
+        task = asyncio.current_task()
+        if not limit or task is None:
+            return [await self._reply(conn, command[0], watched=False) for command in commands]
+        loop = asyncio.get_running_loop()
+        self._deadlines[task] = loop.time() + limit
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(limit / 4, self._check, limit / 4)
+        try:
+            return [await self._reply(conn, command[0], watched=True) for command in commands]
+        except asyncio.CancelledError:
+            if task in self._expired and task.uncancel() == 0:  # the watchdog's, not the caller's
+                await conn.disconnect(nowait=True)  # its reply may still come: the connection is done
+                raise TimeoutError(f"Timeout reading from Redis after {limit} s") from None
+            raise
+        finally:
+            self._deadlines.pop(task, None)
+            self._expired.discard(task)
+
+    async def _reply(self, conn: Any, name: Any, *, watched: bool) -> Any:
+        """One reply, as `Redis.parse_response` gives it (its response callback applied); a command's
+        own error is returned, not raised. `watched`: bounded by the watchdog, so no timer of its own
+        (redis-py reads with no deadline when told math.inf)."""
+        try:
+            reply = await conn.read_response(timeout=math.inf if watched else None)
+        except ResponseError as exc:
+            return exc
+        callback = self.client.response_callbacks.get(name)
+        if callback is None:
+            return reply
+        reply = callback(reply)
+        return await reply if inspect.isawaitable(reply) else reply
+
+    def _check(self, period: float) -> None:
+        """The watchdog: cancels the exchanges past their deadline; stays armed while any is awaited."""
+        self._watchdog = None
+        now = asyncio.get_running_loop().time()
+        for task, deadline in self._deadlines.items():
+            if deadline <= now and task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+        if self._deadlines:
+            self._watchdog = asyncio.get_running_loop().call_later(period, self._check, period)
 
     async def _drop(self, lane: str) -> None:
         conn = self._connections.pop(lane, None)

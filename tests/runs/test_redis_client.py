@@ -15,6 +15,7 @@ from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocket
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.redis_client import REDIS_RETRIES, cluster_client, single_server_client, timer_bounded_writes
+from engine.checkpoint.pipelining import Batcher
 from tests.processes import RedisProxy
 
 DEADLINE_S = 0.3
@@ -146,4 +147,31 @@ async def test_a_cluster_node_that_stops_reading_fails_the_write_at_its_deadline
     finally:
         for proxy in cluster_proxies.values():
             proxy.release()
+        await client.aclose()
+
+
+async def test_a_batcher_exchange_with_a_redis_that_stops_replying_fails_in_bounded_time(proxy: RedisProxy) -> None:
+    # The batcher's own connections bound a reply with its watchdog (no timer per reply): the exchange
+    # is cancelled past its deadline and fails like redis-py's own timeout, retried on redis-py's path.
+    client = single_server_client(proxy.url, socket_timeout=DEADLINE_S)
+    batcher = Batcher(client)
+    try:
+        assert await batcher.run(("SET", "k", "1"), ("GET", "k")) == [True, b"1"]
+        proxy.hold()
+        started = time.monotonic()
+        with pytest.raises(RedisTimeoutError):
+            await asyncio.wait_for(batcher.run(("GET", "k")), BOUND_S * 2)
+        assert time.monotonic() - started < BOUND_S + DEADLINE_S
+        assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]  # its cancel was taken back
+        proxy.release()
+        assert await batcher.run(("GET", "k")) == [b"1"]  # answers again
+        # A caller's own cancel while a reply is awaited stays a cancel.
+        proxy.hold()
+        waiting = asyncio.ensure_future(batcher.run(("GET", "k")))
+        await asyncio.sleep(DEADLINE_S / 3)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    finally:
+        proxy.release()
         await client.aclose()
