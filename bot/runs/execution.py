@@ -21,6 +21,7 @@ from bot.runs.ended_states import EndedStates
 from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
 from bot.runs.plain_json import to_wire
+from bot.runs.recalled_states import RecalledStates
 from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.store import Records
@@ -68,6 +69,8 @@ class Executor:
         # A resume's read of the thread, answered from the state the last run here ended at while the
         # head is unchanged: only where nothing outside this process writes (and comparing is cheap).
         self.ended_states = EndedStates(saver, records.process_local and isinstance(saver, InMemorySaver))
+        # The same for a saver that remembers heads (Redis): kept while it remembers the same head.
+        self.recalled_states = RecalledStates(saver)
 
     def graph(self, assistant: Assistant) -> CompiledGraph:
         return assistant.graph.with_checkpointer(self.saver)
@@ -285,7 +288,8 @@ class Executor:
         if not resuming and not request.expected_checkpoint:
             return None, False
         if resuming and not request.checkpoint_id and hasattr(self.saver, "ride_claims"):
-            recalled = await graph.aget_state_recalled(head)  # a read only when nothing is remembered
+            # A read only when nothing is remembered; no decoding when the last run here ended there.
+            recalled = await self.recalled_states.current(run.thread_id, graph, lambda: graph.aget_state_recalled(head))
             expected = request.expected_checkpoint
             if _claims_pause(recalled, (request.command or {}).get("resume")) and (
                 expected is None or _checkpoint_id(recalled) == expected
@@ -441,7 +445,8 @@ class Executor:
                             refused_answer=refused, **base)
         # The run's end as its own writes left it (this process holds the thread): the saver's
         # remembered head, decoded as a read would decode it, without a round trip.
-        after = await self.ended_states.ended(run.thread_id, graph, lambda: graph.aget_state_recalled(head))
+        states = self.ended_states if self.ended_states.enabled else self.recalled_states
+        after = await states.ended(run.thread_id, graph, lambda: graph.aget_state_recalled(head))
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"
         # As the LangGraph server, the result and the thread show the values saved: a step paused after

@@ -20,8 +20,9 @@ from bot import keys
 from bot.audit import RedisAuditLog
 from bot.registry import Registry
 from bot.runs import PauseGone, RunManager, RunRequest
+from bot.runs.recalled_states import RecalledStates
 from bot.runs.store_redis import RedisRecords
-from engine import START, Command, RedisSaver, StateGraph, interrupt
+from engine import START, Command, RedisSaver, StateGraph, StateSnapshot, interrupt, serde
 
 
 class State(TypedDict, total=False):
@@ -164,3 +165,24 @@ async def test_an_audit_entry_that_cannot_be_written_stops_the_decision(processe
     await a.client.delete(keys.audit(thread_id))
     assert (await a.api_resume(thread_id, "kept")).status == "success"
     assert await _audit(a, thread_id) == [("resume", first, "kept")]
+
+
+async def test_the_end_state_kept_for_the_next_resume_is_dropped_once_the_remembered_head_changes(
+    processes: tuple[Process, Process],
+) -> None:
+    a, _ = processes
+    thread_id, checkpoint_id, _ = await _paused(a)
+    graph = a.manager.executor.graph(a.manager.assistant("two"))
+    head = {"configurable": {"thread_id": thread_id}}
+    states = RecalledStates(a.saver)
+    reads: list[StateSnapshot] = []
+
+    async def read() -> StateSnapshot:
+        reads.append(await graph.aget_state_recalled(head))
+        return reads[-1]
+
+    ended = await states.ended(thread_id, graph, read)
+    assert await states.current(thread_id, graph, read) is ended and len(reads) == 1  # no decoding again
+    await states.ended(thread_id, graph, read)
+    await a.saver.save_writes(thread_id, "", checkpoint_id, {"task:x": serde.dumps(1, "a write")})  # the head changes
+    assert await states.current(thread_id, graph, read) is reads[-1] and len(reads) == 3
