@@ -17,11 +17,10 @@ from typing import Any
 
 from bot.audit import AuditLog, MemoryAuditLog, resume_entries
 from bot.registry import Assistant, Registry
-from bot.runs.ended_states import EndedStates
 from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
+from bot.runs.kept_states import KeptStates
 from bot.runs.plain_json import to_wire
-from bot.runs.recalled_states import RecalledStates
 from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.store import Records
@@ -68,9 +67,9 @@ class Executor:
         self._wake: dict[str, asyncio.Event] = {}
         # A resume's read of the thread, answered from the state the last run here ended at while the
         # head is unchanged: only where nothing outside this process writes (and comparing is cheap).
-        self.ended_states = EndedStates(saver, records.process_local and isinstance(saver, InMemorySaver))
+        self.ended_states = KeptStates.stored(saver, records.process_local and isinstance(saver, InMemorySaver))
         # The same for a saver that remembers heads (Redis): kept while it remembers the same head.
-        self.recalled_states = RecalledStates(saver)
+        self.recalled_states = KeptStates.recalled(saver)
 
     def graph(self, assistant: Assistant) -> CompiledGraph:
         return assistant.graph.with_checkpointer(self.saver)

@@ -20,7 +20,7 @@ from bot import keys
 from bot.audit import RedisAuditLog
 from bot.registry import Registry
 from bot.runs import PauseGone, RunManager, RunRequest
-from bot.runs.recalled_states import RecalledStates
+from bot.runs.kept_states import KeptStates
 from bot.runs.store_redis import RedisRecords
 from engine import START, Command, RedisSaver, StateGraph, StateSnapshot, interrupt, serde
 
@@ -174,7 +174,7 @@ async def test_the_end_state_kept_for_the_next_resume_is_dropped_once_the_rememb
     thread_id, checkpoint_id, _ = await _paused(a)
     graph = a.manager.executor.graph(a.manager.assistant("two"))
     head = {"configurable": {"thread_id": thread_id}}
-    states = RecalledStates(a.saver)
+    states = KeptStates.recalled(a.saver)
     reads: list[StateSnapshot] = []
 
     async def read() -> StateSnapshot:

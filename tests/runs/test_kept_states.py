@@ -1,9 +1,9 @@
-"""EndedStates: a resume's read of its thread answered from the state the last run here ended at,
+"""KeptStates.stored: a resume's read of its thread answered from the state the last run here ended at,
 only while the stored head is byte for byte the checkpoint that state was read from."""
 
 from __future__ import annotations
 
-from bot.runs.ended_states import EndedStates
+from bot.runs.kept_states import KeptStates
 from engine import Command, InMemorySaver, serde
 from examples.breakpoints import graph as breakpoints_graph
 from examples.text_revision import builder
@@ -12,7 +12,7 @@ from examples.text_revision import builder
 async def test_the_kept_state_answers_while_the_head_is_unchanged_and_a_read_after_any_write() -> None:
     saver = InMemorySaver()
     graph = builder.compile(checkpointer=saver)
-    states = EndedStates(saver, enabled=True)
+    states = KeptStates.stored(saver, enabled=True)
     config = {"configurable": {"thread_id": "t"}}
     await graph.ainvoke({"some_text": "draft"}, config)
     reads: list[str] = []
@@ -45,7 +45,7 @@ async def test_the_kept_state_answers_while_the_head_is_unchanged_and_a_read_aft
 async def test_a_state_is_answered_once_and_only_to_the_graph_that_read_it() -> None:
     saver = InMemorySaver()
     graph = builder.compile(checkpointer=saver)
-    states = EndedStates(saver, enabled=True)
+    states = KeptStates.stored(saver, enabled=True)
     config = {"configurable": {"thread_id": "t"}}
     await graph.ainvoke({"some_text": "draft"}, config)
     ended = await states.ended("t", graph, lambda: graph.aget_state(config))
@@ -64,7 +64,7 @@ async def test_a_state_is_answered_once_and_only_to_the_graph_that_read_it() -> 
 async def test_disabled_every_read_goes_to_the_store() -> None:
     saver = InMemorySaver()
     graph = builder.compile(checkpointer=saver)
-    states = EndedStates(saver, enabled=False)
+    states = KeptStates.stored(saver, enabled=False)
     config = {"configurable": {"thread_id": "t"}}
     await graph.ainvoke({"some_text": "draft"}, config)
     ended = await states.ended("t", graph, lambda: graph.aget_state(config))
@@ -74,7 +74,7 @@ async def test_disabled_every_read_goes_to_the_store() -> None:
 async def test_only_the_most_recently_ended_threads_are_kept() -> None:
     saver = InMemorySaver()
     graph = builder.compile(checkpointer=saver)
-    states = EndedStates(saver, enabled=True, limit=2)
+    states = KeptStates.stored(saver, enabled=True, limit=2)
     kept = {}
     for thread_id in ("a", "b", "c"):
         config = {"configurable": {"thread_id": thread_id}}
