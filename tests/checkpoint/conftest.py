@@ -1,4 +1,5 @@
-"""The `saver` fixtures: every contract test runs on memory, a single Redis and a Redis Cluster."""
+"""The `saver` fixtures: every contract test runs on memory, a single Redis and a Redis Cluster;
+`redis_saver`, for what only the Redis saver promises, on a single Redis and a Cluster."""
 
 from __future__ import annotations
 
@@ -39,3 +40,12 @@ async def make_saver(backend: str, request: pytest.FixtureRequest) -> AsyncItera
 @pytest.fixture
 def saver(make_saver: Callable[..., Checkpointer]) -> Checkpointer:
     return make_saver()
+
+
+@pytest.fixture(params=["redis", "cluster"])
+async def redis_saver(request: pytest.FixtureRequest) -> AsyncIterator[RedisSaver]:
+    """A Redis saver (TTL 3600) with its own client."""
+    url = request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
+    saver = RedisSaver.from_url(url, cluster=request.param == "cluster", ttl=3600)
+    yield saver
+    await saver.aclose()

@@ -26,14 +26,6 @@ from tests.conftest import free_port
 BAD_THREAD_IDS = ["", "a{b", "a}b", "{tag}"]
 
 
-@pytest.fixture(params=["redis", "cluster"])
-async def redis_saver(request: pytest.FixtureRequest) -> AsyncIterator[RedisSaver]:
-    url = request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
-    saver = RedisSaver.from_url(url, cluster=request.param == "cluster", ttl=3600)
-    yield saver
-    await saver.aclose()
-
-
 @pytest.fixture
 async def raw(redis_url: str) -> AsyncIterator[Redis]:
     client = aioredis.from_url(redis_url)

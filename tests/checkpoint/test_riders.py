@@ -4,7 +4,6 @@ script, or not at all; once, even when the client sends the claim again after a 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,12 +15,9 @@ from engine.checkpoint import keys
 from tests.checkpoint.test_redis import LossyProxy, new_cp
 
 
-@pytest.fixture(params=["redis", "cluster"])
-async def saver(request: pytest.FixtureRequest) -> AsyncIterator[RedisSaver]:
-    url = request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
-    made = RedisSaver.from_url(url, cluster=request.param == "cluster", ttl=3600)
-    yield made
-    await made.aclose()
+@pytest.fixture
+def saver(redis_saver: RedisSaver) -> RedisSaver:
+    return redis_saver
 
 
 def _stream(tid: str) -> str:
