@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
@@ -162,6 +164,14 @@ def redis_cluster_url(start_redis: Callable[..., RedisProcess]) -> str:
             client.close()
     return nodes[0].url
 
+
+
+def async_client(request: pytest.FixtureRequest, backend: str) -> Any:
+    """A redis.asyncio client of the test's single Redis (`backend` "redis") or Cluster ("cluster"),
+    each a fresh flushed server from the fixtures; the caller closes it (`aclose`)."""
+    if backend == "redis":
+        return aioredis.from_url(request.getfixturevalue("redis_url"))
+    return aioredis.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
 
 # Fixtures that start Sluice processes or a browser: a test using one is `e2e` even if its module
 # forgot the marker; tests/faults/ is e2e as a whole (serve processes behind a Redis proxy).

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 
 from bot.runs.store import Records
 from bot.runs.store_memory import MemoryRecords
 from bot.runs.store_redis import RedisRecords
+from tests.conftest import async_client
 
 LEASE_MS = 300
 # For a process that must still hold its lease when the test looks: no load stalls a test this long.
@@ -34,10 +33,7 @@ async def make_records(store_backend: str, request: pytest.FixtureRequest) -> As
     def make(lease_ms: int = LEASE_MS) -> Records:
         if store_backend == "memory":
             return memory
-        if store_backend == "redis":
-            client: Any = aioredis.from_url(request.getfixturevalue("redis_url"))
-        else:
-            client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        client = async_client(request, store_backend)
         clients.append(client)
         return RedisRecords(client, lease_ms)
 

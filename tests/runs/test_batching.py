@@ -9,21 +9,17 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError, DataError, ResponseError
 
 from engine.checkpoint.pipelining import Batcher, pack
-from tests.conftest import free_port
+from tests.conftest import async_client, free_port
 from tests.waiting import eventually
 
 
 @pytest.fixture(params=["redis", "cluster"])
 async def client(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "redis":
-        made: Any = aioredis.from_url(request.getfixturevalue("redis_url"))
-    else:
-        made = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+    made = async_client(request, request.param)
     yield made
     await made.aclose()
 

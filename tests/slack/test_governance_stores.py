@@ -11,8 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 
 from bot.audit import AuditEntry, MemoryAuditLog, RedisAuditLog
 from bot.slack.lifecycle.quorum import MemoryQuorum, RedisQuorum
@@ -20,6 +18,7 @@ from bot.slack.lifecycle.timers import MemoryTimers, RedisTimers, Timer
 from bot.slack.pause import Pause, PendingInterrupt, Placement
 from bot.slack.prompts import SlotDecision
 from bot.slack.store import MemoryPauseStore, RedisPauseStore
+from tests.conftest import async_client
 
 
 @pytest.fixture(params=["memory", "redis", "cluster"])
@@ -27,10 +26,7 @@ async def client(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     if request.param == "memory":
         yield None
         return
-    if request.param == "redis":
-        made: Any = aioredis.from_url(request.getfixturevalue("redis_url"))
-    else:
-        made = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+    made = async_client(request, request.param)
     yield made
     await made.aclose()
 

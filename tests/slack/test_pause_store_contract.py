@@ -12,12 +12,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 
 from bot.slack.pause import Pause, PendingInterrupt, Placement
 from bot.slack.prompts import SlotDecision
 from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
+from tests.conftest import async_client
 
 StoreFactory = Callable[[], PauseStore]
 YES = SlotDecision("respond", "yes", "U1")
@@ -37,10 +36,7 @@ async def make_store(backend: str, request: pytest.FixtureRequest) -> AsyncItera
     def make() -> PauseStore:
         if backend == "memory":
             return memory
-        if backend == "redis":
-            client: Any = aioredis.from_url(request.getfixturevalue("redis_url"))
-        else:
-            client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        client = async_client(request, backend)
         clients.append(client)
         return RedisPauseStore(client)
 
