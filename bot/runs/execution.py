@@ -15,18 +15,17 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.audit import AuditLog, MemoryAuditLog, resume_entries
+from bot.audit import AuditLog, MemoryAuditLog
 from bot.registry import Assistant, Registry
 from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
-from bot.runs.kept_states import KeptStates
 from bot.runs.plain_json import to_wire
 from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
+from bot.runs.run_start import RunStart, checkpoint_id_of
 from bot.runs.store import Records
-from engine import Checkpointer, CompiledGraph, InMemorySaver, StateSnapshot
+from engine import Checkpointer, CompiledGraph
 from engine.errors import CheckpointConflict, is_invalid_resume
-from engine.ids import is_interrupt_id
 
 log = logging.getLogger("sluice.runs")
 
@@ -65,11 +64,7 @@ class Executor:
         self.local: dict[str, LocalRun] = {}
         self._spawn = spawn
         self._wake: dict[str, asyncio.Event] = {}
-        # A resume's read of the thread, answered from the state the last run here ended at while the
-        # head is unchanged: only where nothing outside this process writes (and comparing is cheap).
-        self.ended_states = KeptStates.stored(saver, records.process_local and isinstance(saver, InMemorySaver))
-        # The same for a saver that remembers heads (Redis): kept while it remembers the same head.
-        self.recalled_states = KeptStates.recalled(saver)
+        self.starts = RunStart(saver, self.audit, records.process_local)
 
     def graph(self, assistant: Assistant) -> CompiledGraph:
         return assistant.graph.with_checkpointer(self.saver)
@@ -178,7 +173,7 @@ class Executor:
     def _finish_may_wait(self) -> bool:
         """Whether ending a run may suspend: unless every store is this process's own memory
         (records, checkpoints, audit) and no listener is told, `_finish` never awaits anything pending."""
-        return bool(self.listeners) or not self.ended_states.enabled or not isinstance(self.audit, MemoryAuditLog)
+        return bool(self.listeners) or not self.starts.all_local or not isinstance(self.audit, MemoryAuditLog)
 
     def _unran_event(self, run: RunRecord, assistant: Assistant | None, local: LocalRun) -> RunEvent | None:
         """What the listeners hear of a run that ended without the graph ending it: cancelled, or
@@ -273,66 +268,6 @@ class Executor:
             return "error"
         return "interrupted" if state.next else "idle"
 
-    async def _state_before(self, run: RunRecord, graph: CompiledGraph, head: dict[str, Any], request: RunRequest,
-                            resuming: bool) -> tuple[StateSnapshot | None, bool]:
-        """The thread as the run finds it, when the request depends on it, and whether the run's resume
-        claim is to check it (then it cost no round trip).
-
-        A resume that answers a pending interrupt starts with the engine's claim, a write conditional
-        on the head and its pending writes. So when this process remembers the head (it wrote or read
-        it last) and that head has the pause the resume answers, the run starts from it unread: the
-        claim lands only if the thread is still there, and `_ride_claims` makes every claim check the
-        pause a Slack button expects and carry the resume's audit entry. Otherwise (nothing
-        remembered, no pause to claim, a static breakpoint, a past checkpoint) the thread is read."""
-        if not resuming and not request.expected_checkpoint:
-            return None, False
-        if resuming and not request.checkpoint_id and hasattr(self.saver, "ride_claims"):
-            # A read only when nothing is remembered; no decoding when the last run here ended there.
-            recalled = await self.recalled_states.current(run.thread_id, graph, lambda: graph.aget_state_recalled(head))
-            expected = request.expected_checkpoint
-            if _claims_pause(recalled, (request.command or {}).get("resume")) and (
-                expected is None or _checkpoint_id(recalled) == expected
-            ) and (not request.audit_as or hasattr(self.audit, "commands")):
-                return recalled, True
-        return await self.ended_states.current(run.thread_id, graph, lambda: graph.aget_state(head)), False
-
-    def _ride_claims(self, run: RunRecord, request: RunRequest, assistant: Assistant, graph: CompiledGraph,
-                     head: dict[str, Any], before: StateSnapshot) -> None:
-        """Every claim the run makes checks the pause it expects (a Slack button's checkpoint) and
-        carries the resume's audit entries, computed from the head the claim is made on: the one
-        remembered, or the one a refused claim brought back. The entries land with the decision in
-        one script, or not at all (no decision without its audit line, none for a refused claim)."""
-        expected = request.expected_checkpoint
-
-        async def rider(checkpoint_id: str) -> list[tuple[Any, ...]]:
-            if expected is not None and checkpoint_id != expected:
-                raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
-            if not request.audit_as or request.command is None:
-                return []
-            state = before
-            if _checkpoint_id(state) != checkpoint_id:  # a refused claim brought back the head: remembered
-                state = await graph.aget_state_recalled(head)
-            pending = [i.id for i in state.interrupts]
-            entries = resume_entries(run.thread_id, assistant.graph_id, pending, request.command.get("resume"),
-                                     request.audit_as, f"run {run.run_id}")
-            commands = getattr(self.audit, "commands")  # noqa: B009 (checked by _state_before)
-            return [command for entry in entries for command in commands(entry)]
-
-        self.saver.ride_claims(run.thread_id, rider)  # type: ignore[attr-defined]
-
-    async def _audit_resume(self, run: RunRecord, request: RunRequest, assistant: Assistant,
-                            before: StateSnapshot) -> None:
-        """Records the resume the run carries, one entry per interrupt it answers, as the pause
-        stood when the run took the thread (read once, for this and the run's checks)."""
-        assert request.audit_as is not None and request.command is not None
-        pending = [i.id for i in before.interrupts]
-        for entry in resume_entries(run.thread_id, assistant.graph_id, pending, request.command.get("resume"),
-                                    request.audit_as, f"run {run.run_id}"):
-            try:
-                await self.audit.append(entry)
-            except Exception:
-                log.exception("audit of a resume on thread %s failed", run.thread_id)
-
     def _publish(self, local: LocalRun, mode: str, chunk: Any) -> None:
         for queue in local.subscribers:
             queue.put_nowait((mode, chunk))
@@ -356,23 +291,19 @@ class Executor:
         )
         command = request.command
         resuming = bool(command and "resume" in command)
-        before, claimed = await self._state_before(run, graph, head, request, resuming)
-        if before is not None and request.expected_checkpoint is not None and not claimed:
-            current = before.config["configurable"].get("checkpoint_id")
-            if current != request.expected_checkpoint or not before.next:
-                raise PauseGone("This pause is no longer pending: it was answered elsewhere or the thread moved on.")
+        before, claimed = await self.starts.state_before(run, graph, head, request, resuming)
         if before is not None and resuming and not before.next and not request.checkpoint_id:
             # Nothing left to run: the LangGraph server answers with the current values. (A node still
             # next without an open interrupt, at a static breakpoint or after a state update, runs
             # with the resume, as on the server: its interrupt() returns the value.)
             run.status = "success"
             run.result = before.values
-            return RunEvent("finished", checkpoint_id=_checkpoint_id(before), values=before.values, **base)
+            return RunEvent("finished", checkpoint_id=checkpoint_id_of(before), values=before.values, **base)
         if claimed:
             assert before is not None
-            self._ride_claims(run, request, assistant, graph, head, before)
+            self.starts.ride_claims(run, request, assistant, graph, head, before)
         elif before is not None and resuming and request.audit_as:
-            await self._audit_resume(run, request, assistant, before)
+            await self.starts.audit_resume(run, request, assistant, before)
         graph_input = command_from_json(command) if command else request.input
         last_updated: list[str] = []
         # Task updates only when something reads them: a subscriber, or breakpoint_of on a run that may
@@ -411,7 +342,7 @@ class Executor:
                 await stream(None)
             finally:
                 if claimed:
-                    self.saver.ride_claims(run.thread_id, None)  # type: ignore[attr-defined]
+                    self.starts.stop_riding(run.thread_id)
         except CheckpointConflict as exc:
             raise PauseGone(f"The thread moved on while this run started: {exc}") from exc
         except (asyncio.CancelledError, PauseGone):
@@ -439,13 +370,10 @@ class Executor:
             saved = [snap async for snap in graph.aget_state_history(head, limit=1)]
             local.thread_changes = _state_changes(status="error", error=failure.to_json(),
                                                   values=saved[0].values if saved else after.values, interrupts={})
-            return RunEvent("failed", checkpoint_id=_checkpoint_id(after), error_type=failure.error,
+            return RunEvent("failed", checkpoint_id=checkpoint_id_of(after), error_type=failure.error,
                             message=failure.message, node=node, traceback=_traceback_tail(exc),
                             refused_answer=refused, **base)
-        # The run's end as its own writes left it (this process holds the thread): the saver's
-        # remembered head, decoded as a read would decode it, without a round trip.
-        states = self.ended_states if self.ended_states.enabled else self.recalled_states
-        after = await states.ended(run.thread_id, graph, lambda: graph.aget_state_recalled(head))
+        after = await self.starts.ended(run, graph, head)  # the run's end as its writes left it, no round trip
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"
         # As the LangGraph server, the result and the thread show the values saved: a step paused after
@@ -462,7 +390,7 @@ class Executor:
         by_task = {t.id: [i.to_json() for i in t.interrupts] for t in after.tasks if t.interrupts}
         status = "interrupted" if after.next else "idle"
         local.thread_changes = _state_changes(status=status, values=kept, interrupts=by_task, error=None)
-        checkpoint_id = _checkpoint_id(after)
+        checkpoint_id = checkpoint_id_of(after)
         if interrupts:
             return RunEvent("paused", checkpoint_id=checkpoint_id, interrupts=tuple(interrupts), values=after.values,
                             **base)
@@ -482,17 +410,3 @@ def _traceback_tail(exc: BaseException, limit: int = 6000) -> str:
     text = "".join(traceback.format_exception(exc))
     return text if len(text) <= limit else "…" + text[-limit:]
 
-
-def _claims_pause(state: StateSnapshot, resume: Any) -> bool:
-    """Whether resuming `state` with `resume` makes the engine's claim on it (engine.commands): the
-    resume answers pending interrupts, the one there is or those its map of interrupt ids names."""
-    pending = {i.id for i in state.interrupts}
-    if resume is None:  # Command(resume=None) answers nothing
-        return False
-    if isinstance(resume, dict) and resume and all(is_interrupt_id(k) for k in resume):
-        return bool(pending & set(resume))
-    return len(pending) == 1
-
-
-def _checkpoint_id(state: StateSnapshot) -> str:
-    return str((state.config.get("configurable") or {}).get("checkpoint_id") or "")
