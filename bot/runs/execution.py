@@ -200,6 +200,11 @@ class Executor:
         )
 
     async def _finish(self, run: RunRecord, local: LocalRun, event: RunEvent | None) -> None:
+        if event is not None and event.kind == "paused" and run.temporary:
+            # A stateless run's thread goes as it ends (as on the LangGraph server): nobody could answer
+            # its pause, so nothing is posted that asks for a decision.
+            log.info("stateless run %s paused; its thread is deleted as it ends, so the pause is not posted", run.run_id)
+            event = None
         if event is not None:
             for listener in self.listeners:
                 try:

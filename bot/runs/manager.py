@@ -29,6 +29,8 @@ from bot.runs.threads import ThreadWork
 from engine import Checkpointer, CompiledGraph, StateSnapshot
 
 log = logging.getLogger("sluice.runs")
+# Told before a thread's records go; what it returns is awaited once they are gone.
+DeletionListener = Callable[[str], Awaitable[Callable[[], Awaitable[None]] | None]]
 
 
 class RunManager:
@@ -42,14 +44,16 @@ class RunManager:
         self.recovery = Recovery(registry, records, self.executor)
         self.thread_work = ThreadWork(saver, records, self.executor)
         self._watchers: dict[str, list[Callable[[RunRecord], None]]] = {}
-        self._on_delete: list[Callable[[str], Awaitable[None]]] = []
+        self._on_delete: list[DeletionListener] = []
 
     # -- wiring --------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
         self.executor.listeners.append(listener)
 
-    def add_deletion_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
-        """Called with the id of each thread this process deletes, once its records are gone."""
+    def add_deletion_listener(self, listener: DeletionListener) -> None:
+        """Called with the id of each thread this process deletes, before its records go (so it can read
+        what hangs on them, e.g. the Slack messages of its pauses); what it returns, if anything, is
+        awaited once they are gone."""
         self._on_delete.append(listener)
 
     def watch_thread(self, thread_id: str, on_run: Callable[[RunRecord], None]) -> Callable[[], None]:
@@ -137,6 +141,15 @@ class RunManager:
 
     async def delete_thread(self, thread_id: str) -> None:
         await self.thread(thread_id)
+        afterwards = []
+        for listener in self._on_delete:
+            try:
+                after = await listener(thread_id)
+            except Exception:
+                log.exception("a deletion listener failed on thread %s", thread_id)
+                continue
+            if after is not None:
+                afterwards.append(after)
         for run_id in await self.records.queued(thread_id):
             local = self.executor.local.get(run_id)
             if local is not None and local.task is not None:
@@ -144,9 +157,9 @@ class RunManager:
         await self.saver.delete_thread(thread_id)
         await self.records.delete_thread(thread_id)  # on Redis, with its audit stream and Slack pauses
         await self.audit.forget(thread_id)
-        for listener in self._on_delete:
+        for after in afterwards:
             try:
-                await listener(thread_id)
+                await after()
             except Exception:
                 log.exception("a deletion listener failed on thread %s", thread_id)
 

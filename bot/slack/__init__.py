@@ -62,11 +62,19 @@ class SlackBot:
         """The run listener: called by the runs layer, in order, for each pause and end of a run."""
         await self.notifier.handle(event)
 
-    async def on_thread_deleted(self, thread_id: str) -> None:
-        """The runs layer deleted the thread: its pauses and what hangs on them go too. On Redis they
-        went in the records' delete script (same hash tag), and its timers are dropped when due."""
-        if self.forget_in_memory is not None:
-            await self.forget_in_memory(thread_id)
+    async def on_thread_deleted(self, thread_id: str) -> Callable[[], Awaitable[None]]:
+        """The runs layer is deleting the thread: its pauses and what hangs on them go too (on Redis in
+        the records' delete script, same hash tag; its timers are dropped when due). Its pause still
+        waiting is read first: once the thread is gone, its messages say so and lose their buttons."""
+        live = await self.decisions.live_pause(thread_id)
+
+        async def gone() -> None:
+            if self.forget_in_memory is not None:
+                await self.forget_in_memory(thread_id)
+            if live is not None and live.pause is not None:
+                self.deps.spawn(self.decisions.show_gone(live.pause, live.decided, latest=live.pause))
+
+        return gone
 
     async def start(self) -> None:
         if self.socket is not None:

@@ -48,6 +48,7 @@ ELSEWHERE = "This button does not belong to this message's pause. Nothing was ch
 REFUSALS = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}
 Later = Callable[[], Awaitable[None]]  # what a click still has to do after its ack
 CLOSED = {
+    "gone": "This pause's thread (or its assistant) no longer exists. Nothing was changed.",
     "expired": "This pause expired: nobody decided before its deadline. Nothing was changed.",
     "timed_out": "This pause timed out: its deadline decided it. Nothing was changed.",
 }
@@ -339,10 +340,7 @@ class Decisions:
                 return
             except NotFound:  # the thread was deleted (or its assistant removed): nothing can resume it
                 await self.deps.store.close(pause, "gone")
-                for g in range(len(pause.groups)):
-                    await self._show(
-                        pause, g, blocks.pause_blocks(pause, {}, closed=THREAD_GONE, group=g), blocks.decided_text(pause, "gone")
-                    )
+                await self.show_gone(pause)
                 await self.deps.calls.ephemeral(channel, decision.user, f"{THREAD_GONE} Nothing was changed.", pause.thread_id)
                 return
             except AnswerRefused as exc:
@@ -396,6 +394,25 @@ class Decisions:
             f"The graph refused your answer, so nothing went on. Answer again.\n```{limits.clip(reason, 2500)}```",
             pause.thread_id,
         )
+
+    # --- a thread deleted ------------------------------------------------------------------
+
+    async def live_pause(self, thread_id: str) -> Look | None:
+        """The thread's pause still waiting for a decision (with who decided what so far), if any."""
+        current = await self.deps.store.current(thread_id)
+        if current is None:
+            return None
+        look = await self.deps.store.look(thread_id, current)
+        return look if look.pause is not None and look.status == "pending" else None
+
+    async def show_gone(
+        self, pause: Pause, decided: Mapping[str, SlotDecision] | None = None, latest: Pause | None = None
+    ) -> None:
+        """Its messages say the thread is gone, without buttons (no decision can be applied any more);
+        `latest`: the pause as read last (else it is read here, for messages posted again since)."""
+        for g in range(len(pause.groups)):
+            body = blocks.pause_blocks(pause, decided or {}, closed=THREAD_GONE, group=g)
+            await self._show(pause, g, body, blocks.decided_text(pause, "gone"), latest=latest)
 
     async def _show(
         self, pause: Pause, group: int, body: list[dict[str, Any]], text: str | None = None, latest: Pause | None = None

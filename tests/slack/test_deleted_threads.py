@@ -1,0 +1,55 @@
+"""Pauses whose thread goes: nothing in Slack may go on asking for a decision nobody can make.
+
+A thread deleted over the API (`threads.delete`, `threads.prune`) takes its pauses with it; a
+stateless run (`POST /runs/wait`, on_completion "delete" by default) deletes its thread as it ends,
+as the LangGraph server does, so its pause can never be answered.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langgraph_sdk import get_client
+
+from bot.playground.slack_user import LocalSlack
+from bot.runs import RunRequest
+from tests.api.conftest import running_server
+from tests.slack.harness import APPROVER, CHANNEL, Env, action_ids, button, button_value
+from tests.slack.serve_flows import pause_message, serve_env, until
+
+
+async def test_a_stateless_run_that_pauses_posts_nothing(env: Env) -> None:
+    request = RunRequest("text_revision", {"some_text": "draft"}, config={"configurable": {"slack_channel": CHANNEL}})
+    run = await env.runs.submit(None, request)
+    ended = await env.runs.join(run.thread_id, run.run_id)
+    await env.settle()
+    assert ended.result is not None and ended.result["__interrupt__"], ended.result  # the caller still sees the pause
+    assert env.slack.channel_messages(CHANNEL) == []  # no buttons for a thread that is already gone
+
+
+@pytest.mark.e2e  # starts a Sluice process
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_deleting_a_paused_thread_closes_its_slack_message(slack: LocalSlack, redis_url: str, store: str) -> None:
+    env = serve_env(slack, redis_url)
+    if store == "memory":
+        env.pop("REDIS_URL")
+    with running_server(**env) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        thread_id = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
+        message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
+        approve, value = button(message, "Approve"), button_value(message, "Approve")
+
+        await client.threads.delete(thread_id)
+
+        closed = await until(lambda: not action_ids(slack.message(CHANNEL, message.ts)), "the buttons are gone")
+        assert closed
+        shown = slack.message(CHANNEL, message.ts)
+        assert "no longer exists" in json.dumps(shown.blocks) and "waiting" not in shown.text, (shown.text, shown.blocks)
+        # a click from a client that still shows the old buttons changes nothing and is told so
+        delivery = await slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)
+        assert delivery.status == 200
+        await until(lambda: slack.ephemerals(APPROVER), "the clicker is told")
+        assert "Nothing was changed" in slack.ephemerals(APPROVER)[-1].text
