@@ -108,8 +108,9 @@ def pause_blocks(
     one message holds takes several (`Pause.pages`): their bodies joined by `PAGE_BREAK`, each within
     Slack's limits (`kit.page` picks one).
 
-    `closed` replaces all remaining buttons with a note (the pause was decided or went stale);
-    `headline` replaces "is waiting for you" once the run it started has ended (failed, finished...);
+    `closed` replaces all remaining buttons with a note (the pause was decided or went stale), and the
+    first line's "is waiting for you" with "is no longer waiting"; `headline` replaces that line (what
+    happened: decided, failed, finished...);
     `notes` (e.g. who approved so far) go under the prompts.
     """
     pages = pause.pages(group) if pause.groups else [()]
@@ -135,7 +136,9 @@ def _pause_blocks(
     compact: bool,
 ) -> list[Block]:
     prompts = pause.prompts
-    blocks: list[Block] = [section(headline or f"*{escape(pause.assistant_id)}* is waiting for you")]
+    # a closed pause's first line never says it waits, whoever closed it without a headline of their own
+    waiting = "is no longer waiting" if closed else "is waiting for you"
+    blocks: list[Block] = [section(headline or f"*{escape(pause.assistant_id)}* {waiting}")]
     if part:
         blocks.append(context(part))
     for p in pause.groups[group] if pause.groups else ():
@@ -262,7 +265,9 @@ def decided_blocks(
     goes_on = "" if headline else "; the graph goes on"
     if TIMER in users:
         closed = f"⏱ Timed out {when(at)}: nobody decided in time{goes_on}."
+        headline = headline or f"*{escape(pause.assistant_id)}*: timed out"
         return pause_blocks(pause, decided, closed=closed, headline=headline, group=group)
+    headline = headline or f"*{escape(pause.assistant_id)}*: decided"
     who = ", ".join(f"<@{u}>" for u in users) or "someone"
     closed = f"Decided by {who}{f', {when(at)}' if at else ''}{goes_on}."  # at 0: when is not known here
     return pause_blocks(pause, decided, closed=closed, headline=headline, group=group)

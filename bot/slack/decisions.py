@@ -410,8 +410,9 @@ class Decisions:
     ) -> None:
         """Its messages say the thread is gone, without buttons (no decision can be applied any more);
         `latest`: the pause as read last (else it is read here, for messages posted again since)."""
+        headline = f"*{blocks.escape(pause.assistant_id)}*: its thread no longer exists"
         for g in range(len(pause.groups)):
-            body = blocks.pause_blocks(pause, decided or {}, closed=THREAD_GONE, group=g)
+            body = blocks.pause_blocks(pause, decided or {}, closed=THREAD_GONE, group=g, headline=headline)
             await self._show(pause, g, body, blocks.decided_text(pause, "gone"), latest=latest)
 
     async def _show(

@@ -223,7 +223,7 @@ class Notifier:
             return
         await self.deps.store.close(pause, "moved_on")
         await self.deadlines.cancel(pause)
-        headline = None
+        headline = f"*{blocks.escape(pause.assistant_id)}*: {what}"
         if overtaken and by is not None:
             base = note if by.kind == "updated" else OVERTAKEN
             note = f"⚠️ {base} A decision made here at the same moment was not applied.{_what_then(by)}"

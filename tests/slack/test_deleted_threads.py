@@ -48,6 +48,7 @@ async def test_deleting_a_paused_thread_closes_its_slack_message(slack: LocalSla
         assert closed
         shown = slack.message(CHANNEL, message.ts)
         assert "no longer exists" in json.dumps(shown.blocks) and "waiting" not in shown.text, (shown.text, shown.blocks)
+        assert "waiting" not in shown.blocks[0]["text"]["text"], shown.blocks[0]  # its first line says so too
         # a click from a client that still shows the old buttons changes nothing and is told so
         delivery = await slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)
         assert delivery.status == 200

@@ -148,6 +148,8 @@ async def test_stale_button_after_the_thread_moved_on(env: Env) -> None:
     await env.settle()
     assert action_ids(env.slack.message(CHANNEL, message.ts)) == []
     assert "waiting" not in env.slack.message(CHANNEL, message.ts).text  # nor does its notification text say so
+    headline = env.slack.message(CHANNEL, message.ts).blocks[0]["text"]["text"]
+    assert "waiting" not in headline and "answered elsewhere" in headline, headline  # nor its first line
     resumes = len(await env.resumes())
     await env.slack.click(APPROVER, CHANNEL, message.ts, approve, value=value)  # an old client still shows it
     await env.settle()
@@ -165,6 +167,8 @@ async def test_a_click_on_a_pause_whose_thread_was_deleted_closes_it(env: Env) -
     told = env.slack.ephemerals(APPROVER)[-1].text
     assert "no longer exists" in told and "Click again" not in told, told
     assert action_ids(env.slack.message(CHANNEL, message.ts)) == []  # no button left that can never work
+    headline = env.slack.message(CHANNEL, message.ts).blocks[0]["text"]["text"]
+    assert "waiting" not in headline and "no longer exists" in headline, headline
     await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")
     assert "Nothing" in env.slack.ephemerals(APPROVER)[-1].text  # and it is no longer listed
 

@@ -58,6 +58,7 @@ async def test_an_update_that_leaves_the_node_waiting_makes_slack_ask_again(slac
         await _until(lambda: posted(2))
         old = slack.message(CHANNEL, first.ts)
         assert action_ids(old) == [] and "updated over the API" in json.dumps(old.blocks), old.blocks
+        assert "waiting" not in old.blocks[0]["text"]["text"], old.blocks[0]  # its first line no longer says so
         waiting = _messages(slack, thread_id)[-1]
         assert "human_node" in json.dumps(waiting.blocks)
         await slack.click(APPROVER, CHANNEL, waiting.ts, button(waiting, "Continue"))
