@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.slack_ids import approver_problem, split_ids
+from bot.slack_ids import approver_problem, channel_problem, split_ids
 
 
 class SettingsProblem(Exception):
@@ -45,12 +45,20 @@ class ResumeWith(_Strict):
     resume: Any
 
 
+def _channel_id(value: Any) -> Any:
+    problem = None if value is None else channel_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class Escalation(_Strict):
     slack_channel: str = Field(min_length=1)
     approvers: tuple[str, ...] = ()
     deadline_seconds: float | None = Field(default=None, gt=0)
 
     _ids = field_validator("approvers", mode="before")(classmethod(lambda cls, v: _approver_ids(v)))
+    _channel = field_validator("slack_channel", mode="before")(classmethod(lambda cls, v: _channel_id(v)))
 
 
 class AssistantSettings(_Strict):
@@ -65,6 +73,7 @@ class AssistantSettings(_Strict):
     notify_on_finish: bool = True
 
     _ids = field_validator("approvers", mode="before")(classmethod(lambda cls, v: _approver_ids(v)))
+    _channel = field_validator("slack_channel", mode="before")(classmethod(lambda cls, v: _channel_id(v)))
 
 
 KNOWN_KEYS = tuple(AssistantSettings.model_fields)
@@ -91,9 +100,14 @@ def parse_section(section: Any, graph_names: list[str]) -> dict[str, AssistantSe
     return parsed
 
 
-def run_settings_problem(config: Mapping[str, Any] | None) -> str | None:
-    """Why a run's `config.configurable.sluice` is not acceptable, or None."""
+def run_settings_problem(config: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None = None) -> str | None:
+    """Why a run's `config.configurable.sluice` (or the Slack channel it names for its pauses, in its
+    configurable or metadata) is not acceptable, or None."""
     configurable = (config or {}).get("configurable") or {}
+    for where, source in (("config.configurable", configurable), ("metadata", metadata or {})):
+        channel = source.get("slack_channel") if isinstance(source, Mapping) else None
+        if channel and (problem := channel_problem(channel)):
+            return f"{where}.slack_channel: {problem}"
     raw = configurable.get("sluice") if isinstance(configurable, Mapping) else None
     if raw is None:
         return None

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.slack_ids import app_token_problem, approver_problem, bot_token_problem
+from bot.slack_ids import app_token_problem, approver_problem, bot_token_problem, channel_problem
 
 
 class SettingsError(Exception):
@@ -70,6 +70,16 @@ class Settings(BaseSettings):
         if problem:
             raise ValueError(problem)
         return value
+
+    @field_validator("sluice_slack_channel", mode="before")
+    @classmethod
+    def _channel(cls, value: object) -> object:
+        if value is None or isinstance(value, str) and not value.strip():
+            return None
+        problem = channel_problem(value.strip() if isinstance(value, str) else value)
+        if problem:
+            raise ValueError(problem)
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("sluice_approvers")
     @classmethod

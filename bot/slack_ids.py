@@ -38,6 +38,21 @@ def approver_problem(raw: str | Iterable[str] | None) -> str | None:
     return f"{shown} {what}, nor `*` for anyone; {HOW_TO_FIND}"
 
 
+# Channel ids: C (public and most private channels), G (older private channels), D (direct messages).
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
+CHANNEL_HOW_TO = "use the channel's id (C…): the channel's name → About → the id at the bottom"
+
+
+def channel_problem(value: object) -> str | None:
+    """Why `value` is not a channel id, or None. Slack's chat.postMessage takes a channel's name too,
+    but every click on the message then comes back with the id, and chat.update wants the id: names
+    would post messages whose buttons never work."""
+    if isinstance(value, str) and CHANNEL_ID.match(value):
+        return None
+    shown = repr(value[:40]) if isinstance(value, str) else type(value).__name__
+    return f"{shown} is not a Slack channel id; {CHANNEL_HOW_TO}"
+
+
 def bot_token_problem(token: str) -> str | None:
     """Why `token` cannot be a bot token; never repeats the token itself."""
     if token.startswith("xapp-"):

@@ -199,7 +199,7 @@ class RunManager:
         if request.multitask_strategy not in MULTITASK_STRATEGIES:
             raise Invalid(f"multitask_strategy must be one of {', '.join(MULTITASK_STRATEGIES)}")
         self._check_breakpoints(assistant, request)
-        problem = run_settings_problem(request.config)
+        problem = run_settings_problem(request.config, request.metadata)
         if problem:
             raise Invalid(problem)
         if thread_id is None:

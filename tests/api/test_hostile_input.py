@@ -130,3 +130,21 @@ async def test_command_goto_an_unknown_node_is_ignored_as_langgraph_does(server:
     assert done == {"some_text": "revised"}
     thread = await client.threads.get(thread_id)
     assert thread["status"] == "idle"
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"config": {"configurable": {"slack_channel": "#general"}}}, "config.configurable.slack_channel"),
+        ({"config": {"configurable": {"sluice": {"slack_channel": "general"}}}}, "slack_channel"),
+        ({"metadata": {"slack_channel": "#general"}}, "metadata.slack_channel"),
+    ],
+)
+async def test_a_slack_channel_name_instead_of_its_id_is_a_422(server: str, body: dict[str, Any], named: str) -> None:
+    """Slack posts to a channel name but answers clicks with the channel's id: the pause's message
+    would be posted and every click on it refused, so the run is refused before it starts."""
+    thread_id = (await get_client(url=server, api_key=KEY).threads.create())["thread_id"]
+    run = {"assistant_id": "agent", "input": {"some_text": "draft"}, **body}
+    status, answer = call(server, "POST", f"/threads/{thread_id}/runs/wait", json.dumps(run).encode())
+    assert status == 422 and named in answer["detail"] and "id" in answer["detail"], (status, answer)
+    assert (await get_client(url=server, api_key=KEY).runs.list(thread_id)) == []  # nothing ran

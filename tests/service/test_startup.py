@@ -71,8 +71,18 @@ def test_unknown_key_in_the_sluice_section_is_named(tmp_path: Path) -> None:
     assert "notify_on_finish" in done.stderr  # the known keys are listed: the typo is easy to spot
 
 
+def test_a_channel_name_instead_of_its_id_is_refused() -> None:
+    """Slack's chat.postMessage takes a name (#general), but clicks come back with the channel's id and
+    chat.update wants the id: the messages would be posted, then every click refused as not theirs."""
+    done = _serve(SLUICE_SLACK_CHANNEL="#general")
+    assert done.returncode == 2, done.stderr
+    assert "SLUICE_SLACK_CHANNEL" in done.stderr and "'#general'" in done.stderr and "About" in done.stderr
+
+
 def test_sluice_section_values_are_validated(tmp_path: Path) -> None:
     cases = [
+        ({"slack_channel": "#deploys"}, "'#deploys'"),
+        ({"escalate_to": {"slack_channel": "oncall"}}, "'oncall'"),
         ({"approvers": ["alice"]}, "'alice'"),
         ({"notify_on_finish": "sometimes"}, "notify_on_finish"),
         ({"required_approvals": 0}, "required_approvals"),
