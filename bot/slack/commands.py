@@ -27,10 +27,11 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 def usage(names: list[str]) -> str:
+    listed = ", ".join(f"`{blocks.escape(n)}`" for n in names) or "none"
     return (
         "Usage: `/sluice &lt;assistant&gt; &lt;text&gt;` starts a run here; `/sluice pending` lists, with links, "
         "the pauses waiting in this channel for you; `/sluice audit &lt;thread_id&gt;` shows who decided what. "
-        "Assistants: {', '.join(f'`{n}`' for n in names) or 'none'}."
+        f"Assistants: {listed}."
     )
 
 

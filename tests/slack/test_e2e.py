@@ -298,3 +298,14 @@ async def test_audit_is_refused_to_a_non_approver_as_a_read_not_as_a_decision(en
     await env.settle()
     refused = env.slack.ephemerals(OUTSIDER)[-1].text
     assert "Only the approvers of `text_revision`" in refused and "*approve*" not in refused, refused
+
+
+async def test_usage_lists_the_assistants_one_can_start(env: Env) -> None:
+    """`/sluice` alone, an unknown assistant, or a mention without one: the usage names every assistant."""
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "")
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "no_such_graph some text")
+    await env.settle()
+    told = [e.text for e in env.slack.ephemerals(APPROVER)]
+    assert len(told) == 2 and told[1].startswith("No assistant `no_such_graph`"), told
+    for text in told:
+        assert "`text_revision`" in text and "`tool_approval`" in text and "{" not in text, text
