@@ -8,8 +8,8 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:threads                              zset    thread id -> created time (s)             bot.runs.store_redis
   sluice:leases                               zset    thread id -> lease deadline (ms)          bot.runs.store_redis
   sluice:{<thread>}:thread                    hash    thread record, one JSON value per field   bot.runs.store_redis
-  sluice:{<thread>}:runs                      zset    run id -> created time (s)                bot.runs.store_redis
-  sluice:{<thread>}:run:<run>                 string  run record JSON                           bot.runs.store_redis
+  sluice:{<thread>}:run_records               hash    run id -> run record JSON (every run of   bot.runs.store_redis
+                                                      the thread: one key, one expiry)
   sluice:{<thread>}:queue                     list    run ids (or a state update), head runs    bot.runs.store_redis
   sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
   sluice:ended:<run>                          string  a stateless run's final record JSON, kept bot.runs.store_redis
@@ -30,9 +30,9 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:audit                     stream  one entry per decision (JSON), MAXLEN     bot.audit
   sluice:timers                               zset    "<kind> <thread> <checkpoint>" -> due (ms) bot.slack.lifecycle.timers
 
-With `SLUICE_THREAD_TTL`, the thread's checkpoints, record, run index, runs and audit stream expire once not
-written for that long (a record write refreshes them all; `bot.runs.store_redis`; a checkpoint write its own,
-`engine.checkpoint.redis`); its queue
+With `SLUICE_THREAD_TTL`, the thread's checkpoints, record, runs and audit stream expire once not
+written for that long (a record write refreshes them all, a fixed set of keys whatever the thread's run count;
+`bot.runs.store_redis`; a checkpoint write its own, `engine.checkpoint.redis`); its queue
 empties as runs end and its lease expires on its own. Its Slack keys keep their own 30-day expiry.
 
 Deleting a thread (`bot.runs.store_redis`, one script) deletes every `sluice:{<thread>}` key: its records, its
@@ -56,17 +56,10 @@ def thread(thread_id: str) -> str:
     return f"{thread_tag(thread_id)}:thread"
 
 
-def runs(thread_id: str) -> str:
-    return f"{thread_tag(thread_id)}:runs"
-
-
-def run_prefix(thread_id: str) -> str:
-    """The start of every run key of a thread (a script deletes them all with the thread)."""
-    return f"{thread_tag(thread_id)}:run:"
-
-
-def run(thread_id: str, run_id: str) -> str:
-    return run_prefix(thread_id) + run_id
+def run_records(thread_id: str) -> str:
+    """Every run of the thread in one hash, so renewing or deleting them is one command however many
+    there are. (Before, a run was a key of its own, `:run:<run>`, indexed by the zset `:runs`.)"""
+    return f"{thread_tag(thread_id)}:run_records"
 
 
 def queue(thread_id: str) -> str:

@@ -5,11 +5,15 @@ is one Lua script on one slot and works on Redis Cluster. The global thread inde
 sorted set, touched with single-key commands only. A Redis failure surfaces as
 `StorageUnavailable` (the HTTP API answers it with a 503).
 
+A thread's runs are one hash (run id -> record JSON), so whatever their number, renewing their expiry
+or deleting them is one command; listing them reads the hash and orders the runs by creation.
+
 With a thread TTL (`SLUICE_THREAD_TTL`), a thread's records expire as its checkpoints do: each write
-refreshes the expiry of the thread's record, its run index and every run in it, its audit stream
-and its checkpoint keys (a run's submission alone does not: its end or lease renewals follow) (so a write that makes no checkpoint, a metadata patch or a run that fails
-before its first step, does not leave the record without its state), with a script sent in the
-write's own batch (no round trip more; its cost grows with the thread's run count). A running run's
+refreshes the expiry of the thread's record, its runs, its audit stream and its checkpoint keys (a
+run's submission alone does not: its end or lease renewals follow) (so a write that makes no
+checkpoint, a metadata patch or a run that fails before its first step, does not leave the record
+without its state), with a script sent in the write's own batch (no round trip more; a fixed set of
+keys, so the same few commands however many runs the thread has had). A running run's
 lease renewals count as writes, so a long run never outlives its thread. The queue (empty once runs end) and the
 lease (PX) keep their own lifetimes; an index entry of an expired thread is dropped by the search
 that finds it gone.
@@ -102,8 +106,8 @@ class RedisRecords:
         """The TTL refresh a write on the thread sends after it in its batch (none without a TTL)."""
         if not self.ttl:
             return []
-        names = [keys.thread(thread_id), keys.runs(thread_id), keys.audit(thread_id), *checkpoint_keys(thread_id)]
-        return [self._script(self._refresh_script, names, [self.ttl, keys.run_prefix(thread_id)])]
+        names = [keys.thread(thread_id), keys.run_records(thread_id), keys.audit(thread_id), *checkpoint_keys(thread_id)]
+        return [self._script(self._refresh_script, names, [self.ttl])]
 
     def _script(self, script: Any, keys: list[str], args: list[Any]) -> tuple[Any, ...]:
         """A script call as a command for `_batch`."""
@@ -150,9 +154,9 @@ class RedisRecords:
     @_storage
     async def delete_thread(self, thread_id: str) -> bool:
         deleted = await self._delete(
-            keys=[keys.thread(thread_id), keys.runs(thread_id), keys.queue(thread_id), keys.lease(thread_id),
+            keys=[keys.thread(thread_id), keys.run_records(thread_id), keys.queue(thread_id), keys.lease(thread_id),
                   keys.audit(thread_id), keys.slack_current(thread_id), keys.slack_pauses(thread_id)],
-            args=[keys.run_prefix(thread_id), keys.slack_prefix(thread_id)],
+            args=[keys.slack_prefix(thread_id)],
         )
         await self._redis.zrem(keys.THREAD_INDEX, thread_id)
         return bool(deleted)
@@ -173,31 +177,25 @@ class RedisRecords:
 
     @_storage
     async def put_run(self, record: RunRecord) -> None:
-        await self._batch(
-            ("SET", keys.run(record.thread_id, record.run_id), record.dumps()),
-            ("ZADD", keys.runs(record.thread_id), _score(record.created_at), record.run_id),
-            *self._refresh(record.thread_id),
-        )
+        await self._batch(("HSET", keys.run_records(record.thread_id), record.run_id, record.dumps()),
+                          *self._refresh(record.thread_id))
 
     @_storage
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
-        (raw,) = await self._batch(("GET", keys.run(thread_id, run_id)))
+        (raw,) = await self._batch(("HGET", keys.run_records(thread_id), run_id))
         return RunRecord.loads(raw) if raw else None
 
     @_storage
     async def list_runs(self, thread_id: str) -> list[RunRecord]:
-        ids = await self._redis.zrevrange(keys.runs(thread_id), 0, -1)
-        if not ids:
-            return []
-        raws = await self._redis.mget([keys.run(thread_id, i.decode() if isinstance(i, bytes) else i) for i in ids])
-        return [RunRecord.loads(raw) for raw in raws if raw]
+        (stored,) = await self._batch(("HVALS", keys.run_records(thread_id)))
+        runs = [RunRecord.loads(raw) for raw in stored]
+        # Newest first; runs created in the same microsecond by run id, last first.
+        runs.sort(key=lambda r: (_score(r.created_at), r.run_id), reverse=True)
+        return runs
 
     @_storage
     async def delete_run(self, thread_id: str, run_id: str) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.delete(keys.run(thread_id, run_id))
-        pipe.zrem(keys.runs(thread_id), run_id)
-        await pipe.execute()
+        await self._batch(("HDEL", keys.run_records(thread_id), run_id))
 
     @_storage
     async def keep_ended(self, record: RunRecord) -> None:
@@ -211,8 +209,8 @@ class RedisRecords:
     def _queue_keys(self, thread_id: str) -> list[str]:
         return [keys.queue(thread_id), keys.lease(thread_id)]
 
-    def _run_keys(self, thread_id: str, run_id: str) -> list[str]:
-        return [*self._queue_keys(thread_id), keys.thread(thread_id), keys.run(thread_id, run_id), keys.runs(thread_id)]
+    def _run_keys(self, thread_id: str) -> list[str]:
+        return [*self._queue_keys(thread_id), keys.thread(thread_id), keys.run_records(thread_id)]
 
     @_storage
     async def submit(
@@ -223,7 +221,6 @@ class RedisRecords:
             run.run_id,
             "1" if reject_if_busy else "0",
             run.dumps(),
-            _score(run.created_at),
             start.dumps() if start is not None else "",
             *_flat(encode_fields(thread_changes)),
         ]
@@ -233,7 +230,7 @@ class RedisRecords:
         index = ("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, run.thread_id)
         # No TTL refresh here: a submitted run is always followed by writes that refresh (its end, or the
         # lease renewals of whichever run holds the thread), each covering every run of the thread.
-        script = self._script(self._submit, self._run_keys(run.thread_id, run.run_id), args)
+        script = self._script(self._submit, self._run_keys(run.thread_id), args)
         if self._ordered_batches:
             return _text((await self._batch(index, script))[1])
         await self._batch(index)
@@ -250,8 +247,7 @@ class RedisRecords:
     @_storage
     async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
         args: list[Any] = [self.lease_ms, run_id] + ([start.dumps()] if start is not None else [])
-        run_key = keys.run(thread_id, run_id)
-        (mine,) = await self._batch(self._script(self._turn, [*self._queue_keys(thread_id), run_key], args))
+        (mine,) = await self._batch(self._script(self._turn, [*self._queue_keys(thread_id), keys.run_records(thread_id)], args))
         if mine:  # the deadline index lives in its own slot: a separate single-key command
             await self._batch(("ZADD", keys.LEASE_INDEX, _now_ms() + self.lease_ms, thread_id),
                               *self._refresh(thread_id))
@@ -273,7 +269,7 @@ class RedisRecords:
         record = "-" if delete_run else (final.dumps() if final is not None else "")
         stamp, status = json.dumps(now_iso()), json.dumps(idle_status)
         args = [self.lease_ms, run_id, record, stamp, status, *_flat(encode_fields(thread_changes or {}))]
-        replies = await self._batch(self._script(self._release, self._run_keys(thread_id, run_id), args),
+        replies = await self._batch(self._script(self._release, self._run_keys(thread_id), args),
                                     *self._refresh(thread_id))
         return int(replies[0])
 

@@ -10,11 +10,11 @@ each step is atomic on the thread's slot (every key carries its hash tag) and wo
 # Returns 'started', 'queued', 'exists' (a run with this id is stored), 'no_thread' or 'busy'
 # (reject given and the thread has a run).
 SUBMIT = """
-local queue, lease, thread, run, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local lease_ms, run_id, reject, run_json, created, start_json = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
--- start_json: '' when the caller does not start the run itself; ARGV[7..]: thread field, JSON value, ... to set
+local queue, lease, thread, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local lease_ms, run_id, reject, run_json, start_json = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- start_json: '' when the caller does not start the run itself; ARGV[6..]: thread field, JSON value, ... to set
 if redis.call('EXISTS', thread) == 0 then return 'no_thread' end
-local stored = redis.call('GET', run)
+local stored = redis.call('HGET', runs, run_id)
 if stored then
   -- the same submission again (the client retried after a lost answer) is done already;
   -- another one with this run id (a resume submitted twice) finds it: 'exists'
@@ -23,27 +23,25 @@ if stored then
   return 'exists'
 end
 if reject == '1' and redis.call('LLEN', queue) > 0 then return 'busy' end
-redis.call('ZADD', runs, created, run_id)
-if #ARGV > 6 then redis.call('HSET', thread, unpack(ARGV, 7)) end
-redis.call('RPUSH', queue, run_id)
-if redis.call('LLEN', queue) == 1 then
+if #ARGV > 5 then redis.call('HSET', thread, unpack(ARGV, 6)) end
+if redis.call('RPUSH', queue, run_id) == 1 then
   redis.call('SET', lease, run_id, 'PX', lease_ms)
   if start_json ~= '' then
-    redis.call('SET', run, start_json)
+    redis.call('HSET', runs, run_id, start_json)
     return 'started'
   end
 end
-redis.call('SET', run, run_json)
+redis.call('HSET', runs, run_id, run_json)
 return 'queued'
 """
 
 # Whether the run holds the thread; if so renews its lease and stores its starting record.
 TURN = """
-local queue, lease, run = KEYS[1], KEYS[2], KEYS[3]
+local queue, lease, runs = KEYS[1], KEYS[2], KEYS[3]
 local lease_ms, run_id, start_json = ARGV[1], ARGV[2], ARGV[3]  -- start_json is optional
 if redis.call('GET', lease) == run_id then
   redis.call('PEXPIRE', lease, lease_ms)
-  if start_json then redis.call('SET', run, start_json) end
+  if start_json then redis.call('HSET', runs, run_id, start_json) end
   return 1
 end
 return 0
@@ -53,16 +51,15 @@ return 0
 # the lease to the next run. A thread with runs left stays busy; one left without that is still
 # marked busy gets idle_status; a deleted thread is not recreated. Returns how many runs remain queued.
 RELEASE = """
-local queue, lease, thread, run, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local queue, lease, thread, runs = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local lease_ms, run_id, final_json, stamp, idle_status = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 -- final_json: '' keeps the record, '-' deletes the run; stamp, idle_status: JSON values
 -- ARGV[6..]: thread field, JSON value, ... to set
 local exists = redis.call('EXISTS', thread) == 1
 if final_json == '-' then
-  redis.call('DEL', run)
-  redis.call('ZREM', runs, run_id)
+  redis.call('HDEL', runs, run_id)
 elseif final_json ~= '' and exists then  -- a deleted thread keeps no runs
-  redis.call('SET', run, final_json)
+  redis.call('HSET', runs, run_id, final_json)
 end
 if exists and #ARGV > 5 then redis.call('HSET', thread, unpack(ARGV, 6)) end
 local head = redis.call('LINDEX', queue, 0)
@@ -158,9 +155,9 @@ return 'claimed'
 # Returns 1 when the thread record existed.
 DELETE = """
 local thread, runs, queue, lease, audit, current, pauses = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local run_prefix, slack_prefix = ARGV[1], ARGV[2]
-for _, run_id in ipairs(redis.call('ZRANGE', runs, 0, -1)) do
-  redis.call('DEL', run_prefix .. run_id, slack_prefix .. 'failure:' .. run_id)
+local slack_prefix = ARGV[1]
+for _, run_id in ipairs(redis.call('HKEYS', runs)) do
+  redis.call('DEL', slack_prefix .. 'failure:' .. run_id)
 end
 for _, cp in ipairs(redis.call('SMEMBERS', pauses)) do
   redis.call('DEL', slack_prefix .. 'pause:' .. cp, slack_prefix .. 'decided:' .. cp, slack_prefix .. 'approvals:' .. cp)
@@ -171,13 +168,11 @@ return existed
 """
 
 # Refreshes the expiry of a thread's keys to `ttl` seconds (SLUICE_THREAD_TTL), sent after each
-# write on the thread: the keys given (record, run index, audit stream, checkpoints) and every run
-# in the run index, so the thread's runs live as long as it does. A key that does not exist is left
-# alone. Safe to run twice.
+# write on the thread: the keys given (record, runs, audit stream, checkpoints), a fixed set, so a
+# write costs the same however many runs the thread has had. A key that does not exist is left alone.
+# Safe to run twice.
 REFRESH = """
-local runs = KEYS[2]
-local ttl, run_prefix = ARGV[1], ARGV[2]
+local ttl = ARGV[1]
 for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
-for _, run_id in ipairs(redis.call('ZRANGE', runs, 0, -1)) do redis.call('EXPIRE', run_prefix .. run_id, ttl) end
 return 1
 """

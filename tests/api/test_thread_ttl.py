@@ -1,4 +1,4 @@
-"""SLUICE_THREAD_TTL on Redis: every key of a thread (record, run index, runs, checkpoints, audit)
+"""SLUICE_THREAD_TTL on Redis: every key of a thread (record, runs, checkpoints, audit)
 carries the TTL, each write refreshes it, a running run keeps its thread, and a thread left alone
 for the TTL is gone, from Redis and from the API."""
 
@@ -61,7 +61,7 @@ async def test_every_key_of_a_thread_carries_the_ttl_and_each_write_refreshes_it
         assert paused["__interrupt__"]
         [run] = await client.runs.list(thread_id)
         found = await ttls(redis, thread_id)
-        assert {keys.thread(thread_id), keys.runs(thread_id), keys.run(thread_id, run["run_id"]),
+        assert {keys.thread(thread_id), keys.run_records(thread_id),
                 f"sluice:{{{thread_id}}}:cp", f"sluice:{{{thread_id}}}:hist"} <= set(found)
         assert all(0 < ttl <= TTL_S * 1000 for ttl in found.values()), found
 

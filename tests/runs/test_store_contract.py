@@ -321,9 +321,41 @@ async def test_with_a_ttl_every_write_leaves_the_threads_runs_expiring_even_when
             assert await records.submit(ran, reject_if_busy=False, thread_changes=BUSY) == "queued"
             assert await records.turn(thread_id, ran.run_id)
             await records.release(thread_id, ran.run_id, final=replace(ran, status="success"))
-            names = [keys.thread(thread_id), keys.runs(thread_id), keys.run(thread_id, first.run_id),
-                     keys.run(thread_id, ran.run_id)]
+            names = [keys.thread(thread_id), keys.run_records(thread_id)]
             assert all([0 < await client.ttl(name) <= 600 for name in names]), names
+    finally:
+        await client.aclose()
+
+
+async def test_with_a_ttl_a_write_costs_the_same_commands_however_many_runs_the_thread_had(redis_url: str) -> None:
+    """The TTL refresh covers a fixed set of keys (the runs are one hash): a run on a thread with 50
+    past runs sends as many Redis commands (INFO commandstats, a script's own commands included) as
+    on a thread with one, and every past run still expires with the thread."""
+    client = aioredis.from_url(redis_url)
+
+    async def commands() -> int:
+        stats = await client.info("commandstats")
+        return sum(int(s["calls"]) for name, s in stats.items() if name != "cmdstat_info")
+
+    async def one_run(records: RedisRecords, thread_id: str) -> None:
+        ran = run(thread_id)
+        assert await records.submit(ran, reject_if_busy=False, thread_changes=BUSY) == "queued"
+        assert await records.turn(thread_id, ran.run_id)
+        await records.release(thread_id, ran.run_id, final=replace(ran, status="success"))
+
+    try:
+        records = RedisRecords(client, LEASE_MS, ttl=600)
+        sent = {}
+        for past in (1, 50):
+            thread_id = await thread(records)
+            for _ in range(past):
+                await one_run(records, thread_id)
+            before = await commands()
+            await one_run(records, thread_id)
+            sent[past] = await commands() - before
+            assert len(await records.list_runs(thread_id)) == past + 1
+            assert 0 < await client.ttl(keys.run_records(thread_id)) <= 600
+        assert sent[50] == sent[1], sent
     finally:
         await client.aclose()
 
