@@ -126,7 +126,10 @@ class GraphExecution:
         )
         if replaying and base is not None:
             self.opts.replay = Replay.of(base.id, base.parent_id, base.source, self.opts.replay)
-        if base is not None and (
+        # New input at a past checkpoint starts from it directly, as in LangGraph (its input checkpoint's
+        # parent); continuing one (None, a Command) first copies it as the head of a new branch.
+        new_input = not self.opts.nested and input is not None and not isinstance(input, Command)
+        if base is not None and not new_input and (
             (self.opts.checkpoint_id and base.id != self.chain.head_id)
             or ((travelling or replaying) and (base.id != self.chain.head_id or base.source not in ("update", "fork")))
         ):
@@ -164,7 +167,8 @@ class GraphExecution:
         return True, [("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns, include_done=False)))]
 
     async def _fork(self, base: Checkpoint) -> Checkpoint:
-        fork = self.chain.new(base, dict(base.values), list(base.tasks), dict(base.barriers), base.step, "fork",
+        # a step after the checkpoint it copies, as LangGraph numbers it (and the steps that follow)
+        fork = self.chain.new(base, dict(base.values), list(base.tasks), dict(base.barriers), base.step + 1, "fork",
                               base.last)
         await self.chain.save(fork)
         return fork

@@ -465,9 +465,33 @@ def time_travel(api: Api, t: Trace) -> None:
     history = list(g.get_state_history(c))
     before_b = next(s for s in history if s.next == ("node_b",))
     t.call("replay", lambda: g.invoke(None, before_b.config))
-    t.call("history", lambda: [(s.next, s.values, (s.metadata or {}).get("source")) for s in g.get_state_history(c)])
+    t.call("history", lambda: [(s.next, s.values, (s.metadata or {}).get("source"), (s.metadata or {}).get("step"))
+                               for s in g.get_state_history(c)])
     t.call("fork-update", lambda: g.update_state(before_b.config, {"items": ["forked"]}) and None)
     t.call("after-fork", lambda: g.invoke(None, c))
+    t.call("steps", lambda: [((s.metadata or {}).get("source"), (s.metadata or {}).get("step"))
+                             for s in g.get_state_history(c)])
+
+
+def time_travel_to_a_pause(api: Api, t: Trace) -> None:
+    """Replaying the checkpoint before a node that asks: the fork is a step after it, as are the
+    steps that follow the new answer; new input there is a step after it too, with no fork."""
+
+    def ask(state: dict[str, Any]) -> dict[str, Any]:
+        return {"items": [f"answer={api.interrupt('q')}"]}
+
+    g = (api.StateGraph(ListState).add_node("node_a", lambda s: {"items": ["a"]}).add_node("ask", ask)
+         .add_edge(api.START, "node_a").add_edge("node_a", "ask").compile(checkpointer=api.InMemorySaver()))
+    c = cfg()
+    g.invoke({"items": []}, c)
+    g.invoke(api.Command(resume="first"), c)
+    before_ask = next(s for s in g.get_state_history(c) if s.next == ("ask",))
+    t.call("replay", lambda: g.invoke(None, before_ask.config))
+    t.call("answer again", lambda: g.invoke(api.Command(resume="second"), c))
+    t.call("history", lambda: list(g.get_state_history(c)))
+    # new input there starts from it, no copy first: its input checkpoint is a step after it
+    t.call("new input", lambda: g.invoke({"items": ["new"]}, before_ask.config))
+    t.call("history after input", lambda: list(g.get_state_history(c)))
 
 
 def async_nodes(api: Api, t: Trace) -> None:
@@ -515,6 +539,7 @@ SCENARIOS = [
     errors,
     schemas,
     time_travel,
+    time_travel_to_a_pause,
     async_nodes,
 ]
 
