@@ -255,6 +255,19 @@ def decision_blocks(d: SlotDecision, at: float | None = None, schema: Mapping[st
     return out
 
 
+def unknown_pause_blocks(shown: list[Block], note: str) -> list[Block] | None:
+    """A posted pause's message (its blocks as Slack sent them back) without its buttons, its first
+    line no longer saying it waits, and `note` at the end; None when it has no buttons to remove."""
+    kept = [b for b in shown if isinstance(b, dict) and b.get("type") != "actions"]
+    if len(kept) == len(shown):
+        return None
+    first = kept[0] if kept else None
+    text = (first or {}).get("text") or {}
+    if first is not None and first.get("type") == "section" and str(text.get("text", "")).endswith(" is waiting for you"):
+        kept[0] = section(str(text["text"]).removesuffix(" is waiting for you") + " is no longer waiting")
+    return fit([*kept, context(note)], limits.MESSAGE_BLOCKS)
+
+
 def decided_blocks(
     pause: Pause, decided: Mapping[str, SlotDecision], at: float, headline: str | None = None, group: int = 0
 ) -> list[Block]:

@@ -44,6 +44,7 @@ OVERTAKEN = ("Your decision was not applied: this pause was answered elsewhere (
              "the same moment, and that answer went first. Nothing of yours was changed; the message shows what happened.")
 THREAD_GONE = "No longer pending: its thread (or its assistant) no longer exists."
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
+ORPHANED = "No longer pending: this pause is unknown here (its records expired or were lost), so nothing can be decided from this message."
 ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
 REFUSALS = {"unknown": UNKNOWN, "stale": GONE, "closed": DONE, "taken": DONE}
 Later = Callable[[], Awaitable[None]]  # what a click still has to do after its ack
@@ -104,13 +105,17 @@ class Decisions:
             await rest()
 
     async def accept(
-        self, user: str, channel: str, message_ts: str, ref: ButtonRef, decision: str, trigger_id: str
+        self, user: str, channel: str, message_ts: str, ref: ButtonRef, decision: str, trigger_id: str,
+        shown: list[dict[str, Any]] | None = None,
     ) -> Later | None:
         """What a click does before its ack: checks it and, when it needs no form, records the decision
         durably (one read of the store, then the recording). Returns the rest (a private reply, the
-        form, the message update and the resume), for after the ack."""
+        form, the message update and the resume), for after the ack. `shown`: the clicked message's
+        blocks, as Slack sent them."""
         look = await self.deps.store.look(ref.thread_id, ref.checkpoint_id, (channel, message_ts))
         pause = look.pause
+        if pause is None and shown:
+            return partial(self._unknown, channel, message_ts, user, ref.thread_id, shown)
         if pause is not None and look.at_message != (ref.thread_id, ref.checkpoint_id):
             # a button copied into another message (any channel) decides nothing: only the pause's own do
             return partial(self.deps.calls.ephemeral, channel, user, ELSEWHERE, ref.thread_id)
@@ -124,6 +129,15 @@ class Decisions:
         if modal:
             return partial(self._open_form, pause, ref, decision, channel, user, trigger_id)
         return await self.recorded(pause, ref.slot, SlotDecision(decision, None, user), channel)  # type: ignore[arg-type]
+
+    async def _unknown(self, channel: str, ts: str, user: str, thread_id: str, shown: list[dict[str, Any]]) -> None:
+        """A click on a pause nothing here knows any more (its records expired or were lost: Redis
+        restarted empty, a memory server restarted): said privately, and the message loses the
+        buttons that can never work, keeping what it asked."""
+        await self.deps.calls.ephemeral(channel, user, UNKNOWN, thread_id)
+        body = blocks.unknown_pause_blocks(shown, ORPHANED)
+        if body is not None:
+            await self.deps.calls.update(channel, ts, "No longer pending: this pause is unknown here", body, thread_id)
 
     async def _open_form(
         self, pause: Pause, ref: ButtonRef, decision: str, channel: str, user: str, trigger_id: str

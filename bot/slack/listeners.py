@@ -102,7 +102,9 @@ class Clicks:
             )
             return
         # acked once the decision is recorded (the answer goes when this returns): never lost after a 200
-        first = self.decisions.accept(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", ""))
+        shown = (body.get("message") or {}).get("blocks")
+        first = self.decisions.accept(user, channel, message_ts, ref, parsed[0], body.get("trigger_id", ""),
+                                      shown if isinstance(shown, list) else None)
         await _before_the_ack(deps, first, channel, user)
 
 

@@ -2,7 +2,8 @@
 
 A thread deleted over the API (`threads.delete`, `threads.prune`) takes its pauses with it; a
 stateless run (`POST /runs/wait`, on_completion "delete" by default) deletes its thread as it ends,
-as the LangGraph server does, so its pause can never be answered.
+as the LangGraph server does, so its pause can never be answered; and a pause whose records are
+gone unannounced (Redis lost them, a memory server restarted) closes on its first click.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import redis.asyncio as aioredis
 from langgraph_sdk import get_client
 
 from bot.playground.slack_user import LocalSlack
@@ -54,3 +56,29 @@ async def test_deleting_a_paused_thread_closes_its_slack_message(slack: LocalSla
         assert delivery.status == 200
         await until(lambda: slack.ephemerals(APPROVER), "the clicker is told")
         assert "Nothing was changed" in slack.ephemerals(APPROVER)[-1].text
+
+
+@pytest.mark.e2e  # starts a Sluice process
+async def test_a_click_on_a_pause_whose_records_are_lost_closes_its_message(slack: LocalSlack, redis_url: str) -> None:
+    with running_server(**serve_env(slack, redis_url)) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        thread_id = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
+        message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
+        redis = aioredis.from_url(redis_url)
+        try:  # everything of the thread is lost, as when Redis restarts without its data
+            lost = [key async for key in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*")]
+            assert lost and await redis.delete(*lost) == len(lost)
+        finally:
+            await redis.aclose()
+
+        delivery = await slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+        assert delivery.status == 200
+        await until(lambda: slack.ephemerals(APPROVER), "the clicker is told")
+        assert "Nothing was changed" in slack.ephemerals(APPROVER)[-1].text
+        closed = await until(lambda: not action_ids(slack.message(CHANNEL, message.ts)), "the buttons are gone")
+        assert closed
+        shown = slack.message(CHANNEL, message.ts)
+        assert "waiting for you" not in shown.blocks[0]["text"]["text"] and "waiting" not in shown.text, shown.blocks
+        assert "draft" in json.dumps(shown.blocks) and "unknown here" in json.dumps(shown.blocks)  # what it asked stays
