@@ -351,7 +351,13 @@ class RunManager:
                     if run_id not in await self.records.queued(thread_id):
                         break
                     await asyncio.sleep(POLL_S)
-        return await self.get_run(thread_id, run_id)
+        try:
+            return await self.get_run(thread_id, run_id)
+        except NotFound:
+            if action != "rollback":
+                raise
+            return run  # rolled back: its record is deleted, as asked
+
 
     # -- the Slack bot's port (bot.slack.ports.Runs) ---------------------------------------------
     async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from langgraph_sdk import get_client
+from langgraph_sdk.errors import NotFoundError
 from langgraph_sdk.schema import Command
 
 from tests.waiting import eventually, run_status_is
@@ -116,6 +117,23 @@ async def test_cancel_interrupts_a_running_run(client: Any) -> None:
     await client.runs.cancel(thread_id, run["run_id"], wait=True)
     assert (await client.runs.get(thread_id, run["run_id"]))["status"] == "interrupted"
     assert (await client.threads.get(thread_id))["status"] != "busy"
+
+
+async def test_cancel_with_rollback_deletes_the_run(client: Any) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(thread_id, "slow", input={})
+    await eventually(lambda: run_status_is(client, thread_id, run["run_id"], "running"), what="the run running")
+    await client.runs.cancel(thread_id, run["run_id"], wait=True, action="rollback")  # answered, not a 404
+    with pytest.raises(NotFoundError):
+        await client.runs.get(thread_id, run["run_id"])
+    assert (await client.threads.get(thread_id))["status"] != "busy"
+    # multitask_strategy "rollback": the run it replaces goes the same way
+    first = await client.runs.create(thread_id, "slow", input={})
+    await eventually(lambda: run_status_is(client, thread_id, first["run_id"], "running"), what="the run running")
+    second = await client.runs.wait(thread_id, "agent", input={"some_text": "t"}, multitask_strategy="rollback")
+    assert second["some_text"] == "t"
+    assert [r["run_id"] for r in await client.runs.list(thread_id)] != [] and first["run_id"] not in [
+        r["run_id"] for r in await client.runs.list(thread_id)]
 
 
 async def test_enqueue_runs_in_order(client: Any) -> None:
