@@ -160,7 +160,8 @@ class Executor:
         finally:
             if renew is not None:
                 renew.cancel()
-            run.updated_at = now_iso()
+            # One stamp for the run's end: its record, and the thread's state and update (`_release`).
+            run.updated_at = local.thread_changes.get("state_updated_at") or now_iso()
             run.result = to_wire(run.result)
             if event is None:
                 event = self._unran_event(run, assistant, local)
@@ -240,7 +241,7 @@ class Executor:
 
     async def _release(self, run: RunRecord, local: LocalRun) -> None:
         """Stores the run's end and hands the thread on; retried briefly through a Redis hiccup."""
-        changes = {**local.thread_changes, "updated_at": now_iso()} if local.thread_changes else None
+        changes = {**local.thread_changes, "updated_at": run.updated_at} if local.thread_changes else None
         idle_status = "idle" if changes else await self.resting_status(run.thread_id)
         for pause_s in (*RELEASE_RETRIES_S, None):
             try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -21,6 +20,7 @@ from bot.audit import AuditLog, MemoryAuditLog
 from bot.registry import Assistant, Registry
 from bot.runs.errors import AnswerRefused, Conflict, Invalid, NotFound, PauseGone
 from bot.runs.execution import POLL_S, Executor, Listener
+from bot.runs.ids import new_id
 from bot.runs.records import RunFailure, RunRecord, ThreadRecord, evolve, now_iso
 from bot.runs.recovery import RECOVER_EVERY_S, Recovery
 from bot.runs.requests import MULTITASK_STRATEGIES, RunRequest
@@ -105,7 +105,7 @@ class RunManager:
         self, thread_id: str | None = None, metadata: dict[str, Any] | None = None, if_exists: str = "raise"
     ) -> ThreadRecord:
         now = now_iso()  # one stamp: created, updated and state-updated as one
-        record = ThreadRecord(thread_id=thread_id or str(uuid.uuid4()), metadata=dict(metadata or {}), created_at=now,
+        record = ThreadRecord(thread_id=thread_id or new_id(), metadata=dict(metadata or {}), created_at=now,
                               updated_at=now, state_updated_at=now)
         if await self.records.create_thread(record):
             return record
@@ -210,7 +210,7 @@ class RunManager:
             await self.create_thread(thread_id, if_exists="do_nothing")
         now = now_iso()  # one stamp for the run's creation and the thread it makes busy
         run = RunRecord(
-            run_id=run_id or str(uuid.uuid4()),
+            run_id=run_id or new_id(),
             thread_id=thread_id,
             assistant_id=assistant.assistant_id,
             created_at=now,

@@ -16,8 +16,23 @@ from typing import Any
 
 from engine import Interrupt, Send
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
 
 def to_wire(value: Any) -> Any:
+    """`value` as plain JSON values. JSON's own types (exactly those types: most of any state) are
+    walked here without a call per leaf; anything else, subclasses included, by `_to_wire`."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _LEAVES else to_wire(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _LEAVES else to_wire(v) for v in value]
+    return _to_wire(value)
+
+
+def _to_wire(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, Interrupt):
