@@ -351,6 +351,8 @@ class RunManager:
                     if run_id not in await self.records.queued(thread_id):
                         break
                     await asyncio.sleep(POLL_S)
+            if action == "rollback":  # its owner knows only that it was cancelled: the record goes here
+                await self.records.delete_run(thread_id, run_id)
         try:
             return await self.get_run(thread_id, run_id)
         except NotFound:

@@ -91,6 +91,23 @@ async def test_cancel_from_the_other_process_stops_the_run(two_servers: tuple[st
     assert (await b.runs.wait(thread_id, "slow", input={}))["log"] == ["slow"]
 
 
+async def test_a_rollback_from_the_other_process_deletes_the_run(two_servers: tuple[str, str]) -> None:
+    """As in one process (README: rollback deletes the cancelled run's record, keeps its checkpoints)."""
+    a, b = (get_client(url=u) for u in two_servers)
+    thread_id = (await a.threads.create())["thread_id"]
+    run = await a.runs.create(thread_id, "very_slow", input={})
+    await eventually(lambda: run_status_is(b, thread_id, run["run_id"], "running"), what="the run running elsewhere")
+    await b.runs.cancel(thread_id, run["run_id"], wait=True, action="rollback")
+    for client in (a, b):
+        assert run["run_id"] not in [r["run_id"] for r in await client.runs.list(thread_id)]
+    assert (await a.threads.get(thread_id))["status"] != "busy"
+    # multitask_strategy "rollback" sent to the other process: the run it replaced is gone too
+    first = await a.runs.create(thread_id, "very_slow", input={})
+    await eventually(lambda: run_status_is(b, thread_id, first["run_id"], "running"), what="the run running elsewhere")
+    assert (await b.runs.wait(thread_id, "slow", input={}, multitask_strategy="rollback"))["log"]
+    assert first["run_id"] not in [r["run_id"] for r in await a.runs.list(thread_id)]
+
+
 async def test_a_stateless_run_is_joined_and_read_on_the_other_process_after_it_ended(
     two_servers: tuple[str, str], redis_server: str
 ) -> None:
