@@ -38,19 +38,19 @@ def approver_problem(raw: str | Iterable[str] | None) -> str | None:
     return f"{shown} {what}, nor `*` for anyone; {HOW_TO_FIND}"
 
 
-# Channel ids: C (public and most private channels), G (older private channels), D (direct messages).
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
-CHANNEL_HOW_TO = "use the channel's id (C…): the channel's name → About → the id at the bottom"
+# A channel is named by its id (C… public and most private channels, G… older private ones, D… direct
+# messages) or by its name (`#general` or `general`: Slack answers a post with the id, which the
+# pause keeps, since clicks and chat.update know a channel by id only).
+CHANNEL = re.compile(r"^(?:[CGD][A-Z0-9]+|#?[^\s#,<>@]{1,80})$")
+CHANNEL_HOW_TO = "use the channel's id (C…: the channel's name → About → the id at the bottom) or its name"
 
 
 def channel_problem(value: object) -> str | None:
-    """Why `value` is not a channel id, or None. Slack's chat.postMessage takes a channel's name too,
-    but every click on the message then comes back with the id, and chat.update wants the id: names
-    would post messages whose buttons never work."""
-    if isinstance(value, str) and CHANNEL_ID.match(value):
+    """Why `value` names no Slack channel (blank, spaces, a mention's markup), or None."""
+    if isinstance(value, str) and CHANNEL.match(value):
         return None
     shown = repr(value[:40]) if isinstance(value, str) else type(value).__name__
-    return f"{shown} is not a Slack channel id; {CHANNEL_HOW_TO}"
+    return f"{shown} is not a Slack channel id or name; {CHANNEL_HOW_TO}"
 
 
 def bot_token_problem(token: str) -> str | None:

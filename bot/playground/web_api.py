@@ -188,13 +188,17 @@ class SlackWebApi(Workspace):
             "is_enterprise_install": False,
         }
 
-    def _channel(self, args: Mapping[str, Any]) -> str:
+    def _channel(self, args: Mapping[str, Any], *, by_name: bool = False) -> str:
+        """The channel's id. chat.postMessage also finds a channel by its name (`#general` or
+        `general`) and answers with the id; the other methods know a channel by id only."""
         channel = str(args.get("channel") or "")
-        if not channel:
-            raise _ApiError("channel_not_found")
-        if channel not in self.channels:
-            raise _ApiError("channel_not_found")
-        return channel
+        if channel in self.channels:
+            return channel
+        if by_name:
+            for channel_id, name in self.channels.items():
+                if channel.removeprefix("#") == name:
+                    return channel_id
+        raise _ApiError("channel_not_found")
 
     @staticmethod
     def _blocks(args: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -221,7 +225,7 @@ class SlackWebApi(Workspace):
         return text, blocks or []
 
     async def _post_message(self, args: dict[str, Any], url: str) -> dict[str, Any]:
-        channel = self._channel(args)
+        channel = self._channel(args, by_name=True)
         text, blocks = self._content(args)
         thread_ts = args.get("thread_ts") or None
         if thread_ts and not any(m.ts == thread_ts and m.channel == channel for m in self.messages):

@@ -143,17 +143,20 @@ class Notifier:
         assert pause.placement is not None
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         posted_ts: list[str] = []
+        channel = pause.placement.channel  # the id Slack answers with, once it has (a name may be configured)
         bodies = [blocks.pause_blocks(pause, decided, group=g) for g in range(len(pause.groups))]
         for group, page in pause.units():  # one message per group, or more for a long one (`Pause.pages`)
             body = kit.page(bodies[group], page)
-            ts = await self.deps.calls.post(pause.placement, blocks.pause_text(pause), body, pause.thread_id)
-            if ts is None:
+            at = await self.deps.calls.publish(replace(pause.placement, channel=channel), blocks.pause_text(pause),
+                                               body, pause.thread_id)
+            if at is None:
                 return pause  # stays pending and indexed: `/sluice pending` posts it again
-            posted_ts.append(ts)
+            channel = at.channel
+            posted_ts.append(at.ts)
         if not posted_ts:
             return pause
-        posted = pause.posted(pause.placement, posted_ts[0], tuple(posted_ts[1:]))
-        await self.deps.store.set_posted(posted)
+        posted = pause.posted(replace(pause.placement, channel=channel), posted_ts[0], tuple(posted_ts[1:]))
+        await self.deps.store.set_posted(posted, opened_in=pause.placement.channel)
         return posted
 
     async def _ended(self, event: RunEvent) -> None:

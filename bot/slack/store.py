@@ -53,8 +53,10 @@ class PauseStore(Protocol):
 
     async def current(self, thread_id: str) -> str | None: ...
 
-    async def set_posted(self, pause: Pause) -> None:
-        """Saves where the pause's message is (channel, ts) and indexes it by message."""
+    async def set_posted(self, pause: Pause, opened_in: str | None = None) -> None:
+        """Saves where the pause's message is (channel, ts) and indexes it by message. `opened_in`: the
+        channel it was opened (and listed as pending) under, when Slack answered the post with another
+        name for it (the id of a channel named `#general`): it is then listed under that one."""
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None: ...
 
@@ -139,8 +141,8 @@ class MemoryPauseStore:
     async def current(self, thread_id: str) -> str | None:
         return self._current.get(thread_id)
 
-    async def set_posted(self, pause: Pause) -> None:
-        key = (pause.thread_id, pause.checkpoint_id)
+    async def set_posted(self, pause: Pause, opened_in: str | None = None) -> None:
+        key = (pause.thread_id, pause.checkpoint_id)  # listed by its placement: nothing to move
         self._pauses[key] = pause
         for channel, ts in _indexed(pause):
             self._messages[(channel, ts)] = key
@@ -345,11 +347,18 @@ class RedisPauseStore:
     async def current(self, thread_id: str) -> str | None:
         return _text(await self._steps.one("GET", keys.slack_current(thread_id)))
 
-    async def set_posted(self, pause: Pause) -> None:
+    async def set_posted(self, pause: Pause, opened_in: str | None = None) -> None:
         member = f"{pause.thread_id} {pause.checkpoint_id}"
+        moved: list[tuple[Any, ...]] = []
+        if pause.placement and opened_in and opened_in != pause.placement.channel:
+            channel = pause.placement.channel
+            moved = [("ZREM", keys.slack_pending(opened_in), member),
+                     ("ZADD", keys.slack_pending(channel), pause.created_at, member),
+                     ("SADD", keys.SLACK_CHANNELS, channel)]
         await self._steps.run(
             ("HSET", keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json()),
             *(("SET", keys.slack_message(channel, ts), member, "EX", TTL_S) for channel, ts in _indexed(pause)),
+            *moved,
         )
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:

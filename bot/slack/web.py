@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 import urllib.parse
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
@@ -37,6 +37,13 @@ log = logging.getLogger("sluice.slack")
 RATE_LIMITED_RETRIES = 3  # as AsyncRateLimitErrorRetryHandler(max_retry_count=3) in `tune`
 DROPPED_RETRIES = 2  # as AsyncConnectionErrorRetryHandler(max_retry_count=2)
 BACKOFF_S = 0.5  # slack_sdk's default: 0.5 s, then 1 s
+
+
+class Posted(NamedTuple):
+    """A message Slack took: its channel's id (whatever name it was posted to) and its ts."""
+
+    channel: str
+    ts: str
 
 
 class WebApiError(Exception):
@@ -136,6 +143,14 @@ class SlackCalls:
 
     async def post(self, placement: Placement, text: str, blocks: list[dict[str, Any]], thread_id: str) -> str | None:
         """Posts a message; returns its ts, or None (logged) when Slack refused or was unreachable."""
+        posted = await self.publish(placement, text, blocks, thread_id)
+        return posted.ts if posted is not None else None
+
+    async def publish(
+        self, placement: Placement, text: str, blocks: list[dict[str, Any]], thread_id: str
+    ) -> Posted | None:
+        """Posts a message; returns where it is: the channel's id as Slack answers it (a channel may be
+        named `#general`, but clicks and chat.update know it by id only) and the message's ts."""
         try:
             response = await self._api("chat.postMessage", {
                 "channel": placement.channel,
@@ -147,7 +162,7 @@ class SlackCalls:
         except WebApiError as exc:
             log.error("chat.postMessage to %s for thread %s failed: %s", placement.channel, thread_id, _why(exc))
             return None
-        return str(response["ts"])
+        return Posted(str(response.get("channel") or placement.channel), str(response["ts"]))
 
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]], thread_id: str) -> bool:
         try:

@@ -135,16 +135,16 @@ async def test_command_goto_an_unknown_node_is_ignored_as_langgraph_does(server:
 @pytest.mark.parametrize(
     ("body", "named"),
     [
-        ({"config": {"configurable": {"slack_channel": "#general"}}}, "config.configurable.slack_channel"),
-        ({"config": {"configurable": {"sluice": {"slack_channel": "general"}}}}, "slack_channel"),
-        ({"metadata": {"slack_channel": "#general"}}, "metadata.slack_channel"),
+        ({"config": {"configurable": {"slack_channel": "two words"}}}, "config.configurable.slack_channel"),
+        ({"config": {"configurable": {"sluice": {"slack_channel": "<#C0123|general>"}}}}, "slack_channel"),
+        ({"metadata": {"slack_channel": "@ana"}}, "metadata.slack_channel"),
     ],
 )
-async def test_a_slack_channel_name_instead_of_its_id_is_a_422(server: str, body: dict[str, Any], named: str) -> None:
-    """Slack posts to a channel name but answers clicks with the channel's id: the pause's message
-    would be posted and every click on it refused, so the run is refused before it starts."""
+async def test_a_slack_channel_that_names_no_channel_is_a_422(server: str, body: dict[str, Any], named: str) -> None:
+    """A channel is an id or a name; text that can be neither (spaces, a mention's markup) would post
+    nowhere, so the run is refused before it starts, naming the field."""
     thread_id = (await get_client(url=server, api_key=KEY).threads.create())["thread_id"]
     run = {"assistant_id": "agent", "input": {"some_text": "draft"}, **body}
     status, answer = call(server, "POST", f"/threads/{thread_id}/runs/wait", json.dumps(run).encode())
-    assert status == 422 and named in answer["detail"] and "id" in answer["detail"], (status, answer)
+    assert status == 422 and named in answer["detail"] and "name" in answer["detail"], (status, answer)
     assert (await get_client(url=server, api_key=KEY).runs.list(thread_id)) == []  # nothing ran

@@ -71,18 +71,17 @@ def test_unknown_key_in_the_sluice_section_is_named(tmp_path: Path) -> None:
     assert "notify_on_finish" in done.stderr  # the known keys are listed: the typo is easy to spot
 
 
-def test_a_channel_name_instead_of_its_id_is_refused() -> None:
-    """Slack's chat.postMessage takes a name (#general), but clicks come back with the channel's id and
-    chat.update wants the id: the messages would be posted, then every click refused as not theirs."""
-    done = _serve(SLUICE_SLACK_CHANNEL="#general")
+def test_a_channel_that_is_neither_id_nor_name_is_refused() -> None:
+    """A channel is an id (C…) or a name (`#general`); a mention's markup cannot be either."""
+    done = _serve(SLUICE_SLACK_CHANNEL="<#C0123|general>")
     assert done.returncode == 2, done.stderr
-    assert "SLUICE_SLACK_CHANNEL" in done.stderr and "'#general'" in done.stderr and "About" in done.stderr
+    assert "SLUICE_SLACK_CHANNEL" in done.stderr and "'<#C0123|general>'" in done.stderr and "About" in done.stderr
 
 
 def test_sluice_section_values_are_validated(tmp_path: Path) -> None:
     cases = [
-        ({"slack_channel": "#deploys"}, "'#deploys'"),
-        ({"escalate_to": {"slack_channel": "oncall"}}, "'oncall'"),
+        ({"slack_channel": "deploys team"}, "'deploys team'"),
+        ({"escalate_to": {"slack_channel": "@oncall"}}, "'@oncall'"),
         ({"approvers": ["alice"]}, "'alice'"),
         ({"notify_on_finish": "sometimes"}, "notify_on_finish"),
         ({"required_approvals": 0}, "required_approvals"),

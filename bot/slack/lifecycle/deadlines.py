@@ -249,20 +249,22 @@ class Deadlines:
         moved = replace(pause, deadline_at=deadline)
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         posted: list[str] = []  # every message of the pause (each group, each page) again, in its order
+        escalated_in = target.slack_channel  # then the id Slack answers with (the settings may name the channel)
         bodies = [blocks.pause_blocks(moved, decided, notes=[intro], group=g) for g in range(len(pause.groups))]
         for g, k in pause.units():
             body = page_of(bodies[g], k)
-            at = await self.deps.calls.post(Placement(target.slack_channel), blocks.pause_text(pause), body,
-                                            pause.thread_id)
-            if at is None:
+            sent = await self.deps.calls.publish(Placement(escalated_in), blocks.pause_text(pause), body,
+                                                 pause.thread_id)
+            if sent is None:
                 break
-            posted.append(at)
+            escalated_in = sent.channel
+            posted.append(sent.ts)
         if len(posted) < len(pause.units()):
             log.warning("escalating thread %s to %s failed; it expires instead", pause.thread_id, target.slack_channel)
             await self._expire(pause, waited_s, "escalate")
             return
         ts = posted[0]
-        escalated = replace(moved, escalated=Placement(target.slack_channel, ts), escalated_more=tuple(posted[1:]))
+        escalated = replace(moved, escalated=Placement(escalated_in, ts), escalated_more=tuple(posted[1:]))
         await self.deps.store.set_posted(escalated)
         await self._audit(pause, "escalate", detail=f"to {target.slack_channel} after {policy.waited(waited_s)}")
         await self.cancel(pause)
@@ -274,7 +276,7 @@ class Deadlines:
         mentions = " ".join(_mention(i) for i in target.approvers)
         if mentions:
             call = f"{mentions}: this needs your decision."
-            await self.deps.calls.post(Placement(target.slack_channel, ts), call, [blocks.section(call)], pause.thread_id)
+            await self.deps.calls.post(Placement(escalated_in, ts), call, [blocks.section(call)], pause.thread_id)
 
     async def _show(self, pause: Pause, group: int, body: list[dict[str, Any]], what: str) -> None:
         latest = await self.deps.store.get(pause.thread_id, pause.checkpoint_id) or pause
