@@ -20,6 +20,7 @@ import inspect
 import math
 from typing import Any
 
+from redis._parsers.hiredis import NOT_ENOUGH_DATA, _AsyncHiredisParser
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
@@ -125,6 +126,8 @@ class Batcher:
         if self._watchdog is None:
             self._watchdog = loop.call_later(limit / 4, self._check, limit / 4)
         try:
+            if type(conn._parser) is _AsyncHiredisParser:
+                return await self._hiredis_replies(conn._parser, commands)
             return [await self._reply(conn, command[0], watched=True) for command in commands]
         except asyncio.CancelledError:
             if task in self._expired and task.uncancel() == 0:  # the watchdog's, not the caller's
@@ -148,6 +151,38 @@ class Batcher:
             return reply
         reply = callback(reply)
         return await reply if inspect.isawaitable(reply) else reply
+
+    async def _hiredis_replies(self, parser: Any, commands: tuple[Command, ...]) -> list[Any]:
+        """The replies read straight from redis-py's hiredis reader, as `_reply` gives them (and as
+        redis-py's read_response does: a RESP3 push message between them goes to its handler, an error
+        that means the connection is lost raises), without the three coroutine layers and the error
+        text redis-py builds per reply: about 130K instructions less per seed cycle. A socket that
+        fails raises here; `_exchange` then drops the connection, as redis-py would. Bounded by the
+        watchdog, as `_reply`."""
+        if not parser._connected:
+            raise ConnectionError("Connection closed by server.")
+        reader, callbacks, out = parser._reader, self.client.response_callbacks, []
+        push = getattr(parser, "_hiredis_PushNotificationType", None)  # hiredis >= 3.2
+        for command in commands:
+            reply = reader.gets()
+            while reply is NOT_ENOUGH_DATA or (push is not None and isinstance(reply, push)):
+                if reply is NOT_ENOUGH_DATA:
+                    await parser.read_from_socket()
+                else:  # a RESP3 push message between replies: its handler, then the reply
+                    await parser.handle_push_response(reply)
+                reply = reader.gets()
+            if isinstance(reply, ConnectionError):
+                raise reply
+            if isinstance(reply, list) and reply and isinstance(reply[0], ConnectionError):
+                raise reply[0]
+            if not isinstance(reply, ResponseError):
+                callback = callbacks.get(command[0])
+                if callback is not None:
+                    reply = callback(reply)
+                    if inspect.isawaitable(reply):
+                        reply = await reply
+            out.append(reply)
+        return out
 
     def _check(self, period: float) -> None:
         """The watchdog: cancels the exchanges past their deadline; stays armed while any is awaited."""

@@ -47,6 +47,28 @@ async def test_a_failed_command_is_its_own_steps_reply(client: Any) -> None:
     assert isinstance(alone, ResponseError)
 
 
+async def test_replies_read_past_a_resp3_push_message_and_keep_their_types(redis_url: str) -> None:
+    """On its own connections (a deadline set: the replies are read straight from the hiredis reader),
+    a RESP3 push message that Redis sends between replies (a client-side caching invalidation here) goes
+    to redis-py's push handling and is never taken for a reply; replies get their response callbacks
+    and a command's error stays a reply, as on redis-py's own path."""
+    client = aioredis.from_url(redis_url, protocol=3, socket_timeout=5)
+    other = aioredis.from_url(redis_url)
+    try:
+        batcher = Batcher(client)
+        tracking = await batcher.run(("CLIENT", "TRACKING", "ON"), ("SET", "push:k", "1"), ("GET", "push:k"))
+        assert tracking[1:] == [True, b"1"]
+        await other.set("push:k", "2")  # Redis queues an invalidation push on the batcher's connection
+        replies = await batcher.run(("GET", "push:k"), ("INCR", "push:k"), ("HSET", "push:h", "f", "v"),
+                                    ("HGETALL", "push:h"), ("LPUSH", "push:k", "x"))
+        assert replies[:4] == [b"2", 3, 1, {b"f": b"v"}]
+        assert isinstance(replies[4], ResponseError)  # WRONGTYPE: the command's own error, as a reply
+        assert await batcher.run(("GET", "push:k")) == [b"3"]
+    finally:
+        await client.aclose()
+        await other.aclose()
+
+
 async def test_a_lost_connection_fails_every_step_that_waited_on_it() -> None:
     nowhere = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     try:
