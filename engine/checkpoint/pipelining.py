@@ -27,29 +27,44 @@ from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 Command = tuple[Any, ...]
 
 
+# RESP's length lines for the usual sizes, made once: most of a command's arguments are short.
+_COUNTS = [b"*%d\r\n" % n for n in range(64)]
+_SIZES = [b"$%d\r\n" % n for n in range(1024)]
+
+
 def pack(conn: Any, commands: tuple[Command, ...]) -> bytes:
-    """The commands in RESP, as redis-py's `conn.pack_commands` writes them, in a third of its time for
-    the arguments sent here (bytes, str, int): it checks each argument's type once and joins the
-    message in one go. Anything else (a float, a memoryview, a command name of two words) is left to
-    redis-py's encoder and packer, so the bytes on the wire are the same."""
+    """The commands in RESP, as redis-py's `conn.pack_commands` writes them, in about a fifth of its
+    time for the arguments sent here (bytes, str, int): it looks at each argument's type once, takes
+    its length line ready-made, and copies each argument once, into the joined message. Anything else
+    (a float, a memoryview, a command name of two words) is left to redis-py's encoder and packer, so
+    the bytes on the wire are the same."""
     out: list[bytes] = []
+    append = out.append
     encoding, errors = conn.encoder.encoding, conn.encoder.encoding_errors
     for command in commands:
         name = command[0]
         if not isinstance(name, str) or " " in name:
             out += conn.pack_command(*command)
             continue
-        out.append(b"*%d\r\n" % len(command))
+        count = len(command)
+        append(_COUNTS[count] if count < 64 else b"*%d\r\n" % count)
         for arg in command:
-            if isinstance(arg, bytes):
-                pass
-            elif isinstance(arg, str):
+            kind = type(arg)
+            if kind is str:
                 arg = arg.encode(encoding, errors)
-            elif type(arg) is int:  # not a bool, which redis-py refuses
-                arg = b"%d" % arg
-            else:
-                arg = conn.encoder.encode(arg)
-            out.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+            elif kind is not bytes:
+                if isinstance(arg, bytes):
+                    pass
+                elif isinstance(arg, str):
+                    arg = arg.encode(encoding, errors)
+                elif kind is int:  # not a bool, which redis-py refuses
+                    arg = b"%d" % arg
+                else:
+                    arg = conn.encoder.encode(arg)
+            size = len(arg)
+            append(_SIZES[size] if size < 1024 else b"$%d\r\n" % size)
+            append(arg)
+            append(b"\r\n")
     return b"".join(out)
 
 
