@@ -139,6 +139,12 @@ class Commands:
             return None
         if self.decisions is not None and not await self.decisions.may_decide(pause, user):
             return None  # listed for those who may decide it
+        if await self.deps.runs.head(thread_id) is None:
+            # the thread expired (SLUICE_THREAD_TTL) or went unannounced; its pause's keys outlive it
+            await self.deps.store.close(pause, "gone")
+            if self.decisions is not None:
+                self.deps.spawn(self.decisions.show_gone(pause))
+            return None
         channel = pause.placement.channel
         if pause.ts is None and repost:  # Slack refused it when it paused: post it now (the one re-post left)
             pause = await self.notifier.post(pause)

@@ -82,3 +82,26 @@ async def test_a_click_on_a_pause_whose_records_are_lost_closes_its_message(slac
         shown = slack.message(CHANNEL, message.ts)
         assert "waiting for you" not in shown.blocks[0]["text"]["text"] and "waiting" not in shown.text, shown.blocks
         assert "draft" in json.dumps(shown.blocks) and "unknown here" in json.dumps(shown.blocks)  # what it asked stays
+
+
+@pytest.mark.e2e  # starts a Sluice process
+async def test_a_pause_whose_thread_expired_is_no_longer_listed_and_closes(slack: LocalSlack, redis_url: str) -> None:
+    """SLUICE_THREAD_TTL expires a thread's records; its Slack pause outlives them (its own keys)."""
+    with running_server(**serve_env(slack, redis_url, SLUICE_THREAD_TTL="600")) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        thread_id = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
+        message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
+        redis = aioredis.from_url(redis_url)
+        try:  # what the TTL takes: everything of the thread but its Slack pause
+            expired = [k async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*") if b":slack:" not in k]
+            assert expired and await redis.delete(*expired) == len(expired)
+        finally:
+            await redis.aclose()
+
+        await slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")
+        await until(lambda: slack.ephemerals(APPROVER), "the answer")
+        assert "Nothing" in slack.ephemerals(APPROVER)[-1].text, slack.ephemerals(APPROVER)[-1].text
+        await until(lambda: not action_ids(slack.message(CHANNEL, message.ts)), "the buttons are gone")
+        assert "no longer exists" in slack.message(CHANNEL, message.ts).blocks[0]["text"]["text"]
