@@ -255,6 +255,15 @@ def decision_blocks(d: SlotDecision, at: float | None = None, schema: Mapping[st
     return out
 
 
+THREAD_GONE = "No longer pending: its thread (or its assistant) no longer exists."
+
+
+def gone_blocks(pause: Pause, decided: Mapping[str, SlotDecision] | None = None, group: int = 0) -> list[Block]:
+    """A group's message once its thread is gone (deleted, expired): no buttons, saying so."""
+    headline = f"*{escape(pause.assistant_id)}*: its thread no longer exists"
+    return pause_blocks(pause, decided or {}, closed=THREAD_GONE, group=group, headline=headline)
+
+
 def unknown_pause_blocks(shown: list[Block], note: str) -> list[Block] | None:
     """A posted pause's message (its blocks as Slack sent them back) without its buttons, its first
     line no longer saying it waits, and `note` at the end; None when it has no buttons to remove."""

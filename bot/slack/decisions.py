@@ -42,7 +42,7 @@ GONE = "This pause is no longer pending: the thread has moved on. Nothing was ch
 DONE = "This pause was already decided. Nothing was changed."
 OVERTAKEN = ("Your decision was not applied: this pause was answered elsewhere (over the API, or by another run) at "
              "the same moment, and that answer went first. Nothing of yours was changed; the message shows what happened.")
-THREAD_GONE = "No longer pending: its thread (or its assistant) no longer exists."
+THREAD_GONE = blocks.THREAD_GONE
 UNKNOWN = "This pause is unknown here (it may have expired). Nothing was changed."
 ORPHANED = "No longer pending: this pause is unknown here (its records expired or were lost), so nothing can be decided from this message."
 ELSEWHERE = "This button does not belong to this message's pause. Nothing was changed."
@@ -424,9 +424,8 @@ class Decisions:
     ) -> None:
         """Its messages say the thread is gone, without buttons (no decision can be applied any more);
         `latest`: the pause as read last (else it is read here, for messages posted again since)."""
-        headline = f"*{blocks.escape(pause.assistant_id)}*: its thread no longer exists"
         for g in range(len(pause.groups)):
-            body = blocks.pause_blocks(pause, decided or {}, closed=THREAD_GONE, group=g, headline=headline)
+            body = blocks.gone_blocks(pause, decided, group=g)
             await self._show(pause, g, body, blocks.decided_text(pause, "gone"), latest=latest)
 
     async def _show(

@@ -105,3 +105,27 @@ async def test_a_pause_whose_thread_expired_is_no_longer_listed_and_closes(slack
         assert "Nothing" in slack.ephemerals(APPROVER)[-1].text, slack.ephemerals(APPROVER)[-1].text
         await until(lambda: not action_ids(slack.message(CHANNEL, message.ts)), "the buttons are gone")
         assert "no longer exists" in slack.message(CHANNEL, message.ts).blocks[0]["text"]["text"]
+
+
+@pytest.mark.e2e  # starts a Sluice process
+async def test_a_deadline_on_a_pause_whose_thread_expired_says_so(slack: LocalSlack, redis_url: str) -> None:
+    """The deadline finds the thread gone: its message says so, not that the deadline approved and the
+    graph goes on, and nothing of the thread is written again (no audit entry for a thread that is gone)."""
+    with running_server(**serve_env(slack, redis_url, SLUICE_THREAD_TTL="600")) as url:
+        slack.events_url = url + "/slack/events"
+        client = get_client(url=url)
+        thread_id = (await client.threads.create())["thread_id"]
+        sluice = {"deadline_seconds": 1, "on_timeout": "approve"}
+        await client.runs.wait(thread_id, "agent", input={"some_text": "draft"}, config={"configurable": {"sluice": sluice}})
+        message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
+        redis = aioredis.from_url(redis_url)
+        try:  # what the TTL takes: everything of the thread but its Slack pause
+            expired = [k async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*") if b":slack:" not in k]
+            assert expired and await redis.delete(*expired) == len(expired)
+            await until(lambda: not action_ids(slack.message(CHANNEL, message.ts)), "the deadline passes")
+            shown = json.dumps(slack.message(CHANNEL, message.ts).blocks)
+            assert "no longer exists" in shown and "goes on" not in shown and "Approved" not in shown, shown
+            left = [k async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*") if b":slack:" not in k]
+            assert left == []
+        finally:
+            await redis.aclose()

@@ -94,6 +94,15 @@ class Deadlines:
         if pause is None or not await self._pending(pause):
             await self.deps.timers.done(timer)  # decided, expired or moved on meanwhile
             return
+        if await self.deps.runs.head(pause.thread_id) is None:
+            # its thread is gone (SLUICE_THREAD_TTL expired it; its pause's keys outlive it): nothing to
+            # remind of or decide, and nothing of the thread is written again
+            await self.deps.store.close(pause, "gone")
+            await self.deps.timers.done(timer)
+            decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
+            for g in range(len(pause.groups)):
+                await self._show(pause, g, blocks.gone_blocks(pause, decided, group=g), "gone")
+            return
         if timer.kind == "remind":
             await self._remind(pause, timer)
         else:
