@@ -160,9 +160,14 @@ async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
                 break
             sent_error = sent_error or item[0] == "error"
             await send(*item)
-        ended = await manager.join(run.thread_id, run.run_id)
-        if ended.error is not None and not sent_error:  # ended outside the graph: refused, cancelled, storage down
-            await send("error", ended.error.to_json())
+        try:
+            ended = await manager.join(run.thread_id, run.run_id)
+        except Exception as exc:  # e.g. its thread was deleted meanwhile: the headers went, so an event says it
+            if not sent_error:
+                await send("error", {"error": type(exc).__name__, "message": str(exc)})
+        else:
+            if ended.error is not None and not sent_error:  # ended outside the graph: refused, cancelled, storage down
+                await send("error", ended.error.to_json())
     await response.write_eof()
     return response
 

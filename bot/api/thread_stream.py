@@ -53,7 +53,12 @@ async def _follow_run(manager: RunManager, out: _Stream, run: RunRecord, queue: 
             break
         sent_error = sent_error or item[0] == "error"
         await out.send(*item)
-    ended = await manager.join(run.thread_id, run.run_id)
+    try:
+        ended = await manager.join(run.thread_id, run.run_id)
+    except Exception as exc:  # e.g. the thread was deleted meanwhile: the headers went, so an event says it
+        if not sent_error:
+            await out.send("error", {"error": type(exc).__name__, "message": str(exc)})
+        return
     if ended.error is not None and not sent_error:
         await out.send("error", ended.error.to_json())
     elif queue is None:  # ended already, or runs in another process: its outcome

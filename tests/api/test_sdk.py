@@ -136,6 +136,44 @@ async def test_cancel_with_rollback_deletes_the_run(client: Any) -> None:
         r["run_id"] for r in await client.runs.list(thread_id)]
 
 
+async def test_a_stream_whose_thread_is_deleted_ends_with_an_error_event(client: Any) -> None:
+    """The stream's headers went long before: its end is an `error` event, never a second HTTP
+    response written into the stream (which httpx reads as a broken chunk)."""
+    thread_id = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(thread_id, "very_slow", input={})
+    await eventually(lambda: run_status_is(client, thread_id, run["run_id"], "running"), what="the run running")
+    parts: list[Any] = []
+
+    async def follow() -> None:
+        async for part in client.runs.join_stream(thread_id, run["run_id"]):
+            parts.append(part)
+
+    async def started() -> bool:
+        return bool(parts)
+
+    following = asyncio.ensure_future(follow())
+    await eventually(started, what="the stream started")
+    await client.threads.delete(thread_id)
+    await asyncio.wait_for(following, 30)
+    assert [p.event for p in parts] == ["metadata", "error"], parts
+
+    # the same for a thread's stream (threads.join_stream) following a run
+    thread_id = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(thread_id, "very_slow", input={})
+    await eventually(lambda: run_status_is(client, thread_id, run["run_id"], "running"), what="the run running")
+    parts.clear()
+
+    async def follow_thread() -> None:
+        async for part in await client.threads.join_stream(thread_id):
+            parts.append(part)
+
+    following = asyncio.ensure_future(follow_thread())
+    await eventually(started, what="the stream started")
+    await client.threads.delete(thread_id)
+    await asyncio.wait_for(following, 30)
+    assert [p.event for p in parts] == ["metadata", "error"], parts
+
+
 async def test_enqueue_runs_in_order(client: Any) -> None:
     thread_id = (await client.threads.create())["thread_id"]
     results = await asyncio.gather(
