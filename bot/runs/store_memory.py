@@ -3,11 +3,13 @@ contract of `bot.runs.store` without Redis.
 
 Records are kept as objects, not JSON text: each is copied as it is stored and as it is read
 (`copy_record`, the values a JSON round trip would give back), so no caller ever holds the stored
-one. Copying costs a fraction of writing and parsing JSON, which records are several times a run."""
+one. Copying costs a fraction of writing and parsing JSON, which records are several times a run.
+
+Every step that must be atomic (submit, claim, turn, release) runs without an await that can
+suspend, so no other task runs in between: on one event loop that makes it one step, with no lock."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import fields
 from typing import Any
@@ -30,7 +32,6 @@ class MemoryRecords:
         self._queues: dict[str, list[str]] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._ended: dict[str, RunRecord] = {}  # the last ENDED_KEPT, oldest first
-        self._lock = asyncio.Lock()
 
     async def create_thread(self, record: ThreadRecord) -> bool:
         if record.thread_id in self._threads:
@@ -54,6 +55,9 @@ class MemoryRecords:
         if stored is not None:
             self._patch(stored, changes)
 
+    def _put_run(self, record: RunRecord) -> None:
+        self._runs.setdefault(record.thread_id, {})[record.run_id] = copy_record(record)
+
     async def merge_metadata(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
         stored = self._threads.get(thread_id)  # no await between reading and writing: one step
         if stored is None:
@@ -72,7 +76,7 @@ class MemoryRecords:
         return [copy_record(r) for r in records[offset : offset + limit]]
 
     async def put_run(self, record: RunRecord) -> None:
-        self._runs.setdefault(record.thread_id, {})[record.run_id] = copy_record(record)
+        self._put_run(record)
 
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
         stored = self._runs.get(thread_id, {}).get(run_id)
@@ -96,43 +100,41 @@ class MemoryRecords:
     async def submit(
         self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any], start: RunRecord | None = None
     ) -> str:
-        async with self._lock:
-            if run.thread_id not in self._threads:
-                return "no_thread"
-            if run.run_id in self._runs.get(run.thread_id, {}):
-                return "exists"
-            queue = self._queues.setdefault(run.thread_id, [])
-            if reject_if_busy and queue:
-                return "busy"
-            await self.patch_thread(run.thread_id, thread_changes)
-            queue.append(run.run_id)
-            if len(queue) == 1:
-                self._grant(run.thread_id)
-                if start is not None:
-                    await self.put_run(start)
-                    return "started"
-            await self.put_run(run)
-            return "queued"
+        thread = self._threads.get(run.thread_id)
+        if thread is None:
+            return "no_thread"
+        if run.run_id in self._runs.get(run.thread_id, {}):
+            return "exists"
+        queue = self._queues.setdefault(run.thread_id, [])
+        if reject_if_busy and queue:
+            return "busy"
+        self._patch(thread, thread_changes)
+        queue.append(run.run_id)
+        if len(queue) == 1:
+            self._grant(run.thread_id)
+            if start is not None:
+                self._put_run(start)
+                return "started"
+        self._put_run(run)
+        return "queued"
 
     async def claim(self, thread_id: str, holder: str) -> str:
-        async with self._lock:
-            if thread_id not in self._threads:
-                return "no_thread"
-            if self._queues.get(thread_id):
-                return "busy"
-            self._queues[thread_id] = [holder]
-            self._grant(thread_id)
-            return "claimed"
+        if thread_id not in self._threads:
+            return "no_thread"
+        if self._queues.get(thread_id):
+            return "busy"
+        self._queues[thread_id] = [holder]
+        self._grant(thread_id)
+        return "claimed"
 
     async def turn(self, thread_id: str, run_id: str, *, start: RunRecord | None = None) -> bool:
-        async with self._lock:
-            lease = self._leases.get(thread_id)
-            if lease is None or lease[0] != run_id:
-                return False
-            self._leases[thread_id] = (run_id, time.monotonic() + self.lease_ms / 1000)
-            if start is not None:
-                await self.put_run(start)
-            return True
+        lease = self._leases.get(thread_id)
+        if lease is None or lease[0] != run_id:
+            return False
+        self._leases[thread_id] = (run_id, time.monotonic() + self.lease_ms / 1000)
+        if start is not None:
+            self._put_run(start)
+        return True
 
     async def release(
         self,
@@ -144,25 +146,24 @@ class MemoryRecords:
         thread_changes: dict[str, Any] | None = None,
         idle_status: str = "idle",
     ) -> int:
-        async with self._lock:
-            if delete_run:
-                await self.delete_run(thread_id, run_id)
-            elif final is not None and thread_id in self._threads:  # a deleted thread keeps no runs
-                await self.put_run(final)
-            queue = self._queues.get(thread_id, [])
-            was_head = bool(queue) and queue[0] == run_id
-            if run_id in queue:
-                queue.remove(run_id)
-            if was_head:
-                self._grant(thread_id)
-            thread = self._threads.get(thread_id)
-            if thread is not None:
-                self._patch(thread, thread_changes or {})
-                if queue:
-                    thread.status = "busy"
-                elif thread.status == "busy":
-                    thread.status, thread.updated_at = idle_status, now_iso()  # type: ignore[assignment]
-            return len(queue)
+        if delete_run:
+            self._runs.get(thread_id, {}).pop(run_id, None)
+        elif final is not None and thread_id in self._threads:  # a deleted thread keeps no runs
+            self._put_run(final)
+        queue = self._queues.get(thread_id, [])
+        was_head = bool(queue) and queue[0] == run_id
+        if run_id in queue:
+            queue.remove(run_id)
+        if was_head:
+            self._grant(thread_id)
+        thread = self._threads.get(thread_id)
+        if thread is not None:
+            self._patch(thread, thread_changes or {})
+            if queue:
+                thread.status = "busy"
+            elif thread.status == "busy":
+                thread.status, thread.updated_at = idle_status, now_iso()  # type: ignore[assignment]
+        return len(queue)
 
     async def queued(self, thread_id: str) -> list[str]:
         return list(self._queues.get(thread_id, []))
