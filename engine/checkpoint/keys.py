@@ -12,6 +12,8 @@ thread has a fixed key set: deleting it is one DEL, with no index to keep and no
 
 from __future__ import annotations
 
+import functools
+
 from ..errors import CheckpointerError, ConfigError
 
 PREFIX = "sluice"
@@ -49,6 +51,13 @@ def check_names(ns: str, *checkpoint_ids: str) -> None:
 
 def thread_tag(thread_id: str) -> str:
     """The start of every key of a thread, here and in the bot's records: one hash tag, one slot."""
+    if not isinstance(thread_id, str):
+        check_thread_id(thread_id)  # refused, with its reason (an unhashable id too)
+    return _tag(thread_id)
+
+
+@functools.lru_cache(maxsize=4096)  # a run builds its thread's keys a few dozen times; an id refused is not kept
+def _tag(thread_id: str) -> str:
     return f"{PREFIX}:{{{check_thread_id(thread_id)}}}"
 
 

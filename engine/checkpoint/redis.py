@@ -206,15 +206,19 @@ class RedisSaver:
 
     async def _eval(self, script: AsyncScript, keys: list[str], args: list[EncodableT]) -> Any:
         """EVALSHA through the pipeliner; a server that lacks the script (new, restarted) gets it loaded."""
-        try:
-            return await self._send("EVALSHA", script.sha, len(keys), *keys, *args)
-        except NoScriptError:
+        command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        (reply,) = await self._batcher.run(command)
+        if isinstance(reply, NoScriptError):
             await self.client.script_load(script.script)
-            return await self._send("EVALSHA", script.sha, len(keys), *keys, *args)
+            (reply,) = await self._batcher.run(command)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
     async def _call(self, op: Callable[[], Awaitable[T]]) -> T:
         try:
-            await self._ready()
+            if self._detect is not None:
+                await self._ready()
             return await op()
         except (RedisError, OSError) as exc:
             raise CheckpointerError(
