@@ -216,12 +216,13 @@ class RedisRecords:
     async def submit(
         self, run: RunRecord, *, reject_if_busy: bool, thread_changes: dict[str, Any], start: RunRecord | None = None
     ) -> str:
+        run_json = run.dumps()
         args = [
             self.lease_ms,
             run.run_id,
             "1" if reject_if_busy else "0",
-            run.dumps(),
-            start.dumps() if start is not None else "",
+            run_json,
+            started_json(run, run_json, start) if start is not None else "",
             *_flat(encode_fields(thread_changes)),
         ]
         # Indexed first (its own slot): if this process dies before the run's lease is renewed,
@@ -304,6 +305,19 @@ class RedisRecords:
         if follow:
             await self._batch(*follow)
         return adopted
+
+
+def started_json(run: RunRecord, run_json: str, start: RunRecord) -> str:
+    """`start.dumps()`, made from the submitted run's JSON when the two records differ in their status
+    alone (the run as it takes an idle thread, `records.evolve`): one record encoded per submit, not two
+    (its kwargs, metadata and keys are most of a seed cycle's JSON). The status is the first field
+    after the run's ids and times, all strings, in which JSON escapes every quote: the first
+    `,"status":<value>,` of the text is that field."""
+    theirs, mine = start.__dict__, run.__dict__
+    if theirs.keys() != mine.keys() or any(value is not mine[name] and name != "status" for name, value in theirs.items()):
+        return start.dumps()
+    old, new = json.dumps(run.status), json.dumps(start.status)
+    return run_json.replace(f',"status":{old},', f',"status":{new},', 1)
 
 
 def _now_ms() -> int:

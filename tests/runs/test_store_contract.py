@@ -4,6 +4,7 @@ records, the per-thread run queue, leases and claims, the rules that keep one ru
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -16,9 +17,9 @@ from bot import keys
 from bot.registry import Registry
 from bot.runs import RunManager
 from bot.runs.errors import StorageUnavailable
-from bot.runs.records import RunFailure, RunRecord, ThreadRecord
+from bot.runs.records import RunFailure, RunRecord, ThreadRecord, evolve
 from bot.runs.store import Records
-from bot.runs.store_redis import RedisRecords
+from bot.runs.store_redis import RedisRecords, started_json
 from engine import InMemorySaver
 from tests.conftest import free_port
 from tests.runs.conftest import LEASE_MS, LONG_LEASE_MS, RecordsFactory
@@ -358,6 +359,19 @@ async def test_with_a_ttl_a_write_costs_the_same_commands_however_many_runs_the_
         assert sent[50] == sent[1], sent
     finally:
         await client.aclose()
+
+
+def test_a_started_runs_json_is_the_submitted_one_with_its_status_changed() -> None:
+    """The submit script gets the run as queued and as started; the second is made from the first's text,
+    equal to encoding it, whatever the ids, metadata and input hold (quotes, a "status" of their own)."""
+    hostile = ',"status":"pending",'
+    submitted = RunRecord(run_id=hostile, thread_id='t"\\', assistant_id=hostile, metadata={"status": "pending"},
+                          kwargs={"input": {"status": "pending", "text": hostile}}, result={"status": "pending"})
+    started = evolve(submitted, status="running")
+    assert started_json(submitted, submitted.dumps(), started) == started.dumps()
+    assert json.loads(started_json(submitted, submitted.dumps(), started))["status"] == "running"
+    other = evolve(submitted, status="running", updated_at="later")  # not the status alone: encoded itself
+    assert started_json(submitted, submitted.dumps(), other) == other.dumps()
 
 
 async def test_a_redis_failure_is_storage_unavailable() -> None:
