@@ -44,6 +44,13 @@ class ResumeWith(_Strict):
 
     resume: Any
 
+    @field_validator("resume")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:  # Command(resume=None) resumes nothing: the timed-out run would fail
+            raise ValueError('null cannot be a resume value: a graph is never resumed with null; give a value')
+        return value
+
 
 def _channel_id(value: Any) -> Any:
     problem = None if value is None else channel_problem(value)

@@ -27,6 +27,7 @@ from bot.slack.lifecycle.quorum import SEPARATOR, MemoryQuorum, Quorum
 from bot.slack.pause import ButtonRef, Pause
 from bot.slack.ports import AnswerRefused, NotFound, ResumeConflict
 from bot.slack.prompts import (
+    NULL_REPLY,
     SlotDecision,
     ToolPrompt,
     ValuePrompt,
@@ -197,6 +198,9 @@ class Decisions:
             return True
         prompt = pause.prompts[int(slot.split(".")[0])]
         value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
+        if value is None:
+            await self.deps.calls.ephemeral(channel, user, NULL_REPLY, pause.thread_id, thread_ts)
+            return True
         await self.record(pause, slot, SlotDecision("respond", value, user), channel)
         return True
 

@@ -259,6 +259,10 @@ def _inbox_response(action: ToolAction, d: SlotDecision) -> dict[str, Any]:
     return {"type": "accept", "args": None}
 
 
+NULL_REPLY = ('null cannot be an answer: a graph is never resumed with null. Write a value, or "null" in quotes '
+              "to send the text.")
+
+
 def parse_reply(text: str) -> Any:
     """A free-text answer: JSON when it is valid JSON, else the string itself."""
     import json

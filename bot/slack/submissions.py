@@ -11,7 +11,16 @@ from typing import Any
 
 from bot.slack import blocks, forms
 from bot.slack.pause import ButtonRef
-from bot.slack.prompts import FormPrompt, Prompt, SlotDecision, TextPrompt, ToolPrompt, ValuePrompt, parse_reply
+from bot.slack.prompts import (
+    NULL_REPLY,
+    FormPrompt,
+    Prompt,
+    SlotDecision,
+    TextPrompt,
+    ToolPrompt,
+    ValuePrompt,
+    parse_reply,
+)
 
 FIRST_INPUT = "part.0"
 
@@ -48,6 +57,8 @@ def read(
         if not text.strip():
             return {FIRST_INPUT: "Write a reply first."}, None
         value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
+        if value is None:
+            return {FIRST_INPUT: NULL_REPLY}, None
     else:
         return {FIRST_INPUT: "This form does not match the pause any more."}, None
     decision = SlotDecision(ref.decision, value, user)  # type: ignore[arg-type]

@@ -86,6 +86,7 @@ def test_sluice_section_values_are_validated(tmp_path: Path) -> None:
         ({"notify_on_finish": "sometimes"}, "notify_on_finish"),
         ({"required_approvals": 0}, "required_approvals"),
         ({"on_timeout": "later"}, "on_timeout"),
+        ({"on_timeout": {"resume": None}}, "never resumed with null"),
         ({"escalate_to": {"slack_channel": "C1", "approver": ["U1"]}}, "escalate_to.approver"),
     ]
     for options, named in cases:  # the same loading `serve` does, in this process (a subprocess each is slow)

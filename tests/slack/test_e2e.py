@@ -309,3 +309,23 @@ async def test_usage_lists_the_assistants_one_can_start(env: Env) -> None:
     assert len(told) == 2 and told[1].startswith("No assistant `no_such_graph`"), told
     for text in told:
         assert "`text_revision`" in text and "`tool_approval`" in text and "{" not in text, text
+
+
+async def test_a_reply_of_null_is_refused_before_it_can_fail_the_run(env: Env) -> None:
+    """A reply is sent as JSON when it parses; JSON null would resume with None, which a graph cannot
+    be resumed with (an empty Command): the form says so instead of the run failing."""
+    thread = await env.start("question", {})
+    message = env.pause_message(thread)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Respond"))
+    await env.settle()
+    view = env.slack.top_view(APPROVER)
+    assert view is not None
+    refused = await env.slack.submit(APPROVER, view.id, {"part.0": " null "})
+    assert "null" in refused.json()["errors"]["part.0"], refused.json()
+    await env.slack.say(APPROVER, CHANNEL, "null", thread_ts=message.ts)  # the same as a reply in its thread
+    await env.settle()
+    assert "null" in env.slack.ephemerals(APPROVER)[-1].text
+    assert await env.resumes() == [] and action_ids(env.slack.message(CHANNEL, message.ts))
+    await env.slack.submit(APPROVER, view.id, {"part.0": '"null"'})  # quoted: the text
+    await env.settle()
+    assert (await env.state(thread, "question")).values == {"answer": "null"}
