@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.api import bodies, listing, wire
 from bot.registry import Assistant
 from bot.runs import RunManager
-from bot.runs.errors import NotFound
+from bot.runs.errors import Invalid, NotFound
 
 MANAGER = web.AppKey("sluice_runs", RunManager)
 
@@ -29,7 +29,25 @@ def assistant_json(assistant: Assistant) -> dict[str, Any]:
     }
 
 
+def graph_names(request: web.Request) -> list[str]:
+    return sorted({a.graph_id for a in request.app[MANAGER].registry})
+
+
+def known_assistant(request: web.Request, assistant_id: str) -> None:
+    """Refuses a run's assistant as the LangGraph server does: a name that is no graph is a 422
+    listing the graphs, an unknown UUID a 404 (langgraph dev, langgraph-api 0.16.7)."""
+    if request.app[MANAGER].registry.find(assistant_id) is not None:
+        return
+    if bodies.is_uuid(assistant_id):
+        raise NotFound("Thread or assistant not found.")
+    graphs = ", ".join(graph_names(request))
+    raise Invalid(f"Invalid assistant: '{assistant_id}'. Must be either:\n- A valid assistant UUID, or\n"
+                  f"- One of the registered graphs: {graphs}")
+
+
 def _matching(request: web.Request, query: bodies.AssistantCount) -> list[Assistant]:
+    if query.graph_id is not None and query.graph_id not in graph_names(request):
+        raise NotFound(f"Graph '{query.graph_id}' not found. Expected one of: {graph_names(request)}")
     return [
         a
         for a in request.app[MANAGER].registry

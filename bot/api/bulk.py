@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.api import bodies, wire
-from bot.api.assistants import MANAGER
+from bot.api.assistants import MANAGER, known_assistant
 from bot.api.runs import NO_RUN_TO_CANCEL, run_request
 from bot.runs import RunManager, RunRecord
 from bot.runs.errors import Invalid, NotFound
@@ -99,6 +99,7 @@ async def create_batch(request: web.Request) -> web.Response:
             parsed.append(bodies.RunCreate.model_validate(payload))
         except ValidationError as exc:
             raise Invalid(f"run {i}: {bodies.problems(exc)}") from None
+        known_assistant(request, parsed[-1].assistant_id)
     manager: RunManager = request.app[MANAGER]
     runs: list[dict[str, Any]] = []
     for body in parsed:

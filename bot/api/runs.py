@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.api import bodies, listing, wire
-from bot.api.assistants import MANAGER
+from bot.api.assistants import MANAGER, known_assistant
 from bot.runs import RunManager, RunRecord, RunRequest
 from bot.runs.errors import Invalid, NotFound
 
@@ -53,6 +53,7 @@ def run_request(body: bodies.RunCreate) -> RunRequest:
 
 async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     body = await bodies.parse(request, bodies.RunCreate)
+    known_assistant(request, body.assistant_id)
     thread_id = None if stateless else request.match_info["thread_id"]
     manager = _manager(request)
     if not (stateless and body.on_completion == "keep"):

@@ -26,7 +26,11 @@ async def test_assistants_count_uses_the_search_filters(client: Any) -> None:
     everything = await client.assistants.search(limit=1000)
     assert await client.assistants.count() == len(everything) > 1
     assert await client.assistants.count(graph_id="agent") == 1
-    assert await client.assistants.count(graph_id="nope") == 0
+    for unknown in (client.assistants.count(graph_id="nope"), client.assistants.search(graph_id="nope")):
+        with pytest.raises(httpx.HTTPStatusError) as info:  # as langgraph dev (langgraph-api 0.16.7) answers
+            await unknown
+        assert info.value.response.status_code == 404
+        assert info.value.response.json()["detail"].startswith("Graph 'nope' not found. Expected one of: ")
     assert await client.assistants.count(metadata={"created_by": "system"}) == len(everything)
     assert await client.assistants.count(metadata={"created_by": "someone"}) == 0
 
@@ -282,3 +286,23 @@ async def test_runs_list_select_and_delayed_runs_refused(client: Any) -> None:
         await client.runs.create(thread_id, "mapped", input={}, after_seconds=60)
     assert info.value.response.status_code == 422 and "delayed runs" in info.value.response.json()["detail"]
     assert len(await client.runs.list(thread_id)) == 1
+
+
+async def test_a_run_of_an_unknown_assistant_is_refused_as_the_server_does(client: Any) -> None:
+    """Observed on langgraph dev (langgraph-api 0.16.7): a name that is no graph is a 422 listing the
+    graphs, an unknown UUID a 404; neither starts a run."""
+    thread_id = (await client.threads.create())["thread_id"]
+    for call in (client.runs.wait(thread_id, "nope", input={}), client.runs.create(None, "nope", input={})):
+        with pytest.raises(httpx.HTTPStatusError) as info:
+            await call
+        detail = info.value.response.json()["detail"]
+        assert info.value.response.status_code == 422 and "Invalid assistant: 'nope'" in detail and "agent" in detail
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.wait(thread_id, "00000000-0000-0000-0000-000000000000", input={})
+    assert info.value.response.status_code == 404
+    assert info.value.response.json()["detail"] == "Thread or assistant not found."
+    with pytest.raises(httpx.HTTPStatusError) as info:  # a batch is checked whole before any run starts
+        await client.runs.create_batch([{"assistant_id": "agent", "input": {"some_text": "t"}},
+                                        {"assistant_id": "nope", "input": {}}])
+    assert info.value.response.status_code == 422
+    assert await client.runs.list(thread_id) == []
