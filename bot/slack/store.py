@@ -20,6 +20,7 @@ from bot.slack.pause import Pause
 from bot.slack.prompts import SlotDecision
 
 TTL_S = 30 * 24 * 3600
+DECODED_PAUSES = 1024  # pauses kept decoded, by their stored JSON (a burst of clicks reads each a few times)
 # recorded: the slot's group still needs decisions; group: the slot completed its group, other groups
 # of the pause are still open; complete: every slot of the pause is decided.
 Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "group", "complete"]
@@ -109,6 +110,27 @@ def _indexed(pause: Pause) -> list[tuple[str, str]]:
     if pause.escalated is not None and pause.escalated.thread_ts:
         out += [(pause.escalated.channel, ts) for ts in (pause.escalated.thread_ts, *pause.escalated_more)]
     return out
+
+
+class _Decoded:
+    """Pauses decoded from their stored JSON, kept by that very JSON: a click reads its pause when it is
+    checked, again before its message is updated, and its run's end reads it again; each decoding
+    (JSON, the dataclasses, then classifying its prompts on first use) was ~60 µs. The same bytes
+    always decode to an equal pause, and a Pause is frozen, so one instance serves every read of
+    them (its prompts and groups computed once). Bounded: the oldest entry goes first."""
+
+    def __init__(self, size: int = DECODED_PAUSES) -> None:
+        self._size = size
+        self._pauses: dict[bytes | str, Pause] = {}
+
+    def __call__(self, raw: bytes | str) -> Pause:
+        pause = self._pauses.get(raw)
+        if pause is None:
+            pause = Pause.from_json(raw)
+            if len(self._pauses) >= self._size:
+                del self._pauses[next(iter(self._pauses))]
+            self._pauses[raw] = pause
+        return pause
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -319,6 +341,7 @@ class RedisPauseStore:
         self._undo = redis.register_script(_UNDO)
         self._settle = redis.register_script(_SETTLE)
         self._steps = Steps(redis)  # a click's reads and its decision share a burst's round trips
+        self._decoded = _Decoded()
 
     @staticmethod
     def _keys(thread_id: str, checkpoint_id: str) -> list[str]:
@@ -342,7 +365,7 @@ class RedisPauseStore:
 
     async def get(self, thread_id: str, checkpoint_id: str) -> Pause | None:
         raw = await self._steps.one("HGET", keys.slack_pause(thread_id, checkpoint_id), "data")
-        return Pause.from_json(raw) if raw else None
+        return self._decoded(raw) if raw else None
 
     async def current(self, thread_id: str) -> str | None:
         return _text(await self._steps.one("GET", keys.slack_current(thread_id)))
@@ -398,7 +421,7 @@ class RedisPauseStore:
         (raw, status), current, decided, *at = await self._steps.run(*reads)
         found = _text(at[0]) if at and at[0] else None
         at_message = tuple(found.split(" ", 1)) if found else None
-        return Look(Pause.from_json(raw) if raw else None, at_message, _text(current), _text(status),  # type: ignore[arg-type]
+        return Look(self._decoded(raw) if raw else None, at_message, _text(current), _text(status),  # type: ignore[arg-type]
                     _decoded(decided))
 
     async def settle(self, pause: Pause, decisions: Mapping[str, SlotDecision]) -> bool:
