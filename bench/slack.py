@@ -10,8 +10,11 @@ compared across processes on the system-wide monotonic clock (`time.perf_counter
 
 The graph pauses again right after each decision (bench/slack_graph.py), so "next pause posted" is
 the full loop: ack, resume, run, `chat.update`, `chat.postMessage`. CPU per click is the serve
-process's user + system time (/proc) over a level's rounds divided by its clicks. Each level
-starts with one unmeasured round (connections, caches).
+process's user + system time (/proc) over a level's rounds divided by its clicks. The bench's own
+processes share the two cores: their CPU per click is reported too (this one's: the local Slack
+answering every Web API call, and Redis's parent; the clicking client's), with a round's timeline
+(its last ack, its first and last chat.update). Each level starts with one unmeasured round
+(connections, caches).
 
     python bench/slack.py [--rounds 200] [--concurrency 1 100] [--repeat 1] [--slack-rtt-ms 0]
 """
@@ -223,6 +226,10 @@ class Level:
     redis_bytes: int = 0  # bytes the bot sent Redis (INFO stats total_net_input_bytes; the bench's few reads too)
     by_name: dict[str, int] = field(default_factory=dict)
     slack_calls: dict[str, int] = field(default_factory=dict)  # Web API calls the bot made, by method
+    slack_cpu_s: float = 0.0  # this process's CPU (the local Slack, Redis's parent, the watch) over the rounds
+    clicker_cpu_s: float = 0.0  # the clicking client's CPU over the rounds
+    slack_update_cpu_s: float = 0.0  # this process's CPU from sending the clicks to the last chat.update
+    timeline: list[tuple[float, float, float]] = field(default_factory=list)  # last ack, first and last update
 
 
 async def _pause_threads(http: aiohttp.ClientSession, url: str, watch: Watch, n: int) -> list[str]:
@@ -285,7 +292,14 @@ async def _round(
     private_before = len(slack.channel_messages(CHANNEL, ephemeral=True))
     cpu_before = cpu_seconds(pid)
     update_cpu: list[float] = []
-    watch.on_all_updated = lambda: update_cpu.append(cpu_seconds(pid) - cpu_before)  # read on arrival
+    mine_before = time.process_time()
+    mine_update: list[float] = []
+
+    def all_updated() -> None:  # read on arrival
+        update_cpu.append(cpu_seconds(pid) - cpu_before)
+        mine_update.append(time.process_time() - mine_before)
+
+    watch.on_all_updated = all_updated
     answers = await clicker.send(batch)
     ack_cpu_s = cpu_seconds(pid) - cpu_before
     await asyncio.wait_for(watch.all_posted.wait(), ROUND_TIMEOUT_S)
@@ -296,6 +310,11 @@ async def _round(
     level.refused += len(slack.channel_messages(CHANNEL, ephemeral=True)) - private_before
     level.ack_cpu_s += ack_cpu_s
     level.update_cpu_s += update_cpu[0]
+    level.slack_update_cpu_s += mine_update[0]
+    first_sent = min(a[0] for a in answers)
+    level.timeline.append((max(a[0] + a[1] for a in answers) - first_sent,
+                           min(watch.updated[messages[t].ts] for t in threads) - first_sent,
+                           max(watch.updated[messages[t].ts] for t in threads) - first_sent))
     for thread_id, (sent, ack_s, status) in zip(threads, answers, strict=True):
         assert status == 200, f"click answered {status}"
         level.acks.append(ack_s)
@@ -327,8 +346,12 @@ async def _level(
         calls_before = _commands(redis)
         slack_before = len(slack.calls)
         bytes_before = _bytes_in(redis)
+        assert clicker.proc is not None
+        mine_before, clicker_before = time.process_time(), cpu_seconds(clicker.proc.pid)
         for _ in range(max(1, rounds // concurrency)):
             await _round(slack, watch, clicker, http, server, threads, level)
+        level.slack_cpu_s = time.process_time() - mine_before
+        level.clicker_cpu_s = cpu_seconds(clicker.proc.pid) - clicker_before
         spent = cpu_seconds(server.proc.pid) - before
         calls_after = _commands(redis)
         level.redis_bytes = _bytes_in(redis) - bytes_before
@@ -384,6 +407,13 @@ def report(levels: list[Level], commands: bool = False) -> None:
               f"{level.update_cpu_s / max(1, level.clicks) * 1000:.2f} ms), Redis commands per click "
               f"{level.redis_calls / max(1, level.clicks):.1f} (those scripts run too), "
               f"bytes to Redis per click {level.redis_bytes / max(1, level.clicks) / 1024:.1f} kB, refused {level.refused}")
+        print(f"  the bench's own CPU per click: local Slack process {level.slack_cpu_s / max(1, level.clicks) * 1000:.2f} ms, "
+              f"clicking client {level.clicker_cpu_s / max(1, level.clicks) * 1000:.2f} ms; local Slack until the last "
+              f"chat.update {level.slack_update_cpu_s / max(1, level.clicks) * 1000:.2f} ms")
+        if level.timeline:
+            last_ack, first_update, last_update = (statistics.median(t[i] for t in level.timeline) * 1000 for i in range(3))
+            print(f"  a round (medians): last ack {last_ack:.1f} ms, chat.updates from {first_update:.1f} to "
+                  f"{last_update:.1f} ms after its first click was sent")
         for name, values in (
             ("click -> ack", level.acks),
             ("click -> chat.update", level.to_update),
