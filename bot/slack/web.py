@@ -4,11 +4,12 @@ A failed post never raises into the caller's flow: the pause stays pending (and 
 `/sluice pending` can post it again.
 
 The calls every click makes (chat.update, chat.postMessage, chat.getPermalink, chat.postEphemeral)
-are sent here on the kept aiohttp session, with the retries `tune` gives slack_sdk's client (a 429
-after its Retry-After, three times; a dropped or refused connection twice, backing off): slack_sdk's
-own per-call work (URL joins, header and argument building, its response object, the stdlib JSON)
-was about as much CPU as aiohttp's request itself, on five calls a click. The rarer ones (views,
-user groups) still go through slack_sdk.
+are sent here on kept connections of a lean HTTP/1.1 client (`bot.slack.http1`), with the retries
+`tune` gives slack_sdk's client (a 429 after its Retry-After, three times; a dropped or refused
+connection twice, backing off): slack_sdk's own per-call work (URL joins, header and argument
+building, its response object, the stdlib JSON) was about as much CPU as aiohttp's request, and
+aiohttp's request about three times the lean client's, on five calls a click. The rarer ones
+(views, user groups) still go through slack_sdk, on its kept aiohttp session.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.slack import limits
+from bot.slack.http1 import Dropped, Http1, Malformed
 from bot.slack.pause import Placement
 
 log = logging.getLogger("sluice.slack")
@@ -81,9 +83,11 @@ class SlackCalls:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._urls: dict[str, str] = {}
+        self._targets: dict[str, str] = {}  # method -> the path its requests go to
+        self._http: Http1 | None = None
         self._headers = {"Authorization": f"Bearer {client.token}", "User-Agent": get_user_agent(),
                          "Content-Type": "application/json;charset=utf-8"}
+        self._read_headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
 
     def _connected(self) -> AsyncWebClient:
         """The client with one HTTP session kept for this event loop: without one, slack_sdk opens
@@ -98,45 +102,59 @@ class SlackCalls:
             self._loop = loop
         return self.client
 
+    def _origin(self) -> Http1:
+        """The lean client of the Web API's base URL (made again if the client was pointed elsewhere)."""
+        base_url = self.client.base_url
+        if self._http is None or self._http.base_url != base_url:
+            if self._http is not None:
+                self._http.close()
+            self._http = Http1(base_url, float(self.client.timeout))
+            self._targets = {}
+        return self._http
+
     async def _api(self, method: str, args: dict[str, Any], read: bool = False) -> dict[str, Any]:
         """One Web API call (arguments that are None left out, as slack_sdk does): JSON in a POST, or
         for a read (`read`) the query of a GET; its answer, or WebApiError after the retries."""
-        session = self._connected().session
-        assert session is not None
-        url = self._urls.get(method) or self._urls.setdefault(method, urllib.parse.urljoin(self.client.base_url, method))
+        http = self._origin()
+        target = self._targets.get(method) or self._targets.setdefault(
+            method, urllib.parse.urlsplit(urllib.parse.urljoin(http.base_url, method)).path
+        )
         given = {k: v for k, v in args.items() if v is not None}
-        body = None if read else orjson.dumps(given)
+        if read:
+            request = http.request_bytes("GET", f"{target}?{urllib.parse.urlencode(given)}", self._read_headers)
+        else:
+            request = http.request_bytes("POST", target, self._headers, orjson.dumps(given))
         limited = dropped = 0
         while True:
             try:
-                request = session.get(url, params=given, headers=self._headers) if read else \
-                    session.post(url, data=body, headers=self._headers)
-                async with request as response:
-                    status, raw, retry_after = response.status, await response.read(), response.headers.get("Retry-After")
-            except (aiohttp.ServerConnectionError, aiohttp.ClientOSError) as exc:  # dropped, reset, refused
+                answer = await http.call(request)
+            except Dropped as exc:  # refused, reset, closed before the whole answer
                 if dropped < DROPPED_RETRIES:
                     await asyncio.sleep(BACKOFF_S * 2**dropped)
                     dropped += 1
                     continue
                 raise WebApiError(method, f"{type(exc).__name__}: {exc}") from exc
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (Malformed, TimeoutError) as exc:
                 raise WebApiError(method, f"{type(exc).__name__}: {exc}") from exc
+            status, raw, retry_after = answer.status, answer.body, answer.headers.get("retry-after")
             if status == 429 and limited < RATE_LIMITED_RETRIES:
                 limited += 1
                 await asyncio.sleep(_seconds(retry_after) + random.random())  # jittered, as slack_sdk does
                 continue
             try:
-                answer = orjson.loads(raw)
+                data = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                answer = None
-            if not isinstance(answer, dict):
+                data = None
+            if not isinstance(data, dict):
                 raise WebApiError(method, f"HTTP {status}", status)
-            if not answer.get("ok"):
-                raise WebApiError(method, str(answer.get("error") or f"HTTP {status}"), status)
-            return answer
+            if not data.get("ok"):
+                raise WebApiError(method, str(data.get("error") or f"HTTP {status}"), status)
+            return data
 
     async def aclose(self) -> None:
-        """Closes the kept HTTP session (on shutdown)."""
+        """Closes the kept connections and HTTP session (on shutdown)."""
+        if self._http is not None:
+            self._http.close()
         session, self.client.session = self.client.session, None
         if session is not None and not session.closed and self._loop is asyncio.get_running_loop():
             await session.close()
