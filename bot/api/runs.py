@@ -56,6 +56,7 @@ async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     known_assistant(request, body.assistant_id)
     thread_id = None if stateless else request.match_info["thread_id"]
     manager = _manager(request)
+    await _known_checkpoint(manager, thread_id, body)
     if not (stateless and body.on_completion == "keep"):
         return await manager.submit(thread_id, run_request(body), if_not_exists=body.if_not_exists)
     kept = (await manager.create_thread()).thread_id  # the run's thread stays once it ended: an ordinary thread
@@ -64,6 +65,22 @@ async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     except Exception:
         await manager.delete_thread(kept)
         raise
+
+
+async def _known_checkpoint(manager: RunManager, thread_id: str | None, body: bodies.RunCreate) -> None:
+    """A run from a checkpoint the thread does not have is refused before it starts (it would fail at
+    once and leave the thread in `error`): not a UUID is a 422, as the LangGraph server answers."""
+    checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
+    if not checkpoint_id:
+        return
+    if not isinstance(checkpoint_id, str) or not bodies.is_uuid(checkpoint_id):
+        raise Invalid("Invalid checkpoint ID")
+    found = None
+    if thread_id is not None:
+        with contextlib.suppress(NotFound):  # no such thread: submit says so (or creates it, then it has none)
+            found = (await manager.state(thread_id, checkpoint_id)).created_at
+    if found is None:
+        raise NotFound(f"Checkpoint {checkpoint_id} not found on this thread")
 
 
 def _location(run: RunRecord) -> dict[str, str]:

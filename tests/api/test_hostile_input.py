@@ -148,3 +148,23 @@ async def test_a_slack_channel_that_names_no_channel_is_a_422(server: str, body:
     status, answer = call(server, "POST", f"/threads/{thread_id}/runs/wait", json.dumps(run).encode())
     assert status == 422 and named in answer["detail"] and "name" in answer["detail"], (status, answer)
     assert (await get_client(url=server, api_key=KEY).runs.list(thread_id)) == []  # nothing ran
+
+
+async def test_a_checkpoint_id_that_is_not_on_the_thread_is_refused_before_the_run(server: str) -> None:
+    """A typo in checkpoint_id used to start a run that failed at once (ConfigError) and left a paused
+    thread in `error`; now: not a UUID is a 422 (as langgraph dev answers), a UUID not on the thread
+    a 404, and the thread is as it was."""
+    client = get_client(url=server, api_key=KEY)
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
+    runs_before = await client.runs.list(thread_id)
+    cases = [({"checkpoint_id": "garbage"}, 422, "Invalid checkpoint ID"),
+             ({"checkpoint": {"checkpoint_id": "garbage"}}, 422, "Invalid checkpoint ID"),
+             ({"checkpoint_id": "1f0c0000-0000-6000-8000-000000000000"}, 404, "not found")]
+    for extra, code, said in cases:
+        run = {"assistant_id": "agent", "input": {"some_text": "again"}, **extra}
+        status, answer = call(server, "POST", f"/threads/{thread_id}/runs/wait", json.dumps(run).encode())
+        assert status == code and said in answer["detail"], (extra, status, answer)
+    thread = await client.threads.get(thread_id)
+    assert thread["status"] == "interrupted" and thread["error"] is None
+    assert await client.runs.list(thread_id) == runs_before
