@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError, DataError, ResponseError
 
-from engine.checkpoint.pipelining import Batcher, pack
+from engine.checkpoint.pipelining import Batcher, pack, pack_in_python
 from tests.conftest import async_client, free_port
 from tests.waiting import eventually
 
@@ -112,7 +112,11 @@ def test_commands_are_packed_as_redis_py_packs_them() -> None:
         ("CLIENT ID",),  # a command name of two words is two arguments
         (b"PING",),
     )
-    for some in (commands, commands[:1], ()):
-        assert pack(conn, some) == b"".join(conn.pack_commands(some))
-    with pytest.raises(DataError):  # as redis-py: a bool is refused, not sent as 1/0
-        pack(conn, (("SET", "k", True),))
+    one_word = tuple(c for c in commands if c[0] != "CLIENT ID")  # hiredis's packer packs these
+    latin = Connection(encoding="latin-1")  # not UTF-8: packed in Python
+    for packer in (pack, pack_in_python):
+        for some in (commands, one_word, commands[:1], ()):
+            assert packer(conn, some) == b"".join(conn.pack_commands(some))
+        assert packer(latin, (("SET", "k", "héllo"),)) == b"".join(latin.pack_commands((("SET", "k", "héllo"),)))
+        with pytest.raises(DataError):  # as redis-py: a bool is refused, not sent as 1/0
+            packer(conn, (("SET", "k", True),))
