@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from bot.registry import assistant_uuid
+
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 RunStatus = Literal["pending", "running", "success", "error", "interrupted", "timeout"]
 TERMINAL: frozenset[str] = frozenset({"success", "error", "interrupted", "timeout"})
@@ -118,7 +120,17 @@ class ThreadRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The LangGraph server's Thread (nested values shared with the record, not copied)."""
-        return {name: getattr(self, name) for name in _names(ThreadRecord) if name != "graph_id"}
+        out = {name: getattr(self, name) for name in _names(ThreadRecord) if name != "graph_id"}
+        if self.graph_id is not None:
+            out["metadata"] = self.shown_metadata()
+        return out
+
+    def shown_metadata(self) -> dict[str, Any]:
+        """Its metadata as the LangGraph server shows it: a run stamps the graph and the assistant it ran
+        (clients list a graph's threads by them)."""
+        if self.graph_id is None:
+            return self.metadata
+        return {**self.metadata, "graph_id": self.graph_id, "assistant_id": assistant_uuid(self.graph_id)}
 
     def dumps(self) -> str:
         return _dumps(self)

@@ -46,7 +46,7 @@ class ThreadWork:
             for record in page:
                 if status and record.status != status:
                     continue
-                if metadata and any(record.metadata.get(k) != v for k, v in metadata.items()):
+                if metadata and any(record.shown_metadata().get(k) != v for k, v in metadata.items()):
                     continue
                 current = record.values if isinstance(record.values, dict) else {}
                 if values and any(current.get(k) != v for k, v in values.items()):

@@ -306,3 +306,18 @@ async def test_a_run_of_an_unknown_assistant_is_refused_as_the_server_does(clien
                                         {"assistant_id": "nope", "input": {}}])
     assert info.value.response.status_code == 422
     assert await client.runs.list(thread_id) == []
+
+
+async def test_a_run_stamps_its_graph_and_assistant_on_the_thread_metadata(client: Any) -> None:
+    """As on langgraph dev (langgraph-api 0.16.7): after a run the thread's metadata names the graph
+    and assistant it ran, so clients list a graph's threads with threads.search(metadata=...)."""
+    thread_id = (await client.threads.create(metadata={"team": "docs"}))["thread_id"]
+    assert (await client.threads.get(thread_id))["metadata"] == {"team": "docs"}
+    await client.runs.wait(thread_id, "agent", input={"some_text": "t"})
+    stamped = {"team": "docs", "graph_id": "agent", "assistant_id": assistant_uuid("agent")}
+    assert (await client.threads.get(thread_id))["metadata"] == stamped
+    for query in ({"graph_id": "agent"}, {"assistant_id": assistant_uuid("agent")}, {"team": "docs", "graph_id": "agent"}):
+        found = await client.threads.search(metadata=query, limit=1000)
+        assert thread_id in [t["thread_id"] for t in found], query
+    assert thread_id not in [t["thread_id"] for t in await client.threads.search(metadata={"graph_id": "slow"})]
+    assert (await client.threads.update(thread_id, metadata={"team": "ops"}))["metadata"]["graph_id"] == "agent"
