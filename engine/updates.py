@@ -53,7 +53,7 @@ async def _clear(spec: GraphSpec, chain: ThreadChain, base: Checkpoint | None, u
     if len(updates) > 1:
         raise InvalidUpdateError("Cannot apply multiple updates when clearing state")
     values = step.live_values(spec.schema, base, chain.ns) if base else spec.schema.initial_values()
-    checkpoint = chain.new(base, values, [], {}, base.step + 1 if base else 0, "update", [END])
+    checkpoint = chain.new(base, values, [], {}, base.step + 1 if base else 0, "update", list(base.last) if base else [])
     await chain.save(checkpoint)
     return checkpoint
 
@@ -118,8 +118,10 @@ async def _as_nodes(spec: GraphSpec, chain: ThreadChain, base: Checkpoint | None
     schema.apply(new_values, all_writes)
     joined = base.barriers.get(step.JOINED, []) if base else []
     tasks, barriers = step.next_tasks(spec, finished, base.barriers if base else {}, joined)
+    # `last`: the nodes that last ran, which an update without as_node stands for. An update made as a
+    # node does not make it one that ran (LangGraph reads that from the channels each node has seen).
     checkpoint = chain.new(base, new_values, tasks, barriers, base.step + 1 if base else 0, "update",
-                           [n for _, n, _ in valid if n is not None])
+                           list(base.last) if base else [])
     checkpoint.parent_results = results
     await chain.save(checkpoint)
     return checkpoint

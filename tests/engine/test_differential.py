@@ -473,6 +473,32 @@ def time_travel(api: Api, t: Trace) -> None:
                              for s in g.get_state_history(c)])
 
 
+def update_state_without_as_node_after_updates(api: Api, t: Trace) -> None:
+    """Without as_node, an update counts as the node that last ran; updates made as a node do not make
+    it one that ran (LangGraph reads that from the channels each node has seen)."""
+
+    def ask(state: dict[str, Any]) -> dict[str, Any]:
+        return {"items": [f"answer={api.interrupt('q')}"]}
+
+    asking = (api.StateGraph(ListState).add_node("ask", ask).add_edge(api.START, "ask")
+              .compile(checkpointer=api.InMemorySaver()))
+    c = cfg()
+    asking.invoke({"items": []}, c)
+    t.call("as ask", lambda: asking.update_state(c, {"items": ["u1"]}, as_node="ask") and None)
+    t.call("no as_node", lambda: asking.update_state(c, {"items": ["u2"]}) and None)
+    t.call("state", lambda: asking.get_state(c))
+    t.call("continue", lambda: asking.invoke(None, c))
+    g = three_nodes(api)
+    c = cfg("t2")
+    g.invoke({"items": []}, c)
+    t.call("as node_a", lambda: g.update_state(c, {"items": ["ua"]}, as_node="node_a") and None)
+    t.call("no as_node again", lambda: g.update_state(c, {"items": ["un"]}) and None)
+    t.call("state after", lambda: g.get_state(c))
+    t.call("clear, then none", lambda: g.update_state(c, None, as_node=api.END) and g.update_state(c, {"items": ["z"]})
+           and None)
+    t.call("state cleared", lambda: g.get_state(c))
+
+
 def time_travel_to_a_pause(api: Api, t: Trace) -> None:
     """Replaying the checkpoint before a node that asks: the fork is a step after it, as are the
     steps that follow the new answer; new input there is a step after it too, with no fork."""
@@ -540,6 +566,7 @@ SCENARIOS = [
     schemas,
     time_travel,
     time_travel_to_a_pause,
+    update_state_without_as_node_after_updates,
     async_nodes,
 ]
 
