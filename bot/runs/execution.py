@@ -48,6 +48,38 @@ class LocalRun:
     final: RunRecord | None = None  # the ended record (a stateless run's is deleted with its thread)
     thread_changes: dict[str, Any] = field(default_factory=dict)  # applied to the thread as the run ends
     started: bool = False
+    _end_waiters: list[asyncio.Future[bool]] = field(default_factory=list, init=False, repr=False)
+
+    def end(self, final: RunRecord) -> None:
+        """The run ended as `final`: wakes whoever waits for it."""
+        self.final = final
+        self.done.set()
+        for waiter in self._end_waiters:
+            if not waiter.done():
+                waiter.set_result(True)
+        self._end_waiters.clear()
+
+    async def ended_within(self, seconds: float) -> bool:
+        """Whether the run ends within `seconds`. One future and one loop timer: an Event's wait under
+        asyncio.timeout costs more per wait (a timeout object, its context, the Event's own future),
+        which every runs.wait paid. A cancelled caller drops only its own future."""
+        if self.done.is_set():
+            return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._end_waiters.append(waiter)
+        timer = loop.call_later(seconds, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            if waiter in self._end_waiters:
+                self._end_waiters.remove(waiter)
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(False)
 
 
 class Executor:
@@ -231,8 +263,7 @@ class Executor:
                     await self.saver.delete_thread(run.thread_id)
                     await self.records.delete_thread(run.thread_id)
                     await self.audit.forget(run.thread_id)
-            local.final = run
-            local.done.set()
+            local.end(run)
             for queue in local.subscribers:
                 queue.put_nowait(None)
             wake = self._wake.pop(run.thread_id, None)  # runs queued behind this one, waiting for their turn

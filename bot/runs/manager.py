@@ -298,12 +298,8 @@ class RunManager:
         stopping it is harmless). A run executing here is waited for on its end alone: one timer."""
         local = self.executor.local.get(run_id)
         if local is not None:
-            if not local.done.is_set():
-                try:
-                    async with asyncio.timeout(seconds):
-                        await local.done.wait()
-                except TimeoutError:  # only the timer raises it here
-                    return None
+            if not await local.ended_within(seconds):
+                return None
             if local.final is not None:
                 return local.final
         try:
