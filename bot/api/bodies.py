@@ -183,6 +183,7 @@ class RunCreate(Body):
     multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "enqueue"
     if_not_exists: Literal["create", "reject"] = "reject"
     on_completion: Literal["delete", "keep"] | None = None
+    on_disconnect: Literal["cancel", "continue"] | None = None  # runs.wait / runs.stream: cancel it if the client goes
     after_seconds: float | None = None
 
     @field_validator("after_seconds")

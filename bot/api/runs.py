@@ -15,6 +15,8 @@ from bot.runs import RunManager, RunRecord, RunRequest
 from bot.runs.errors import Invalid, NotFound
 
 HEARTBEAT_S = 5.0
+DISCONNECT_POLL_S = 0.25  # how often a run asked to stop with its client looks whether the client went
+CANCEL_ON_DISCONNECT = "sluice.cancel_on_disconnect"  # the request asked on_disconnect="cancel"
 RUN_FIELDS = ("run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs",
               "multitask_strategy", "cancel_reason")  # what runs.list(select=...) may name
 NO_RUN_TO_CANCEL = (  # the LangGraph server's words
@@ -54,6 +56,8 @@ def run_request(body: bodies.RunCreate) -> RunRequest:
 async def _submit(request: web.Request, stateless: bool = False) -> RunRecord:
     body = await bodies.parse(request, bodies.RunCreate)
     known_assistant(request, body.assistant_id)
+    if body.on_disconnect == "cancel":
+        request[CANCEL_ON_DISCONNECT] = True
     thread_id = None if stateless else request.match_info["thread_id"]
     manager = _manager(request)
     await _known_checkpoint(manager, thread_id, body)
@@ -83,6 +87,25 @@ async def _known_checkpoint(manager: RunManager, thread_id: str | None, body: bo
         raise NotFound(f"Checkpoint {checkpoint_id} not found on this thread")
 
 
+def _cancel_on_disconnect(request: web.Request, run: RunRecord) -> asyncio.Task[None] | None:
+    """on_disconnect="cancel" (runs.wait / runs.stream): once the client that waits on the run is gone,
+    the run is cancelled, as the LangGraph server does; the watch ends with the response."""
+    if not request.get(CANCEL_ON_DISCONNECT):
+        return None
+    manager = _manager(request)
+
+    async def watch() -> None:
+        while True:  # aiohttp tells a handler nothing when its client goes: its transport closes
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break
+            await asyncio.sleep(DISCONNECT_POLL_S)
+        reason = "the client disconnected (on_disconnect=cancel)"
+        manager.spawn(_quietly(asyncio.ensure_future(manager.cancel(run.thread_id, run.run_id, reason=reason))))
+
+    return asyncio.ensure_future(watch())
+
+
 def _location(run: RunRecord) -> dict[str, str]:
     return {"Content-Location": f"/threads/{run.thread_id}/runs/{run.run_id}"}
 
@@ -104,6 +127,7 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
     manager = _manager(request)
     response: web.StreamResponse | None = None
     result: Any
+    watching = _cancel_on_disconnect(request, run)
     try:
         ended = await manager.join_within(run.thread_id, run.run_id, HEARTBEAT_S)  # most runs: no task, no heartbeat
         if ended is None:
@@ -124,6 +148,9 @@ async def _wait_response(request: web.Request, run: RunRecord) -> web.StreamResp
     except Exception as exc:  # the error ends the body with a 200, as the LangGraph server does
         log.warning("waiting for run %s failed: %s", run.run_id, exc)
         result = {"__error__": {"error": type(exc).__name__, "message": str(exc)}}
+    finally:
+        if watching is not None:
+            watching.cancel()
     body = wire.dumps_bytes(result)
     if response is None:
         return web.Response(body=body, headers={"Content-Type": "application/json", **_location(run)})
@@ -148,6 +175,15 @@ async def join(request: web.Request) -> web.StreamResponse:
 
 
 async def _sse(request: web.Request, run: RunRecord) -> web.StreamResponse:
+    watching = _cancel_on_disconnect(request, run)
+    try:
+        return await _sse_events(request, run)
+    finally:
+        if watching is not None:
+            watching.cancel()
+
+
+async def _sse_events(request: web.Request, run: RunRecord) -> web.StreamResponse:
     manager = _manager(request)
     queue = manager.listen(run.run_id)
     ended_early = None if queue is not None else await manager.join(run.thread_id, run.run_id)

@@ -174,6 +174,32 @@ async def test_a_stream_whose_thread_is_deleted_ends_with_an_error_event(client:
     assert [p.event for p in parts] == ["metadata", "error"], parts
 
 
+@pytest.mark.parametrize("how", ["wait", "stream"])
+async def test_on_disconnect_cancel_stops_the_run_when_its_client_goes(client: Any, how: str) -> None:
+    """As on langgraph dev (langgraph-api 0.16.7): runs.wait / runs.stream with on_disconnect="cancel"
+    whose client goes away mid-run leave the run interrupted."""
+    thread_id = (await client.threads.create())["thread_id"]
+
+    async def follow() -> None:
+        if how == "wait":
+            await client.runs.wait(thread_id, "very_slow", input={}, on_disconnect="cancel")
+        else:
+            async for _ in client.runs.stream(thread_id, "very_slow", input={}, on_disconnect="cancel"):
+                pass
+
+    following = asyncio.ensure_future(follow())
+
+    async def running() -> bool:
+        runs = await client.runs.list(thread_id)
+        return bool(runs) and runs[0]["status"] == "running"
+
+    await eventually(running, what="the run running")
+    following.cancel()  # the client goes
+    await asyncio.gather(following, return_exceptions=True)
+    run_id = (await client.runs.list(thread_id))[0]["run_id"]
+    await eventually(lambda: run_status_is(client, thread_id, run_id, "interrupted"), what="the run cancelled")
+
+
 async def test_enqueue_runs_in_order(client: Any) -> None:
     thread_id = (await client.threads.create())["thread_id"]
     results = await asyncio.gather(
