@@ -32,6 +32,7 @@ from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.slack import limits
 from bot.slack.http1 import Dropped, Http1, Malformed
+from bot.slack.lanes import outside
 from bot.slack.pause import Placement
 
 log = logging.getLogger("sluice.slack")
@@ -127,10 +128,10 @@ class SlackCalls:
         limited = dropped = 0
         while True:
             try:
-                answer = await http.call(request)
+                answer = await outside(http.call(request))  # the job's lane slot serves others meanwhile
             except Dropped as exc:  # refused, reset, closed before the whole answer
                 if dropped < DROPPED_RETRIES:
-                    await asyncio.sleep(BACKOFF_S * 2**dropped)
+                    await outside(asyncio.sleep(BACKOFF_S * 2**dropped))
                     dropped += 1
                     continue
                 raise WebApiError(method, f"{type(exc).__name__}: {exc}") from exc
@@ -139,7 +140,7 @@ class SlackCalls:
             status, raw, retry_after = answer.status, answer.body, answer.headers.get("retry-after")
             if status == 429 and limited < RATE_LIMITED_RETRIES:
                 limited += 1
-                await asyncio.sleep(_seconds(retry_after) + random.random())  # jittered, as slack_sdk does
+                await outside(asyncio.sleep(_seconds(retry_after) + random.random()))  # jittered, as slack_sdk does
                 continue
             try:
                 data = orjson.loads(raw)

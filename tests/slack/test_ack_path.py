@@ -5,13 +5,13 @@ Redis reads and decisions share round trips (`bot.slack.coalesce`, on `engine.ch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
 
 from bot.slack.coalesce import Steps
-from bot.slack.lanes import LATER, SOON, URGENT, Lanes
+from bot.slack.lanes import LATER, SOON, URGENT, Lanes, outside
 from tests.slack.harness import APPROVER, CHANNEL, Env, button, make_env
 
 
@@ -89,6 +89,56 @@ async def test_a_cancelled_waiter_passes_its_turn_on() -> None:
         await later
     with pytest.raises(asyncio.CancelledError):
         await cancelled
+
+
+async def test_a_job_waiting_on_slack_lends_its_slot_and_takes_one_again_in_its_turn() -> None:
+    lanes = Lanes(slots=1)
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    order: list[str] = []
+    asked, holding = asyncio.Event(), asyncio.Event()
+
+    async def waits_on_slack() -> None:
+        async with lanes.slot(SOON):
+            order.append("asked")
+            asked.set()
+            order.append(await outside(answer))  # the slot serves others while Slack answers
+
+    async def job(name: str, priority: int, hold: asyncio.Event | None = None) -> None:
+        async with lanes.slot(priority):
+            order.append(name)
+            if hold is not None:
+                holding.set()
+                await hold.wait()
+
+    waiting = asyncio.create_task(waits_on_slack())
+    async with asyncio.timeout(5):
+        await asked.wait()
+        await job("meanwhile", LATER)  # the only slot is free during the wait
+    hold = asyncio.Event()
+    holder = asyncio.create_task(job("holder", LATER, hold))
+    await holding.wait()
+    answer.set_result("answered")
+    later = asyncio.create_task(job("later", LATER))
+    await asyncio.sleep(0)
+    hold.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(waiting, holder, later)
+    assert order == ["asked", "meanwhile", "holder", "answered", "later"]  # its priority's turn, after the holder
+
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    cancelled = asyncio.create_task(_enter_and_wait(lanes, URGENT, never))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    async with asyncio.timeout(5):  # the cancelled job took no slot again: the one slot is free
+        await _enter(lanes, LATER)
+    assert await outside(asyncio.sleep(0, "no job")) == "no job"  # outside any job: just awaited
+
+
+async def _enter_and_wait(lanes: Lanes, priority: int, awaitable: Awaitable[None]) -> None:
+    async with lanes.slot(priority):
+        await outside(awaitable)
 
 
 async def _enter(lanes: Lanes, priority: int) -> None:
