@@ -15,10 +15,13 @@ from typing import Any
 from bot.slack.prompts import BreakpointPrompt, FormPrompt, Prompt, ToolPrompt, classify
 
 SLOT = re.compile(r"^[0-9]+\.[0-9]+$")  # "<prompt>.<slot>", both indexes from 0
-# Decisions one message shows: a group needing more (a review of many tool calls) is split over
-# several messages, so that every call keeps its buttons within Slack's 50 blocks a message (a call
-# takes up to 3 blocks, plus the headline, notes and footer).
+# Decisions one message shows: a group needing more (a review of many tool calls, many questions
+# asked at once) is split over several messages, so that every slot keeps its buttons within Slack's
+# 50 blocks a message. A tool call takes up to 3 blocks (the call, then its buttons or its decision and
+# what was sent); any other prompt up to 4 (title, text, then the same two); a prompt of several in the
+# group 1 more ("Interrupt k of n"); the headline, part, notes, note and footer take the rest.
 PAGE_SLOTS = 14
+PAGE_BLOCKS = 3 * PAGE_SLOTS
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,22 @@ class Pause:
         return [(g, k) for g in range(len(self.groups)) for k in range(len(self.pages(g)))]
 
     def pages(self, group: int) -> list[tuple[str, ...]]:
-        """The slots each message of a group shows: one message, unless it needs more than PAGE_SLOTS."""
-        slots = self.group_slots(group)
-        if len(slots) <= PAGE_SLOTS:
-            return [tuple(slots)]
-        return [tuple(slots[i : i + PAGE_SLOTS]) for i in range(0, len(slots), PAGE_SLOTS)]
+        """The slots each message of a group shows, in order: as many as fit in PAGE_BLOCKS blocks."""
+        several = len(self.prompts) > 1
+        pages: list[list[str]] = [[]]
+        used = 0
+        for slot in self.group_slots(group):
+            p, s = (int(x) for x in slot.split("."))
+            prompt = self.prompts[p]
+            cost = 3 if isinstance(prompt, ToolPrompt) else 4
+            opens = several and (s == 0 or not pages[-1])  # its "Interrupt k of n" on this page
+            if pages[-1] and used + cost + (1 if several and s == 0 else 0) > PAGE_BLOCKS:
+                pages.append([])
+                used = 0
+                opens = several
+            used += cost + (1 if opens else 0)
+            pages[-1].append(slot)
+        return [tuple(page) for page in pages]
 
     def _own_refs(self) -> list[tuple[int, str, int]]:
         """(group, ts, page) of every posted message, copies (earlier posts of the first) included."""

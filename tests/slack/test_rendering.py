@@ -168,6 +168,34 @@ def test_huge_tool_args_and_many_actions_take_several_messages_each_under_fifty_
     assert "Message 2 of 3" in all_text(pages[1])
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        [{"question": f"q{i}"} for i in range(30)],  # texts to revise (Send fan-out, each asks)
+        [{"question": f"q{i}", "n": i} for i in range(30)],  # JSON questions
+        [{"action_requests": [{"name": f"t{p}_{i}", "args": {"a": i}} for i in range(10)], "review_configs": []}
+         for p in range(3)],  # several reviews of several calls
+    ],
+    ids=["texts", "questions", "reviews"],
+)
+def test_many_pending_interrupts_keep_every_button_within_fifty_blocks(values: list[Any]) -> None:
+    """Many parallel pauses in one step share one group: its messages must show every slot's buttons,
+    before and after decisions, with nothing cut (a slot without buttons could never be decided)."""
+    pause = pause_of(*values)
+    slots = pause.group_slots(0)
+    edited = {slot: SlotDecision("edit" if i % 2 else "respond", {"long": "v" * 40}, "U1") for i, slot in enumerate(slots)}
+    for decided in ({}, edited):
+        body = blocks.pause_blocks(pause, decided)
+        shown: list[str] = []
+        for k in range(len(pause.pages(0))):
+            rendered = page(body, k)
+            assert len(rendered) <= limits.MESSAGE_BLOCKS and block_errors(rendered) == []
+            assert limits.TRUNCATED not in all_text(rendered), (k, len(rendered))
+            shown += [b["block_id"].removeprefix("sluice.") for b in rendered if b["type"] == "actions"]
+        if not decided:
+            assert shown == slots  # every slot has its buttons, once
+
+
 def test_long_names_clip_button_text_and_modal_title() -> None:
     name = "n" * 300
     prompt_value = {"action_requests": [{"name": name, "args": {}}], "review_configs": []}
