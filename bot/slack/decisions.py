@@ -33,7 +33,7 @@ from bot.slack.prompts import (
     ValuePrompt,
     parse_reply,
 )
-from bot.slack.resumption import Resumptions, resume_run_id
+from bot.slack.resumption import GRACE_MS, Claim, Resumptions, resume_run_id
 from bot.slack.store import Look, Recorded
 
 log = logging.getLogger("sluice.slack")
@@ -218,9 +218,13 @@ class Decisions:
         needed = policy.of(pause).required_approvals
         if needed > 1 and decision.decision in ("approve", "edit"):  # counted (and audited) towards N first
             return partial(self._count_then_record, pause, slot, decision, channel, needed)
-        # the due index first (whatever happens next, a sweep will look), in the decision's round trip
-        result = await self.deps.store.decide(pause, slot, decision, first=self.resumptions.expecting(pause))
-        return partial(self._after_recording, pause, slot, decision, channel, result, needed)
+        # the due index first (whatever happens next, a sweep will look), in the decision's round trip; a
+        # decision that completes the pause takes its resume's claim with it where the store can (Redis)
+        token = uuid.uuid4().hex
+        result = await self.deps.store.decide(
+            pause, slot, decision, first=self.resumptions.expecting(pause), claim=(token, GRACE_MS)
+        )
+        return partial(self._after_recording, pause, slot, decision, channel, result, needed, token)
 
     async def _count_then_record(
         self, pause: Pause, slot: str, decision: SlotDecision, channel: str, needed: int
@@ -228,11 +232,15 @@ class Decisions:
         counted = await self.approvals.count(pause, slot, decision, channel, needed, self._show, REFUSALS)
         if counted is None:
             return
-        result = await self.deps.store.decide(pause, slot, counted, first=self.resumptions.expecting(pause))
-        await self._after_recording(pause, slot, counted, channel, result, needed)
+        token = uuid.uuid4().hex
+        result = await self.deps.store.decide(
+            pause, slot, counted, first=self.resumptions.expecting(pause), claim=(token, GRACE_MS)
+        )
+        await self._after_recording(pause, slot, counted, channel, result, needed, token)
 
     async def _after_recording(
-        self, pause: Pause, slot: str, decision: SlotDecision, channel: str, result: Recorded, needed: int
+        self, pause: Pause, slot: str, decision: SlotDecision, channel: str, result: Recorded, needed: int,
+        token: str,
     ) -> None:
         # Under a burst of clicks, every message update waits for the urgent work of all clicks before
         # it: that work is the claim (which says who resumes) and the update. The decision's audit line
@@ -248,16 +256,25 @@ class Decisions:
                 await self.deps.calls.ephemeral(channel, decision.user.split(SEPARATOR)[-1], reason, pause.thread_id)
                 return
             group = pause.group_of(int(slot.split(".")[0]))
-            latest = self.deps.store.get(pause.thread_id, pause.checkpoint_id)  # ts may be newer (re-posted)
+            thread_id, checkpoint_id = pause.thread_id, pause.checkpoint_id
             if result.outcome == "recorded":  # a batch: show this slot decided, the others still open
-                await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group), latest=await latest)
+                latest = await self.deps.store.get(thread_id, checkpoint_id)  # ts may be newer (re-posted)
+                await self._show(pause, group, blocks.pause_blocks(pause, result.decided, group=group), latest=latest)
                 claim = None
+            elif result.claimed_attempt is not None:
+                # The decision took the resume's claim with it, and the pause was read as the click was
+                # checked, a moment ago: the message is updated with no more round trips.
+                claimed, claim = None, Claim("claimed", result.claimed_attempt)
+                decided_at = time.time()
+                await self._announce(pause, group, result.decided, decided_at, pause)
             else:
                 # the whole pause, or (outcome "group") one typed interrupt of several, resumed alone by its id
                 claimed = group if result.outcome == "group" else None
-                token = uuid.uuid4().hex
-                claim, shown = await asyncio.gather(self.resumptions.claim(pause, token, claimed), latest)
-                if claim.outcome == "claimed":
+                taken, shown = await asyncio.gather(
+                    self.resumptions.claim(pause, token, claimed), self.deps.store.get(thread_id, checkpoint_id)
+                )
+                claim = taken
+                if taken.outcome == "claimed":
                     decided_at = time.time()
                     await self._announce(pause, group, result.decided, decided_at, shown)
         if claim is not None and claim.outcome == "claimed":

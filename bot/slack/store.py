@@ -30,6 +30,9 @@ Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "group", "c
 class Recorded:
     outcome: Outcome
     decided: Mapping[str, SlotDecision]
+    # The decision completed the pause and took its resume's claim with the token it was given (`decide`'s
+    # `claim`): the claim's attempt number. None: not taken with it (the caller claims, `bot.slack.resumption`).
+    claimed_attempt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,15 @@ class PauseStore(Protocol):
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None: ...
 
     async def decide(
-        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = ()
+        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = (),
+        claim: tuple[str, int] | None = None,
     ) -> Recorded:
         """Records one slot's decision if the pause is current, pending and the slot undecided;
         says whether that completed the slot's group, or the whole pause. `first`: Redis commands
         that must run before it (the due index: `Resumptions.expecting`), in the same round trip
-        where one server keeps their order, else before it (memory has none)."""
+        where one server keeps their order, else before it (memory has none). `claim` (a token and
+        how long to hold it, ms): a decision that completes the pause also takes its resume's claim,
+        as `Resumptions.claim` would, if the store can (Redis: in the same script)."""
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]: ...
 
@@ -173,7 +179,8 @@ class MemoryPauseStore:
         return self._messages.get((channel, ts))
 
     async def decide(
-        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = ()
+        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = (),
+        claim: tuple[str, int] | None = None,
     ) -> Recorded:
         key = (pause.thread_id, pause.checkpoint_id)
         if key not in self._pauses:
@@ -259,24 +266,38 @@ class MemoryPauseStore:
 # Each script names its KEYS and ARGV in its first lines; KEYS are always `_keys(...)`.
 
 # Records one slot's decision if the pause is current, pending and the slot undecided; says whether
-# that completed the whole pause, or the slot's group (ARGV after the call id: the group's slots).
+# that completed the whole pause, or the slot's group (ARGV after the claim's: the group's slots). A
+# decision that completes the pause takes its resume's claim too when given a token, as the claim
+# script of `bot.slack.resumption` does (the same fields; a live claim of another token is left).
 _DECIDE = """
 local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
 local checkpoint_id, slot, decision_json, slots_needed, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local call = ARGV[6]  -- unique to this call: a retry of it (after a lost answer) gets the same answer
--- ARGV[7..]: the slots of the slot's group. Returns {outcome, the pause's decisions (HGETALL)}.
-local function answer(outcome) return {outcome, redis.call('HGETALL', decided)} end
+local token, hold_ms = ARGV[7], tonumber(ARGV[8])  -- the resume's claim ('' for none) and how long it holds
+-- ARGV[9..]: the slots of the slot's group.
+-- Returns {outcome, the pause's decisions (HGETALL), the claim's attempt or -1 when not claimed}.
+local function answer(outcome, attempt) return {outcome, redis.call('HGETALL', decided), attempt or -1} end
 local function of_group()
-  for i = 7, #ARGV do
+  for i = 9, #ARGV do
     if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return answer('recorded') end
   end
   return answer('group')
+end
+local function complete()
+  if token == '' then return answer('complete') end
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local holder = redis.call('HGET', pause, 'claim')
+  local until_ms = tonumber(redis.call('HGET', pause, 'claim_until') or '0')
+  if holder and holder ~= token and until_ms > now then return answer('complete') end
+  redis.call('HSET', pause, 'claim', token, 'claim_until', now + hold_ms)
+  return answer('complete', tonumber(redis.call('HGET', pause, 'attempt') or '0'))
 end
 if redis.call('EXISTS', pause) == 0 then return answer('unknown') end
 if redis.call('GET', current) ~= checkpoint_id then return answer('stale') end
 local status = redis.call('HGET', pause, 'status')
 if redis.call('HGET', pause, 'call:' .. slot) == call and (status == 'pending' or status == 'resuming') then
-  if status == 'resuming' then return answer('complete') end
+  if status == 'resuming' then return complete() end
   return of_group()
 end
 if status ~= 'pending' then return answer('closed') end
@@ -285,7 +306,7 @@ redis.call('HSET', pause, 'call:' .. slot, call)
 redis.call('EXPIRE', decided, ttl)
 if redis.call('HLEN', decided) >= tonumber(slots_needed) then
   redis.call('HSET', pause, 'status', 'resuming')
-  return answer('complete')
+  return complete()
 end
 return of_group()
 """
@@ -392,20 +413,24 @@ class RedisPauseStore:
         return thread_id, checkpoint_id
 
     async def decide(
-        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = ()
+        self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = (),
+        claim: tuple[str, int] | None = None,
     ) -> Recorded:
         pause_keys = self._keys(pause.thread_id, pause.checkpoint_id)
         group = pause.group_slots(pause.group_of(int(slot.split(".")[0])))
         call = uuid.uuid4().hex
-        args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, call, *group]
+        token, hold_ms = claim or ("", 0)
+        args = [pause.checkpoint_id, slot, json.dumps(decision.to_json()), len(pause.slot_keys()), TTL_S, call,
+                token, hold_ms, *group]
         command = self._steps.script(self._decide, pause_keys, args)
         if first and self._steps.ordered:  # the due index, then the decision: one round trip
-            *_, (outcome, flat) = await self._steps.run(*first, command)
+            *_, (outcome, flat, attempt) = await self._steps.run(*first, command)
         else:
             if first:
                 await self._steps.run(*first)
-            outcome, flat = await self._steps.one(*command)
-        return Recorded(_text(outcome), _decoded(dict(zip(flat[::2], flat[1::2], strict=True))))  # type: ignore[arg-type]
+            outcome, flat, attempt = await self._steps.one(*command)
+        decided = _decoded(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return Recorded(_text(outcome), decided, int(attempt) if int(attempt) >= 0 else None)  # type: ignore[arg-type]
 
     async def decided(self, thread_id: str, checkpoint_id: str) -> dict[str, SlotDecision]:
         return _decoded(await self._steps.one("HGETALL", keys.slack_decided(thread_id, checkpoint_id)))

@@ -15,6 +15,7 @@ import pytest
 
 from bot.slack.pause import Pause, PendingInterrupt, Placement
 from bot.slack.prompts import SlotDecision
+from bot.slack.resumption import Claim, RedisResumptions
 from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
 from tests.conftest import async_client
 
@@ -221,3 +222,27 @@ async def test_an_escalated_message_is_found_and_channels_with_pauses_are_listed
     found = await store.get(opened.thread_id, opened.checkpoint_id)
     assert found is not None and found.message_refs(0) == [("C0MAIN", "1700000000.000100"), ("C0ONCALL", "1700000000.000200")]
     assert "C0MAIN" in await store.channels()
+
+
+async def test_a_decision_completing_the_pause_takes_its_resumes_claim_where_it_can(
+    store: PauseStore, backend: str
+) -> None:
+    two = pause(questions=2)
+    await store.open(two)
+    assert (await store.decide(two, "0.0", YES, claim=("t1", 10_000))).claimed_attempt is None  # not complete
+    complete = await store.decide(two, "1.0", YES, claim=("t1", 10_000))
+    assert complete.outcome == "complete"
+    if backend == "memory":  # one process: its caller claims (`MemoryResumptions`)
+        assert complete.claimed_attempt is None
+        return
+    assert complete.claimed_attempt == 0
+    assert isinstance(store, RedisPauseStore)
+    resumptions = RedisResumptions(store._redis)
+    assert (await resumptions.claim(two, "someone else")).outcome == "busy"  # held, as the claim script holds it
+    assert await resumptions.claim(two, "t1") == Claim("claimed", 0)
+    assert await resumptions.give_back(two, "1.0", "t1")  # not applied: the slot reopens, the next is attempt 1
+    again = await store.decide(two, "1.0", YES, claim=("t2", 10_000))
+    assert (again.outcome, again.claimed_attempt) == ("complete", 1)
+    assert (await store.decide(two, "1.0", YES, claim=("t3", 10_000))).claimed_attempt is None  # closed: no claim
+    await resumptions.started(two, "t2")
+    assert await store.status(two.thread_id, two.checkpoint_id) == "started"
