@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.runs.plain_json import to_wire
 from bot.slack import blocks, kit, limits
 from bot.slack import outcome_blocks as ob
 from bot.slack.deps import Deps
@@ -107,7 +108,8 @@ class Notifier:
             assistant_id=event.assistant_id,
             run_id=event.run_id,
             interrupts=tuple(
-                PendingInterrupt(str(i.get("id", "")), i.get("value"), _schema(i.get("response_schema")))
+                # plain JSON, as the HTTP API shows it (a pydantic model's fields, an enum's value)
+                PendingInterrupt(str(i.get("id", "")), to_wire(i.get("value")), _schema(i.get("response_schema")))
                 for i in event.interrupts
             ),
             breakpoint=event.breakpoint if not event.interrupts else None,
