@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import decimal
 import enum
 import uuid
 from collections.abc import Mapping
@@ -45,6 +46,10 @@ def _to_wire(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, decimal.Decimal):  # as the LangGraph server writes them
+        return float(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     if isinstance(value, enum.Enum):

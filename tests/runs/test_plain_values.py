@@ -54,3 +54,13 @@ def _leaves(value: Any) -> list[Any]:
     if isinstance(value, list):
         return [leaf for v in value for leaf in _leaves(v)]
     return [value]
+
+
+def test_decimals_and_durations_as_the_server_writes_them() -> None:
+    """Observed on langgraph dev (langgraph-api 0.16.7): an interrupt value with a Decimal and a timedelta
+    comes back as 1.5 and 90.0 (was "Decimal('1.5')" and "datetime.timedelta(seconds=90)")."""
+    import datetime
+    import decimal
+
+    value = {"d": decimal.Decimal("1.5"), "td": datetime.timedelta(seconds=90), "b": b"hi"}
+    assert to_wire(value) == {"d": 1.5, "td": 90.0, "b": "aGk="}
