@@ -106,9 +106,19 @@ def _state_response(snapshot: StateSnapshot, checkpoint_id: str | None) -> web.R
     return wire.respond(wire.thread_state(snapshot))
 
 
+NO_GRAPH = (  # the LangGraph server's words
+    "Thread '{}' has no assigned graph ID. This usually occurs when no runs have been made on this particular "
+    "thread. This operation requires a graph ID. Please ensure a run has been made for the thread or manually "
+    "update the thread metadata (by setting the 'graph_id' field) before running this operation."
+)
+
+
 async def update_state(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.StateUpdate)
     checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
+    record = await _manager(request).thread(request.match_info["thread_id"])
+    if record.graph_id is None and not record.metadata.get("graph_id"):  # no graph to apply the update with
+        return wire.problem(400, NO_GRAPH.format(record.thread_id))
     config = await _manager(request).update_state(
         request.match_info["thread_id"], body.values, as_node=body.as_node, checkpoint_id=checkpoint_id
     )

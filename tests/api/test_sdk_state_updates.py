@@ -147,3 +147,19 @@ async def test_an_update_clears_the_error_of_a_failed_thread(
     assert (thread["status"], thread["error"], thread["interrupts"]) == (status, None, {})
     assert thread["state_updated_at"] > failed["state_updated_at"]
     assert (await client.threads.get_state(thread_id))["next"] == next_nodes
+
+
+async def test_a_state_update_of_a_thread_with_no_graph_is_refused(client: Any) -> None:
+    """As on langgraph dev (langgraph-api 0.16.7): a thread no run was made on, created without a
+    graph_id, has no graph to apply the update with, so the update is a 400 (it was applied with
+    whichever graph the server listed first); created with graph_id, it is applied with that graph."""
+    import httpx
+
+    thread_id = (await client.threads.create())["thread_id"]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.threads.update_state(thread_id, {"some_text": "x"})
+    assert info.value.response.status_code == 400 and "graph_id" in info.value.response.json()["detail"]
+    assert (await client.threads.get_state(thread_id))["values"] == {}
+    named = (await client.threads.create(graph_id="agent"))["thread_id"]
+    await client.threads.update_state(named, {"some_text": "x"})
+    assert (await client.threads.get_state(named))["values"] == {"some_text": "x"}
