@@ -10,6 +10,8 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:{<thread>}:thread                    hash    thread record, one JSON value per field   bot.runs.store_redis
   sluice:{<thread>}:run_records               hash    run id -> run record JSON (every run of   bot.runs.store_redis
                                                       the thread: one key, one expiry)
+  sluice:{<thread>}:runs, :run:<run>          zset, string  the runs as stored before run_records:  bot.runs.store_redis
+                                                      moved into it when read, deleted with the thread
   sluice:{<thread>}:queue                     list    run ids (or a state update), head runs    bot.runs.store_redis
   sluice:{<thread>}:lease                     string  run id holding the thread, expires (PX)   bot.runs.store_redis
   sluice:ended:<run>                          string  a stateless run's final record JSON, kept bot.runs.store_redis
@@ -60,6 +62,16 @@ def run_records(thread_id: str) -> str:
     """Every run of the thread in one hash, so renewing or deleting them is one command however many
     there are. (Before, a run was a key of its own, `:run:<run>`, indexed by the zset `:runs`.)"""
     return f"{thread_tag(thread_id)}:run_records"
+
+
+def legacy_runs(thread_id: str) -> str:
+    """The run index (zset of run ids) of a thread stored before `run_records`; its runs were keys
+    `legacy_run_prefix + run id`. Read once, when the thread's runs are next listed or one is missed."""
+    return f"{thread_tag(thread_id)}:runs"
+
+
+def legacy_run_prefix(thread_id: str) -> str:
+    return f"{thread_tag(thread_id)}:run:"
 
 
 def queue(thread_id: str) -> str:

@@ -6,7 +6,9 @@ sorted set, touched with single-key commands only. A Redis failure surfaces as
 `StorageUnavailable` (the HTTP API answers it with a 503).
 
 A thread's runs are one hash (run id -> record JSON), so whatever their number, renewing their expiry
-or deleting them is one command; listing them reads the hash and orders the runs by creation.
+or deleting them is one command; listing them reads the hash and orders the runs by creation. Runs
+stored before that (a key each, indexed by a zset: bot.keys) are moved into the hash by the first
+read that lists them or misses one, and deleted with their thread.
 
 With a thread TTL (`SLUICE_THREAD_TTL`), a thread's records expire as its checkpoints do: each write
 refreshes the expiry of the thread's record, its runs, its audit stream and its checkpoint keys (a
@@ -79,6 +81,7 @@ class RedisRecords:
         self._claim = client.register_script(scripts.CLAIM)
         self._unindex = client.register_script(scripts.UNINDEX)
         self._refresh_script = client.register_script(scripts.REFRESH)
+        self._runs = client.register_script(scripts.RUNS)
 
     async def _batch(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Sends a step's commands (scripts as ("EVALSHA", sha, ...)) in one network exchange,
@@ -155,8 +158,9 @@ class RedisRecords:
     async def delete_thread(self, thread_id: str) -> bool:
         deleted = await self._delete(
             keys=[keys.thread(thread_id), keys.run_records(thread_id), keys.queue(thread_id), keys.lease(thread_id),
-                  keys.audit(thread_id), keys.slack_current(thread_id), keys.slack_pauses(thread_id)],
-            args=[keys.slack_prefix(thread_id)],
+                  keys.audit(thread_id), keys.slack_current(thread_id), keys.slack_pauses(thread_id),
+                  keys.legacy_runs(thread_id)],
+            args=[keys.slack_prefix(thread_id), keys.legacy_run_prefix(thread_id)],
         )
         await self._redis.zrem(keys.THREAD_INDEX, thread_id)
         return bool(deleted)
@@ -183,11 +187,17 @@ class RedisRecords:
     @_storage
     async def get_run(self, thread_id: str, run_id: str) -> RunRecord | None:
         (raw,) = await self._batch(("HGET", keys.run_records(thread_id), run_id))
+        if raw is None:  # perhaps stored before run_records: read by the script that moves such runs
+            (raw,) = await self._batch(self._read_runs(thread_id, run_id))
         return RunRecord.loads(raw) if raw else None
+
+    def _read_runs(self, thread_id: str, *run_id: str) -> tuple[Any, ...]:
+        return self._script(self._runs, [keys.run_records(thread_id), keys.legacy_runs(thread_id)],
+                            [keys.legacy_run_prefix(thread_id), *run_id])
 
     @_storage
     async def list_runs(self, thread_id: str) -> list[RunRecord]:
-        (stored,) = await self._batch(("HVALS", keys.run_records(thread_id)))
+        (stored,) = await self._batch(self._read_runs(thread_id))
         runs = [RunRecord.loads(raw) for raw in stored]
         # Newest first; runs created in the same microsecond by run id, last first.
         runs.sort(key=lambda r: (_score(r.created_at), r.run_id), reverse=True)

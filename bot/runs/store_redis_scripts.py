@@ -154,17 +154,36 @@ return 'claimed'
 # (bot.keys): its audit stream and its Slack pauses, decisions, approval tallies and failure reports.
 # Returns 1 when the thread record existed.
 DELETE = """
-local thread, runs, queue, lease, audit, current, pauses = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local slack_prefix = ARGV[1]
+local thread, runs, queue, lease, audit, current, pauses, legacy = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local slack_prefix, legacy_prefix = ARGV[1], ARGV[2]
 for _, run_id in ipairs(redis.call('HKEYS', runs)) do
   redis.call('DEL', slack_prefix .. 'failure:' .. run_id)
+end
+for _, run_id in ipairs(redis.call('ZRANGE', legacy, 0, -1)) do  -- runs stored before run_records
+  redis.call('DEL', legacy_prefix .. run_id, slack_prefix .. 'failure:' .. run_id)
 end
 for _, cp in ipairs(redis.call('SMEMBERS', pauses)) do
   redis.call('DEL', slack_prefix .. 'pause:' .. cp, slack_prefix .. 'decided:' .. cp, slack_prefix .. 'approvals:' .. cp)
 end
 local existed = redis.call('EXISTS', thread)
-redis.call('DEL', thread, runs, queue, lease, audit, current, pauses)
+redis.call('DEL', thread, runs, queue, lease, audit, current, pauses, legacy)
 return existed
+"""
+
+# Reads a thread's runs: every record (HVALS), or the one of run_id when given (HGET). Runs of a thread
+# stored before run_records (a key per run, indexed by a zset) are first moved into its runs hash (a
+# run the hash already has, written since, is kept) and their old keys deleted. Safe to run twice.
+RUNS = """
+local runs, legacy = KEYS[1], KEYS[2]
+local legacy_prefix, run_id = ARGV[1], ARGV[2]
+for _, id in ipairs(redis.call('ZRANGE', legacy, 0, -1)) do
+  local stored = redis.call('GET', legacy_prefix .. id)
+  if stored then redis.call('HSETNX', runs, id, stored) end
+  redis.call('DEL', legacy_prefix .. id)
+end
+redis.call('DEL', legacy)
+if run_id then return redis.call('HGET', runs, run_id) end
+return redis.call('HVALS', runs)
 """
 
 # Refreshes the expiry of a thread's keys to `ttl` seconds (SLUICE_THREAD_TTL), sent after each

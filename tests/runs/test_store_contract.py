@@ -361,6 +361,37 @@ async def test_with_a_ttl_a_write_costs_the_same_commands_however_many_runs_the_
         await client.aclose()
 
 
+async def test_runs_stored_before_the_runs_hash_are_read_moved_and_deleted_with_their_thread(redis_url: str) -> None:
+    """A thread written before runs were one hash has a key per run and a zset index (bot.keys): its runs
+    are listed and found (and moved into the hash as they are read), and deleting the thread deletes them."""
+    client = aioredis.from_url(redis_url)
+    try:
+        records = RedisRecords(client, LEASE_MS)
+        for read in ("list", "get", "delete"):
+            thread_id = await thread(records)
+            old = [run(thread_id, created_at=f"2026-01-0{day}T00:00:00+00:00", status="success") for day in (1, 2)]
+            for i, ran in enumerate(old):
+                await client.set(keys.legacy_run_prefix(thread_id) + ran.run_id, ran.dumps())
+                await client.zadd(keys.legacy_runs(thread_id), {ran.run_id: i})
+            new = run(thread_id)
+            assert await records.submit(new, reject_if_busy=False, thread_changes=BUSY) == "queued"
+            legacy = [keys.legacy_runs(thread_id), *(keys.legacy_run_prefix(thread_id) + r.run_id for r in old)]
+            if read == "list":
+                assert [r.run_id for r in await records.list_runs(thread_id)] == [new.run_id, old[1].run_id, old[0].run_id]
+            elif read == "get":
+                found = await records.get_run(thread_id, old[0].run_id)
+                assert found is not None and found.status == "success" and found.created_at == old[0].created_at
+                assert len(await records.list_runs(thread_id)) == 3
+            if read == "delete":
+                assert await records.delete_thread(thread_id)
+                assert await client.exists(keys.run_records(thread_id)) == 0
+            else:
+                assert await client.hlen(keys.run_records(thread_id)) == 3
+            assert await client.exists(*legacy) == 0
+    finally:
+        await client.aclose()
+
+
 def test_a_started_runs_json_is_the_submitted_one_with_its_status_changed() -> None:
     """The submit script gets the run as queued and as started; the second is made from the first's text,
     equal to encoding it, whatever the ids, metadata and input hold (quotes, a "status" of their own)."""
