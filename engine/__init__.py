@@ -20,6 +20,7 @@ from .interrupts import interrupt
 from .managed import IsLastStep, RemainingSteps
 from .pregel import CompiledGraph
 from .retry import RetryPolicy
+from .run_end import RunEnd
 from .runtime import Runtime, get_stream_writer
 from .types import (
     END,
@@ -53,6 +54,7 @@ __all__ = [
     "Interrupt",
     "StateSnapshot",
     "PregelTask",
+    "RunEnd",
     "Runtime",
     "RetryPolicy",
     "get_stream_writer",

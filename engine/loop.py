@@ -58,6 +58,7 @@ class GraphExecution:
         self.interrupts: list[Interrupt] = []
         self.interrupt_groups: list[tuple[Interrupt, ...]] = []
         self.checkpoint: Checkpoint | None = None
+        self.stepped: tuple[Checkpoint, list[Task]] | None = None  # the last checkpoint whose step was built
         self.loop: asyncio.AbstractEventLoop | None = None
         # The root's live events (custom writes, subgraph chunks, task updates as tasks finish),
         # when it streams custom writes or subgraphs; subgraphs put theirs in their caller's.
@@ -100,6 +101,8 @@ class GraphExecution:
             yield event
         async for event in self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1):
             yield event
+        if self.opts.run_end is not None and not self.opts.nested and self.chain.stores:
+            self.opts.run_end.reached(self.spec, self.opts.thread_id, self.opts.ns, self.checkpoint, self.stepped)
 
     def _may_recall(self, input: Any) -> bool:
         """Whether the run may start from the head the checkpointer remembers: only when its first
@@ -212,7 +215,7 @@ class GraphExecution:
                     f"Recursion limit of {self.opts.recursion_limit} reached without hitting a stop condition. "
                     "You can increase the limit by setting the `recursion_limit` config key."
                 )
-            tasks = step.step_tasks(checkpoint, self.opts.ns)
+            self.stepped = (checkpoint, tasks := step.step_tasks(checkpoint, self.opts.ns))
             if not tasks:
                 return
             if not (first and skip_before) and step.matches(self.opts.interrupt_before, tasks):

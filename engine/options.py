@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .checkpoint.base import Checkpointer
+    from .run_end import RunEnd
     from .subgraphs import Replay, SubgraphStream
 
 
@@ -30,3 +31,4 @@ class ExecutionOptions:
     resuming_parent: bool = False  # nested: the calling task re-runs where it paused (a resume or a retry)
     parents: dict[str, str] = field(default_factory=dict)  # nested: the callers' checkpoints, by namespace
     emit_updates: bool = True  # off when nobody reads "updates" events (invoke): none is built
+    run_end: RunEnd | None = None  # told where a root run left its stored thread, when it ends without error

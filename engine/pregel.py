@@ -13,6 +13,7 @@ from .errors import ConfigError
 from .interrupts import GraphInterrupt, TaskScope, current_task
 from .loop import GraphExecution
 from .options import ExecutionOptions
+from .run_end import RunEnd
 from .runtime import coerce_context
 from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL
@@ -161,9 +162,14 @@ class CompiledGraph(ThreadStateAPI):
 
     async def _events(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
                       interrupt_after: Any, inline_sync: bool, context: Any,
-                      live: tuple[frozenset[str], bool]) -> AsyncIterator[tuple[str, Any]]:
-        """The run's events, for a stream."""
+                      live: tuple[frozenset[str], bool], run_end: RunEnd | None = None,
+                      ) -> AsyncIterator[tuple[str, Any]]:
+        """The run's events, for a stream; `run_end` is given where the run left the thread, once its
+        stream ended without error (a root graph's run on a stored thread only)."""
         execution, forward, ns = self._execution(config, interrupt_before, interrupt_after, inline_sync, context, live)
+        if run_end is not None:
+            run_end.clear()
+            execution.opts.run_end = run_end
         async for mode, chunk in execution.stream(input):
             if forward is not None:
                 forward.put(ns, mode, chunk)
@@ -171,11 +177,12 @@ class CompiledGraph(ThreadStateAPI):
 
     async def _astream(self, input: Any, config: dict[str, Any] | None, stream_mode: Any,
                        interrupt_before: Any, interrupt_after: Any, inline_sync: bool,
-                       context: Any = None, subgraphs: bool = False) -> AsyncIterator[Any]:
+                       context: Any = None, subgraphs: bool = False,
+                       run_end: RunEnd | None = None) -> AsyncIterator[Any]:
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         single = isinstance(stream_mode, str)
         async for mode, chunk in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
-                                              context, (frozenset(modes), subgraphs)):
+                                              context, (frozenset(modes), subgraphs), run_end):
             ns: tuple[str, ...] = ()
             if mode == SUBGRAPH_EVENT:
                 ns, mode, chunk = chunk
@@ -188,11 +195,13 @@ class CompiledGraph(ThreadStateAPI):
 
     def astream(self, input: Any, config: dict[str, Any] | None = None, *, stream_mode: Any = "updates",
                 interrupt_before: Sequence[str] | str | None = None, interrupt_after: Sequence[str] | str | None = None,
-                context: Any = None, subgraphs: bool = False, **_: Any) -> AsyncIterator[Any]:
+                context: Any = None, subgraphs: bool = False, run_end: RunEnd | None = None,
+                **_: Any) -> AsyncIterator[Any]:
         """Stream the run; with `subgraphs=True` each chunk comes as (namespace, chunk), the
-        namespace a tuple naming the subgraph it came from (() for this graph)."""
+        namespace a tuple naming the subgraph it came from (() for this graph). `run_end` (Sluice's
+        own): filled with where the run left the thread, for `aget_state_recalled`."""
         return self._astream(input, config, stream_mode or "updates", interrupt_before, interrupt_after, False,
-                             context, subgraphs)
+                             context, subgraphs, run_end)
 
     def stream(self, input: Any, config: dict[str, Any] | None = None, *, stream_mode: Any = "updates",
                interrupt_before: Sequence[str] | str | None = None, interrupt_after: Sequence[str] | str | None = None,

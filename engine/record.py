@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from . import serde
 from .checkpoint.base import SavedCheckpoint
-from .types import Interrupt
+from .types import START, Interrupt
 
 WriteKind = Literal["done", "int", "res", "err", "cmd"]
 
@@ -70,6 +70,9 @@ class Checkpoint:
     parent_results: dict[str, Any] = field(default_factory=dict)
     # A subgraph's: the checkpoints its callers were at, by namespace ("" for the root graph).
     parents: dict[str, str] = field(default_factory=dict)
+    # The body as this process last encoded it to save (JSON-safe: a deep copy of the values taken at
+    # that moment), None when it was decoded; what `saved_view` rebuilds a read's checkpoint from.
+    saved_body: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     # -- pending writes, by what they say ------------------------------------------------------
     def outcome(self, task_id: str) -> dict[str, Any] | None:
@@ -154,7 +157,25 @@ class Checkpoint:
             encoded["results"] = serde.to_jsonable(self.parent_results, "the results of the step's tasks")
         if self.parents:
             encoded["parents"] = self.parents
+        self.saved_body = encoded
         return SavedCheckpoint(self.id, self.parent_id, serde.dumps_jsonable(encoded))
+
+    def saved_view(self) -> Checkpoint | None:
+        """This checkpoint as `decode` would read back what this process saved of it, without parsing
+        the saved bytes: values and metadata rebuilt from the body kept at encoding (so nothing a node
+        did to the live objects since shows), pending writes as attached here. None when it was not
+        encoded here, or when the live one holds what its record does not: tasks added by Command
+        inputs (step.step_tasks), a START task carrying its input (kept in the body, encoded)."""
+        body = self.saved_body
+        if body is None or any(t["name"] == START for t in self.tasks) or self.commands():
+            return None
+        meta = body["meta"]
+        return Checkpoint(
+            id=self.id, parent_id=self.parent_id, values=serde.from_jsonable(body["values"]), tasks=self.tasks,
+            barriers=self.barriers, step=self.step, source=self.source, created_at=self.created_at, last=self.last,
+            metadata=serde.from_jsonable(meta) if meta else {}, writes=self.writes,
+            parent_results=self.parent_results, parents=self.parents,
+        )
 
     def full_metadata(self) -> dict[str, Any]:
         return {**self.metadata, "source": self.source, "step": self.step, "parents": dict(self.parents)}

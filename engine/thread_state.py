@@ -15,6 +15,7 @@ from . import step
 from .chain import ThreadChain
 from .errors import ConfigError
 from .record import Checkpoint
+from .run_end import RunEnd
 from .spec import GraphSpec
 from .step import NO_ARG
 from .subgraphs import checkpoint_map, node_path, stable_ns
@@ -23,7 +24,7 @@ from .types import START, PregelTask, StateSnapshot
 from .updates import as_updates, superstep
 
 if TYPE_CHECKING:
-    from .checkpoint.base import Checkpointer
+    from .checkpoint.base import Checkpointer, SavedCheckpoint
 
 THREAD_REQUIRED = (
     "Checkpointer requires one or more of the following 'configurable' keys: thread_id, checkpoint_ns, checkpoint_id"
@@ -109,9 +110,11 @@ class ThreadStateAPI:
         return graph, saver, str(configurable["thread_id"]), ns, configurable.get("checkpoint_id")
 
     def _snapshot(self, cp: Checkpoint, thread_id: str, ns: str, live: bool,
-                  results: dict[str, Any] | None = None) -> StateSnapshot:
-        """The snapshot of `cp`; `results`: what its tasks returned, kept by the checkpoints after it."""
-        tasks = step.build_tasks(cp, ns)
+                  results: dict[str, Any] | None = None, tasks: list[step.Task] | None = None) -> StateSnapshot:
+        """The snapshot of `cp`; `results`: what its tasks returned, kept by the checkpoints after it;
+        `tasks`: its tasks, when the caller built them already (step.build_tasks)."""
+        if tasks is None:
+            tasks = step.build_tasks(cp, ns)
         raised = {
             # The live view hides the pauses of tasks that have since finished; history keeps them.
             task.id: () if live and cp.is_done(task.id) else tuple(cp.raised(task.id))
@@ -168,17 +171,37 @@ class ThreadStateAPI:
         snapshot = await graph._state_at(saver, thread_id, ns, checkpoint_id, subgraphs)
         return snapshot if snapshot is not None else StateSnapshot({}, (), config, None, None, None, (), ())
 
-    async def aget_state_recalled(self, config: dict[str, Any]) -> StateSnapshot:
+    async def aget_state_recalled(self, config: dict[str, Any], end: RunEnd | None = None) -> StateSnapshot:
         """`aget_state(config)` of the thread's head as this process's saver last read or wrote it
         (the same record a read would load, decoded the same way), without reading the store; a read
         when the saver remembers no head for it. For a caller that knows no other process wrote the
-        thread since: the end of a run it just ran while holding the thread."""
+        thread since: the end of a run it just ran while holding the thread. With that run's `end`,
+        while the head is still the run's last checkpoint, the snapshot is made from the checkpoint as
+        the run holds it (the same snapshot, without decoding the head or building its tasks again)."""
         graph, saver, thread_id, ns, checkpoint_id = self._thread(config)
         recall = getattr(saver, "recall", None)
         head = recall(thread_id, ns) if recall is not None and checkpoint_id is None else None
+        if end is not None and checkpoint_id is None:
+            saved = head.checkpoint if head is not None else await saver.load(thread_id, ns)
+            ended = graph._ended_snapshot(end, saved, thread_id, ns)
+            if ended is not None:
+                return ended
         if head is None or head.checkpoint is None:
             return await self.aget_state(config)
         return graph._snapshot(Checkpoint.decode(head.checkpoint), thread_id, ns, live=True)
+
+    def _ended_snapshot(self, end: RunEnd, saved: SavedCheckpoint | None, thread_id: str,
+                        ns: str) -> StateSnapshot | None:
+        """The snapshot of the head `saved` from the run's `end`, when it is the checkpoint the run holds
+        (same id and pending writes) on this graph and thread; else None (read it)."""
+        cp = end.checkpoint
+        if (cp is None or saved is None or saved.id != cp.id or end.spec is not self.spec
+                or end.thread_id != thread_id or end.ns != ns or saved.writes.keys() != cp.writes.keys()):
+            return None
+        view = cp.saved_view()
+        if view is None:
+            return None
+        return self._snapshot(view, thread_id, ns, live=True, tasks=end.tasks)
 
     async def _state_at(self, saver: Checkpointer, thread_id: str, ns: str, checkpoint_id: str | None,
                         subgraphs: bool) -> StateSnapshot | None:

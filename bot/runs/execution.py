@@ -24,7 +24,7 @@ from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
 from bot.runs.run_start import RunStart, checkpoint_id_of
 from bot.runs.store import Records
-from engine import Checkpointer, CompiledGraph
+from engine import Checkpointer, CompiledGraph, RunEnd
 from engine.errors import CheckpointConflict, is_invalid_resume
 
 log = logging.getLogger("sluice.runs")
@@ -344,6 +344,7 @@ class Executor:
             await self.starts.audit_resume(run, request, assistant, before)
         graph_input = command_from_json(command) if command else request.input
         last_updated: list[str] = []
+        run_end = RunEnd()  # where the run leaves the thread, handed over by the engine (see starts.ended)
         # Task updates only when something reads them: a subscriber, or breakpoint_of on a run that may
         # stop after a node. Asked for, the engine streams each step through a queue and extra tasks.
         after = request.interrupt_after if request.interrupt_after is not None else graph.interrupt_after_nodes
@@ -359,6 +360,7 @@ class Executor:
                 interrupt_after=request.interrupt_after,
                 context=request.context,
                 subgraphs=request.stream_subgraphs,
+                run_end=run_end,
             ):
                 ns, mode, chunk = part if request.stream_subgraphs else ((), *part)
                 if ns:  # a subgraph's chunk: an event "<mode>|<namespace>", as the LangGraph server names it
@@ -411,7 +413,7 @@ class Executor:
             return RunEvent("failed", checkpoint_id=checkpoint_id_of(after), error_type=failure.error,
                             message=failure.message, node=node, traceback=_traceback_tail(exc),
                             refused_answer=refused, **base)
-        after = await self.starts.ended(run, graph, head)  # the run's end as its writes left it, no round trip
+        after = await self.starts.ended(run, graph, head, run_end)  # the run's end as it left it, no round trip
         interrupts = [i.to_json() for i in after.interrupts]
         run.status = "success"
         # As the LangGraph server, the result and the thread show the values saved: a step paused after

@@ -19,7 +19,7 @@ from bot.runs.errors import PauseGone
 from bot.runs.kept_states import KeptStates
 from bot.runs.records import RunRecord
 from bot.runs.requests import RunRequest
-from engine import Checkpointer, CompiledGraph, InMemorySaver, StateSnapshot
+from engine import Checkpointer, CompiledGraph, InMemorySaver, RunEnd, StateSnapshot
 from engine.ids import is_interrupt_id
 
 log = logging.getLogger("sluice.runs")
@@ -104,11 +104,12 @@ class RunStart:
             except Exception:
                 log.exception("audit of a resume on thread %s failed", run.thread_id)
 
-    async def ended(self, run: RunRecord, graph: CompiledGraph, head: dict[str, Any]) -> StateSnapshot:
-        """The run's end as its own writes left it (this process holds the thread): the saver's
-        remembered head, decoded as a read would decode it, without a round trip; kept for the next look."""
+    async def ended(self, run: RunRecord, graph: CompiledGraph, head: dict[str, Any], end: RunEnd) -> StateSnapshot:
+        """The run's end as its own writes left it (this process holds the thread): made from the
+        checkpoint the run handed over in `end` while it is still the head, else the saver's remembered
+        head decoded as a read would decode it, without a round trip; kept for the next look."""
         states = self.ended_states if self.ended_states.enabled else self.recalled_states
-        return await states.ended(run.thread_id, graph, lambda: graph.aget_state_recalled(head))
+        return await states.ended(run.thread_id, graph, lambda: graph.aget_state_recalled(head, end))
 
 
 def _entries(run: RunRecord, request: RunRequest, assistant: Assistant, state: StateSnapshot) -> list[AuditEntry]:
