@@ -20,7 +20,7 @@ from .spec import GraphSpec
 from .step import NO_ARG
 from .subgraphs import checkpoint_map, node_path, stable_ns
 from .sync import iterate_sync, run_sync
-from .types import START, PregelTask, StateSnapshot
+from .types import START, Interrupt, PregelTask, StateSnapshot
 from .updates import as_updates, superstep
 
 if TYPE_CHECKING:
@@ -115,15 +115,16 @@ class ThreadStateAPI:
         `tasks`: its tasks, when the caller built them already (step.build_tasks)."""
         if tasks is None:
             tasks = step.build_tasks(cp, ns)
-        raised = {
-            # The live view hides the pauses of tasks that have since finished; history keeps them.
-            task.id: () if live and cp.is_done(task.id) else tuple(cp.raised(task.id))
-            for task in tasks
-        }
-        records = []
+        writes = bool(cp.writes)  # none (a head as a step leaves it): no task finished, failed or paused
+        records: list[PregelTask] = []
+        nxt: list[str] = []
+        interrupts: list[Interrupt] = []
         for task in tasks:
             done = cp.outcome(task.id)
-            err = cp.error(task.id)
+            finished = done is not None
+            # The live view hides the pauses of tasks that have since finished; history keeps them.
+            raised = tuple(cp.raised(task.id)) if writes and not (live and finished) else ()
+            err = cp.error(task.id) if writes else None
             if done is None and results and task.id in results:
                 done = {"update": results[task.id]}
             node = self.spec.nodes.get(task.name)
@@ -134,30 +135,24 @@ class ThreadStateAPI:
             records.append(PregelTask(
                 id=task.id, name=task.name, path=task.path,
                 error=_error_text(err) if err else None,
-                interrupts=raised[task.id],
+                interrupts=raised,
                 state=state,
                 result=done["update"] if done else self._input_of(task),
             ))
+            interrupts.extend(raised)
+            if not (live and finished):
+                nxt.append(task.name)
         schema = self.spec.schema
-        if live:
-            values = schema.output(step.live_values(schema, cp, ns, tasks=tasks))
-            nxt = tuple(t.name for t in tasks if not cp.is_done(t.id))
-        else:
-            values = schema.output(cp.values)
-            nxt = tuple(t.name for t in tasks)
-
-        def cfg(checkpoint_id: str) -> dict[str, Any]:
-            return _config(thread_id, ns, checkpoint_id, cp.parents)
-
+        values = schema.output(step.live_values(schema, cp, ns, tasks=tasks) if live else cp.values)
         return StateSnapshot(
             values=values,
-            next=nxt,
-            config=cfg(cp.id),
+            next=tuple(nxt),
+            config=_config(thread_id, ns, cp.id, cp.parents),
             metadata=cp.full_metadata(),
             created_at=cp.created_at,
-            parent_config=cfg(cp.parent_id) if cp.parent_id else None,
+            parent_config=_config(thread_id, ns, cp.parent_id, cp.parents) if cp.parent_id else None,
             tasks=tuple(records),
-            interrupts=tuple(i for task in tasks for i in raised[task.id]),
+            interrupts=tuple(interrupts),
         )
 
     def _input_of(self, task: step.Task) -> Any:
