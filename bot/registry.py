@@ -154,6 +154,8 @@ def _as_compiled(name: str, obj: Any) -> CompiledGraph:
                 f"graph {name!r}: its factory failed{_where_it_failed(exc)}: {type(exc).__name__}: {exc}"
             ) from exc
         if inspect.isawaitable(produced):
+            if inspect.iscoroutine(produced):
+                produced.close()  # never run: closed, so no "coroutine was never awaited" warning follows
             raise RegistryError(f"graph {name!r}: async factories are not supported; return the graph directly")
         if isinstance(produced, (CompiledGraph, StateGraph)):
             return _as_compiled(name, produced)

@@ -33,6 +33,9 @@ def factory_with_config(config):
     return builder.compile()
 
 not_a_graph = 42
+
+async def async_factory():
+    return builder
 '''
 
 
@@ -86,3 +89,25 @@ def test_missing_or_empty_file(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_text("{}")
     with pytest.raises(RegistryError, match='no "graphs"'):
         Registry.load(tmp_path / "empty.json")
+
+
+def test_an_async_factory_is_refused_without_a_never_awaited_warning(tmp_path: Path) -> None:
+    import gc
+    import sys
+    import warnings
+
+    path = _write(tmp_path, {"agent": "my_graphs.py:async_factory"})
+    unraised: list[object] = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraised.append
+    try:
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            with pytest.raises(RegistryError) as refused:
+                Registry.load(path)
+            said = str(refused.value)
+            del refused  # its traceback holds the factory's frames
+            gc.collect()  # a coroutine never awaited warns when it is collected
+    finally:
+        sys.unraisablehook = hook
+    assert "async factories are not supported" in said
+    assert not unraised and not [w for w in warned if "never awaited" in str(w.message)], (unraised, warned)
