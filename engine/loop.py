@@ -57,6 +57,7 @@ class GraphExecution:
                                  options.parents)
         self.interrupts: list[Interrupt] = []
         self.interrupt_groups: list[tuple[Interrupt, ...]] = []
+        self.raised: dict[str, tuple[Interrupt, ...]] = {}  # by task id: the pauses of the step that paused
         self.checkpoint: Checkpoint | None = None
         self.stepped: tuple[Checkpoint, list[Task]] | None = None  # the last checkpoint whose step was built
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -102,7 +103,8 @@ class GraphExecution:
         async for event in self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1):
             yield event
         if self.opts.run_end is not None and not self.opts.nested and self.chain.stores:
-            self.opts.run_end.reached(self.spec, self.opts.thread_id, self.opts.ns, self.checkpoint, self.stepped)
+            self.opts.run_end.reached(self.spec, self.opts.thread_id, self.opts.ns, self.checkpoint, self.stepped,
+                                      self.raised)
 
     def _may_recall(self, input: Any) -> bool:
         """Whether the run may start from the head the checkpointer remembers: only when its first
@@ -353,7 +355,7 @@ class GraphExecution:
             elif isinstance(result, GraphInterrupt):
                 interrupted[write_key("int", task.id)] = [i.to_json() for i in result.interrupts]
                 self.interrupts.extend(result.interrupts)
-                self.interrupt_groups.append(tuple(result.interrupts))
+                self.interrupt_groups.append(self.raised.setdefault(task.id, tuple(result.interrupts)))
             else:
                 errors.append((task, result))
         parent_commands = [e for _, e in errors if isinstance(e, ParentCommandError)]

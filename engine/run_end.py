@@ -16,21 +16,26 @@ if TYPE_CHECKING:
     from .record import Checkpoint
     from .spec import GraphSpec
     from .step import Task
+    from .types import Interrupt
 
 
 class RunEnd:
     def __init__(self) -> None:
         self.checkpoint: Checkpoint | None = None  # None: the run failed, runs on no stored thread, or runs
         self.tasks: list[Task] | None = None  # None: not built (the run stopped before that step)
+        self.raised: dict[str, tuple[Interrupt, ...]] | None = None  # the pauses its tasks raised, by task id
         self.spec: GraphSpec | None = None
         self.thread_id: str | None = None
         self.ns = ""
 
     def reached(self, spec: GraphSpec, thread_id: str | None, ns: str, checkpoint: Checkpoint | None,
-                stepped: tuple[Checkpoint, list[Task]] | None) -> None:
-        """The run ended at `checkpoint`; `stepped`: the last checkpoint whose step it built, and the tasks."""
+                stepped: tuple[Checkpoint, list[Task]] | None, raised: dict[str, tuple[Interrupt, ...]]) -> None:
+        """The run ended at `checkpoint`; `stepped`: the last checkpoint whose step it built, and the tasks;
+        `raised`: the pauses that step's tasks raised (the interrupt records they wrote), by task id."""
         self.spec, self.thread_id, self.ns, self.checkpoint = spec, thread_id, ns, checkpoint
-        self.tasks = stepped[1] if stepped is not None and stepped[0] is checkpoint else None
+        built = stepped is not None and stepped[0] is checkpoint
+        self.tasks = stepped[1] if stepped is not None and built else None
+        self.raised = raised if built else None
 
     def clear(self) -> None:
-        self.checkpoint = self.tasks = None
+        self.checkpoint = self.tasks = self.raised = None

@@ -110,9 +110,11 @@ class ThreadStateAPI:
         return graph, saver, str(configurable["thread_id"]), ns, configurable.get("checkpoint_id")
 
     def _snapshot(self, cp: Checkpoint, thread_id: str, ns: str, live: bool,
-                  results: dict[str, Any] | None = None, tasks: list[step.Task] | None = None) -> StateSnapshot:
+                  results: dict[str, Any] | None = None, tasks: list[step.Task] | None = None,
+                  raised_by: dict[str, tuple[Interrupt, ...]] | None = None) -> StateSnapshot:
         """The snapshot of `cp`; `results`: what its tasks returned, kept by the checkpoints after it;
-        `tasks`: its tasks, when the caller built them already (step.build_tasks)."""
+        `tasks`: its tasks, when the caller built them already (step.build_tasks); `raised_by`: the
+        pauses some of them raised, by task id, as the run that wrote their records holds them."""
         if tasks is None:
             tasks = step.build_tasks(cp, ns)
         writes = bool(cp.writes)  # none (a head as a step leaves it): no task finished, failed or paused
@@ -123,7 +125,9 @@ class ThreadStateAPI:
             done = cp.outcome(task.id)
             finished = done is not None
             # The live view hides the pauses of tasks that have since finished; history keeps them.
-            raised = tuple(cp.raised(task.id)) if writes and not (live and finished) else ()
+            raised: tuple[Interrupt, ...] = ()
+            if writes and not (live and finished):
+                raised = raised_by[task.id] if raised_by and task.id in raised_by else tuple(cp.raised(task.id))
             err = cp.error(task.id) if writes else None
             if done is None and results and task.id in results:
                 done = {"update": results[task.id]}
@@ -196,7 +200,7 @@ class ThreadStateAPI:
         view = cp.saved_view()
         if view is None:
             return None
-        return self._snapshot(view, thread_id, ns, live=True, tasks=end.tasks)
+        return self._snapshot(view, thread_id, ns, live=True, tasks=end.tasks, raised_by=end.raised)
 
     async def _state_at(self, saver: Checkpointer, thread_id: str, ns: str, checkpoint_id: str | None,
                         subgraphs: bool) -> StateSnapshot | None:
