@@ -21,6 +21,9 @@ from bot.slack.prompts import SlotDecision
 
 TTL_S = 30 * 24 * 3600
 DECODED_PAUSES = 1024  # pauses kept decoded, by their stored JSON (a burst of clicks reads each a few times)
+# ... and at most this much of that JSON: a pause may carry a long document to review (the decoded
+# objects weigh several times their JSON), and 1024 of those would be gigabytes
+DECODED_CHARS = 16 * 1024 * 1024
 # recorded: the slot's group still needs decisions; group: the slot completed its group, other groups
 # of the pause are still open; complete: every slot of the pause is decided.
 Outcome = Literal["unknown", "stale", "closed", "taken", "recorded", "group", "complete"]
@@ -123,19 +126,27 @@ class _Decoded:
     checked, again before its message is updated, and its run's end reads it again; each decoding
     (JSON, the dataclasses, then classifying its prompts on first use) was ~60 µs. The same bytes
     always decode to an equal pause, and a Pause is frozen, so one instance serves every read of
-    them (its prompts and groups computed once). Bounded: the oldest entry goes first."""
+    them (its prompts and groups computed once). Bounded in entries and in the length of their JSON:
+    the oldest entries go first; a JSON longer than the whole bound is decoded and not kept."""
 
-    def __init__(self, size: int = DECODED_PAUSES) -> None:
+    def __init__(self, size: int = DECODED_PAUSES, chars: int = DECODED_CHARS) -> None:
         self._size = size
+        self._chars = chars
+        self._kept = 0  # the length of the JSON kept
         self._pauses: dict[bytes | str, Pause] = {}
 
     def __call__(self, raw: bytes | str) -> Pause:
         pause = self._pauses.get(raw)
         if pause is None:
             pause = Pause.from_json(raw)
-            if len(self._pauses) >= self._size:
-                del self._pauses[next(iter(self._pauses))]
+            if len(raw) > self._chars:
+                return pause
             self._pauses[raw] = pause
+            self._kept += len(raw)
+            while len(self._pauses) > self._size or self._kept > self._chars:
+                oldest = next(iter(self._pauses))
+                del self._pauses[oldest]
+                self._kept -= len(oldest)
         return pause
 
 

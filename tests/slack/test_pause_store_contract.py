@@ -16,7 +16,7 @@ import pytest
 from bot.slack.pause import Pause, PendingInterrupt, Placement
 from bot.slack.prompts import SlotDecision
 from bot.slack.resumption import Claim, RedisResumptions
-from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore
+from bot.slack.store import MemoryPauseStore, PauseStore, RedisPauseStore, _Decoded
 from tests.conftest import async_client
 
 StoreFactory = Callable[[], PauseStore]
@@ -246,3 +246,23 @@ async def test_a_decision_completing_the_pause_takes_its_resumes_claim_where_it_
     assert (await store.decide(two, "1.0", YES, claim=("t3", 10_000))).claimed_attempt is None  # closed: no claim
     await resumptions.started(two, "t2")
     assert await store.status(two.thread_id, two.checkpoint_id) == "started"
+
+
+def test_pauses_kept_decoded_are_bounded_in_number_and_in_the_length_of_their_json() -> None:
+    """The Redis store's decoded pauses, kept by their JSON (a hit is the same instance): the oldest go
+    first once too many are kept, or too much JSON (a pause may carry a long document); a JSON longer
+    than the whole bound is decoded every time, never kept."""
+    a, b, c = (pause().to_json() for _ in range(3))
+    by_number = _Decoded(size=2)
+    first = [by_number(raw) for raw in (a, b, c)]
+    assert by_number(b) is first[1] and by_number(c) is first[2]
+    again = by_number(a)
+    assert again is not first[0] and again == first[0] == Pause.from_json(a)
+
+    by_length = _Decoded(size=10, chars=len(a) + len(b) + len(c) - 1)
+    first = [by_length(raw) for raw in (a, b, c)]
+    assert by_length(b) is first[1] and by_length(c) is first[2]
+    assert by_length(a) is not first[0]
+
+    too_long = _Decoded(chars=len(a) - 1)
+    assert too_long(a) is not too_long(a) and too_long(a) == Pause.from_json(a)
