@@ -12,13 +12,14 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from bot.audit import AuditLog, MemoryAuditLog
 from bot.registry import Assistant, Registry
 from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
+from bot.runs.local_run import CANCEL_CHECK_S, LocalRun, Renewal
 from bot.runs.plain_json import to_wire
 from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
@@ -30,56 +31,9 @@ from engine.errors import CheckpointConflict, is_invalid_resume
 log = logging.getLogger("sluice.runs")
 
 POLL_S = 0.05
-CANCEL_CHECK_S = 0.5
 RELEASE_RETRIES_S = (0.2, 0.5, 1.0)
 Listener = Callable[[RunEvent], Awaitable[None]]
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
-
-
-@dataclass
-class LocalRun:
-    """What this process knows of a run it executes: its wake-ups and stream subscribers."""
-
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    subscribers: list[asyncio.Queue[tuple[str, Any] | None]] = field(default_factory=list)
-    cancel: str | None = None  # "interrupt" | "rollback" once cancelled
-    cancel_reason: str = ""  # who or what cancelled it, as the listeners are told
-    task: asyncio.Task[None] | None = None
-    final: RunRecord | None = None  # the ended record (a stateless run's is deleted with its thread)
-    thread_changes: dict[str, Any] = field(default_factory=dict)  # applied to the thread as the run ends
-    started: bool = False
-    _end_waiters: list[asyncio.Future[bool]] = field(default_factory=list, init=False, repr=False)
-
-    def end(self, final: RunRecord) -> None:
-        """The run ended as `final`: wakes whoever waits for it."""
-        self.final = final
-        self.done.set()
-        for waiter in self._end_waiters:
-            if not waiter.done():
-                waiter.set_result(True)
-        self._end_waiters.clear()
-
-    async def ended_within(self, seconds: float) -> bool:
-        """Whether the run ends within `seconds`. One future and one loop timer: an Event's wait under
-        asyncio.timeout costs more per wait (a timeout object, its context, the Event's own future),
-        which every runs.wait paid. A cancelled caller drops only its own future."""
-        if self.done.is_set():
-            return True
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self._end_waiters.append(waiter)
-        timer = loop.call_later(seconds, _expire, waiter)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
-            if waiter in self._end_waiters:
-                self._end_waiters.remove(waiter)
-
-
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    if not waiter.done():
-        waiter.set_result(False)
 
 
 class Executor:
@@ -146,7 +100,7 @@ class Executor:
 
     async def _renew(self, run: RunRecord, local: LocalRun, began: float) -> None:
         """Keeps the lease while the run executes, and stops the run when another process cancelled it
-        (from CANCEL_CHECK_S after `began`, see `_Renewal`)."""
+        (from CANCEL_CHECK_S after `began`, see `Renewal`)."""
         renew_every = self.records.lease_ms / 3000
         last_renew = began
         while True:
@@ -168,7 +122,7 @@ class Executor:
         self, run: RunRecord, request: RunRequest, assistant: Assistant, local: LocalRun, started: RunRecord | None
     ) -> None:
         local.started = True
-        renew: _Renewal | None = None
+        renew: Renewal | None = None
         event: RunEvent | None = None
         try:
             if started is None:
@@ -176,7 +130,7 @@ class Executor:
             else:
                 run.status, run.updated_at = started.status, started.updated_at
             if not self.records.process_local:
-                renew = _Renewal(lambda began: self._renew(run, local, began))
+                renew = Renewal(lambda began: self._renew(run, local, began))
             event = await self._run_graph(run, request, assistant, local)
         except PauseGone as exc:  # nothing ran: the thread keeps its status
             run.status = "error"
@@ -438,27 +392,6 @@ class Executor:
             where = breakpoint_of(graph, request, after, last_updated)
             return RunEvent("paused", checkpoint_id=checkpoint_id, breakpoint=where, values=after.values, **base)
         return RunEvent("finished", checkpoint_id=checkpoint_id, values=after.values, **base)
-
-
-class _Renewal:
-    """A run's lease renewal, begun CANCEL_CHECK_S after the run took its thread: until then a timer,
-    then the renewing task. Most runs end sooner, and cost a timer instead of a task made, woken and
-    cancelled (about 35K instructions a seed cycle on Redis)."""
-
-    def __init__(self, renew: Callable[[float], Coroutine[Any, Any, None]]) -> None:
-        loop = asyncio.get_running_loop()
-        self._task: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = loop.call_later(CANCEL_CHECK_S, self._begin, renew, loop.time())
-
-    def _begin(self, renew: Callable[[float], Coroutine[Any, Any, None]], began: float) -> None:
-        self._timer = None
-        self._task = asyncio.get_running_loop().create_task(renew(began))
-
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
 
 
 def _state_changes(*, values: Any, **changes: Any) -> dict[str, Any]:

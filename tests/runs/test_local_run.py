@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.runs.execution import LocalRun
+from bot.runs.local_run import LocalRun
 from bot.runs.records import RunRecord
 
 
