@@ -71,9 +71,12 @@ async def deliver_click(slack: LocalSlack, url: str, user: str, message: Message
         return r.status
 
 
-async def paused_run(client: Any, slack: LocalSlack, assistant: str, text: str) -> tuple[str, Message]:
+async def paused_run(
+    client: Any, slack: LocalSlack, assistant: str, text: str, key: str = "text"
+) -> tuple[str, Message]:
+    """A new thread run to its pause (its input `{key: text}`), and the pause's message once posted."""
     thread_id = (await client.threads.create())["thread_id"]
-    paused = await client.runs.wait(thread_id, assistant, input={"text": text})
+    paused = await client.runs.wait(thread_id, assistant, input={key: text})
     assert "__interrupt__" in paused, paused
     message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
     return thread_id, message

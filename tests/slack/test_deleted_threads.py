@@ -18,7 +18,7 @@ from bot.playground.slack_user import LocalSlack
 from bot.runs import RunRequest
 from tests.api.conftest import running_server
 from tests.slack.harness import APPROVER, CHANNEL, Env, action_ids, button, button_value
-from tests.slack.serve_flows import pause_message, serve_env, until
+from tests.slack.serve_flows import pause_message, paused_run, serve_env, until
 
 
 async def test_a_stateless_run_that_pauses_posts_nothing(env: Env) -> None:
@@ -39,9 +39,7 @@ async def test_deleting_a_paused_thread_closes_its_slack_message(slack: LocalSla
     with running_server(**env) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
-        thread_id = (await client.threads.create())["thread_id"]
-        await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
-        message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
+        thread_id, message = await paused_run(client, slack, "agent", "draft", key="some_text")
         approve, value = button(message, "Approve"), button_value(message, "Approve")
 
         await client.threads.delete(thread_id)
@@ -63,9 +61,7 @@ async def test_a_click_on_a_pause_whose_records_are_lost_closes_its_message(slac
     with running_server(**serve_env(slack, redis_url)) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
-        thread_id = (await client.threads.create())["thread_id"]
-        await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
-        message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
+        thread_id, message = await paused_run(client, slack, "agent", "draft", key="some_text")
         redis = aioredis.from_url(redis_url)
         try:  # everything of the thread is lost, as when Redis restarts without its data
             lost = [key async for key in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*")]
@@ -90,9 +86,7 @@ async def test_a_pause_whose_thread_expired_is_no_longer_listed_and_closes(slack
     with running_server(**serve_env(slack, redis_url, SLUICE_THREAD_TTL="600")) as url:
         slack.events_url = url + "/slack/events"
         client = get_client(url=url)
-        thread_id = (await client.threads.create())["thread_id"]
-        await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
-        message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
+        thread_id, message = await paused_run(client, slack, "agent", "draft", key="some_text")
         redis = aioredis.from_url(redis_url)
         try:  # what the TTL takes: everything of the thread but its Slack pause
             expired = [k async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*") if b":slack:" not in k]
