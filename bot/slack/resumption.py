@@ -33,6 +33,7 @@ from bot import keys
 from bot.slack.coalesce import Steps
 from bot.slack.pause import Pause
 from bot.slack.store import MemoryPauseStore
+from bot.slack.store_scripts import TAKE_CLAIM
 
 log = logging.getLogger("sluice.slack")
 
@@ -141,17 +142,13 @@ class MemoryResumptions:
 # Each script is safe to run twice (the client retries a command whose connection broke).
 
 # Takes the resume. Returns {'claimed', attempt}, {'busy', 0} or {'done', 0}.
-_CLAIM = """
+_CLAIM = TAKE_CLAIM + """
 local pause = KEYS[1]
 local token, hold_ms = ARGV[1], tonumber(ARGV[2])
 if redis.call('HGET', pause, 'status') ~= 'resuming' then return {'done', 0} end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local holder = redis.call('HGET', pause, 'claim')
-local until_ms = tonumber(redis.call('HGET', pause, 'claim_until') or '0')
-if holder and holder ~= token and until_ms > now then return {'busy', 0} end
-redis.call('HSET', pause, 'claim', token, 'claim_until', now + hold_ms)
-return {'claimed', tonumber(redis.call('HGET', pause, 'attempt') or '0')}
+local attempt = take_claim(pause, token, hold_ms, '')
+if attempt == nil then return {'busy', 0} end
+return {'claimed', attempt}
 """
 
 # The claimed resume is queued: the pause leaves `resuming`.
@@ -184,7 +181,7 @@ return 1
 
 # A group's resume: the same steps on the group's own fields (ARGV[3]: their prefix, 'g<n>:').
 # Claimable while the pause is pending, every slot of the group decided (ARGV[4..]) and not started.
-_CLAIM_GROUP = """
+_CLAIM_GROUP = TAKE_CLAIM + """
 local pause, decided = KEYS[1], KEYS[2]
 local token, hold_ms, g = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 if redis.call('HGET', pause, 'status') ~= 'pending' or redis.call('HGET', pause, g .. 'state') == 'started' then
@@ -193,13 +190,9 @@ end
 for i = 4, #ARGV do
   if redis.call('HEXISTS', decided, ARGV[i]) == 0 then return {'done', 0} end
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local holder = redis.call('HGET', pause, g .. 'claim')
-local until_ms = tonumber(redis.call('HGET', pause, g .. 'claim_until') or '0')
-if holder and holder ~= token and until_ms > now then return {'busy', 0} end
-redis.call('HSET', pause, g .. 'claim', token, g .. 'claim_until', now + hold_ms)
-return {'claimed', tonumber(redis.call('HGET', pause, g .. 'attempt') or '0')}
+local attempt = take_claim(pause, token, hold_ms, g)
+if attempt == nil then return {'busy', 0} end
+return {'claimed', attempt}
 """
 
 _STARTED_GROUP = """

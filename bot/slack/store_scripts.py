@@ -4,11 +4,27 @@ Each script names its KEYS and ARGV in its first lines; KEYS are always `RedisPa
 (current, pause, decided, and the thread's pause set for `OPEN`).
 """
 
+# Lua shared by the scripts that take a resume's claim (`DECIDE` here, the claims of
+# `bot.slack.resumption`): one place for the claim's rules. `prefix` names the claim's fields: '' for
+# the whole pause's, 'g<n>:' for a group's. Returns the attempt it claims, or nil while another
+# token's claim is live.
+TAKE_CLAIM = """
+local function take_claim(pause, token, hold_ms, prefix)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local holder = redis.call('HGET', pause, prefix .. 'claim')
+  local until_ms = tonumber(redis.call('HGET', pause, prefix .. 'claim_until') or '0')
+  if holder and holder ~= token and until_ms > now then return nil end
+  redis.call('HSET', pause, prefix .. 'claim', token, prefix .. 'claim_until', now + hold_ms)
+  return tonumber(redis.call('HGET', pause, prefix .. 'attempt') or '0')
+end
+"""
+
 # Records one slot's decision if the pause is current, pending and the slot undecided; says whether
 # that completed the whole pause, or the slot's group (ARGV after the claim's: the group's slots). A
 # decision that completes the pause takes its resume's claim too when given a token, as the claim
-# script of `bot.slack.resumption` does (the same fields; a live claim of another token is left).
-DECIDE = """
+# script of `bot.slack.resumption` does (`TAKE_CLAIM`; a live claim of another token is left).
+DECIDE = TAKE_CLAIM + """
 local current, pause, decided = KEYS[1], KEYS[2], KEYS[3]
 local checkpoint_id, slot, decision_json, slots_needed, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local call = ARGV[6]  -- unique to this call: a retry of it (after a lost answer) gets the same answer
@@ -24,13 +40,7 @@ local function of_group()
 end
 local function complete()
   if token == '' then return answer('complete') end
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local holder = redis.call('HGET', pause, 'claim')
-  local until_ms = tonumber(redis.call('HGET', pause, 'claim_until') or '0')
-  if holder and holder ~= token and until_ms > now then return answer('complete') end
-  redis.call('HSET', pause, 'claim', token, 'claim_until', now + hold_ms)
-  return answer('complete', tonumber(redis.call('HGET', pause, 'attempt') or '0'))
+  return answer('complete', take_claim(pause, token, hold_ms, ''))  -- nil (another's live claim): -1
 end
 if redis.call('EXISTS', pause) == 0 then return answer('unknown') end
 if redis.call('GET', current) ~= checkpoint_id then return answer('stale') end
