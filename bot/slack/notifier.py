@@ -10,6 +10,7 @@ what a run a decision started did is told in the pause's thread (`bot.slack.outc
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -100,11 +101,11 @@ class Notifier:
         default = settings.slack_channel or self.deps.default_channel
         placement = carried.placement if carried else placement_for(event, default)
         opened_at = time.time()
+        key, head = await self._key(event)
         pause = Pause(
             thread_id=event.thread_id,
-            # a state update's pause: keyed apart from the question its Continue brings on this checkpoint
-            checkpoint_id=f"{event.checkpoint_id}-update" if event.kind == "updated" else event.checkpoint_id,
-            head=event.checkpoint_id if event.kind == "updated" else None,
+            checkpoint_id=key,
+            head=head,
             assistant_id=event.assistant_id,
             run_id=event.run_id,
             interrupts=tuple(
@@ -139,6 +140,32 @@ class Notifier:
         await self.deadlines.opened(posted)
         return posted
 
+    async def _key(self, event: RunEvent) -> tuple[str, str | None]:
+        """What the event's pause is stored under, and the checkpoint it waits at when that differs.
+
+        A state update's pause is keyed apart from the question its Continue brings on the same
+        checkpoint. And a thread can pause again without a new checkpoint: as on LangGraph, a node
+        that calls interrupt() a second time after its first was answered (or one of several typed
+        pauses answered alone that asks anew) waits at the same checkpoint, with new interrupt ids.
+        Keyed by its checkpoint alone that pause was taken for the one already decided there, and
+        never posted. Interrupts that the pause kept at the checkpoint (or the thread's current one,
+        whose others still wait) all have are that pause; others are a new pause, keyed by their ids."""
+        checkpoint_id = event.checkpoint_id
+        if event.kind == "updated":
+            return f"{checkpoint_id}-update", checkpoint_id
+        ids = {str(i.get("id", "")) for i in event.interrupts}
+        if not ids:
+            return checkpoint_id, None
+        kept = await self.deps.store.get(event.thread_id, checkpoint_id)
+        if kept is None or ids <= {i.id for i in kept.interrupts}:
+            return checkpoint_id, None
+        current = await self.deps.store.current(event.thread_id)
+        latest = await self.deps.store.get(event.thread_id, current) if current else None
+        if latest is not None and latest.at == checkpoint_id and ids <= {i.id for i in latest.interrupts}:
+            return latest.checkpoint_id, latest.head
+        digest = hashlib.sha256("|".join(sorted(ids)).encode()).hexdigest()[:16]
+        return f"{checkpoint_id}-{digest}", checkpoint_id
+
     async def post(self, pause: Pause) -> Pause:
         """Posts (or re-posts) a pending pause with the slots decided so far: one message per group
         (several for a group of many decisions)."""
@@ -163,7 +190,9 @@ class Notifier:
 
     async def _ended(self, event: RunEvent) -> None:
         if event.refused_answer:
-            if await self.deps.store.current(event.thread_id) == event.checkpoint_id:
+            current = await self.deps.store.current(event.thread_id)
+            still = await self.deps.store.get(event.thread_id, current) if current else None
+            if still is not None and still.at == event.checkpoint_id:
                 return  # the graph refused an answer: the pause is still open (the decider is told)
         if event.kind != "cancelled" and not event.outside_graph:  # those need not have moved the thread
             previous = await self.deps.store.leave(event.thread_id)

@@ -51,11 +51,13 @@ class Outcomes:
         ts = next(iter(pause.messages_of(group)), None) if pause is not None else None
         if pause is None or pause.placement is None or not ts:
             return
-        if event.refused_answer and event.checkpoint_id == pause.checkpoint_id:
+        if event.refused_answer and event.checkpoint_id == pause.at:
             return  # the graph refused the answer: the pause stays open and the decider is told (`Decisions`)
         where = Placement(pause.placement.channel, pause.placement.thread_ts or ts)
         decided_at = float(event.metadata.get(DECIDED_AT) or time.time())
-        others_open = event.kind == "paused" and len(pause.groups) > 1 and event.checkpoint_id == pause.at
+        # one typed pause of several answered alone, the others still waiting (no new pause was posted)
+        others_open = (event.kind == "paused" and len(pause.groups) > 1 and event.checkpoint_id == pause.at
+                       and next_pause is None)
         if event.kind == "failed":
             await self.report_failure(event, where, pause.checkpoint_id, decided_at)
         elif event.kind == "cancelled":

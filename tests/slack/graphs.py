@@ -49,3 +49,19 @@ langchain_graph = (
     .add_conditional_edges(START, _each_call, ["ask_about"])
     .add_edge("ask_about", END)
 )
+
+
+# --- one node asking three times: every pause after the first waits at the same checkpoint -------
+
+
+class AskedState(TypedDict, total=False):
+    answers: list[Any]
+
+
+def _ask_three_times(state: AskedState) -> AskedState:
+    return {"answers": [interrupt({"text_to_revise": f"draft {n}"}) for n in (1, 2, 3)]}
+
+
+asked_again_graph = (
+    StateGraph(AskedState).add_node("ask", _ask_three_times).add_edge(START, "ask").add_edge("ask", END)
+)

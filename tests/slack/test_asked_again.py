@@ -1,0 +1,39 @@
+"""A node that asks again after its first answer pauses at the same checkpoint (as on LangGraph):
+each of its questions is its own message, decided in turn."""
+
+from __future__ import annotations
+
+import json
+
+from tests.slack.harness import APPROVER, CHANNEL, Env, action_ids, button
+
+
+async def test_each_question_of_one_node_is_posted_and_decided_in_turn(env: Env) -> None:
+    thread = await env.start("asked_again", {})
+    first = env.pause_message(thread)
+    checkpoint = (await env.state(thread, "asked_again")).config["configurable"]["checkpoint_id"]
+    posted = [first.ts]
+    for n, how in ((1, "approve"), (2, "edit"), (3, "approve")):
+        message = env.pause_message(thread)
+        assert message.ts not in posted[:-1] and f"draft {n}" in json.dumps(message.blocks), message.blocks
+        if how == "approve":
+            await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+        else:
+            await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Edit"))
+            await env.settle()
+            view = env.slack.top_view(APPROVER)
+            assert view is not None
+            await env.slack.submit(APPROVER, view.id, {"part.0": "second, edited"})
+        await env.settle()
+        decided = env.slack.message(CHANNEL, message.ts)
+        assert action_ids(decided) == [] and f"<@{APPROVER}>" in json.dumps(decided.blocks)
+        state = await env.state(thread, "asked_again")
+        if n < 3:  # still the same checkpoint, a new question: its own message, with buttons
+            assert state.config["configurable"]["checkpoint_id"] == checkpoint and state.next == ("ask",)
+            following = env.pause_message(thread)
+            assert following.ts != message.ts and action_ids(following), following.blocks
+            posted.append(following.ts)
+            reply = [m for m in env.slack.thread(CHANNEL, message.ts) if m.ts != message.ts]
+            assert reply and following.ts.replace(".", "") in json.dumps(reply[-1].blocks)  # linked there
+    assert state.values == {"answers": ["draft 1", "second, edited", "draft 3"]} and state.next == ()
+    assert [value for _, value in await env.resumes()] == ["draft 1", "second, edited", "draft 3"]
