@@ -10,7 +10,9 @@ kept as pending writes on its checkpoint (record.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+import functools
+from collections.abc import AsyncGenerator, Awaitable
+from contextlib import aclosing
 from typing import Any
 
 from . import step
@@ -32,9 +34,8 @@ from .spec import GraphSpec
 from .step import INTERRUPT_KEY, PULL, Task, TaskOutcome, path_sort_key
 from .subgraphs import LoadRule, Replay, live_events, load_checkpoint, stream_ns
 from .tasks import TaskRunner
+from .together import CANCELLED, run_together
 from .types import START, Command, Interrupt
-
-_CANCELLED = object()  # the result of a task stopped because a sibling failed
 
 
 def _is_failure(result: Any) -> bool:
@@ -70,7 +71,7 @@ class GraphExecution:
         self.load_rule: LoadRule = "latest"
 
     # -- the run -------------------------------------------------------------------------------
-    async def stream(self, input: Any) -> AsyncIterator[tuple[str, Any]]:
+    async def stream(self, input: Any) -> AsyncGenerator[tuple[str, Any], None]:
         self.loop = asyncio.get_running_loop()
         if self.opts.stream is not None and not self.opts.nested:
             self._queue = self.opts.stream.queue
@@ -100,8 +101,11 @@ class GraphExecution:
                 raise by_store
         for event in events:
             yield event
-        async for event in self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1):
-            yield event
+        # Each generator below closes the one it reads (aclosing): a consumer closing the stream
+        # mid-step reaches the running tasks at once, not when the garbage collector finalises them.
+        async with aclosing(self._supersteps(skip_before=resuming, steps_run=0 if resuming else 1)) as steps:
+            async for event in steps:
+                yield event
         if self.opts.run_end is not None and not self.opts.nested and self.chain.stores:
             self.opts.run_end.reached(self.spec, self.opts.thread_id, self.opts.ns, self.checkpoint, self.stepped,
                                       self.raised)
@@ -205,7 +209,7 @@ class GraphExecution:
         # As in LangGraph, an input that writes nothing shows no values.
         return [("values", self._out(values))] if writes else []
 
-    async def _supersteps(self, *, skip_before: bool, steps_run: int) -> AsyncIterator[tuple[str, Any]]:
+    async def _supersteps(self, *, skip_before: bool, steps_run: int) -> AsyncGenerator[tuple[str, Any], None]:
         checkpoint = self.checkpoint
         assert checkpoint is not None
         first = True
@@ -231,8 +235,9 @@ class GraphExecution:
             outcomes: dict[str, TaskOutcome] = {}
             # As LangGraph counts them: a fresh run's input took a step, a resumed run's did not.
             self.steps_left = self.opts.recursion_limit - steps_run + (1 if skip_before else 0)
-            async for event in self._execute(checkpoint, tasks, read_values, outcomes):
-                yield event
+            async with aclosing(self._execute(checkpoint, tasks, read_values, outcomes)) as events:
+                async for event in events:
+                    yield event
             if self.interrupt_groups:
                 # One chunk per interrupted task, as LangGraph emits them (none for a subgraph's breakpoint).
                 shown = self._out(read_values)
@@ -278,46 +283,26 @@ class GraphExecution:
 
     async def _run_together(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
                             save_each: bool) -> list[Any]:
-        """Run tasks at once (sync nodes in worker threads); the first to fail cancels the others.
+        """Run tasks at once (sync nodes in worker threads): together.run_together.
 
         When every task is a plain sync node of a sync run, the last one runs on this thread, which
         would only wait otherwise."""
         last_inline = self.opts.inline_sync and self._queue is None and all(self._is_plain_sync(t) for t in tasks)
-        running = [
-            asyncio.ensure_future(
-                self._run_task_safely(checkpoint, t, values, save_each, inline=last_inline and i == len(tasks) - 1)
-            )
-            for i, t in enumerate(tasks)
-        ]
-        pending = set(running)
-        plain_sync = {fut for fut, t in zip(running, tasks, strict=True) if self._is_plain_sync(t)}
-        if len(plain_sync) == len(running):
-            # Nothing to cancel when one fails (sync nodes run to their end): wait for each in turn.
-            try:
-                return [await fut for fut in running]
-            except BaseException:
-                for task in running:
-                    task.cancel()
-                raise
-        try:
-            while pending:
-                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                if any(_is_failure(f.result()) for f in finished):
-                    # As in LangGraph: async siblings are cancelled; sync ones, already in their
-                    # threads, run to the end and keep what they wrote.
-                    for other in pending - plain_sync:
-                        other.cancel()
-                    if pending:
-                        await asyncio.wait(pending)
-                    break
-        except BaseException:
-            for task in running:  # the run itself was cancelled: so is every task still running
-                task.cancel()
-            raise
-        return [f.result() if not f.cancelled() else _CANCELLED for f in running]
+        calls = [functools.partial(self._run_task_safely, checkpoint, t, values, save_each,
+                                   inline=last_inline and i == len(tasks) - 1) for i, t in enumerate(tasks)]
+        # A run stopped mid-step keeps what its finished tasks returned (saved already when save_each).
+        keep = None if save_each or self.saver is None else functools.partial(self._keep_finished, checkpoint, tasks)
+        return await run_together(calls, [self._is_plain_sync(t) for t in tasks], _is_failure,
+                                  limit=self.opts.max_concurrency, keep=keep)
+
+    async def _keep_finished(self, checkpoint: Checkpoint, tasks: list[Task], results: list[Any]) -> None:
+        finished = {write_key("done", t.id): r.to_json() for t, r in zip(tasks, results, strict=True)
+                    if isinstance(r, TaskOutcome)}
+        if finished:
+            await self.chain.save_writes(checkpoint, finished)
 
     async def _execute(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
-                       outcomes: dict[str, TaskOutcome]) -> AsyncIterator[tuple[str, Any]]:
+                       outcomes: dict[str, TaskOutcome]) -> AsyncGenerator[tuple[str, Any], None]:
         """Run the step's tasks concurrently; reuse the results of tasks finished before a pause."""
         to_run: list[Task] = []
         for task in tasks:
@@ -343,10 +328,11 @@ class GraphExecution:
             results: list[Any] = await work
         else:
             results = []
-            async for event in live_events(self._queue, work, results):
-                yield event
+            async with aclosing(live_events(self._queue, work, results)) as live:
+                async for event in live:
+                    yield event
         for task, result in zip(to_run, results, strict=True):
-            if result is _CANCELLED:
+            if result is CANCELLED:
                 continue
             if isinstance(result, TaskOutcome):
                 outcomes[task.id] = result

@@ -31,4 +31,5 @@ class ExecutionOptions:
     resuming_parent: bool = False  # nested: the calling task re-runs where it paused (a resume or a retry)
     parents: dict[str, str] = field(default_factory=dict)  # nested: the callers' checkpoints, by namespace
     emit_updates: bool = True  # off when nobody reads "updates" events (invoke): none is built
+    max_concurrency: int | None = None  # the config's: at most this many tasks of a step run at once
     run_end: RunEnd | None = None  # told where a root run left its stored thread, when it ends without error

@@ -4,7 +4,8 @@ in thread_state.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from contextlib import aclosing
 from types import GenericAlias
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -93,6 +94,8 @@ class CompiledGraph(ThreadStateAPI):
                 context = scope.context  # a subgraph sees its parent's run context
             if "tags" not in config and scope.config.get("tags"):
                 config["tags"] = list(scope.config["tags"])  # and its parent's tags
+            if "max_concurrency" not in config and "max_concurrency" in scope.config:
+                config["max_concurrency"] = scope.config["max_concurrency"]  # and its parent's limit
         else:
             saver = self._saver()
             thread_id = configurable.get("thread_id")
@@ -117,6 +120,7 @@ class CompiledGraph(ThreadStateAPI):
             interrupt_before=self._breakpoints(self.interrupt_before_nodes, interrupt_before),
             interrupt_after=self._breakpoints(self.interrupt_after_nodes, interrupt_after),
             recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
+            max_concurrency=max_concurrency(config),
             inline_sync=inline_sync,
             nested=nested,
             parent_resumes=dict(scope.resumes) if nested and scope is not None else {},
@@ -163,35 +167,37 @@ class CompiledGraph(ThreadStateAPI):
     async def _events(self, input: Any, config: dict[str, Any] | None, interrupt_before: Any,
                       interrupt_after: Any, inline_sync: bool, context: Any,
                       live: tuple[frozenset[str], bool], run_end: RunEnd | None = None,
-                      ) -> AsyncIterator[tuple[str, Any]]:
+                      ) -> AsyncGenerator[tuple[str, Any], None]:
         """The run's events, for a stream; `run_end` is given where the run left the thread, once its
         stream ended without error (a root graph's run on a stored thread only)."""
         execution, forward, ns = self._execution(config, interrupt_before, interrupt_after, inline_sync, context, live)
         if run_end is not None:
             run_end.clear()
             execution.opts.run_end = run_end
-        async for mode, chunk in execution.stream(input):
-            if forward is not None:
-                forward.put(ns, mode, chunk)
-            yield mode, chunk
+        async with aclosing(execution.stream(input)) as events:  # closed with this stream (loop.py)
+            async for mode, chunk in events:
+                if forward is not None:
+                    forward.put(ns, mode, chunk)
+                yield mode, chunk
 
     async def _astream(self, input: Any, config: dict[str, Any] | None, stream_mode: Any,
                        interrupt_before: Any, interrupt_after: Any, inline_sync: bool,
                        context: Any = None, subgraphs: bool = False,
-                       run_end: RunEnd | None = None) -> AsyncIterator[Any]:
+                       run_end: RunEnd | None = None) -> AsyncGenerator[Any, None]:
         modes = [stream_mode] if isinstance(stream_mode, str) else list(stream_mode)
         single = isinstance(stream_mode, str)
-        async for mode, chunk in self._events(input, config, interrupt_before, interrupt_after, inline_sync,
-                                              context, (frozenset(modes), subgraphs), run_end):
-            ns: tuple[str, ...] = ()
-            if mode == SUBGRAPH_EVENT:
-                ns, mode, chunk = chunk
-            if mode not in modes:
-                continue
-            if subgraphs:
-                yield (ns, chunk) if single else (ns, mode, chunk)
-            else:
-                yield chunk if single else (mode, chunk)
+        async with aclosing(self._events(input, config, interrupt_before, interrupt_after, inline_sync, context,
+                                         (frozenset(modes), subgraphs), run_end)) as events:
+            async for mode, chunk in events:
+                ns: tuple[str, ...] = ()
+                if mode == SUBGRAPH_EVENT:
+                    ns, mode, chunk = chunk
+                if mode not in modes:
+                    continue
+                if subgraphs:
+                    yield (ns, chunk) if single else (ns, mode, chunk)
+                else:
+                    yield chunk if single else (mode, chunk)
 
     def astream(self, input: Any, config: dict[str, Any] | None = None, *, stream_mode: Any = "updates",
                 interrupt_before: Sequence[str] | str | None = None, interrupt_after: Sequence[str] | str | None = None,
@@ -266,6 +272,16 @@ class CompiledGraph(ThreadStateAPI):
         if interrupts:
             raise GraphInterrupt(tuple(interrupts))
         return result
+
+
+def max_concurrency(config: dict[str, Any]) -> int | None:
+    """The config's `max_concurrency`: None or 0 sets no limit (as in LangGraph)."""
+    limit = config.get("max_concurrency")
+    if limit is None or limit == 0:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ConfigError(f"max_concurrency must be a whole number >= 0 (0 or None: no limit), not {limit!r}")
+    return limit
 
 
 def all_sync(spec: GraphSpec) -> bool:

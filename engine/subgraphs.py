@@ -23,9 +23,11 @@ with such a config replays that subgraph checkpoint inside the root checkpoint i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from .together import stop
 
 if TYPE_CHECKING:
     from .chain import ThreadChain
@@ -136,7 +138,7 @@ class SubgraphStream:
 
 
 async def live_events(queue: asyncio.Queue[Any], work: Awaitable[list[Any]],
-                      results: list[Any]) -> AsyncIterator[Any]:
+                      results: list[Any]) -> AsyncGenerator[Any, None]:
     """Yields what arrives on `queue` while `work` (a step's tasks) runs: nodes' custom writes,
     subgraphs' chunks, each task's update as it finishes; then puts the work's results in `results`."""
     running = asyncio.ensure_future(work)
@@ -151,7 +153,7 @@ async def live_events(queue: asyncio.Queue[Any], work: Awaitable[list[Any]],
             if getter.done() and not getter.cancelled():
                 yield getter.result()
     except BaseException:
-        running.cancel()  # the consumer went away or the run was cancelled: stop the step
+        await stop([running])  # the consumer went away or the run was cancelled: stop the step, wait for it
         raise
     await asyncio.sleep(0)  # events a worker thread scheduled just before its task ended
     while not queue.empty():
