@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .record import Checkpoint
 from .run_end import RunEnd
 from .spec import GraphSpec
-from .step import NO_ARG
+from .step import NO_ARG, PUSH
 from .subgraphs import checkpoint_map, node_path, stable_ns
 from .sync import iterate_sync, run_sync
 from .types import START, Interrupt, PregelTask, StateSnapshot
@@ -137,7 +137,8 @@ class ThreadStateAPI:
                 if node is not None and graph_of_node(node.action) is not None else None
             )
             records.append(PregelTask(
-                id=task.id, name=task.name, path=task.path,
+                # A Send's task shows LangGraph's path, which adds that it is not a functional-API call.
+                id=task.id, name=task.name, path=(*task.path, False) if task.path[0] == PUSH else task.path,
                 error=_error_text(err) if err else None,
                 interrupts=raised,
                 state=state,

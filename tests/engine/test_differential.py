@@ -13,6 +13,7 @@ import pytest
 from .harness import Api, Trace, run_both
 from .scenarios_fidelity import FIDELITY_SCENARIOS
 from .scenarios_run_control import RUN_CONTROL_SCENARIOS
+from .scenarios_sends import SEND_SCENARIOS
 from .scenarios_sync_calls import SYNC_CALL_SCENARIOS
 from .scenarios_typed_answers import TYPED_ANSWER_SCENARIOS
 
@@ -773,6 +774,7 @@ SCENARIOS += TYPED_ANSWER_SCENARIOS
 SCENARIOS += FIDELITY_SCENARIOS
 SCENARIOS += SYNC_CALL_SCENARIOS
 SCENARIOS += RUN_CONTROL_SCENARIOS
+SCENARIOS += SEND_SCENARIOS
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)
