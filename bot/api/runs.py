@@ -198,9 +198,9 @@ async def _sse_events(request: web.Request, run: RunRecord) -> web.StreamRespons
     await send("metadata", {"run_id": run.run_id, "attempt": 1})
     if queue is None:  # ended already, or runs in another process: send its outcome
         assert ended_early is not None
-        if ended_early.error is not None:
-            await send("error", ended_early.error.to_json())
-        else:
+        if (failure := wire.failure_told(ended_early)) is not None:
+            await send("error", failure.to_json())
+        elif ended_early.result is not None:
             await send("values", ended_early.result)
     else:
         sent_error = False
@@ -220,8 +220,9 @@ async def _sse_events(request: web.Request, run: RunRecord) -> web.StreamRespons
             if not sent_error:
                 await send("error", {"error": type(exc).__name__, "message": str(exc)})
         else:
-            if ended.error is not None and not sent_error:  # ended outside the graph: refused, cancelled, storage down
-                await send("error", ended.error.to_json())
+            failure = wire.failure_told(ended)  # ended outside the graph: refused, storage down (a cancel: quietly)
+            if failure is not None and not sent_error:
+                await send("error", failure.to_json())
     await response.write_eof()
     return response
 

@@ -59,9 +59,11 @@ async def _follow_run(manager: RunManager, out: _Stream, run: RunRecord, queue: 
         if not sent_error:
             await out.send("error", {"error": type(exc).__name__, "message": str(exc)})
         return
-    if ended.error is not None and not sent_error:
-        await out.send("error", ended.error.to_json())
-    elif queue is None:  # ended already, or runs in another process: its outcome
+    failure = wire.failure_told(ended)
+    if failure is not None:
+        if not sent_error:
+            await out.send("error", failure.to_json())
+    elif queue is None and ended.result is not None:  # ended already, or runs in another process: its outcome
         await out.send("values", ended.result)
     await out.send("metadata", {"status": "run_done", "run_id": run.run_id})
 

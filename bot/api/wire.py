@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from bot.runs import RunRecord
+from bot.runs import RunFailure, RunRecord
 from bot.runs.plain_json import to_wire
 from engine import StateSnapshot
 
@@ -43,9 +43,19 @@ def problem(status: int, detail: str) -> web.Response:
     return respond({"detail": detail}, status=status)
 
 
+def failure_told(run: RunRecord) -> RunFailure | None:
+    """The failure an ended run's waiters and streams are told. None for a cancelled run: the LangGraph
+    server ends its stream without an `error` event and answers its last values (observed on langgraph
+    dev: a cancelled or superseded run's runs.wait returns values, its join_stream ends quietly)."""
+    return run.error if run.error is not None and run.error.cause != "cancelled" else None
+
+
 def run_result(run: RunRecord) -> Any:
     """What wait and join answer for an ended run: its values, or its failure as `__error__`."""
-    return {"__error__": run.error.to_json()} if run.error is not None else run.result
+    failure = failure_told(run)
+    if failure is not None:
+        return {"__error__": failure.to_json()}
+    return {} if run.result is None and run.error is not None else run.result
 
 
 def checkpoint_ref(config: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -139,6 +139,8 @@ class Executor:
             run.status = "interrupted"
             if not run.result and run.error is None:
                 run.error = RunFailure("Cancelled", local.cancel_reason or "the run was cancelled", cause="cancelled")
+                # As the LangGraph server, waiting on a cancelled run answers the last values it streamed.
+                run.result = local.last_values
         except Exception as exc:  # a bug of ours or storage failure: the run fails, the server lives
             log.exception("run %s failed outside the graph", run.run_id)
             run.status = "error"
@@ -321,7 +323,9 @@ class Executor:
                     if request.stream_subgraphs and mode in request.stream_mode:
                         self._publish(local, "|".join((mode, *ns)), chunk)
                     continue
-                if mode == "updates" and isinstance(chunk, dict):
+                if mode == "values":
+                    local.last_values = chunk
+                elif mode == "updates" and isinstance(chunk, dict):
                     last_updated = [k for k in chunk if k != "__interrupt__"] or last_updated
                 if mode in request.stream_mode:
                     self._publish(local, mode, chunk)

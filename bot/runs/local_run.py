@@ -25,6 +25,7 @@ class LocalRun:
     final: RunRecord | None = None  # the ended record (a stateless run's is deleted with its thread)
     thread_changes: dict[str, Any] = field(default_factory=dict)  # applied to the thread as the run ends
     started: bool = False
+    last_values: Any = None  # the run's latest root values chunk: what wait/join answer if it is cancelled
     _end_waiters: list[asyncio.Future[bool]] = field(default_factory=list, init=False, repr=False)
 
     def end(self, final: RunRecord) -> None:

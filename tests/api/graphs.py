@@ -39,6 +39,16 @@ very_slow_graph = (
 )
 
 
+def quick(state: State) -> State:
+    return {"log": ["quick"]}
+
+
+quick_then_very_slow_graph = (
+    StateGraph(State).add_node("quick", quick).add_node("very_slow", very_slow)
+    .add_edge(START, "quick").add_edge("quick", "very_slow").add_edge("very_slow", END)
+)
+
+
 class ActState(TypedDict, total=False):
     path: str
     log: Annotated[list[str], operator.add]

@@ -119,6 +119,46 @@ async def test_cancel_interrupts_a_running_run(client: Any) -> None:
     assert (await client.threads.get(thread_id))["status"] != "busy"
 
 
+async def _cancelled_after_quick(client: Any, thread_id: str, cancel: Any) -> tuple[str, list[str]]:
+    """A run of quick_then_very_slow, streamed until its values after `quick`, when `cancel(run_id)`
+    stops it; the run's id and the events its stream sent, to its end."""
+    events, run_id = [], ""
+    async for part in client.runs.stream(thread_id, "quick_then_very_slow", input={}):
+        events.append(part.event)
+        if part.event == "metadata":
+            run_id = part.data["run_id"]
+        elif part.event == "values" and part.data["log"][-1:] == ["quick"]:
+            await cancel(run_id)
+    return run_id, events
+
+
+async def test_a_cancelled_run_answers_its_last_values_as_langgraph_dev(client: Any) -> None:
+    """As langgraph dev (langgraph-api 0.16.7): waiting on a run that was cancelled, or interrupted by a
+    newer run (multitask_strategy="interrupt"), answers the last values it streamed, and its stream
+    ends without an `error` event; here wait/join answered {"__error__": {"error": "Cancelled", ...}}
+    (runs.wait raised 'Cancelled: ...') and the stream ended with an error."""
+    thread_id = (await client.threads.create())["thread_id"]
+
+    async def cancel(run_id: str) -> None:
+        await client.runs.cancel(thread_id, run_id, wait=True)
+
+    run_id, events = await _cancelled_after_quick(client, thread_id, cancel)
+    assert "error" not in events, events
+    assert (await client.runs.get(thread_id, run_id))["status"] == "interrupted"
+    assert await client.runs.join(thread_id, run_id) == {"log": ["quick"]}
+    assert [p.event async for p in client.runs.join_stream(thread_id, run_id)] == ["metadata", "values"]
+
+    joined: list[Any] = []
+
+    async def supersede(run_id: str) -> None:
+        joined.append(asyncio.ensure_future(client.runs.join(thread_id, run_id)))
+        await client.runs.create(thread_id, "slow", input={}, multitask_strategy="interrupt")
+
+    run_id, events = await _cancelled_after_quick(client, thread_id, supersede)
+    assert "error" not in events, events
+    assert await joined[0] == {"log": ["quick", "quick"]}
+
+
 async def test_cancel_with_rollback_deletes_the_run(client: Any) -> None:
     thread_id = (await client.threads.create())["thread_id"]
     run = await client.runs.create(thread_id, "slow", input={})

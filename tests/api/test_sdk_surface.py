@@ -265,9 +265,10 @@ async def test_join_stream_of_a_thread_follows_each_run_as_it_happens(client: An
         elif part.event == "metadata" and part.data.get("status") == "run_done":
             await client.threads.delete(thread_id)
     assert events[0] == ("metadata", {"run_id": first["run_id"], "attempt": 1})
-    assert events[1][0] == "error" and events[2] == ("metadata", {"status": "run_done", "run_id": first["run_id"]})
+    # a cancelled run ends without an error event, as on langgraph dev
+    assert events[1] == ("metadata", {"status": "run_done", "run_id": first["run_id"]})
     direct = [(p.event, p.data) async for p in client.runs.stream(None, "slow", input={})][1:]  # after metadata
-    assert events[3:] == [
+    assert events[2:] == [
         ("metadata", {"run_id": second["run_id"], "attempt": 1}),
         *direct,  # every event of the run, as runs.stream gives them
         ("metadata", {"status": "run_done", "run_id": second["run_id"]}),
