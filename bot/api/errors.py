@@ -33,5 +33,8 @@ def answer(request: web.Request, exc: RunsError | SluiceError) -> web.Response:
     if isinstance(exc, CheckpointerError):  # the checkpointer's storage is down: the request may be retried
         log.warning("storage failed on %s %s: %s", request.method, request.path, exc)
         return wire.problem(503, f"Storage unavailable ({type(exc).__name__}): {exc}. Retry once Redis answers.")
-    # a graph-level refusal (bad breakpoint, unknown node, bad update)
-    return wire.problem(422 if auth.is_api_path(request.path) else 400, f"{type(exc).__name__}: {exc}")
+    if not auth.is_api_path(request.path):
+        return wire.problem(400, f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, ValueError):  # a bad update (unknown node, not a dict), no input: the server's 400, its words
+        return wire.problem(400, str(exc))
+    return wire.problem(422, f"{type(exc).__name__}: {exc}")  # a graph-level refusal of another kind

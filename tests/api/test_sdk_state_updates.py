@@ -163,3 +163,21 @@ async def test_a_state_update_of_a_thread_with_no_graph_is_refused(client: Any) 
     named = (await client.threads.create(graph_id="agent"))["thread_id"]
     await client.threads.update_state(named, {"some_text": "x"})
     assert (await client.threads.get_state(named))["values"] == {"some_text": "x"}
+
+
+async def test_a_bad_update_is_the_servers_400_and_changes_nothing(client: Any) -> None:
+    """As langgraph dev (langgraph-api 0.16.7) answers the same calls: an update as a node the graph
+    lacks, or values that are not a dict, is a 400 whose detail is the error's message (it was a 422
+    'InvalidUpdateError: ...'); the thread keeps its state."""
+    from langgraph_sdk.errors import BadRequestError
+
+    thread_id = (await client.threads.create(graph_id="agent"))["thread_id"]
+    await client.threads.update_state(thread_id, {"some_text": "kept"})
+    before = await client.threads.get_state(thread_id)
+    with pytest.raises(BadRequestError) as info:
+        await client.threads.update_state(thread_id, {"some_text": "x"}, as_node="nope")
+    assert info.value.response.json() == {"detail": "Node nope does not exist"}
+    with pytest.raises(BadRequestError) as info:
+        await client.threads.update_state(thread_id, [1, 2], as_node="human_node")  # type: ignore[arg-type]
+    assert info.value.response.json()["detail"].startswith("Expected dict, got [1, 2]")
+    assert await client.threads.get_state(thread_id) == before

@@ -181,7 +181,8 @@ async def test_create_with_graph_id_and_supersteps_prefills_the_state(client: An
     assert (await client.threads.get_state(thread["thread_id"]))["next"] == ["done"]
     with pytest.raises(httpx.HTTPStatusError) as info:
         await client.threads.create(graph_id="agent", supersteps=[{"updates": [{"values": {}, "as_node": "nope"}]}])
-    assert info.value.response.status_code == 422
+    assert info.value.response.json() == {"detail": "Node nope does not exist"}  # langgraph dev's 400 and words
+    assert info.value.response.status_code == 400
 
 
 async def test_thread_search_by_ids_sorted_selected_and_extracted(client: Any) -> None:
