@@ -41,7 +41,7 @@ def is_uuid(value: str) -> bool:
     """A UUID written as hex digits (dashes optional): no braces, spaces, `|` or Slack markup. (What
     `uuid.UUID` reads, less its braces and `urn:uuid:` forms: 32 hex digits once dashes go.)"""
     return HEX_AND_DASHES.fullmatch(value) is not None and len(value) - value.count("-") == 32
-STREAM_MODES = ("values", "updates", "custom")
+STREAM_MODES = ("values", "updates", "custom", "messages-tuple", "messages")
 MAX_PAGE = 1000  # the LangGraph server's bound on a page (limit 1..1000, offset >= 0)
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 Offset = Annotated[int, Field(ge=0)]

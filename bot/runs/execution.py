@@ -20,6 +20,7 @@ from bot.registry import Assistant, Registry
 from bot.runs.errors import NotFound, PauseGone
 from bot.runs.events import RunEvent
 from bot.runs.local_run import CANCEL_CHECK_S, LocalRun, Renewal
+from bot.runs.message_stream import message_tap
 from bot.runs.plain_json import to_wire
 from bot.runs.records import RunFailure, RunRecord, ThreadRecord, now_iso
 from bot.runs.requests import RunRequest, breakpoint_of, command_from_json
@@ -304,7 +305,11 @@ class Executor:
         # Task updates only when something reads them: a subscriber, or breakpoint_of on a run that may
         # stop after a node. Asked for, the engine streams each step through a queue and extra tasks.
         after = request.interrupt_after if request.interrupt_after is not None else graph.interrupt_after_nodes
-        modes = ["values", *(m for m in ("updates", "custom") if m in request.stream_mode or (m == "updates" and after))]
+        tap = message_tap(request.stream_mode, config["metadata"])  # stream_mode messages-tuple / messages
+        if tap is not None and before is not None:
+            tap.saw(before.values)
+        wanted = ("updates",) if tap is not None or after else ()  # a tap reads the nodes' updates too
+        modes = ["values", *(m for m in ("updates", "custom") if m in request.stream_mode or m in wanted)]
 
         async def stream(graph_input: Any) -> None:
             nonlocal last_updated
@@ -325,8 +330,12 @@ class Executor:
                     continue
                 if mode == "values":
                     local.last_values = chunk
+                    if tap is not None:
+                        tap.saw(chunk)
                 elif mode == "updates" and isinstance(chunk, dict):
                     last_updated = [k for k in chunk if k != "__interrupt__"] or last_updated
+                    for event in tap.events(chunk) if tap is not None else ():
+                        self._publish(local, *event)
                 if mode in request.stream_mode:
                     self._publish(local, mode, chunk)
 

@@ -258,3 +258,26 @@ two_seq_graph = (
     .add_edge("first", "second")
     .add_edge("second", END)
 )
+
+
+class ChatState(TypedDict, total=False):
+    messages: Annotated[list[Any], operator.add]
+
+
+def reply(state: ChatState) -> ChatState:
+    from langchain_core.messages import AIMessage  # a test dependency: LangChain's messages
+
+    return {"messages": [AIMessage(content="hello back", id="ai-1")]}
+
+
+def reply_again(state: ChatState) -> ChatState:
+    from langchain_core.messages import AIMessage
+
+    return {"messages": [AIMessage(content="and again", id="ai-2")]}
+
+
+# Nodes that return LangChain messages (stream_mode messages-tuple / messages).
+chat_graph = (
+    StateGraph(ChatState).add_node("reply", reply).add_node("reply_again", reply_again)
+    .add_edge(START, "reply").add_edge("reply", "reply_again").add_edge("reply_again", END)
+)

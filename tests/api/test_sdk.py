@@ -325,6 +325,40 @@ async def test_custom_stream_mode_carries_what_nodes_write(client: Any) -> None:
     ]
 
 
+async def test_message_stream_modes_send_the_messages_nodes_return(client: Any) -> None:
+    """stream_mode "messages-tuple" and "messages" (a 422 before): each message a node returns, once,
+    before that step's values, in the events langgraph dev (langgraph-api 0.16.7) sends for the same
+    graph and input; the input's own message is not sent. A graph returning no messages sends none."""
+    thread_id = (await client.threads.create())["thread_id"]
+    asked = {"messages": [{"type": "human", "content": "hi", "id": "h-1"}]}
+    parts = [(p.event, p.data) async for p in client.runs.stream(
+        thread_id, "chat", input=asked, stream_mode=["values", "messages-tuple"])]
+    run_id = parts[0][1]["run_id"]
+    first, second = (message_dict(text, f"ai-{n}") for n, text in ((1, "hello back"), (2, "and again")))
+    assert [(e, d[0] if e == "messages" else d) for e, d in parts[1:]] == [
+        ("values", asked),
+        ("messages", first),
+        ("values", {"messages": [*asked["messages"], first]}),
+        ("messages", second),
+        ("values", {"messages": [*asked["messages"], first, second]}),
+    ]
+    metadata = [d[1] for e, d in parts if e == "messages"]
+    assert [(m["langgraph_node"], m["run_id"], m["thread_id"], m["graph_id"]) for m in metadata] == [
+        ("reply", run_id, thread_id, "chat"), ("reply_again", run_id, thread_id, "chat")]
+
+    parts = [(p.event, p.data) async for p in client.runs.stream(None, "chat", input=asked, stream_mode="messages")]
+    assert [e for e, _ in parts[1:]] == ["messages/metadata", "messages/complete"] * 2
+    assert parts[1][1]["ai-1"]["metadata"]["langgraph_node"] == "reply" and parts[2][1] == [first]
+    quiet = [p.event async for p in client.runs.stream(None, "slow", input={}, stream_mode="messages-tuple")]
+    assert quiet == ["metadata"]
+
+
+def message_dict(text: str, message_id: str) -> dict[str, Any]:
+    """An AIMessage as the LangGraph server writes it."""
+    return {"content": text, "additional_kwargs": {}, "response_metadata": {}, "type": "ai", "name": None,
+            "id": message_id, "tool_calls": [], "invalid_tool_calls": [], "usage_metadata": None}
+
+
 async def test_stream_subgraphs_names_events_by_namespace(client: Any) -> None:
     """stream_subgraphs=True: a subgraph's chunks come as events "<mode>|<namespace>", as the
     LangGraph server sends them; without it only the graph's own."""
