@@ -290,10 +290,17 @@ class GraphExecution:
         last_inline = self.opts.inline_sync and self._queue is None and all(self._is_plain_sync(t) for t in tasks)
         calls = [functools.partial(self._run_task_safely, checkpoint, t, values, save_each,
                                    inline=last_inline and i == len(tasks) - 1) for i, t in enumerate(tasks)]
-        # A run stopped mid-step keeps what its finished tasks returned (saved already when save_each).
-        keep = None if save_each or self.saver is None else functools.partial(self._keep_finished, checkpoint, tasks)
+        # A sync stream closed mid-step waits for its sync nodes, as LangGraph's sync runs do.
         return await run_together(calls, [self._is_plain_sync(t) for t in tasks], _is_failure,
-                                  limit=self.opts.max_concurrency, keep=keep)
+                                  limit=self.opts.max_concurrency, keep=self._keeper(checkpoint, tasks, save_each),
+                                  wait_sync=self.opts.inline_sync and self._queue is not None)
+
+    def _keeper(self, checkpoint: Checkpoint, tasks: list[Task], save_each: bool) -> Any:
+        """What keeps the results of a step's finished tasks when the run stops before the step's end
+        (cancelled, or its stream closed): none needed when each was saved as it finished."""
+        if save_each or self.saver is None:
+            return None
+        return functools.partial(self._keep_finished, checkpoint, tasks)
 
     async def _keep_finished(self, checkpoint: Checkpoint, tasks: list[Task], results: list[Any]) -> None:
         finished = {write_key("done", t.id): r.to_json() for t, r in zip(tasks, results, strict=True)
@@ -328,9 +335,15 @@ class GraphExecution:
             results: list[Any] = await work
         else:
             results = []
-            async with aclosing(live_events(self._queue, work, results)) as live:
-                async for event in live:
-                    yield event
+            try:
+                async with aclosing(live_events(self._queue, work, results)) as live:
+                    async for event in live:
+                        yield event
+            except BaseException:
+                # The consumer left while the step's last updates went out: its tasks' results are kept.
+                if results and (keep := self._keeper(checkpoint, to_run, save_each)) is not None:
+                    await keep(results)
+                raise
         for task, result in zip(to_run, results, strict=True):
             if result is CANCELLED:
                 continue

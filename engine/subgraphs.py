@@ -140,7 +140,8 @@ class SubgraphStream:
 async def live_events(queue: asyncio.Queue[Any], work: Awaitable[list[Any]],
                       results: list[Any]) -> AsyncGenerator[Any, None]:
     """Yields what arrives on `queue` while `work` (a step's tasks) runs: nodes' custom writes,
-    subgraphs' chunks, each task's update as it finishes; then puts the work's results in `results`."""
+    subgraphs' chunks, each task's update as it finishes; puts the work's results in `results` as it
+    ends, before yielding the events left."""
     running = asyncio.ensure_future(work)
     try:
         while not running.done():
@@ -154,11 +155,18 @@ async def live_events(queue: asyncio.Queue[Any], work: Awaitable[list[Any]],
                 yield getter.result()
     except BaseException:
         await stop([running])  # the consumer went away or the run was cancelled: stop the step, wait for it
+        _take_results(running, results)  # it had ended: the caller keeps them (see loop._execute)
         raise
+    _take_results(running, results)  # known before the last events go out
     await asyncio.sleep(0)  # events a worker thread scheduled just before its task ended
     while not queue.empty():
         yield queue.get_nowait()
-    results.extend(running.result())
+    running.result()  # what the work raised, once its events are out
+
+
+def _take_results(work: asyncio.Future[list[Any]], results: list[Any]) -> None:
+    if not work.cancelled() and work.exception() is None:
+        results.extend(work.result())
 
 
 __all__ = [

@@ -19,7 +19,7 @@ import asyncio
 import contextvars
 import sys
 import threading
-from collections.abc import AsyncIterator, Coroutine, Generator, Iterator
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -107,9 +107,21 @@ class _Continue:
                     return done.value
 
 
-def iterate_sync(agen: AsyncIterator[T], *, eager: bool = False) -> Iterator[T]:
-    while True:
-        try:
-            yield run_sync(agen.__anext__(), eager=eager)  # type: ignore[arg-type]
-        except StopAsyncIteration:
-            return
+def iterate_sync(agen: AsyncGenerator[T, None], *, eager: bool = False) -> Iterator[T]:
+    """Iterate an async generator from sync code; closing this iterator early (a `break` out of the
+    loop reading it) closes the async generator at once, as closing an async stream does."""
+    finished = False
+    try:
+        while True:
+            try:
+                item = run_sync(agen.__anext__(), eager=eager)  # type: ignore[arg-type]
+            except StopAsyncIteration:
+                finished = True
+                return
+            except BaseException:
+                finished = True  # it raised: nothing left to close
+                raise
+            yield item
+    finally:
+        if not finished:
+            run_sync(agen.aclose())

@@ -8,7 +8,7 @@ A base class of CompiledGraph; it reads checkpoints through the same step maths 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import step
@@ -233,7 +233,7 @@ class ThreadStateAPI:
         return run_sync(self.aget_state(config, subgraphs=subgraphs))
 
     async def aget_state_history(self, config: dict[str, Any], *, filter: dict[str, Any] | None = None,
-                                 before: dict[str, Any] | None = None, limit: int | None = None) -> AsyncIterator[StateSnapshot]:
+                                 before: dict[str, Any] | None = None, limit: int | None = None) -> AsyncGenerator[StateSnapshot, None]:
         """Newest first. A config naming a checkpoint gives that checkpoint alone (as LangGraph's savers
         list it), if it passes `filter` and `before`."""
         graph, saver, thread_id, ns, checkpoint_id = self._thread(config)

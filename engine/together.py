@@ -19,16 +19,19 @@ Call = Callable[[], Awaitable[Any]]
 
 
 async def run_together(calls: Sequence[Call], plain_sync: Sequence[bool], is_failure: Callable[[Any], bool], *,
-                       limit: int | None = None,
-                       keep: Callable[[list[Any]], Awaitable[None]] | None = None) -> list[Any]:
+                       limit: int | None = None, keep: Callable[[list[Any]], Awaitable[None]] | None = None,
+                       wait_sync: bool = False) -> list[Any]:
     """The calls' results in order (CANCELLED for a call stopped by a sibling's failure).
 
-    `plain_sync[i]`: call i runs a sync node in a thread, which a cancellation cannot stop."""
+    `plain_sync[i]`: call i runs a sync node in a thread, which a cancellation cannot stop.
+    `wait_sync`: a run that stops waits for those to end and keeps their results, as LangGraph's
+    sync runs do (a sync caller waits anyway); else they are left to end on their own."""
     gate = asyncio.Semaphore(limit) if limit else None
     running = [asyncio.ensure_future(call() if gate is None else _gated(call, gate)) for call in calls]
     try:
-        if all(plain_sync):
+        if all(plain_sync) and not wait_sync:
             # Nothing to cancel when one fails (sync nodes run to their end): wait for each in turn.
+            # (Awaiting a task passes a cancellation on to it, hence not with wait_sync.)
             return [await fut for fut in running]
         sync_ones = {fut for fut, sync in zip(running, plain_sync, strict=True) if sync}
         pending = set(running)
@@ -43,7 +46,10 @@ async def run_together(calls: Sequence[Call], plain_sync: Sequence[bool], is_fai
                     await asyncio.wait(pending)
                 break
     except BaseException:
-        await stop(running)  # the run was cancelled or its consumer went away
+        # The run was cancelled or its consumer went away.
+        await stop([f for f, sync in zip(running, plain_sync, strict=True) if not (sync and wait_sync)])
+        if wait_sync and any(plain_sync):
+            await asyncio.wait([f for f, sync in zip(running, plain_sync, strict=True) if sync])
         if keep is not None:
             await keep([f.result() if f.done() and not f.cancelled() else CANCELLED for f in running])
         raise

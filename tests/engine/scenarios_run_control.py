@@ -1,7 +1,8 @@
 """Differential scenarios for how a run's tasks run together: the config's `max_concurrency` (async
 nodes, sync nodes in worker threads, sync and async calls, a subgraph of a limited run), and a
-stream closed by its consumer mid-step (the running sibling is cancelled before the close returns;
-the finished task's writes are kept, so the thread continues with the unfinished one only)."""
+stream closed by its consumer mid-step (an async stream: the running sibling is cancelled before
+the close returns; a sync stream: the close waits for its sync nodes; what finished is kept, so the
+thread continues from there)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,22 @@ def max_concurrency_refused(api: Api, t: Trace) -> None:
     t.add("ran", count.most)
 
 
+def _quick_and_slow(api: Api, quick: Any, slow: Any, seen: list[str]) -> Any:
+    """START runs `quick` and `slow` together; `after` follows `quick` (so runs in the next step)."""
+    def after(state: Items) -> dict[str, Any]:
+        seen.append("after ran")
+        return {"items": ["after"]}
+
+    b = api.StateGraph(Items)
+    b.add_node("quick", quick)
+    b.add_node("slow", slow)
+    b.add_node("after", after)
+    b.add_edge(api.START, "quick")
+    b.add_edge(api.START, "slow")
+    b.add_edge("quick", "after")
+    return b.compile(checkpointer=api.InMemorySaver())
+
+
 def stream_closed_mid_step(api: Api, t: Trace) -> None:
     """The consumer takes the first task's update and closes the stream while its sibling runs."""
     seen: list[str] = []
@@ -116,18 +133,7 @@ def stream_closed_mid_step(api: Api, t: Trace) -> None:
             raise
         return {"items": ["slow"]}
 
-    def after(state: Items) -> dict[str, Any]:
-        seen.append("after ran")
-        return {"items": ["after"]}
-
-    b = api.StateGraph(Items)
-    b.add_node("quick", quick)
-    b.add_node("slow", slow)
-    b.add_node("after", after)
-    b.add_edge(api.START, "quick")
-    b.add_edge(api.START, "slow")
-    b.add_edge("quick", "after")
-    g = b.compile(checkpointer=api.InMemorySaver())
+    g = _quick_and_slow(api, quick, slow, seen)
     config = {"configurable": {"thread_id": "t1"}}
 
     async def flow() -> list[Any]:
@@ -142,5 +148,65 @@ def stream_closed_mid_step(api: Api, t: Trace) -> None:
     t.call("closed", lambda: asyncio.run(flow()))
 
 
+def sync_stream_closed_mid_step(api: Api, t: Trace) -> None:
+    """A sync stream closed while a sync node runs: the node runs to its end (a thread cannot be
+    stopped), the close waits for it, and what both nodes of the step returned is kept; the step
+    after them has not run, and continuing the thread runs it without running them again."""
+    seen: list[str] = []
+    quick_done, release = threading.Event(), threading.Event()
+
+    def quick(state: Items) -> dict[str, Any]:
+        quick_done.set()
+        return {"items": ["quick"]}
+
+    def slow(state: Items) -> dict[str, Any]:
+        quick_done.wait(10)
+        seen.append("slow waiting")
+        api.get_stream_writer()("slow waiting")  # the consumer closes the stream on this chunk
+        release.wait(10)
+        seen.append("slow done")
+        return {"items": ["slow"]}
+
+    g = _quick_and_slow(api, quick, slow, seen)
+    config = {"configurable": {"thread_id": "t1"}}
+    stream = g.stream({"items": ["in"]}, config, stream_mode="custom")
+    t.add("first", next(stream))
+    release.set()
+    stream.close()
+    t.add("seen at close", list(seen))
+    t.call("state", lambda: g.get_state(config))
+    t.call("continued", lambda: g.invoke(None, config))
+    t.add("seen", seen)
+
+
+def stream_closed_as_its_step_ends(api: Api, t: Trace) -> None:
+    """Both tasks of a step have finished when the consumer closes the stream on the first one's
+    update: both results are kept, and continuing runs neither again."""
+    runs: list[str] = []
+
+    def node(name: str) -> Any:
+        async def run(state: Items) -> dict[str, Any]:
+            runs.append(name)
+            return {"items": [name]}
+        return run
+
+    b = api.StateGraph(Items)
+    for name in ("a", "b", "after"):
+        b.add_node(name, node(name))
+    b.add_edge(api.START, "a")
+    b.add_edge(api.START, "b")
+    b.add_edge(["a", "b"], "after")
+    g = b.compile(checkpointer=api.InMemorySaver())
+    config = {"configurable": {"thread_id": "t1"}}
+
+    async def flow() -> list[Any]:
+        async with aclosing(g.astream({"items": []}, config)) as stream:
+            first = await anext(stream)
+        return [first, await g.aget_state(config), await g.ainvoke(None, config)]
+
+    t.call("closed", lambda: asyncio.run(flow()))
+    t.add("runs", runs)
+
+
 RUN_CONTROL_SCENARIOS = [max_concurrency, max_concurrency_of_a_subgraph, max_concurrency_refused,
-                         stream_closed_mid_step]
+                         stream_closed_mid_step, sync_stream_closed_mid_step, stream_closed_as_its_step_ends]
