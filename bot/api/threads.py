@@ -96,7 +96,9 @@ async def state(request: web.Request) -> web.Response:
 async def state_at(request: web.Request) -> web.Response:
     body = await bodies.parse(request, bodies.CheckpointQuery)
     checkpoint_id = body.checkpoint.get("checkpoint_id")
-    snapshot = await _manager(request).state(request.match_info["thread_id"], checkpoint_id, subgraphs=body.subgraphs)
+    ns = body.checkpoint.get("checkpoint_ns") or ""  # a subgraph's checkpoint, as get_state(subgraphs=True) names it
+    snapshot = await _manager(request).state(request.match_info["thread_id"], checkpoint_id, subgraphs=body.subgraphs,
+                                             checkpoint_ns=ns if isinstance(ns, str) else "")
     return _state_response(snapshot, checkpoint_id)
 
 

@@ -167,11 +167,16 @@ class RunManager:
         """The graph that owns a thread's checkpoints (the thread's last assistant, else any)."""
         return self.executor.thread_graph(record)
 
-    async def state(self, thread_id: str, checkpoint_id: str | None = None, *, subgraphs: bool = False) -> StateSnapshot:
+    async def state(self, thread_id: str, checkpoint_id: str | None = None, *, subgraphs: bool = False,
+                    checkpoint_ns: str = "") -> StateSnapshot:
+        """The thread's state, at `checkpoint_id` if given; with `checkpoint_ns`, a subgraph's (as its
+        tasks' `checkpoint` in a state with subgraphs names it)."""
         record = await self.thread(thread_id)
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
+        if checkpoint_ns:
+            configurable["checkpoint_ns"] = checkpoint_ns
         return await self.thread_graph(record).aget_state({"configurable": configurable}, subgraphs=subgraphs)
 
     async def update_state(

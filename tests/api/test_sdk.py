@@ -312,6 +312,10 @@ async def test_state_with_subgraphs_shows_the_paused_subgraph(client: Any) -> No
     inner = nested["tasks"][0]["state"]
     assert inner["next"] == ["inner_ask"] and inner["interrupts"][0]["value"] == "name?"
     assert nested["tasks"][0]["checkpoint"]["checkpoint_ns"].startswith("inner:")
+    # The subgraph's checkpoint, read back by the reference the state gave (langgraph dev answers the
+    # subgraph's state; its namespace was ignored here, so the root graph had no such checkpoint: 404)
+    again = await client.threads.get_state(thread_id, checkpoint=inner["checkpoint"])
+    assert again == {**inner, "tasks": [{**t, "state": None} for t in inner["tasks"]]}
     done = await client.runs.wait(thread_id, "nested", command=Command(resume="ana"))
     assert done == {"greeting": "ana"}
 
