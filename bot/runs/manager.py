@@ -226,7 +226,8 @@ class RunManager:
             temporary=temporary,
         )
         strategy = request.multitask_strategy
-        busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now}
+        busy = {"status": "busy", "graph_id": assistant.graph_id, "updated_at": now,
+                "config": request.thread_config()}
         # On an idle thread the run holds it at once and is stored as running in the same step
         # (its first turn done); the caller is answered with the run as submitted, pending.
         running = evolve(run, status="running")

@@ -29,6 +29,11 @@ class RunRequest:
     adopted: bool = False  # continues the run of a process that died
     audit_as: str | None = None  # the actor the resume it carries is audited as ("api"), once it runs
 
+    def thread_config(self) -> dict[str, Any]:
+        """The config its thread shows once it runs there, as the LangGraph server keeps it: the run's
+        config (tags, recursion_limit, ...) without its `configurable` values, which stay the run's."""
+        return {**self.config, "configurable": {}}
+
     def kwargs(self) -> dict[str, Any]:
         return {
             "input": self.input,

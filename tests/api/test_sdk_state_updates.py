@@ -181,3 +181,17 @@ async def test_a_bad_update_is_the_servers_400_and_changes_nothing(client: Any) 
         await client.threads.update_state(thread_id, [1, 2], as_node="human_node")  # type: ignore[arg-type]
     assert info.value.response.json()["detail"].startswith("Expected dict, got [1, 2]")
     assert await client.threads.get_state(thread_id) == before
+
+
+async def test_a_run_leaves_its_config_on_the_thread(client: Any) -> None:
+    """As langgraph dev (langgraph-api 0.16.7) shows the thread after the same run: its config is the
+    run's without the configurable values (it stayed {} here)."""
+    thread_id = (await client.threads.create())["thread_id"]
+    assert (await client.threads.get(thread_id))["config"] == {}
+    await client.runs.wait(thread_id, "two_seq", input={"log": []})
+    assert (await client.threads.get(thread_id))["config"] == {"configurable": {}}
+    config = {"tags": ["x"], "recursion_limit": 30, "configurable": {"foo": 1}}
+    await client.runs.wait(thread_id, "two_seq", command={"resume": "ok"}, config=config)
+    thread = await client.threads.get(thread_id)
+    assert thread["config"] == {"tags": ["x"], "recursion_limit": 30, "configurable": {}}
+    assert [t["config"] for t in await client.threads.search(ids=[thread_id])] == [thread["config"]]
