@@ -24,6 +24,7 @@ from engine import (
     Interrupt,
     MemorySaver,
     StateGraph,
+    get_stream_writer,
     interrupt,
     is_invalid_resume,
     serde,
@@ -284,3 +285,43 @@ def test_crash_safety_saves_each_finished_parallel_task_on_durable_savers() -> N
 def test_none_input_on_a_fresh_thread() -> None:
     with pytest.raises(EmptyInputError):
         seed_graph().invoke(None, cfg("fresh"))
+
+
+def test_sync_stream_closed_mid_step_keeps_the_node_it_waited_for() -> None:
+    """Closing a sync stream waits for its sync nodes still running; what they return is kept, so
+    continuing the thread runs the next step only, never one of them again."""
+    import threading
+
+    runs: list[str] = []
+    release = threading.Event()
+
+    class Items(TypedDict, total=False):
+        items: Annotated[list[str], operator.add]
+
+    def quick(state: Items) -> dict[str, Any]:
+        runs.append("quick")
+        return {"items": ["quick"]}
+
+    def slow(state: Items) -> dict[str, Any]:
+        runs.append("slow")
+        get_stream_writer()("slow running")
+        release.wait(10)
+        return {"items": ["slow"]}
+
+    b = StateGraph(Items)
+    b.add_node("quick", quick)
+    b.add_node("slow", slow)
+    b.add_node("after", lambda s: {"items": ["after"]})
+    b.add_edge(START, "quick")
+    b.add_edge(START, "slow")
+    b.add_edge(["quick", "slow"], "after")
+    g = b.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    stream = g.stream({"items": []}, config, stream_mode="custom")
+    assert next(stream) == "slow running"
+    release.set()
+    stream.close()
+    state = g.get_state(config)
+    assert sorted(state.values["items"]) == ["quick", "slow"] and state.next == ()
+    assert g.invoke(None, config) == {"items": ["quick", "slow", "after"]}
+    assert sorted(runs) == ["quick", "slow"]
