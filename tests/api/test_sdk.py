@@ -280,6 +280,20 @@ async def test_state_update_history_and_time_travel(client: Any) -> None:
     assert at["checkpoint_id"] == older
 
 
+async def test_a_past_checkpoint_reads_as_its_history_shows_it(client: Any) -> None:
+    """get_state at a past checkpoint shows what its tasks returned, as langgraph dev (and LangGraph's
+    get_state) answer and as the history shows it; it showed each task's result as null."""
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "agent", input={"some_text": "draft"})
+    await client.runs.wait(thread_id, "agent", command=Command(resume="final"))
+    history = await client.threads.get_history(thread_id, limit=10)
+    paused = next(h for h in history if h["next"] == ["human_node"])
+    assert [(t["name"], t["result"]) for t in paused["tasks"]] == [("human_node", {"some_text": "final"})]
+    for past in history:
+        assert await client.threads.get_state(thread_id, checkpoint_id=past["checkpoint_id"]) == past
+        assert await client.threads.get_state(thread_id, checkpoint=past["checkpoint"]) == past
+
+
 async def test_thread_search_and_delete(client: Any) -> None:
     thread_id = (await client.threads.create(metadata={"team": "search-me"}))["thread_id"]
     found = await client.threads.search(metadata={"team": "search-me"})
