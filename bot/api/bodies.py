@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
 from bot.api import listing
 
@@ -167,6 +167,16 @@ class CommandBody(Body):
     goto: Any = None
 
 
+class RunConfig(BaseModel):
+    """A run's config as the LangGraph server types it (a 422 otherwise, before anything runs); other
+    keys pass as given."""
+
+    model_config = ConfigDict(extra="allow")
+    tags: list[StrictStr] | None = None
+    recursion_limit: StrictInt | None = None
+    configurable: dict[str, Any] | None = None
+
+
 class RunCreate(Body):
     assistant_id: str
     input: Any = None
@@ -185,6 +195,16 @@ class RunCreate(Body):
     on_completion: Literal["delete", "keep"] | None = None
     on_disconnect: Literal["cancel", "continue"] | None = None  # runs.wait / runs.stream: cancel it if the client goes
     after_seconds: float | None = None
+
+    @field_validator("config")
+    @classmethod
+    def _typed_config(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                RunConfig.model_validate(value)
+            except ValidationError as exc:  # one line naming the key, as every other field's refusal
+                raise ValueError(problems(exc)) from None
+        return value
 
     @field_validator("after_seconds")
     @classmethod

@@ -96,6 +96,24 @@ async def test_invalid_enum_is_422_and_changes_nothing(client: Any) -> None:
     assert await client.runs.list(thread_id) == []
 
 
+@pytest.mark.parametrize(("config", "named"), [
+    ({"recursion_limit": "x"}, "recursion_limit"), ({"recursion_limit": 2.5}, "recursion_limit"),
+    ({"recursion_limit": True}, "recursion_limit"), ({"tags": "x"}, "tags"), ({"tags": [1]}, "tags.0"),
+    ({"configurable": 5}, "configurable"),
+])
+async def test_a_mistyped_run_config_is_422_and_changes_nothing(client: Any, config: dict[str, Any], named: str) -> None:
+    """As langgraph dev (langgraph-api 0.16.7) types a run's config; here the run started and failed
+    ('invalid literal for int()', "'int' object is not a mapping"), or ran with tags "x", leaving the
+    thread in error."""
+    thread_id = (await client.threads.create())["thread_id"]
+    with pytest.raises(httpx.HTTPStatusError) as info:
+        await client.runs.wait(thread_id, "agent", input={"some_text": "t"}, config=config)
+    assert info.value.response.status_code == 422 and f"config: Value error, {named}:" in info.value.response.json()["detail"]
+    assert await client.runs.list(thread_id) == [] and (await client.threads.get(thread_id))["status"] == "idle"
+    other_keys = {"recursion_limit": 5, "tags": ["t"], "configurable": {"x": 1}, "anything": {"else": 1}}
+    assert await client.runs.wait(thread_id, "agent", input={"some_text": "t"}, config=other_keys)
+
+
 async def test_reject_while_busy_is_409(client: Any) -> None:
     thread_id = (await client.threads.create())["thread_id"]
     first = await client.runs.create(thread_id, "slow", input={})
