@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import sys
 import threading
 from collections.abc import AsyncGenerator, Coroutine, Generator, Iterator
@@ -109,12 +110,18 @@ class _Continue:
 
 def iterate_sync(agen: AsyncGenerator[T, None], *, eager: bool = False) -> Iterator[T]:
     """Iterate an async generator from sync code; closing this iterator early (a `break` out of the
-    loop reading it) closes the async generator at once, as closing an async stream does."""
+    loop reading it) closes the async generator at once, as closing an async stream does.
+
+    Read inside a running loop (a notebook, sync code called from async code), the whole iteration
+    runs on one private loop in one helper thread: the stream's tasks live from item to item, where
+    a fresh loop per item (run_sync's way there) would cancel them after the first."""
     finished = False
+    private: _PrivateLoop | None = _PrivateLoop() if asyncio._get_running_loop() is not None else None
+    step = private.run if private is not None else functools.partial(run_sync, eager=eager)
     try:
         while True:
             try:
-                item = run_sync(agen.__anext__(), eager=eager)  # type: ignore[arg-type]
+                item = step(agen.__anext__())
             except StopAsyncIteration:
                 finished = True
                 return
@@ -123,5 +130,28 @@ def iterate_sync(agen: AsyncGenerator[T, None], *, eager: bool = False) -> Itera
                 raise
             yield item
     finally:
-        if not finished:
-            run_sync(agen.aclose())
+        try:
+            if not finished:
+                step(agen.aclose())
+        finally:
+            if private is not None:
+                private.close()
+
+
+class _PrivateLoop:
+    """An event loop of its own, run in one helper thread, one awaitable at a time."""
+
+    def __init__(self) -> None:
+        self.ctx = contextvars.copy_context()
+        self.loop = asyncio.new_event_loop()
+        self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def run(self, awaitable: Any) -> Any:
+        return self.pool.submit(self.ctx.run, self.loop.run_until_complete, awaitable).result()
+
+    def close(self) -> None:
+        try:
+            self.run(self.loop.shutdown_asyncgens())  # async generators left open inside the stream
+        finally:
+            self.pool.submit(self.loop.close).result()
+            self.pool.shutdown()

@@ -114,8 +114,34 @@ def retries_and_pauses_of_parallel_sync_nodes(api: Api, t: Trace) -> None:
     t.add("attempts", sorted(attempts))
 
 
+def sync_streams_inside_a_running_loop(api: Api, t: Trace) -> None:
+    """Sync `stream` (and history) read by code running inside an event loop, as in a notebook: a
+    step of parallel sync nodes streams every chunk; a stream left early keeps what it had run."""
+    import asyncio
+
+    b = api.StateGraph(Items)
+    b.add_node("a", lambda s: {"items": ["a"]})
+    b.add_node("b", lambda s: {"items": ["b"]})
+    b.add_node("after", lambda s: {"items": ["after"]})
+    b.add_edge(api.START, "a")
+    b.add_edge(api.START, "b")
+    b.add_edge(["a", "b"], "after")
+    g = b.compile(checkpointer=api.InMemorySaver())
+
+    async def in_loop() -> list[Any]:
+        updates = [sorted(c) for c in g.stream({"items": []}, cfg("u"))]  # node order within a step varies
+        values = list(g.stream({"items": []}, cfg("v"), stream_mode="values"))
+        for _ in g.stream({"items": []}, cfg("left"), stream_mode="values"):
+            break  # left after the input's values: the first step has not run
+        history = [s.next for s in g.get_state_history(cfg("v"))]
+        return [updates, values, g.get_state(cfg("left")), g.invoke(None, cfg("left")), history]
+
+    t.call("in a loop", lambda: asyncio.run(in_loop()))
+
+
 SYNC_CALL_SCENARIOS = [
     context_vars_of_a_sync_call,
     graphs_called_inside_sync_nodes,
     retries_and_pauses_of_parallel_sync_nodes,
+    sync_streams_inside_a_running_loop,
 ]
