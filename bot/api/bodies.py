@@ -134,6 +134,13 @@ class StateUpdate(Body):
     checkpoint_id: str | None = None
     checkpoint: dict[str, Any] | None = None
 
+    @field_validator("values")
+    @classmethod
+    def _object_array_or_null(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (dict, list)):  # the server's schema
+            raise ValueError("must be an object, an array or null")
+        return value
+
 
 class HistoryQuery(Body):
     limit: Limit = 10

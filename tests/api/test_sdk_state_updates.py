@@ -169,7 +169,7 @@ async def test_a_bad_update_is_the_servers_400_and_changes_nothing(client: Any) 
     """As langgraph dev (langgraph-api 0.16.7) answers the same calls: an update as a node the graph
     lacks, or values that are not a dict, is a 400 whose detail is the error's message (it was a 422
     'InvalidUpdateError: ...'); the thread keeps its state."""
-    from langgraph_sdk.errors import BadRequestError
+    from langgraph_sdk.errors import BadRequestError, UnprocessableEntityError
 
     thread_id = (await client.threads.create(graph_id="agent"))["thread_id"]
     await client.threads.update_state(thread_id, {"some_text": "kept"})
@@ -180,6 +180,10 @@ async def test_a_bad_update_is_the_servers_400_and_changes_nothing(client: Any) 
     with pytest.raises(BadRequestError) as info:
         await client.threads.update_state(thread_id, [1, 2], as_node="human_node")  # type: ignore[arg-type]
     assert info.value.response.json()["detail"].startswith("Expected dict, got [1, 2]")
+    for values in (5, "x"):  # not an object, an array or null: the server's 422, before the graph sees it
+        with pytest.raises(UnprocessableEntityError) as refused:
+            await client.threads.update_state(thread_id, values, as_node="human_node")  # type: ignore[arg-type]
+        assert refused.value.response.json()["detail"].startswith("values: ")
     assert await client.threads.get_state(thread_id) == before
 
 
