@@ -84,8 +84,14 @@ class InterruptOutsideGraphError(SluiceError, RuntimeError):
 _INVALID_RESUME = "_sluice_invalid_resume"
 
 
+# The mark LangGraph's own `langgraph.errors.is_invalid_resume` looks for (its ToolNode asks it
+# whether a tool's ValidationError is a refused answer, to fail the run rather than tell the model).
+_LANGGRAPH_INVALID_RESUME = "_langgraph_invalid_resume"
+
+
 def mark_invalid_resume(error: BaseException, interrupt_id: str) -> None:
     setattr(error, _INVALID_RESUME, interrupt_id)
+    setattr(error, _LANGGRAPH_INVALID_RESUME, True)
 
 
 def refused_interrupt_id(error: BaseException) -> str | None:

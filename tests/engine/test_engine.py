@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
+import langgraph.errors as lg_errors
 import pydantic
 import pytest
 
@@ -95,6 +96,8 @@ def test_a_refused_answer_is_not_kept() -> None:
     with pytest.raises(pydantic.ValidationError) as refused:
         graph.invoke(Command(resume=9), cfg())
     assert is_invalid_resume(refused.value) and not is_invalid_resume(ValueError("a node's own"))
+    # LangGraph's own helper (which its ToolNode asks) recognises the refusal too.
+    assert lg_errors.is_invalid_resume(refused.value)
     assert graph.invoke(None, cfg())["__interrupt__"] == [pause]
     assert graph.invoke(Command(resume="4"), cfg()) == {"some_text": 4}
 
