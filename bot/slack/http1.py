@@ -9,8 +9,11 @@ proxy (the kept aiohttp session used none either), no compression asked for (a c
 is still read).
 
 Connections are kept per event loop, the most recently used first. A connection the server closed
-while idle is dropped when noticed; a call on one it closes at that very moment fails as `Dropped`,
-which the caller retries like any dropped connection. Every call is bounded by `timeout_s`, its
+while idle is dropped when noticed, at the latest as it is taken (its socket is readable: the
+server's close came, or bytes nobody asked for). A failure is told apart by whether the request can
+have reached the server: `NotSent` (refused, or found closed before a byte was written) may be sent
+again whatever it asks; `Dropped` after it went out may not, unless repeating it is harmless (a
+chat.postMessage sent twice is two messages). Every call is bounded by `timeout_s`, its
 connecting included (one loop timer per call, `TimeoutError`); a connection whose call timed out or
 was cancelled mid-answer is closed, never reused.
 """
@@ -18,6 +21,7 @@ was cancelled mid-answer is closed, never reused.
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 import urllib.parse
 import zlib
@@ -34,7 +38,13 @@ class HttpError(Exception):
 
 
 class Dropped(HttpError, ConnectionError):
-    """The connection failed (refused, reset, closed) before the whole answer came."""
+    """The connection failed (reset, closed) after the request went out, before the whole answer
+    came: the server may have received the request and acted on it."""
+
+
+class NotSent(Dropped):
+    """The connection failed before any byte of the request was written (refused, or closed by the
+    server as it was taken): the server cannot have received it, so it may be sent again."""
 
 
 class Malformed(HttpError):
@@ -94,7 +104,7 @@ class _Connection(asyncio.Protocol):
                 self._fail(error)
             return
         why = f"{type(exc).__name__}: {exc}" if exc is not None else "closed by the server"
-        self._fail(Dropped(f"connection lost before the whole answer ({why})"))
+        self._fail(Dropped(f"connection lost after the request was sent, before the whole answer ({why})"))
 
     # --- a call ---------------------------------------------------------------------------------
 
@@ -107,9 +117,22 @@ class _Connection(asyncio.Protocol):
         if waiter.done():  # its deadline came while connecting: nothing goes out
             return
         if self.closed or self.transport.is_closing():  # closed by the server as it was taken
-            self._fail(Dropped("connection closed by the server"))
+            self._fail(NotSent("connection closed by the server before the request was sent"))
             return
         self.transport.write(request)
+
+    def idle_and_open(self) -> bool:
+        """Whether this kept connection can carry a request: open, and nothing to read on it (an idle
+        connection's socket turns readable when the server closed it, a close this loop may not have
+        read yet)."""
+        if self.closed or self.transport is None or self.transport.is_closing():
+            return False
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return True
+        poller = select.poll()  # not select.select: it refuses descriptors past 1023, common in a busy server
+        poller.register(sock.fileno(), select.POLLIN)
+        return not poller.poll(0)
 
     def close(self) -> None:
         self.closed = True
@@ -258,7 +281,7 @@ class Http1:
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
     async def call(self, request: bytes) -> Answer:
-        """Sends `request` (`request_bytes`) and returns the answer; Dropped, Malformed or TimeoutError."""
+        """Sends `request` (`request_bytes`) and returns the answer; NotSent, Dropped, Malformed or TimeoutError."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # connections belong to the loop that made them
             self._idle = []
@@ -289,8 +312,9 @@ class Http1:
     def _take(self) -> _Connection | None:
         while self._idle:
             connection = self._idle.pop()
-            if not connection.closed:
+            if connection.idle_and_open():
                 return connection
+            connection.close()
         return None
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
@@ -303,7 +327,7 @@ class Http1:
         except TimeoutError:
             raise TimeoutError(f"could not connect to {self._host}:{self._port} within {self.timeout_s} s") from None
         except OSError as exc:
-            raise Dropped(f"could not connect to {self._host}:{self._port} ({type(exc).__name__}: {exc})") from exc
+            raise NotSent(f"could not connect to {self._host}:{self._port} ({type(exc).__name__}: {exc})") from exc
         return connection
 
     def close(self) -> None:

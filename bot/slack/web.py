@@ -5,8 +5,11 @@ A failed post never raises into the caller's flow: the pause stays pending (and 
 
 The calls every click makes (chat.update, chat.postMessage, chat.getPermalink, chat.postEphemeral)
 are sent here on kept connections of a lean HTTP/1.1 client (`bot.slack.http1`), with the retries
-`tune` gives slack_sdk's client (a 429 after its Retry-After, three times; a dropped or refused
-connection twice, backing off): slack_sdk's own per-call work (URL joins, header and argument
+`tune` gives slack_sdk's client (a 429 after its Retry-After, three times; a refused connection
+twice, backing off), except that a connection lost after the request went out is retried for a
+read alone: Slack may have acted on a post whose answer was lost, and a second chat.postMessage is
+a second message (of a pause: two sets of buttons). That post is reported failed like a refused one:
+the pause stays pending and `/sluice pending` lists it. slack_sdk's own per-call work (URL joins, header and argument
 building, its response object, the stdlib JSON) was about as much CPU as aiohttp's request, and
 aiohttp's request about three times the lean client's, on five calls a click. The rarer ones
 (views, user groups) still go through slack_sdk, on its kept aiohttp session.
@@ -31,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.internal_utils import get_user_agent
 
 from bot.slack import limits
-from bot.slack.http1 import Dropped, Http1, Malformed
+from bot.slack.http1 import Dropped, Http1, Malformed, NotSent
 from bot.slack.lanes import outside
 from bot.slack.pause import Placement
 
@@ -130,7 +133,8 @@ class SlackCalls:
             try:
                 answer = await outside(http.call(request))  # the job's lane slot serves others meanwhile
             except Dropped as exc:  # refused, reset, closed before the whole answer
-                if dropped < DROPPED_RETRIES:
+                # sent again only if Slack cannot have had it, or the call only reads
+                if dropped < DROPPED_RETRIES and (read or isinstance(exc, NotSent)):
                     await outside(asyncio.sleep(BACKOFF_S * 2**dropped))
                     dropped += 1
                     continue

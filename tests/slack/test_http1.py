@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import select
+import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from bot.slack.http1 import Dropped, Http1, Malformed
+from bot.slack.http1 import Dropped, Http1, Malformed, NotSent
 from bot.slack.pause import Placement
 from bot.slack.web import SlackCalls, make_client
 from tests.waiting import eventually
@@ -144,8 +148,9 @@ async def test_faults_fail_the_call_and_the_connection(raw: Raw) -> None:
 
     raw.answers = [reset, sends(b"SMTP ready\r\n\r\n"), silent, sends(length())]
     http = Http1(raw.url, 0.3)
-    with pytest.raises(Dropped):
+    with pytest.raises(Dropped) as dropped:
         await http.call(post(http))
+    assert not isinstance(dropped.value, NotSent)  # the server had the request
     with pytest.raises(Malformed):
         await http.call(post(http))
     started = asyncio.get_running_loop().time()
@@ -184,21 +189,87 @@ async def test_an_unreachable_origin_is_dropped() -> None:
     server.close()
     await server.wait_closed()
     http = Http1(f"http://127.0.0.1:{port}/api/", 5)
-    with pytest.raises(Dropped, match="ConnectionRefusedError"):
+    with pytest.raises(NotSent, match="ConnectionRefusedError"):
         await http.call(post(http))
 
 
-async def test_slack_calls_retry_a_dropped_connection(raw: Raw) -> None:
+async def test_a_kept_connection_closed_before_the_request_is_replaced_not_failed() -> None:
+    """The server closed a kept connection and its close is on the socket, not yet read by the loop
+    (the loop is busy): the request goes on a new connection, once, instead of failing there."""
+    served = ThreadServer()
+    http = Http1(served.url, 5)
+    assert (await http.call(post(http))).body == OK
+    served.close_kept.set()
+    kept = http._idle[0].transport.get_extra_info("socket")  # type: ignore[union-attr]
+    readable, _, _ = select.select([kept.fileno()], [], [], 5)  # the close arrived; the loop has not run since
+    assert readable
+    assert (await http.call(post(http))).body == OK
+    http.close()
+    served.stop()
+    assert len(served.requests) == 2  # the second on a connection of its own
+
+
+async def test_a_kept_connection_past_descriptor_1023_is_reused(raw: Raw) -> None:
+    """A busy server holds over a thousand descriptors: taking a kept connection numbered past 1023
+    works (select() would refuse it)."""
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        raw.answers = [sends(length()), sends(length())]
+        http = Http1(raw.url, 5)
+        assert (await http.call(post(http))).body == OK
+        assert http._idle[0].transport.get_extra_info("socket").fileno() > 1023  # type: ignore[union-attr]
+        assert (await http.call(post(http))).body == OK
+        http.close()
+        assert raw.connections == 1
+    finally:
+        for fd in fillers:
+            os.close(fd)
+
+
+async def test_a_post_whose_answer_was_lost_is_not_sent_again_a_read_is(raw: Raw) -> None:
+    """Once the request may have reached Slack, repeating a post could do it twice (a second pause
+    message): it is reported failed. A read is repeated."""
     async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         writer.transport.abort()
         return False
 
-    raw.answers = [drop, sends(length())]
+    link = b'{"ok":true,"permalink":"https://x/p1"}'
+    raw.answers = [drop, drop, sends(length(link))]
     calls = SlackCalls(make_client("xoxb-t", raw.url))
-    assert await calls.post(Placement("C1"), "hi", [], "thread-1") == "1.2"
+    assert await calls.post(Placement("C1"), "hi", [], "thread-1") is None
+    assert len(raw.requests) == 1 and raw.requests[0].startswith(b"POST /api/chat.postMessage HTTP/1.1\r\n")
+    assert await calls.permalink("C1", "1.2", "thread-1") == "https://x/p1"
     await calls.aclose()
-    assert len(raw.requests) == 2 and raw.requests[1].startswith(b"POST /api/chat.postMessage HTTP/1.1\r\n")
-    assert b"Authorization: Bearer xoxb-t\r\n" in raw.requests[1]
+    assert len(raw.requests) == 3 and raw.requests[2].startswith(b"GET /api/chat.getPermalink?channel=C1&")
+    assert b"Authorization: Bearer xoxb-t\r\n" in raw.requests[2]
+
+
+class ThreadServer:
+    """An HTTP server on its own thread answering one request a connection, closing it once
+    `close_kept` is set: the close reaches the client whatever the client's loop is doing."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/"
+        self.close_kept = threading.Event()
+        self.requests: list[int] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        for _ in range(2):
+            conn, _ = self.sock.accept()
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(65536)
+                self.requests.append(1)
+                conn.sendall(length())
+                self.close_kept.wait(5)  # then closed: the server's idle timeout
+
+    def stop(self) -> None:
+        self.thread.join(5)
+        self.sock.close()
 
 
 async def _true(value: bool) -> bool:
