@@ -290,20 +290,20 @@ class RunManager:
         await self.records.delete_run(thread_id, run_id)
 
     async def join(self, thread_id: str, run_id: str) -> RunRecord:
-        """Waits for the run to end, wherever it executes; returns its final record."""
+        """Waits for the run to end, wherever it executes; returns its final record. A run executing
+        here is waited for on its end alone, without reading storage meanwhile: a storage outage
+        while it runs fails the run or not, and the waiter learns which (a Slack decision whose run
+        was waited for by polling was given back as "not applied" when a poll met the outage)."""
         local = self.executor.local.get(run_id)
+        if local is not None:
+            await local.done.wait()
+            if local.final is not None:
+                return local.final
         while True:
-            if local is not None:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
-                        await local.done.wait()
-                if local.final is not None:
-                    return local.final
             run = await self.get_run(thread_id, run_id)
             if run.done:
                 return run
-            if local is None:
-                await asyncio.sleep(POLL_S)
+            await asyncio.sleep(POLL_S)
 
     async def join_within(self, thread_id: str, run_id: str, seconds: float) -> RunRecord | None:
         """The run's final record if it ends within `seconds`, else None (waiting is read-only, so
