@@ -91,8 +91,7 @@ class Executor:
                 return
             current = await self.records.get_run(run.thread_id, run.run_id)
             if current is None or current.done:
-                if current is not None and current.error is not None:
-                    local.cancel_reason = local.cancel_reason or current.error.message
+                _cancelled_from(current, local)
                 raise asyncio.CancelledError
             wake = self._wake.setdefault(run.thread_id, asyncio.Event())
             with contextlib.suppress(TimeoutError):
@@ -107,9 +106,8 @@ class Executor:
         while True:
             try:
                 stored = await self.records.get_run(run.thread_id, run.run_id)
-                if stored is not None and stored.status == "interrupted" and local.task is not None:
-                    local.cancel = local.cancel or "interrupt"
-                    local.cancel_reason = local.cancel_reason or (stored.error.message if stored.error else "")
+                if (stored is None or stored.status == "interrupted") and local.task is not None:
+                    _cancelled_from(stored, local)
                     local.task.cancel()
                     return
                 if asyncio.get_running_loop().time() - last_renew >= renew_every:
@@ -417,3 +415,11 @@ def _traceback_tail(exc: BaseException, limit: int = 6000) -> str:
     text = "".join(traceback.format_exception(exc))
     return text if len(text) <= limit else "…" + text[-limit:]
 
+
+def _cancelled_from(stored: RunRecord | None, local: LocalRun) -> None:
+    """The run was cancelled by another process (its record says so) or its record is gone (rolled
+    back, or its thread deleted): it stops, and its end keeps no record unless one is left to keep."""
+    rolled_back = stored is None or stored.rolled_back
+    local.cancel = local.cancel or ("rollback" if rolled_back else "interrupt")
+    if stored is not None and stored.error is not None:
+        local.cancel_reason = local.cancel_reason or stored.error.message

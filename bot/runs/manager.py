@@ -29,6 +29,8 @@ from bot.runs.threads import ThreadWork
 from engine import Checkpointer, CompiledGraph, StateSnapshot
 
 log = logging.getLogger("sluice.runs")
+
+CANCEL_WAIT_S = 10.0  # how long a cancel waits for another process to stop the run
 # Told before a thread's records go; what it returns is awaited once they are gone.
 DeletionListener = Callable[[str], Awaitable[Callable[[], Awaitable[None]] | None]]
 
@@ -36,6 +38,7 @@ DeletionListener = Callable[[str], Awaitable[Callable[[], Awaitable[None]] | Non
 class RunManager:
     def __init__(self, registry: Registry, saver: Checkpointer, records: Records, audit: AuditLog | None = None) -> None:
         self.registry = registry
+        self.cancel_wait_s = CANCEL_WAIT_S
         self.audit = audit or MemoryAuditLog()  # every decision on a thread's pauses (`bot.audit`)
         self.saver = saver
         self.records = records
@@ -348,19 +351,21 @@ class RunManager:
         else:  # executing or waiting in another process: mark it; its owner stops it within a second
             was_running = run.status == "running"
             run.status = "interrupted"
-            run.error = RunFailure("Cancelled", reason, cause="cancelled")  # its owner tells the listeners why
+            # its owner tells the listeners why, and deletes the record of a rolled-back run as it stops
+            run.error = RunFailure("Cancelled", reason, cause="rolled_back" if action == "rollback" else "cancelled")
             run.updated_at = now_iso()
             await self.records.put_run(run)
+            stopped = True
             if not was_running:  # a queued run never ran: take it out of the queue now
                 idle_status = await self.executor.resting_status(thread_id)
                 await self.records.release(thread_id, run_id, idle_status=idle_status)
             else:
-                for _ in range(int(10 / POLL_S)):  # the owner releases the thread once it stopped
-                    if run_id not in await self.records.queued(thread_id):
-                        break
-                    await asyncio.sleep(POLL_S)
-            if action == "rollback":  # its owner knows only that it was cancelled: the record goes here
+                stopped = await self._released(thread_id, run_id)
+            if action == "rollback" and stopped:
                 await self.records.delete_run(thread_id, run_id)
+            # Not stopped yet (its process is stalled, or died and its lease has not lapsed): the record
+            # stays, marked, since it is what stops the run: its owner, or the process that adopts it
+            # once the lease lapses, reads it, stops it and deletes it. Deleted now, the run would go on.
         try:
             return await self.get_run(thread_id, run_id)
         except NotFound:
@@ -368,6 +373,14 @@ class RunManager:
                 raise
             return run  # rolled back: its record is deleted, as asked
 
+
+    async def _released(self, thread_id: str, run_id: str) -> bool:
+        """Whether the run's owner stops it and releases the thread within `cancel_wait_s`."""
+        for _ in range(max(1, int(self.cancel_wait_s / POLL_S))):
+            if run_id not in await self.records.queued(thread_id):
+                return True
+            await asyncio.sleep(POLL_S)
+        return run_id not in await self.records.queued(thread_id)
 
     # -- the Slack bot's port (bot.slack.ports.Runs) ---------------------------------------------
     async def start(self, assistant_id: str, input: Any, *, config: dict[str, Any], metadata: dict[str, Any]) -> str:

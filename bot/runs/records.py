@@ -18,9 +18,9 @@ ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 RunStatus = Literal["pending", "running", "success", "error", "interrupted", "timeout"]
 TERMINAL: frozenset[str] = frozenset({"success", "error", "interrupted", "timeout"})
 # Why a run failed: its graph raised, its interrupt's response_schema refused the answer (the
-# pause stays open), its resume found the pause gone, it was cancelled, or the runs layer itself
-# failed (a bug, storage down).
-FailureCause = Literal["graph", "answer_refused", "pause_gone", "cancelled", "internal"]
+# pause stays open), its resume found the pause gone, it was cancelled (and, "rolled_back", its
+# record is to go once it stopped), or the runs layer itself failed (a bug, storage down).
+FailureCause = Literal["graph", "answer_refused", "pause_gone", "cancelled", "rolled_back", "internal"]
 
 
 _second: list[Any] = [None, ""]  # the last whole second written, and its text up to the seconds
@@ -202,3 +202,8 @@ class RunRecord:
     @property
     def done(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def rolled_back(self) -> bool:
+        """Cancelled with action "rollback" by another process: whoever stops it deletes its record."""
+        return self.error is not None and self.error.cause == "rolled_back"

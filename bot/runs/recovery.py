@@ -47,7 +47,8 @@ class Recovery:
         run = await self.records.get_run(thread_id, run_id)
         assistant = self.registry.find(run.assistant_id) if run is not None else None
         if run is None or run.done or assistant is None:
-            await self.records.release(thread_id, run_id)
+            # a run rolled back from another process while its own was gone: its record goes with it
+            await self.records.release(thread_id, run_id, delete_run=run is not None and run.rolled_back)
             return False
         kwargs = run.kwargs
         request = RunRequest(
