@@ -416,12 +416,13 @@ class RunManager:
         await self._submit_and_join(thread_id, request, run_id, on_queued)
 
     async def head(self, thread_id: str) -> str | None:
-        """The id of the thread's latest checkpoint (None: no such thread, or no checkpoint yet)."""
-        try:
-            state = await self.state(thread_id)
-        except NotFound:
+        """The id of the thread's latest checkpoint (None: no such thread, or no checkpoint yet), as
+        stored: not decoded into a state (the Slack side asks it to know whether a thread still exists
+        or moved on). A thread deleted between the two reads has no checkpoint left: None too."""
+        if await self.records.get_thread(thread_id) is None:
             return None
-        return (state.config.get("configurable") or {}).get("checkpoint_id") if state.config else None
+        saved = await self.saver.load(thread_id, "")
+        return saved.id if saved is not None else None
 
     async def retry(
         self, thread_id: str, assistant_id: str, *, checkpoint_id: str, config: dict[str, Any], metadata: dict[str, Any]
