@@ -52,11 +52,13 @@ async def test_a_redis_that_stops_reading_fails_the_write_at_its_deadline(proxy:
     try:
         await conn.send_packed_command(conn.pack_command("PING"))
         assert await conn.read_response() == b"PONG"
+        # More than the socket buffers on both sides hold: the write itself waits, and its deadline fires.
+        # Packed before the clock starts: packing 32 MiB is CPU work a loaded machine slows, no wait.
+        big = conn.pack_command("SET", "big", b"x" * (32 << 20))
         proxy.hold()
         started = time.monotonic()
-        # More than the socket buffers on both sides hold: the write itself waits, and its deadline fires.
         with pytest.raises(RedisTimeoutError, match="writing"):
-            await asyncio.wait_for(conn.send_packed_command(conn.pack_command("SET", "big", b"x" * (32 << 20))), 5)
+            await asyncio.wait_for(conn.send_packed_command(big), 5)
         assert time.monotonic() - started < DEADLINE_S + 1
         assert not conn.is_connected and conn.socket_timeout == DEADLINE_S  # dropped; its deadline unchanged
     finally:
