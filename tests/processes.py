@@ -20,6 +20,9 @@ from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 GRAPHS = REPO / "tests" / "api" / "langgraph.json"
+# How long a `serve` process may take to answer /ok: a bound for failing, not a wait (it answers
+# in about a second; on a machine loaded by other suites its imports alone took over 18 s once).
+STARTUP_S = 60.0
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Serve:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout_s: float = 20) -> Serve:
+    def start(self, timeout_s: float = STARTUP_S) -> Serve:
         full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SLUICE_", "REDIS_"))}
         full.update({"PORT": str(self.port), "HOST": "127.0.0.1", "SLUICE_GRAPHS": str(GRAPHS), **self.env})
         with open(self.log_path, "ab") as log:

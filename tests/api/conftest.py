@@ -17,6 +17,7 @@ from typing import IO
 import pytest
 
 from tests.conftest import free_port
+from tests.processes import STARTUP_S
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,7 +63,7 @@ def _drain(pipe: IO[bytes], into: bytearray) -> None:
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], output: bytearray) -> None:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + STARTUP_S
     while True:
         try:
             with urllib.request.urlopen(url + "/ok", timeout=1) as response:
