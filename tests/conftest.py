@@ -183,3 +183,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & PROCESS_FIXTURES or item.nodeid.startswith("tests/faults/"):
             item.add_marker(pytest.mark.e2e)
+
+
+async def thread_keys(redis: Any, thread_id: str) -> set[bytes]:
+    """Every Redis key of a thread (all begin with its hash tag), each once: SCAN may return a key
+    twice (the keyspace resized between its calls, as a running server adds and drops keys), so a
+    list of what it returned could count one twice."""
+    return {key async for key in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*")}

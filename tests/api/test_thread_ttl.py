@@ -15,6 +15,7 @@ from langgraph_sdk.schema import Command
 
 from bot import keys
 from tests.api.conftest import running_server
+from tests.conftest import thread_keys as keys_of_thread
 from tests.waiting import eventually, run_status_is
 
 pytestmark = pytest.mark.e2e  # starts Sluice processes
@@ -31,7 +32,7 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 async def thread_keys(redis: aioredis.Redis, thread_id: str) -> list[str]:
-    return sorted([k.decode() async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}*")])
+    return sorted(k.decode() for k in await keys_of_thread(redis, thread_id))
 
 
 async def ttls(redis: aioredis.Redis, thread_id: str) -> dict[str, int]:

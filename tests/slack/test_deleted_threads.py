@@ -17,6 +17,7 @@ from langgraph_sdk import get_client
 from bot.playground.slack_user import LocalSlack
 from bot.runs import RunRequest
 from tests.api.conftest import running_server
+from tests.conftest import thread_keys
 from tests.slack.harness import APPROVER, CHANNEL, Env, action_ids, button, button_value
 from tests.slack.serve_flows import pause_message, paused_run, serve_env, until
 
@@ -64,7 +65,7 @@ async def test_a_click_on_a_pause_whose_records_are_lost_closes_its_message(slac
         thread_id, message = await paused_run(client, slack, "agent", "draft", key="some_text")
         redis = aioredis.from_url(redis_url)
         try:  # everything of the thread is lost, as when Redis restarts without its data
-            lost = [key async for key in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*")]
+            lost = await thread_keys(redis, thread_id)
             assert lost and await redis.delete(*lost) == len(lost)
         finally:
             await redis.aclose()
@@ -89,7 +90,7 @@ async def test_a_pause_whose_thread_expired_is_no_longer_listed_and_closes(slack
         thread_id, message = await paused_run(client, slack, "agent", "draft", key="some_text")
         redis = aioredis.from_url(redis_url)
         try:  # what the TTL takes: everything of the thread but its Slack pause
-            expired = [k async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*") if b":slack:" not in k]
+            expired = [k for k in await thread_keys(redis, thread_id) if b":slack:" not in k]
             assert expired and await redis.delete(*expired) == len(expired)
         finally:
             await redis.aclose()
@@ -114,12 +115,12 @@ async def test_a_deadline_on_a_pause_whose_thread_expired_says_so(slack: LocalSl
         message = await until(lambda: pause_message(slack, thread_id), "the pause is posted")
         redis = aioredis.from_url(redis_url)
         try:  # what the TTL takes: everything of the thread but its Slack pause
-            expired = [k async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*") if b":slack:" not in k]
+            expired = [k for k in await thread_keys(redis, thread_id) if b":slack:" not in k]
             assert expired and await redis.delete(*expired) == len(expired)
             await until(lambda: not action_ids(slack.message(CHANNEL, message.ts)), "the deadline passes")
             shown = json.dumps(slack.message(CHANNEL, message.ts).blocks)
             assert "no longer exists" in shown and "goes on" not in shown and "Approved" not in shown, shown
-            left = [k async for k in redis.scan_iter(match=f"sluice:{{{thread_id}}}:*") if b":slack:" not in k]
+            left = [k for k in await thread_keys(redis, thread_id) if b":slack:" not in k]
             assert left == []
         finally:
             await redis.aclose()
