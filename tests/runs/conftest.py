@@ -11,6 +11,7 @@ from bot.runs.store import Records
 from bot.runs.store_memory import MemoryRecords
 from bot.runs.store_redis import RedisRecords
 from tests.conftest import async_client
+from tests.processes import RedisProxy
 
 LEASE_MS = 300
 # For a process that must still hold its lease when the test looks: no load stalls a test this long.
@@ -45,3 +46,11 @@ async def make_records(store_backend: str, request: pytest.FixtureRequest) -> As
 @pytest.fixture
 def records(make_records: RecordsFactory) -> Records:
     return make_records()
+
+
+@pytest.fixture
+async def proxy(redis_url: str) -> AsyncIterator[RedisProxy]:
+    """A TCP proxy in front of the test's Redis that holds, cuts or refuses on cue (tests.processes)."""
+    running = await RedisProxy(int(redis_url.rsplit(":", 1)[1].split("/")[0])).start()
+    yield running
+    await running.close()

@@ -23,13 +23,6 @@ DEADLINE_S = 0.3
 BOUND_S = (REDIS_RETRIES + 1) * DEADLINE_S + REDIS_RETRIES * 0.5 + 2
 
 
-@pytest.fixture
-async def proxy(redis_url: str) -> AsyncIterator[RedisProxy]:
-    running = await RedisProxy(int(redis_url.rsplit(":", 1)[1].split("/")[0])).start()
-    yield running
-    await running.close()
-
-
 async def test_a_redis_that_stops_answering_fails_the_command_in_bounded_time(proxy: RedisProxy) -> None:
     client = single_server_client(proxy.url, socket_timeout=DEADLINE_S)
     try:

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import operator
-from collections.abc import AsyncIterator
-from typing import Annotated
 
 import pytest
 import redis.asyncio as aioredis
-from typing_extensions import TypedDict
 
 from bot.redis_client import single_server_client
 from bot.registry import Registry
@@ -21,18 +17,7 @@ from bot.runs import NotFound, RunManager, RunRequest
 from bot.runs.store_redis import RedisRecords
 from engine import END, START, InMemorySaver, StateGraph
 from tests.processes import RedisProxy
-from tests.runs.test_races import Gate
-
-
-class State(TypedDict, total=False):
-    log: Annotated[list[str], operator.add]
-
-
-@pytest.fixture
-async def proxy(redis_url: str) -> AsyncIterator[RedisProxy]:
-    running = await RedisProxy(int(redis_url.rsplit(":", 1)[1].split("/")[0])).start()
-    yield running
-    await running.close()
+from tests.runs.test_races import Gate, State
 
 
 async def test_a_rollback_waits_for_a_stalled_owner_to_stop_the_run(
