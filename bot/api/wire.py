@@ -59,15 +59,30 @@ def run_result(run: RunRecord) -> Any:
 
 
 def checkpoint_ref(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A checkpoint's reference as the LangGraph server writes it: `checkpoint_map` only for a
+    subgraph's checkpoint (the root checkpoints it lies in)."""
     if not config:
         return None
     configurable = config.get("configurable") or {}
-    return {
+    ref = {
         "thread_id": configurable.get("thread_id"),
         "checkpoint_ns": configurable.get("checkpoint_ns", ""),
         "checkpoint_id": configurable.get("checkpoint_id"),
-        "checkpoint_map": None,
     }
+    if configurable.get("checkpoint_map"):
+        ref["checkpoint_map"] = configurable["checkpoint_map"]
+    return ref
+
+
+def _task_checkpoint(state: Any) -> dict[str, Any] | None:
+    """A task's `checkpoint`, as the server writes it: a subgraph task's namespace (no checkpoint id
+    known there), or null once its state is given (subgraphs=True), which carries its own."""
+    if isinstance(state, StateSnapshot):
+        return None
+    ref = checkpoint_ref(state)
+    if ref is not None and ref["checkpoint_id"] is None:
+        del ref["checkpoint_id"]
+    return ref
 
 
 def thread_state(state: StateSnapshot) -> dict[str, Any]:
@@ -87,7 +102,7 @@ def thread_state(state: StateSnapshot) -> dict[str, Any]:
                 "path": to_wire(task.path),
                 "error": task.error if isinstance(task.error, str) or task.error is None else repr(task.error),
                 "interrupts": [i.to_json() for i in task.interrupts],
-                "checkpoint": checkpoint_ref(task.state.config if isinstance(task.state, StateSnapshot) else task.state),
+                "checkpoint": _task_checkpoint(task.state),
                 "state": thread_state(task.state) if isinstance(task.state, StateSnapshot) else None,
                 "result": to_wire(task.result),
             }

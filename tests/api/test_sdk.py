@@ -343,7 +343,13 @@ async def test_state_with_subgraphs_shows_the_paused_subgraph(client: Any) -> No
     nested = await client.threads.get_state(thread_id, subgraphs=True)
     inner = nested["tasks"][0]["state"]
     assert inner["next"] == ["inner_ask"] and inner["interrupts"][0]["value"] == "name?"
-    assert nested["tasks"][0]["checkpoint"]["checkpoint_ns"].startswith("inner:")
+    # references as langgraph dev writes them: the task's namespace alone, null once its state is given;
+    # a subgraph checkpoint's map of the checkpoints it lies in; no map at the root
+    assert flat["tasks"][0]["checkpoint"] == {"thread_id": thread_id, "checkpoint_ns": inner["checkpoint"]["checkpoint_ns"]}
+    assert nested["tasks"][0]["checkpoint"] is None and inner["checkpoint"]["checkpoint_ns"].startswith("inner:")
+    assert inner["checkpoint"]["checkpoint_map"] == {"": flat["checkpoint_id"],
+                                                     inner["checkpoint"]["checkpoint_ns"]: inner["checkpoint_id"]}
+    assert "checkpoint_map" not in flat["checkpoint"] and "checkpoint_map" not in flat["parent_checkpoint"]
     # The subgraph's checkpoint, read back by the reference the state gave (langgraph dev answers the
     # subgraph's state; its namespace was ignored here, so the root graph had no such checkpoint: 404)
     again = await client.threads.get_state(thread_id, checkpoint=inner["checkpoint"])
