@@ -235,9 +235,14 @@ class GraphExecution:
             outcomes: dict[str, TaskOutcome] = {}
             # As LangGraph counts them: a fresh run's input took a step, a resumed run's did not.
             self.steps_left = self.opts.recursion_limit - steps_run + (1 if skip_before else 0)
-            async with aclosing(self._execute(checkpoint, tasks, read_values, outcomes)) as events:
+            events = self._execute(checkpoint, tasks, read_values, outcomes)
+            if self._queue is None:  # its tasks never run while it yields: no close to pass on
                 async for event in events:
                     yield event
+            else:
+                async with aclosing(events):
+                    async for event in events:
+                        yield event
             if self.interrupt_groups:
                 # One chunk per interrupted task, as LangGraph emits them (none for a subgraph's breakpoint).
                 shown = self._out(read_values)
@@ -283,10 +288,8 @@ class GraphExecution:
 
     async def _run_together(self, checkpoint: Checkpoint, tasks: list[Task], values: dict[str, Any],
                             save_each: bool) -> list[Any]:
-        """Run tasks at once (sync nodes in worker threads): together.run_together.
-
-        When every task is a plain sync node of a sync run, the last one runs on this thread, which
-        would only wait otherwise."""
+        """Run tasks at once (together.run_together). When every task is a plain sync node of a sync
+        run, the last one runs on this thread, which would only wait otherwise."""
         last_inline = self.opts.inline_sync and self._queue is None and all(self._is_plain_sync(t) for t in tasks)
         calls = [functools.partial(self._run_task_safely, checkpoint, t, values, save_each,
                                    inline=last_inline and i == len(tasks) - 1) for i, t in enumerate(tasks)]
@@ -296,11 +299,8 @@ class GraphExecution:
                                   wait_sync=self.opts.inline_sync and self._queue is not None)
 
     def _keeper(self, checkpoint: Checkpoint, tasks: list[Task], save_each: bool) -> Any:
-        """What keeps the results of a step's finished tasks when the run stops before the step's end
-        (cancelled, or its stream closed): none needed when each was saved as it finished."""
-        if save_each or self.saver is None:
-            return None
-        return functools.partial(self._keep_finished, checkpoint, tasks)
+        """What keeps finished tasks' results when the run stops mid-step (none: each saved already)."""
+        return None if save_each or self.saver is None else functools.partial(self._keep_finished, checkpoint, tasks)
 
     async def _keep_finished(self, checkpoint: Checkpoint, tasks: list[Task], results: list[Any]) -> None:
         finished = {write_key("done", t.id): r.to_json() for t, r in zip(tasks, results, strict=True)
