@@ -8,9 +8,9 @@ connection's end), about 40 µs. What the Web API needs and no more: no cookies,
 proxy (the kept aiohttp session used none either), no compression asked for (a compressed answer
 is still read).
 
-Connections are kept per event loop, the most recently used first. A connection the server closed
-while idle is dropped when noticed, at the latest as it is taken (its socket is readable: the
-server's close came, or bytes nobody asked for). A failure is told apart by whether the request can
+Connections are kept per event loop, the most recently used first, for MAX_IDLE_S at most. A
+connection the server closed while idle is dropped when noticed, at the latest as it is taken (its
+socket is readable: the server's close came, or bytes nobody asked for). A failure is told apart by whether the request can
 have reached the server: `NotSent` (refused, or found closed before a byte was written) may be sent
 again whatever it asks; `Dropped` after it went out may not, unless repeating it is harmless (a
 chat.postMessage sent twice is two messages). Every call is bounded by `timeout_s`, its
@@ -31,6 +31,10 @@ from dataclasses import dataclass
 MAX_HEAD = 64 * 1024  # status line and headers of an answer
 MAX_BODY = 64 * 1024 * 1024
 MAX_IDLE = 64  # kept connections per client
+# A connection idle this long is closed rather than reused: a server closes idle ones after a while
+# (commonly 60 s or more), and a request written as its close crosses it fails after it went out,
+# which a post may not be sent again for. Well under that, no request meets such a close.
+MAX_IDLE_S = 30.0
 
 
 class HttpError(Exception):
@@ -65,6 +69,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.reusable = False
+        self.idle_since = 0.0  # the loop's time when its last answer came (kept connections)
         self._waiter: asyncio.Future[Answer] | None = None
         self._buffer = bytearray()
         self._status = 0
@@ -257,12 +262,14 @@ class _Connection(asyncio.Protocol):
 class Http1:
     """Calls to one origin (`base_url`'s scheme, host and port), on kept connections."""
 
-    def __init__(self, base_url: str, timeout_s: float, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, base_url: str, timeout_s: float, ssl_context: ssl.SSLContext | None = None,
+                 max_idle_s: float = MAX_IDLE_S) -> None:
         url = urllib.parse.urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.base_url = base_url
         self.timeout_s = timeout_s
+        self.max_idle_s = max_idle_s
         self._host = url.hostname
         self._port = url.port or (443 if url.scheme == "https" else 80)
         default_port = self._port == (443 if url.scheme == "https" else 80)
@@ -290,7 +297,7 @@ class Http1:
         timer = loop.call_later(self.timeout_s, _expire, waiter, self.timeout_s)
         connection: _Connection | None = None
         try:
-            connection = self._take()
+            connection = self._take(loop.time())
             if connection is None:
                 connection = await self._connect(loop)
             connection.send(request, waiter)
@@ -304,15 +311,17 @@ class Http1:
         finally:
             timer.cancel()
         if connection.reusable and len(self._idle) < MAX_IDLE:
+            connection.idle_since = loop.time()
             self._idle.append(connection)
         else:
             connection.close()
         return answer
 
-    def _take(self) -> _Connection | None:
+    def _take(self, now: float) -> _Connection | None:
+        """The most recently used kept connection still fit to carry a request; the others met on the way are closed."""
         while self._idle:
             connection = self._idle.pop()
-            if connection.idle_and_open():
+            if now - connection.idle_since < self.max_idle_s and connection.idle_and_open():
                 return connection
             connection.close()
         return None

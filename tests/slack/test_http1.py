@@ -209,6 +209,18 @@ async def test_a_kept_connection_closed_before_the_request_is_replaced_not_faile
     assert len(served.requests) == 2  # the second on a connection of its own
 
 
+async def test_a_connection_idle_too_long_is_not_reused(raw: Raw) -> None:
+    """Past `max_idle_s` a kept connection may be about to be closed by the server as the request
+    crosses its close (a post that then may not be sent again): a new connection carries it."""
+    raw.answers = [sends(length()), sends(length())]
+    http = Http1(raw.url, 5, max_idle_s=0.0)
+    assert (await http.call(post(http))).body == OK
+    kept = list(http._idle)
+    assert (await http.call(post(http))).body == OK
+    http.close()
+    assert raw.connections == 2 and kept[0].closed
+
+
 async def test_a_kept_connection_past_descriptor_1023_is_reused(raw: Raw) -> None:
     """A busy server holds over a thousand descriptors: taking a kept connection numbered past 1023
     works (select() would refuse it)."""
