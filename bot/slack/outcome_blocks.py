@@ -130,19 +130,21 @@ def cancelled_blocks(assistant_id: str, reason: str, applied: bool) -> list[Bloc
 
 
 def headline(assistant_id: str, kind: str, *, node: str = "", error_type: str = "", reason: str = "",
-             outside_graph: bool = False) -> str:
-    """The pause message's first line once the run its decision started has ended."""
+             outside_graph: bool = False, by_deadline: bool = False) -> str:
+    """The pause message's first line once the run its decision started has ended; `by_deadline`: the
+    deadline decided it (it says so, never in words that read as a person's choice)."""
     name = f"*{escape(assistant_id)}*"
+    decided = "timed out" if by_deadline else "decided"
     if kind == "cancelled":
-        return f"⏹️ {name}: decided, then the run was cancelled ({escape(limits.clip(reason, 200))}); see the thread"
+        return f"⏹️ {name}: {decided}, then the run was cancelled ({escape(limits.clip(reason, 200))}); see the thread"
     if kind == "failed" and outside_graph:
         why = f"`{escape(error_type)}`: {escape(limits.clip(reason, 200))}" if reason else f"`{escape(error_type)}`"
-        return f"⚠️ {name}: decided, but the run could not be carried out ({why}); see the thread"
+        return f"⚠️ {name}: {decided}, but the run could not be carried out ({why}); see the thread"
     if kind == "failed":
         where = f" in `{escape(node)}`" if node else ""
-        return f"⚠️ {name}: decided, then the run failed{where} (`{escape(error_type)}`); see the thread"
+        return f"⚠️ {name}: {decided}, then the run failed{where} (`{escape(error_type)}`); see the thread"
     if kind == "finished":
-        return f"✅ {name}: decided; the run finished"
+        return f"{'⏱' if by_deadline else '✅'} {name}: {decided}; the run finished"
     if kind == "waiting_for_others":
-        return f"⏸️ {name}: decided; the run goes on once the other pauses of this step are answered"
-    return f"⏸️ {name}: decided; the run is waiting for another decision (linked in the thread)"
+        return f"⏸️ {name}: {decided}; the run goes on once the other pauses of this step are answered"
+    return f"⏸️ {name}: {decided}; the run is waiting for another decision (linked in the thread)"

@@ -29,6 +29,7 @@ log = logging.getLogger("sluice.slack")
 DECIDED_PAUSE = "slack_pause_checkpoint"  # run metadata: the pause whose decision started the run
 DECIDED_AT = "slack_decided_at"  # run metadata: when that decision was made (epoch seconds)
 DECIDED_GROUP = "slack_pause_group"  # run metadata: which of the pause's messages was decided (`Pause.groups`)
+DECIDED_BY = "slack_decided_by"  # run metadata: who decided the pause (sorted Slack ids, or [policy.TIMER])
 SLACK_ORIGIN = "slack_origin"  # run metadata: the run was started from Slack (its answer goes back there)
 TELL_END = "slack_tell_end"  # run metadata: how the run ends is told in its channel (playground sidebar runs)
 UNKNOWN = "This failure is unknown here (it may have expired). Nothing was changed."
@@ -83,6 +84,7 @@ class Outcomes:
         headline = ob.headline(
             event.assistant_id, "waiting_for_others" if others_open else event.kind, node=event.node,
             error_type=event.error_type, reason=redact(event.message), outside_graph=event.outside_graph,
+            by_deadline=event.metadata.get(DECIDED_BY) == [policy.TIMER],
         )
         decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
         # Groups resumed on their own earlier (typed pauses) learn how the run ended too.

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.quorum import SEPARATOR
-from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
+from bot.slack.outcomes import DECIDED_AT, DECIDED_BY, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
 from bot.slack.pause import Pause
 from bot.slack.prompts import BreakpointPrompt, SlotDecision, resume_value
 
@@ -50,7 +50,7 @@ def for_group(pause: Pause, group: int, decided: Mapping[str, SlotDecision], dec
     value: Any = values[0] if len(prompts) == 1 else {pause.interrupts[p].id: v for p, v in values.items()}
     mine = pause.group_slots(group)
     metadata: dict[str, Any] = {
-        "slack_decided_by": sorted({u for s, d in decided.items() if s in mine for u in d.user.split(SEPARATOR)}),
+        DECIDED_BY: sorted({u for s, d in decided.items() if s in mine for u in d.user.split(SEPARATOR)}),
         DECIDED_PAUSE: pause.checkpoint_id,  # what the run does next is told in this pause's thread
         DECIDED_GROUP: group,  # ... under this group's message
         DECIDED_AT: decided_at,

@@ -123,6 +123,8 @@ async def test_reminders_then_the_deadline_rejects_as_a_timeout(gov: Env) -> Non
         after = gov.slack.message(CHANNEL, message.ts)
         assert action_ids(after) == [] and "Timed out" in json.dumps(after.blocks)
         assert "by <@" not in json.dumps(after.blocks)  # never reads as a person's choice
+        headline = after.blocks[0]["text"]["text"]
+        assert "timed out; the run finished" in headline and "decided" not in headline + after.text, headline
         audit = await gov.bot.deps.audit.entries(thread)
         assert [(e.decision, e.actor) for e in audit] == [("reject", "timer")]
         clock.tick(60)

@@ -26,7 +26,7 @@ from bot.slack.kit import escape
 from bot.slack.kit import page as page_of
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.timers import Timer
-from bot.slack.outcomes import DECIDED_AT, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
+from bot.slack.outcomes import DECIDED_AT, DECIDED_BY, DECIDED_GROUP, DECIDED_PAUSE, SLACK_ORIGIN
 from bot.slack.pause import Pause, Placement
 from bot.slack.ports import ResumeConflict
 from bot.slack.prompts import BreakpointPrompt, SlotDecision, resume_value
@@ -207,7 +207,7 @@ class Deadlines:
         value: Any = values[0] if len(pause.prompts) == 1 else {pause.interrupts[p].id: v for p, v in values.items()}
         now = self.clock()
         metadata: dict[str, Any] = {
-            "slack_decided_by": [policy.TIMER], DECIDED_PAUSE: pause.checkpoint_id, DECIDED_GROUP: 0,
+            DECIDED_BY: [policy.TIMER], DECIDED_PAUSE: pause.checkpoint_id, DECIDED_GROUP: 0,
             DECIDED_AT: now, "sluice_timed_out": True,
         }
         if pause.requester:
