@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.slack.blocks import PART_BLOCK
 from bot.slack.form_blocks import FIELD_BLOCK
+from bot.slack.outcome_blocks import OUTCOME_PREFIX
 from bot.slack.pause import ButtonRef
 from bot.slack.prompts import DECISIONS
 
@@ -159,6 +160,11 @@ def _block_actions(payload: Mapping[str, Any]) -> None:
     action_id = action.get("action_id")
     if not isinstance(action_id, str):
         raise Refused(400, "action_id is not a string")
+    for name in ("message", "channel", "container"):  # read by the listeners when there
+        if payload.get(name) is not None and not isinstance(payload[name], dict):
+            raise Refused(400, f"{name} is not an object")
+    if action_id.startswith(OUTCOME_PREFIX) and not isinstance(action.get("value"), str):
+        raise Refused(400, "not a button of Sluice's")
     if not action_id.startswith("sluice."):
         return
     matched = DECISION_ACTION.match(action_id)
@@ -199,6 +205,10 @@ def _event(payload: Mapping[str, Any]) -> None:
         raise Refused(400, "event is not an object with a type")
     if event["type"] == "app_mention":
         _strings(event, "user", "channel", "ts")
+        if not isinstance(event.get("text", ""), str):
+            raise Refused(400, "event.text is not a string")
+    elif event["type"] == "app_home_opened":
+        _strings(event, "user")
     elif event["type"] == "message":
         _strings(event, "channel")
         for name in ("user", "thread_ts", "text"):

@@ -120,10 +120,19 @@ async def test_malformed_signed_requests_get_a_4xx_and_change_nothing(env: Env) 
             {"type": "app_mention", "channel": CHANNEL, "ts": "1.0", "text": "<@U0BOT> hi"})).encode(),
          "application/json"),
         ("command without channel", urllib.parse.urlencode({"command": "/sluice", "user_id": APPROVER}).encode(), form),
+        # each of these was a 500 (a listener or bolt read a field of another type), or a traceback after the ack
+        ("message not an object", _form({**good, "message": "x"}), form),
+        ("outcome button without a string value", _form({**good, "actions": [
+            {**good["actions"][0], "action_id": "sluice_outcome.retry", "value": {"thread": thread}}]}), form),
+        ("app_mention text not a string", json.dumps(env.slack.event_payload(
+            {"type": "app_mention", "user": APPROVER, "channel": CHANNEL, "ts": "1.0", "text": ["<@U0BOT>"]})).encode(),
+         "application/json"),
+        ("app_home_opened user not a string", json.dumps(env.slack.event_payload(
+            {"type": "app_home_opened", "user": 5, "tab": "home"})).encode(), "application/json"),
     ]
     for label, body, content_type in cases:
         answer = await env.slack.deliver(body, _signed(env, body, content_type))
-        assert answer.status == 400, (label, answer.status, answer.text)
+        assert answer.status == 400, (label, answer.status, answer.body)
     timestamp_abc = _form(good)
     assert (await env.slack.deliver(timestamp_abc, _signed(env, timestamp_abc, form, "abc"))).status == 401
     await env.settle()
