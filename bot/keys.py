@@ -25,6 +25,8 @@ is one Lua script. Global indexes are single keys touched with single-key comman
   sluice:slack:pending:<channel>              zset    "<thread> <checkpoint>" -> created time   bot.slack.store
   sluice:slack:channels                       set     channels that have had pending pauses     bot.slack.store
   sluice:slack:message:<channel>:<ts>         string  "<thread> <checkpoint>" of a posted pause bot.slack.store
+  sluice:slack:in_thread:<channel>:<ts>       string  thread id whose pauses are posted in that  bot.slack.store
+                                                      Slack thread (a reply there answers them)
   sluice:{<thread>}:slack:failure:<run>       hash    data (Failure JSON), retried_by (once)    bot.slack.failures
   sluice:slack:resuming                       zset    "<thread> <checkpoint>" -> due time (ms)  bot.slack.resumption
   sluice:slack:seen:<kind>:<id>               string  "1", expires: a Slack event or command done bot.slack.dedupe
@@ -129,6 +131,12 @@ SLACK_CHANNELS = f"{PREFIX}:slack:channels"
 
 def slack_message(channel: str, ts: str) -> str:
     return f"{PREFIX}:slack:message:{channel}:{ts}"
+
+
+def slack_in_thread(channel: str, thread_ts: str) -> str:
+    """The thread whose pauses are posted as replies in the Slack thread `thread_ts` (runs started
+    from Slack): a reply there, where no pause message has a thread of its own, answers its pause."""
+    return f"{PREFIX}:slack:in_thread:{channel}:{thread_ts}"
 
 
 def slack_failure(thread_id: str, run_id: str) -> str:

@@ -26,13 +26,7 @@ from bot.slack.lifecycle.deadlines import Deadlines
 from bot.slack.lifecycle.quorum import SEPARATOR, MemoryQuorum, Quorum
 from bot.slack.pause import ButtonRef, Pause
 from bot.slack.ports import AnswerRefused, NotFound, ResumeConflict
-from bot.slack.prompts import (
-    NULL_REPLY,
-    SlotDecision,
-    ToolPrompt,
-    ValuePrompt,
-    parse_reply,
-)
+from bot.slack.prompts import SlotDecision, ToolPrompt
 from bot.slack.resumption import GRACE_MS, Claim, Resumptions, resume_run_id
 from bot.slack.store import Look, Recorded
 
@@ -67,7 +61,7 @@ class Decisions:
 
     # --- checks -------------------------------------------------------------------------
 
-    async def _refusal(
+    async def refusal(
         self, pause: Pause | None, user: str, slot: str, decision: str, look: Look | None = None
     ) -> str | None:
         """Why `user` may not take `decision` on `slot` now, or None (`look`: the store, read already)."""
@@ -120,7 +114,7 @@ class Decisions:
         if pause is not None and look.at_message != (ref.thread_id, ref.checkpoint_id):
             # a button copied into another message (any channel) decides nothing: only the pause's own do
             return partial(self.deps.calls.ephemeral, channel, user, ELSEWHERE, ref.thread_id)
-        refusal = await self._refusal(pause, user, ref.slot, decision, look)
+        refusal = await self.refusal(pause, user, ref.slot, decision, look)
         if refusal is not None or pause is None:
             return partial(self.deps.calls.ephemeral, channel, user, refusal or UNKNOWN, ref.thread_id)
         prompt = pause.prompts[ref.prompt_index]
@@ -156,53 +150,11 @@ class Decisions:
     ) -> tuple[dict[str, str], SlotDecision | None, Pause | None]:
         """Field errors to show in the modal, or the decision to record (checked before the ack)."""
         pause = await self.deps.store.get(ref.thread_id, ref.checkpoint_id)
-        refusal = await self._refusal(pause, user, ref.slot, ref.decision)
+        refusal = await self.refusal(pause, user, ref.slot, ref.decision)
         if refusal is not None or pause is None:
             return {forms.first_block(state_values): _plain(refusal or UNKNOWN)}, None, None
         errors, decision = submissions.read(pause.prompts[ref.prompt_index], ref, user, state_values)
         return errors, decision, pause if decision is not None else None
-
-    # --- a reply in the pause's Slack thread ----------------------------------------------
-
-    async def reply(self, user: str, channel: str, thread_ts: str, text: str) -> bool:
-        """Answers the pause posted at `thread_ts` when exactly one undecided slot takes a reply."""
-        found = await self.deps.store.by_message(channel, thread_ts)
-        if found is None:
-            return False
-        pause = await self.deps.store.get(*found)
-        if pause is None:
-            return False
-        decided = await self.deps.store.decided(pause.thread_id, pause.checkpoint_id)
-        here = pause.group_at(thread_ts) or 0
-        open_slots = [
-            f"{p}.{s}"
-            for p in pause.groups[here]
-            for s in range(pause.prompts[p].slots)
-            if "respond" in pause.prompts[p].allowed(s) and f"{p}.{s}" not in decided
-        ]
-        if not open_slots:
-            return False
-        if len(open_slots) > 1:
-            await self.deps.calls.ephemeral(
-                channel,
-                user,
-                "Several actions take a reply here: use their Respond buttons.",
-                pause.thread_id,
-                thread_ts,
-            )
-            return True
-        slot = open_slots[0]
-        refusal = await self._refusal(pause, user, slot, "respond")
-        if refusal is not None:
-            await self.deps.calls.ephemeral(channel, user, refusal, pause.thread_id, thread_ts)
-            return True
-        prompt = pause.prompts[int(slot.split(".")[0])]
-        value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text
-        if value is None:
-            await self.deps.calls.ephemeral(channel, user, NULL_REPLY, pause.thread_id, thread_ts)
-            return True
-        await self.record(pause, slot, SlotDecision("respond", value, user), channel)
-        return True
 
     # --- recording and resuming -------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.slack import replies
 from bot.slack.blocks import ACTION_PREFIX, parse_action_id
 from bot.slack.commands import Commands
 from bot.slack.decisions import Decisions, Later
@@ -193,7 +194,8 @@ def register(
             return
 
         async def reply() -> None:
-            await decisions.reply(event["user"], event["channel"], event["thread_ts"], event.get("text") or "")
+            await replies.reply(decisions, event["user"], event["channel"], event["thread_ts"],
+                                event.get("text") or "")
 
         deps.spawn(_once(deps, "event", body.get("event_id"), EVENT_TTL_S, reply))
 

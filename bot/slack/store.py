@@ -68,6 +68,9 @@ class PauseStore(Protocol):
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None: ...
 
+    async def in_slack_thread(self, channel: str, thread_ts: str) -> str | None:
+        """The thread whose pauses were last posted as replies in the Slack thread `thread_ts`."""
+
     async def decide(
         self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = (),
         claim: tuple[str, int] | None = None,
@@ -163,6 +166,7 @@ class MemoryPauseStore:
         self._decided: dict[tuple[str, str], dict[str, SlotDecision]] = {}
         self._current: dict[str, str] = {}
         self._messages: dict[tuple[str, str], tuple[str, str]] = {}
+        self._in_thread: dict[tuple[str, str], str] = {}
 
     async def open(self, pause: Pause) -> tuple[bool, str | None]:
         key = (pause.thread_id, pause.checkpoint_id)
@@ -186,9 +190,14 @@ class MemoryPauseStore:
         self._pauses[key] = pause
         for channel, ts in _indexed(pause):
             self._messages[(channel, ts)] = key
+        if pause.placement and pause.placement.thread_ts:
+            self._in_thread[(pause.placement.channel, pause.placement.thread_ts)] = pause.thread_id
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
         return self._messages.get((channel, ts))
+
+    async def in_slack_thread(self, channel: str, thread_ts: str) -> str | None:
+        return self._in_thread.get((channel, thread_ts))
 
     async def decide(
         self, pause: Pause, slot: str, decision: SlotDecision, first: Sequence[tuple[Any, ...]] = (),
@@ -325,7 +334,12 @@ class RedisPauseStore:
             ("HSET", keys.slack_pause(pause.thread_id, pause.checkpoint_id), "data", pause.to_json()),
             *(("SET", keys.slack_message(channel, ts), member, "EX", TTL_S) for channel, ts in _indexed(pause)),
             *moved,
+            *([("SET", keys.slack_in_thread(pause.placement.channel, pause.placement.thread_ts), pause.thread_id,
+                "EX", TTL_S)] if pause.placement and pause.placement.thread_ts else []),
         )
+
+    async def in_slack_thread(self, channel: str, thread_ts: str) -> str | None:
+        return _text(await self._steps.one("GET", keys.slack_in_thread(channel, thread_ts)))
 
     async def by_message(self, channel: str, ts: str) -> tuple[str, str] | None:
         raw = _text(await self._steps.one("GET", keys.slack_message(channel, ts)))

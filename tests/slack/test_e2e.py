@@ -235,6 +235,26 @@ async def test_a_reply_in_the_thread_answers_a_respond_pause(env: Env) -> None:
     assert (await env.state(thread, "question")).values == {"answer": {"pick": 2}}
 
 
+async def test_a_reply_in_the_slack_thread_of_a_run_started_from_slack_answers_its_pause(env: Env) -> None:
+    # its pause is a reply in the thread the command opened: a message there is its reply (it has no thread)
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "question")
+    await env.settle()
+    root, pause = env.slack.channel_messages(CHANNEL)[:2]
+    assert pause.thread_ts == root.ts and action_ids(pause) == [button(pause, "Respond")]
+    await env.slack.say(OUTSIDER, CHANNEL, '{"pick": 1}', thread_ts=root.ts)  # not an approver: refused privately
+    await env.settle()
+    assert await env.resumes() == [] and "not one of the approvers" in env.slack.ephemerals(OUTSIDER)[-1].text
+    await env.slack.say(APPROVER, CHANNEL, '{"pick": 2}', thread_ts=root.ts)
+    await env.settle()
+    thread = (await env.runs.search_threads(limit=10))[0].thread_id
+    assert await env.resumes() == [(thread, {"pick": 2})]
+    assert (await env.state(thread, "question")).values == {"answer": {"pick": 2}}
+    assert action_ids(env.slack.message(CHANNEL, pause.ts)) == []
+    await env.slack.say(APPROVER, CHANNEL, "and a comment", thread_ts=root.ts)  # nothing waits for one: ignored
+    await env.settle()
+    assert len(await env.resumes()) == 1
+
+
 async def test_no_approvers_configured_refuses_every_decision(redis_client: object) -> None:
     from tests.slack.harness import make_env
 

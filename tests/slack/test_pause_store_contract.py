@@ -91,6 +91,22 @@ async def test_a_posted_pause_is_found_by_its_message(store: PauseStore) -> None
     assert found is not None and found.ts == "1700000000.000100"
 
 
+async def test_a_pause_posted_in_a_slack_thread_names_its_thread_for_replies_there(store: PauseStore) -> None:
+    opened = pause()
+    assert opened.placement is not None
+    in_thread = replace(opened, placement=Placement(opened.placement.channel, "1700000000.000001"))
+    await store.open(in_thread)
+    assert await store.in_slack_thread(opened.placement.channel, "1700000000.000001") is None  # not posted yet
+    await store.set_posted(in_thread.posted(in_thread.placement, "1700000000.000100"))  # type: ignore[arg-type]
+    assert await store.in_slack_thread(opened.placement.channel, "1700000000.000001") == opened.thread_id
+    assert await store.in_slack_thread("C0ELSEWHERE", "1700000000.000001") is None
+    assert await store.by_message(opened.placement.channel, "1700000000.000001") is None  # no click decides there
+    top_level = pause()
+    await store.open(top_level)
+    await store.set_posted(top_level.posted(top_level.placement, "1700000000.000200"))  # type: ignore[arg-type]
+    assert await store.in_slack_thread(top_level.placement.channel, "1700000000.000200") is None  # type: ignore[union-attr]
+
+
 async def test_each_slot_is_decided_once_and_the_last_completes_the_pause(store: PauseStore) -> None:
     two = pause(questions=2)
     assert (await store.decide(two, "0.0", YES)).outcome == "unknown"  # not opened yet
