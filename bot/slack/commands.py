@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("sluice.slack")
 
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+HELP = ("help", "-h", "--help")
+COMMAND_WORDS = (*HELP, "pending", "audit")
 
 
 def usage(names: list[str]) -> str:
@@ -41,9 +43,14 @@ class Commands:
         self.notifier = notifier
         self.decisions = decisions
 
+    def starts_something(self, text: str) -> bool:
+        """Whether a mention's text (the bot's mention in it or not) names an assistant or a command."""
+        words = MENTION.sub("", text).split(None, 1)
+        return bool(words) and (words[0] in COMMAND_WORDS or words[0] in self.deps.assistants.names())
+
     async def slash(self, user: str, channel: str, text: str) -> None:
         words = text.strip().split(None, 1)
-        if not words or words[0] in ("help", "-h", "--help"):
+        if not words or words[0] in HELP:
             await self.deps.calls.ephemeral(channel, user, usage(self.deps.assistants.names()))
             return
         if words[0] == "pending":
@@ -68,6 +75,9 @@ class Commands:
     async def mention(self, user: str, channel: str, text: str, ts: str, thread_ts: str | None) -> None:
         words = MENTION.sub("", text).strip().split(None, 1)
         place = Placement(channel, thread_ts or ts)
+        if words and words[0] in COMMAND_WORDS:  # `@sluice pending` as `/sluice pending` (the usage offers both)
+            await self.slash(user, channel, " ".join(words))
+            return
         if not words or words[0] not in self.deps.assistants.names():
             await self.deps.calls.post(
                 place, "usage", [blocks.section(usage(self.deps.assistants.names()).replace("/sluice", "@sluice"))], "-"

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from bot.slack import replies
 from bot.slack.blocks import ACTION_PREFIX, parse_action_id
@@ -174,10 +174,11 @@ def register(
         await ack()
 
         async def mention() -> None:
-            thread_ts = event.get("thread_ts")
-            if thread_ts and await deps.store.by_message(event["channel"], thread_ts):
-                return  # a reply in a pause's thread that names the bot: the message listener answers it
-            await commands.mention(event["user"], event["channel"], event.get("text") or "", event["ts"], thread_ts)
+            thread_ts, text = event.get("thread_ts"), event.get("text") or ""
+            if thread_ts and (await deps.store.by_message(event["channel"], thread_ts) or (
+                    not commands.starts_something(text) and await replies.waiting_in(decisions, event["channel"], thread_ts))):
+                return  # a reply to a pause that names the bot: the message listener answers it
+            await commands.mention(event["user"], event["channel"], text, event["ts"], thread_ts)
 
         deps.spawn(_once(deps, "event", body.get("event_id"), EVENT_TTL_S, mention))
 
@@ -188,14 +189,14 @@ def register(
             deps.spawn(commands.home(event["user"]))
 
     @app.event("message")
-    async def on_message(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_message(ack: AsyncAck, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts") or not event.get("user"):
             return
+        text = replies.addressed(event.get("text") or "", context.bot_user_id)  # "@sluice {...}" answers {...}
 
         async def reply() -> None:
-            await replies.reply(decisions, event["user"], event["channel"], event["thread_ts"],
-                                event.get("text") or "")
+            await replies.reply(decisions, event["user"], event["channel"], event["thread_ts"], text)
 
         deps.spawn(_once(deps, "event", body.get("event_id"), EVENT_TTL_S, reply))
 

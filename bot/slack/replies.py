@@ -8,6 +8,8 @@ a reply is answered; the checks and the recording are a Respond's (`Decisions`).
 
 from __future__ import annotations
 
+import re
+
 from bot.slack.decisions import Decisions
 from bot.slack.pause import Pause
 from bot.slack.prompts import NULL_REPLY, SlotDecision, ValuePrompt, parse_reply
@@ -48,6 +50,18 @@ async def reply(decisions: Decisions, user: str, channel: str, thread_ts: str, t
         return True
     await decisions.record(pause, slot, SlotDecision("respond", value, user), channel)
     return True
+
+
+def addressed(text: str, bot_user_id: str | None) -> str:
+    """A reply without the mention of the bot it starts with (`@sluice {"pick": 2}` answers {"pick": 2})."""
+    if bot_user_id:
+        return re.sub(rf"^\s*<@{re.escape(bot_user_id)}(?:\|[^>]*)?>\s*", "", text)
+    return text
+
+
+async def waiting_in(decisions: Decisions, channel: str, thread_ts: str) -> bool:
+    """Whether a pause waits for replies in that Slack thread (its message's, or the one it is posted in)."""
+    return await _pause_of(decisions, channel, thread_ts) is not None
 
 
 async def _pause_of(decisions: Decisions, channel: str, thread_ts: str) -> tuple[Pause, list[int]] | None:

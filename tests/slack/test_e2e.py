@@ -255,6 +255,23 @@ async def test_a_reply_in_the_slack_thread_of_a_run_started_from_slack_answers_i
     assert len(await env.resumes()) == 1
 
 
+async def test_a_mention_answers_the_pause_of_its_thread_and_runs_the_commands_its_usage_offers(env: Env) -> None:
+    started, _ = await env.slack.say(APPROVER, CHANNEL, "<@U0SLUICE> question")
+    await env.settle()
+    pause = next(m for m in env.slack.thread(CHANNEL, started.ts) if m.ts != started.ts)
+    assert action_ids(pause) == [button(pause, "Respond")]
+    await env.slack.say(APPROVER, CHANNEL, "<@U0SLUICE> pending")  # the usage offers it: it lists, privately
+    await env.settle()
+    assert "1 waiting for your decision" in env.slack.ephemerals(APPROVER)[-1].text
+    # naming the bot in the pause's thread answers it with what follows the mention, and says nothing else there
+    await env.slack.say(APPROVER, CHANNEL, '<@U0SLUICE> {"pick": 3}', thread_ts=started.ts)
+    await env.settle()
+    thread = (await env.runs.search_threads(limit=10))[0].thread_id
+    assert await env.resumes() == [(thread, {"pick": 3})]
+    told = [m for m in env.slack.thread(CHANNEL, started.ts) if m.user == "U0SLUICE" and m.ts != pause.ts]
+    assert not any("Usage" in m.text or "Usage" in json.dumps(m.blocks) for m in told), [m.text for m in told]
+
+
 async def test_no_approvers_configured_refuses_every_decision(redis_client: object) -> None:
     from tests.slack.harness import make_env
 
