@@ -15,6 +15,7 @@ from bot.slack.pause import Pause
 from bot.slack.prompts import NULL_REPLY, SlotDecision, ValuePrompt, parse_reply
 
 SEVERAL = "Several actions take a reply here: use their Respond buttons."
+EMPTY = "Write your answer after the mention: an empty reply answers nothing. Nothing was changed."
 
 
 async def reply(decisions: Decisions, user: str, channel: str, thread_ts: str, text: str) -> bool:
@@ -42,6 +43,9 @@ async def reply(decisions: Decisions, user: str, channel: str, thread_ts: str, t
     refusal = await decisions.refusal(pause, user, slot, "respond")
     if refusal is not None:
         await tell(channel, user, refusal, pause.thread_id, thread_ts)
+        return True
+    if not text.strip():  # the bot's mention alone: an empty answer is refused (the form would say so too)
+        await tell(channel, user, EMPTY, pause.thread_id, thread_ts)
         return True
     prompt = pause.prompts[int(slot.split(".")[0])]
     value = parse_reply(text) if isinstance(prompt, ValuePrompt) else text

@@ -263,6 +263,9 @@ async def test_a_mention_answers_the_pause_of_its_thread_and_runs_the_commands_i
     await env.slack.say(APPROVER, CHANNEL, "<@U0SLUICE> pending")  # the usage offers it: it lists, privately
     await env.settle()
     assert "1 waiting for your decision" in env.slack.ephemerals(APPROVER)[-1].text
+    await env.slack.say(APPROVER, CHANNEL, "<@U0SLUICE>", thread_ts=started.ts)  # nothing after it: refused
+    await env.settle()
+    assert await env.resumes() == [] and "empty reply" in env.slack.ephemerals(APPROVER)[-1].text
     # naming the bot in the pause's thread answers it with what follows the mention, and says nothing else there
     await env.slack.say(APPROVER, CHANNEL, '<@U0SLUICE> {"pick": 3}', thread_ts=started.ts)
     await env.settle()
@@ -340,6 +343,7 @@ async def test_audit_is_refused_to_a_non_approver_as_a_read_not_as_a_decision(en
 async def test_usage_lists_the_assistants_one_can_start(env: Env) -> None:
     """`/sluice` alone, an unknown assistant, or a mention without one: the usage names every assistant."""
     await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "")
+    await env.settle()  # each is answered after its ack, in the background: one at a time, so in order
     await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "no_such_graph some text")
     await env.settle()
     told = [e.text for e in env.slack.ephemerals(APPROVER)]
