@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from bot.runs.requests import RunRequest
 from tests.slack.harness import APPROVER, CHANNEL, Env, action_ids, button
 
 
@@ -37,3 +38,20 @@ async def test_each_question_of_one_node_is_posted_and_decided_in_turn(env: Env)
             assert reply and following.ts.replace(".", "") in json.dumps(reply[-1].blocks)  # linked there
     assert state.values == {"answers": ["draft 1", "second, edited", "draft 3"]} and state.next == ()
     assert [value for _, value in await env.resumes()] == ["draft 1", "second, edited", "draft 3"]
+
+
+async def test_a_question_asked_at_a_breakpoint_it_continued_is_posted(env: Env) -> None:
+    # stopped before `ask`, continued: `ask` asks at that same checkpoint, a pause of its own
+    thread = (await env.runs.create_thread(metadata={})).thread_id
+    config = {"configurable": {"slack_channel": CHANNEL}}
+    await env.runs.submit(thread, RunRequest("question", {}, config=config, interrupt_before=["ask"]))
+    await env.settle()
+    stop = env.pause_message(thread)
+    assert "Paused before" in json.dumps(stop.blocks)
+    await env.slack.click(APPROVER, CHANNEL, stop.ts, button(stop, "Continue"))
+    await env.settle()
+    question = env.pause_message(thread)
+    assert question.ts != stop.ts and action_ids(question) == [button(question, "Respond")], question.blocks
+    await env.slack.say(APPROVER, CHANNEL, '{"pick": 1}', thread_ts=question.ts)
+    await env.settle()
+    assert (await env.state(thread, "question")).values == {"answer": {"pick": 1}}
