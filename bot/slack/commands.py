@@ -25,6 +25,8 @@ log = logging.getLogger("sluice.slack")
 
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 HELP = ("help", "-h", "--help")
+MORE = "…and {n} more (newer ones): the bot's App Home tab lists them too."
+
 COMMAND_WORDS = (*HELP, "pending", "audit")
 
 
@@ -35,6 +37,21 @@ def usage(names: list[str]) -> str:
         "the pauses waiting in this channel for you; `/sluice audit &lt;thread_id&gt;` shows who decided what. "
         f"Assistants: {listed}."
     )
+
+
+def listed(title: str, lines: list[str], limit: int = limits.MESSAGE_TEXT) -> str:
+    """`title` and as many whole `lines` as fit in `limit` characters, then how many more there are: a
+    line cut short breaks its link and date tokens, and the last ones would go unsaid."""
+    shown: list[str] = []
+    size = len(title)
+    reserve = len(MORE.format(n=len(lines))) + 1  # room for the last line, unless every line fits
+    for k, line in enumerate(lines):
+        if size + 1 + len(line) + (0 if k == len(lines) - 1 else reserve) > limit:
+            break
+        shown.append(line)
+        size += 1 + len(line)
+    more = [MORE.format(n=len(lines) - len(shown))] if len(shown) < len(lines) else []
+    return "\n".join([title, *shown, *more])
 
 
 class Commands:
@@ -124,7 +141,7 @@ class Commands:
         if not lines:
             await self.deps.calls.ephemeral(channel, user, "Nothing here is waiting for your decision.")
             return
-        await self.deps.calls.ephemeral(channel, user, f"{len(lines)} waiting for your decision here:\n" + "\n".join(lines))
+        await self.deps.calls.ephemeral(channel, user, listed(f"{len(lines)} waiting for your decision here:", lines))
 
     async def home(self, user: str) -> None:
         """The App Home tab: every pause `user` may decide, in any channel, oldest first."""

@@ -173,6 +173,20 @@ async def test_a_click_on_a_pause_whose_thread_was_deleted_closes_it(env: Env) -
     assert "Nothing" in env.slack.ephemerals(APPROVER)[-1].text  # and it is no longer listed
 
 
+async def test_pending_lists_whole_lines_and_says_how_many_more_it_could_not(env: Env) -> None:
+    for n in range(30):  # more than one private message holds: 3,900 characters
+        await env.start("text_revision", {"some_text": f"draft {n}"})
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")
+    await env.settle()
+    told = env.slack.ephemerals(APPROVER)[-1].text
+    lines = told.split("\n")
+    listed = [line for line in lines if line.startswith("• ")]
+    assert len(told) <= limits.MESSAGE_TEXT and limits.TRUNCATED not in told, told[-300:]
+    assert lines[0] == "30 waiting for your decision here:" and 0 < len(listed) < 30
+    assert all(line.endswith("|open the message>") for line in listed), listed[-1]  # each link whole
+    assert lines[-1].startswith(f"…and {30 - len(listed)} more"), lines[-1]
+
+
 async def test_forged_and_stale_signatures_are_refused(env: Env) -> None:
     thread = await env.start("text_revision", {"some_text": "t"})
     message = env.pause_message(thread)
