@@ -41,8 +41,8 @@ empties as runs end and its lease expires on its own. Its Slack keys keep their 
 
 Deleting a thread (`bot.runs.store_redis`, one script) deletes every `sluice:{<thread>}` key: its records, its
 audit stream and its Slack pauses (found through `slack:pauses`), decisions, tallies and failures. The global
-indexes that name it (pending, message, resuming, timers) are not on its slot: each reader drops an entry whose
-pause is gone.
+indexes that name it (pending, message, in_thread, resuming, timers) are not on its slot: each reader drops an
+entry whose pause is gone.
 
 New kinds of keys (timers, an audit stream, dedupe markers) get a builder and a row here.
 """

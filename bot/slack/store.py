@@ -263,6 +263,9 @@ class MemoryPauseStore:
         for message, key in list(self._messages.items()):
             if key[0] == thread_id:
                 del self._messages[message]
+        for message, named in list(self._in_thread.items()):
+            if named == thread_id:
+                del self._in_thread[message]
         self._current.pop(thread_id, None)
         return [checkpoint_id for _, checkpoint_id in gone]
 
