@@ -35,8 +35,12 @@ def run_sync(coro: Coroutine[Any, Any, T], *, eager: bool = False, self_containe
     may start outside the loop (see above); `self_contained`: it runs every async generator it
     starts to its end (an invoke does; a stream's item leaves the stream's suspended), so none
     needs the loop's finaliser hooks while it runs eagerly."""
-    if asyncio._get_running_loop() is not None:  # no RuntimeError raised and caught, as get_running_loop
-        # Called synchronously from inside a running loop (a sync node of a sync run calling
+    running = asyncio._get_running_loop()  # no RuntimeError raised and caught, as get_running_loop
+    if running is not None and _foreign(running):
+        # Called synchronously from code running in someone else's loop (a notebook, an async program).
+        return asyncio.run_coroutine_threadsafe(coro, _shared_loop()).result()  # keeps the context
+    if running is not None:
+        # Called synchronously from inside one of the engine's loops (a sync node of a sync run calling
         # another graph): run on a fresh loop in a helper thread, keeping the context.
         ctx = contextvars.copy_context()
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -112,11 +116,12 @@ def iterate_sync(agen: AsyncGenerator[T, None], *, eager: bool = False) -> Itera
     """Iterate an async generator from sync code; closing this iterator early (a `break` out of the
     loop reading it) closes the async generator at once, as closing an async stream does.
 
-    Read inside a running loop (a notebook, sync code called from async code), the whole iteration
-    runs on one private loop in one helper thread: the stream's tasks live from item to item, where
-    a fresh loop per item (run_sync's way there) would cancel them after the first."""
+    Read inside a running loop, the whole iteration runs on one loop in another thread (the shared
+    one, or a private one inside the engine's own loops): the stream's tasks live from item to item,
+    where a fresh loop per item would cancel them after the first."""
     finished = False
-    private: _PrivateLoop | None = _PrivateLoop() if asyncio._get_running_loop() is not None else None
+    running = asyncio._get_running_loop()
+    private = _PrivateLoop() if running is not None and not _foreign(running) else None
     step = private.run if private is not None else functools.partial(run_sync, eager=eager)
     try:
         while True:
@@ -136,6 +141,27 @@ def iterate_sync(agen: AsyncGenerator[T, None], *, eager: bool = False) -> Itera
         finally:
             if private is not None:
                 private.close()
+
+
+_shared: asyncio.AbstractEventLoop | None = None
+_shared_lock = threading.Lock()
+
+
+def _shared_loop() -> asyncio.AbstractEventLoop:
+    """The loop, in a daemon thread of its own, that runs every sync call made from code running in
+    someone else's loop: one loop for all, so what a call leaves bound to its loop (a Redis client's
+    connections) serves the next call too."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = asyncio.new_event_loop()
+            threading.Thread(target=_shared.run_forever, name="sluice-sync-calls", daemon=True).start()
+        return _shared
+
+
+def _foreign(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether a running loop is not one of the engine's (a thread's sync-call loop, the shared one)."""
+    return loop is not _shared and loop is not getattr(_thread_loops, "loop", None)
 
 
 class _PrivateLoop:

@@ -10,7 +10,7 @@ import sys
 import uuid
 from typing import Annotated, Any, TypedDict
 
-from engine import START, Command, InMemorySaver, StateGraph, interrupt
+from engine import START, Command, InMemorySaver, RedisSaver, StateGraph, interrupt
 
 
 class Items(TypedDict, total=False):
@@ -94,3 +94,23 @@ def test_a_sync_stream_left_midway_is_finalised_quietly() -> None:
     finally:
         sys.unraisablehook = previous
     assert unraisable == []
+
+
+def test_sync_calls_inside_a_running_loop_share_one_loop(redis_url: str) -> None:
+    """Sync calls made from code running in another loop (a notebook's) all run on one shared loop,
+    so the Redis client's connections, bound to the loop that opened them, serve every call."""
+    graph, c = fan_out(2, RedisSaver.from_url(redis_url)), cfg()
+
+    async def notebook_cell() -> list[Any]:
+        first = graph.invoke({"items": []}, c)
+        second = graph.invoke({"items": ["again"]}, c)
+        streamed = [sorted(chunk) for chunk in graph.stream({"items": []}, cfg())]
+        return [first, second, streamed, graph.get_state(c).values, [s.next for s in graph.get_state_history(c)]]
+
+    assert asyncio.run(notebook_cell()) == [
+        {"items": ["n0", "n1"]},
+        {"items": ["n0", "n1", "again", "n0", "n1"]},
+        [["n0"], ["n1"]],
+        {"items": ["n0", "n1", "again", "n0", "n1"]},
+        [(), ("n0", "n1"), ("__start__",), (), ("n0", "n1"), ("__start__",)],
+    ]
