@@ -45,7 +45,7 @@ def sort_rows(rows: list[dict[str, Any]], sort_by: str | None, sort_order: str |
 
 
 def shape(row: dict[str, Any], select: Sequence[str] | None, extract: Mapping[str, str] | None) -> dict[str, Any]:
-    out = {k: row.get(k) for k in select} if select else dict(row)
+    out = {k: row[k] for k in select if k in row} if select else dict(row)  # a field a row lacks stays out
     if extract:
         out["extracted"] = {alias: pick(row, path) for alias, path in extract.items()}
     return out

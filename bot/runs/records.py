@@ -123,6 +123,8 @@ class ThreadRecord:
         out = {name: getattr(self, name) for name in _names(ThreadRecord) if name != "graph_id"}
         if self.graph_id is not None:
             out["metadata"] = self.shown_metadata()
+        if self.values is None and self.error is None and not self.interrupts:
+            del out["error"], out["interrupts"]  # no state given to it yet: the server has no such fields then
         return out
 
     def shown_metadata(self) -> dict[str, Any]:

@@ -199,3 +199,22 @@ async def test_a_run_leaves_its_config_on_the_thread(client: Any) -> None:
     thread = await client.threads.get(thread_id)
     assert thread["config"] == {"tags": ["x"], "recursion_limit": 30, "configurable": {}}
     assert [t["config"] for t in await client.threads.search(ids=[thread_id])] == [thread["config"]]
+
+
+async def test_a_thread_given_no_state_yet_has_no_error_or_interrupts_fields(client: Any) -> None:
+    """As langgraph dev (langgraph-api 0.16.7) writes a thread: until a run or an update gives it state,
+    it has no `error` and `interrupts` fields (create, get, search, update, while its first run runs);
+    from then on both are there."""
+    fresh = ["config", "created_at", "metadata", "state_updated_at", "status", "thread_id", "updated_at", "values"]
+    thread = await client.threads.create(graph_id="two_seq")
+    thread_id = thread["thread_id"]
+    assert sorted(thread) == fresh
+    assert sorted(await client.threads.get(thread_id)) == fresh
+    assert sorted(await client.threads.update(thread_id, metadata={"k": 1})) == fresh
+    assert [sorted(t) for t in await client.threads.search(ids=[thread_id])] == [fresh]
+    assert await client.threads.search(ids=[thread_id], select=["thread_id", "interrupts"]) == [{"thread_id": thread_id}]
+    await client.threads.update_state(thread_id, {"log": ["x"]}, as_node="first")
+    assert sorted(await client.threads.get(thread_id)) == sorted([*fresh, "error", "interrupts"])
+    ran = (await client.threads.create())["thread_id"]
+    await client.runs.wait(ran, "two_seq", input={"log": []})
+    assert sorted(await client.threads.get(ran)) == sorted([*fresh, "error", "interrupts"])
