@@ -174,3 +174,12 @@ def test_every_input_of_a_typed_form_is_drawn_operated_and_read_as_slack_sends_i
     }
     # Exactly the entries Slack sends for those choices (option objects as the view holds them).
     assert read == state_values(form_blocks(), short), json.dumps(read, indent=1)
+
+
+def test_consecutive_quoted_lines_are_one_quote_without_empty_lines(shared_page: Page) -> None:
+    # A typed question's text is quoted line by line ('> Ship 2.4.0?\n> • Faster search'); each line
+    # was its own quote with an empty line after it.
+    html = shared_page.evaluate("BlockKit.mrkdwn('Asks:\\n> Ship 2.4.0?\\n> • Faster search\\nEnd\\n> again')")
+    assert html == (
+        'Asks:<span class="quote">Ship 2.4.0?<br>• Faster search</span>End<span class="quote">again</span>'
+    )

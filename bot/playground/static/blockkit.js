@@ -83,14 +83,24 @@
   }
 
   // A line-level pass: > quotes; everything else inline. Tokens are already swapped out.
+  // Consecutive quoted lines are one quote, as in Slack; a quote is a block, so no <br> follows it
+  // (one would draw an empty line).
   function lines(text) {
-    return text
-      .split("\n")
-      .map((line) => {
-        const m = /^&gt;\s?(.*)$/.exec(line);
-        return m ? `<span class="quote">${inline(m[1])}</span>` : inline(line);
-      })
-      .join("<br>");
+    const parts = []; // strings (lines) and arrays (the lines of one quote)
+    for (const line of text.split("\n")) {
+      const m = /^&gt;\s?(.*)$/.exec(line);
+      const last = parts[parts.length - 1];
+      if (!m) parts.push(inline(line));
+      else if (Array.isArray(last)) last.push(inline(m[1]));
+      else parts.push([inline(m[1])]);
+    }
+    return parts
+      .map((part, i) =>
+        Array.isArray(part)
+          ? `<span class="quote">${part.join("<br>")}</span>`
+          : (i > 0 && !Array.isArray(parts[i - 1]) ? "<br>" : "") + part,
+      )
+      .join("");
   }
 
   function mrkdwn(raw, users) {
