@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.slack import blocks, forms, kit, limits, resume_request, submissions
 from bot.slack.deps import Deps
+from bot.slack.form_check import readable_refusal
 from bot.slack.lanes import LATER, URGENT
 from bot.slack.lifecycle import policy
 from bot.slack.lifecycle.approvals import Approvals
@@ -378,7 +379,7 @@ class Decisions:
         await self.deps.calls.ephemeral(
             channel,
             decision.user,
-            f"The graph refused your answer, so nothing went on. Answer again.\n```{limits.clip(reason, 2500)}```",
+            f"The graph refused your answer, so nothing went on. Answer again.\n```{limits.clip(readable_refusal(reason), 2500)}```",
             pause.thread_id,
         )
 

@@ -7,6 +7,7 @@ only turns its errors into short sentences for a person and finds the field each
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,3 +120,15 @@ def _short(value: Any) -> str:
 
 def _clip(text: str) -> str:
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+
+# pydantic's text for a programmer: a "[type=..., input_value=..., input_type=...]" tail on each
+# error, a "For further information visit <url>" line under it, a "Value error, " prefix.
+_PYDANTIC_TAIL = re.compile(r" \[type=[\w.]+(, input_value=.*)?(, input_type=\w+)?\]$")
+_PYDANTIC_LINK = re.compile(r"^\s*For further information visit \S+$")
+
+
+def readable_refusal(reason: str) -> str:
+    """The graph's refusal (pydantic's ValidationError as text) without what only a programmer reads."""
+    kept = [line for line in reason.splitlines() if not _PYDANTIC_LINK.match(line)]
+    return "\n".join(_PYDANTIC_TAIL.sub("", line).replace("Value error, ", "", 1) for line in kept)

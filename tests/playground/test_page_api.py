@@ -47,11 +47,13 @@ def post(playground: Playground, path: str, body: dict[str, Any]) -> Any:
     return answer
 
 
-def wait_for(playground: Playground, find: Callable[[dict[str, Any]], Any], timeout: float = 10.0) -> Any:
-    """Polls the page's state until `find` returns something truthy."""
+def wait_for(
+    playground: Playground, find: Callable[[dict[str, Any]], Any], timeout: float = 10.0, tab: str = ""
+) -> Any:
+    """Polls the page's state (with `tab`'s modals) until `find` returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
-        _, state = call(playground, "/playground/api/state")
+        _, state = call(playground, f"/playground/api/state?tab={tab}")
         found = find(state)
         if found:
             return found
