@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,8 +57,10 @@ EXAMPLES: tuple[Example, ...] = (
 )
 
 
-def example(example_id: str) -> Example | None:
-    return next((e for e in EXAMPLES if e.id == example_id), None)
+def served_examples(assistant_ids: Iterable[str]) -> tuple[Example, ...]:
+    """The examples whose assistant this server serves (SLUICE_GRAPHS may name other graphs)."""
+    served = set(assistant_ids)
+    return tuple(e for e in EXAMPLES if e.assistant_id in served)
 
 
 def sdk_snippet(base_url: str, *, api_key: bool = False) -> str:

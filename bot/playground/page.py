@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.playground.bridge import Bridge, BridgeError
-from bot.playground.examples import EXAMPLES, example, sdk_snippet
+from bot.playground.examples import Example, sdk_snippet
 from bot.playground.launcher import Launcher, LaunchError
 
 STATIC = Path(__file__).parent / "static"
@@ -31,11 +31,15 @@ BRIDGE_KEY: web.AppKey[Bridge] = web.AppKey("playground_bridge", Bridge)
 LAUNCHER_KEY: web.AppKey[Launcher] = web.AppKey("playground_launcher", Launcher)
 BASE_URL_KEY: web.AppKey[str] = web.AppKey("playground_base_url", str)
 STOPPING_KEY: web.AppKey[asyncio.Event] = web.AppKey("playground_stopping", asyncio.Event)
+EXAMPLES_KEY: web.AppKey[tuple[Example, ...]] = web.AppKey("playground_examples", tuple)
 HEARTBEAT_S = 15.0
 
 
-def add_routes(app: web.Application, bridge: Bridge, launcher: Launcher, base_url: str) -> None:
+def add_routes(
+    app: web.Application, bridge: Bridge, launcher: Launcher, base_url: str, examples: tuple[Example, ...]
+) -> None:
     app[BRIDGE_KEY] = bridge
+    app[EXAMPLES_KEY] = examples
     app[LAUNCHER_KEY] = launcher
     app[BASE_URL_KEY] = base_url
     app[STOPPING_KEY] = asyncio.Event()
@@ -59,7 +63,7 @@ async def index(request: web.Request) -> web.FileResponse:
 async def config(request: web.Request) -> web.Response:
     return web.json_response(
         {
-            "examples": [e.to_json() for e in EXAMPLES],
+            "examples": [e.to_json() for e in request.app[EXAMPLES_KEY]],
             "snippet": sdk_snippet(request.app[BASE_URL_KEY], api_key=request.app[LAUNCHER_KEY].has_api_key),
         }
     )
@@ -196,9 +200,11 @@ async def send(request: web.Request) -> web.Response:
 
 
 async def start(request: web.Request) -> web.Response:
-    chosen = example(_str(await _body(request), "example") or "")
+    examples, wanted = request.app[EXAMPLES_KEY], _str(await _body(request), "example")
+    chosen = next((e for e in examples if e.id == wanted), None)
     if chosen is None:
-        return _error(404, f"no such example; choose one of {', '.join(e.id for e in EXAMPLES)}")
+        served = ", ".join(e.id for e in examples) or "none: this server's graphs are not the bundled ones"
+        return _error(404, f"no such example; choose one of {served}")
     try:
         thread_id = await request.app[LAUNCHER_KEY].start(chosen)
     except LaunchError as exc:

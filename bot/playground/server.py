@@ -16,10 +16,11 @@ from bot.api.assistants import MANAGER
 from bot.api.auth import is_loopback
 from bot.app import build_app
 from bot.playground import page
-from bot.playground.examples import sdk_snippet
+from bot.playground.examples import sdk_snippet, served_examples
 from bot.playground.launcher import Launcher
 from bot.playground.local import SlackApiBridge
 from bot.playground.slack_user import LocalSlack
+from bot.registry import Registry
 from bot.settings import Settings
 from bot.slack.transport import EVENTS_PATH
 
@@ -122,7 +123,8 @@ def playground_settings(settings: Settings, url: str) -> tuple[Settings, str, st
 def build(settings: Settings, url: str) -> web.Application:
     """The service's own app (API + bot) with the local Slack under /slack-api/ and the page at /."""
     settings, signing_secret, bot_token = playground_settings(settings, url)
-    app = build_app(settings)
+    registry = Registry.load(settings.sluice_graphs)
+    app = build_app(settings, registry)
     slack = LocalSlack(
         signing_secret=signing_secret,
         bot_token=bot_token,
@@ -134,7 +136,8 @@ def build(settings: Settings, url: str) -> web.Application:
     slack.public_url = url + SLACK_API_PREFIX.rstrip("/")
     app.add_subapp(SLACK_API_PREFIX, slack.app())
     launcher = Launcher(url, CHANNEL_ID, settings.api_key_value)
-    page.add_routes(app, SlackApiBridge(slack, channel=CHANNEL_ID, user=USER_ID), launcher, url)
+    bridge = SlackApiBridge(slack, channel=CHANNEL_ID, user=USER_ID)
+    page.add_routes(app, bridge, launcher, url, served_examples(registry.names()))
 
     async def close_clients(_: web.Application) -> None:
         await launcher.close()

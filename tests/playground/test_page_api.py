@@ -224,3 +224,19 @@ def test_shared_on_the_network_with_an_api_key(tmp_path: Path) -> None:
         status, _ = call(playground, f"/threads/{thread_id}")
         assert status == 401
         assert get_sync_client(url=playground.url, api_key="k-test").threads.get(thread_id)["thread_id"] == thread_id
+
+
+def test_with_other_graphs_the_sidebar_offers_only_the_examples_the_server_serves(tmp_path: Path) -> None:
+    # SLUICE_GRAPHS naming one bundled graph and one of the user's: the sidebar listed all five
+    # examples, and a click on one not served answered with the API's raw 422 in a toast.
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    graphs = tmp_path / "langgraph.json"
+    graphs.write_text(json.dumps({"graphs": {"text_revision": f"{examples}/text_revision.py:graph",
+                                             "mine": f"{examples}/breakpoints.py:graph"}}))
+    with running_playground(tmp_path, {"SLUICE_GRAPHS": str(graphs)}) as playground:
+        _, config = call(playground, "/playground/api/config")
+        assert [e["id"] for e in config["examples"]] == ["text_revision"]
+        status, answer = call(playground, "/playground/api/start", {"example": "tool_approval"})
+        assert (status, answer) == (404, {"error": "no such example; choose one of text_revision"})
+        thread_id = post(playground, "/playground/api/start", {"example": "text_revision"})["thread_id"]
+        wait_for(playground, lambda s: [m for m in s["messages"] if thread_id in text_of(m)])

@@ -279,6 +279,12 @@
     $("snippet").textContent = config.snippet;
     const box = $("examples");
     box.replaceChildren();
+    if (!config.examples.length) {
+      const note = document.createElement("div");
+      note.className = "sidebar-note";
+      note.textContent = "No bundled example among this server's graphs: start one with /sluice <assistant> <text> below.";
+      box.appendChild(note);
+    }
     for (const example of config.examples) {
       const b = document.createElement("button");
       b.type = "button";
