@@ -56,7 +56,7 @@ def _answers(opts: ExecutionOptions, checkpoint: Checkpoint, tasks: list[step.Ta
 async def apply_command(spec: GraphSpec, opts: ExecutionOptions, chain: ThreadChain, checkpoint: Checkpoint,
                         command: Command) -> None:
     if command.resume is not None:
-        answers = _answers(opts, checkpoint, step.build_tasks(checkpoint, opts.ns), command.resume)
+        answers = _answers(opts, checkpoint, step.build_tasks(spec, checkpoint, opts.ns), command.resume)
         if answers:
             if opts.nested:
                 fresh = {k: v for k, v in answers.items() if k not in checkpoint.writes}

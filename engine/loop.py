@@ -173,7 +173,7 @@ class GraphExecution:
         self.checkpoint = checkpoint
         if not resuming:
             return False, await self._start_step(checkpoint)
-        return True, [("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns, include_done=False)))]
+        return True, [("values", self._out(step.live_values(self.spec, checkpoint, self.opts.ns, include_done=False)))]
 
     async def _fork(self, base: Checkpoint) -> Checkpoint:
         # a step after the checkpoint it copies, as LangGraph numbers it (and the steps that follow)
@@ -221,7 +221,7 @@ class GraphExecution:
                     f"Recursion limit of {self.opts.recursion_limit} reached without hitting a stop condition. "
                     "You can increase the limit by setting the `recursion_limit` config key."
                 )
-            self.stepped = (checkpoint, tasks := step.step_tasks(checkpoint, self.opts.ns))
+            self.stepped = (checkpoint, tasks := step.step_tasks(self.spec, checkpoint, self.opts.ns))
             if not tasks:
                 return
             if not (first and skip_before) and step.matches(self.opts.interrupt_before, tasks):
@@ -249,7 +249,7 @@ class GraphExecution:
                 for group in filter(None, self.interrupt_groups):
                     yield ("values", {**shown, INTERRUPT_KEY: group} if isinstance(shown, dict) else {INTERRUPT_KEY: group})
                 if any(checkpoint.is_done(t.id) for t in tasks):
-                    yield ("values", self._out(step.live_values(self.schema, checkpoint, self.opts.ns)))
+                    yield ("values", self._out(step.live_values(self.spec, checkpoint, self.opts.ns)))
                 if self.opts.nested:
                     raise GraphInterrupt(tuple(self.interrupts))
                 return

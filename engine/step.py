@@ -72,9 +72,13 @@ def task_ns(parent_ns: str, name: str, tid: str) -> str:
     return f"{parent_ns}|{own}" if parent_ns else own
 
 
-def build_tasks(checkpoint: Checkpoint, parent_ns: str) -> list[Task]:
+def build_tasks(spec: GraphSpec, checkpoint: Checkpoint, parent_ns: str) -> list[Task]:
+    """The checkpoint's tasks that this graph can run. As LangGraph does, a task naming a node the graph
+    lacks (the thread was last run by another graph) is no task: the thread reads as having none."""
     out = []
     for record in checkpoint.tasks:
+        if record["name"] not in spec.nodes and record["name"] != START:
+            continue
         path = tuple(record["path"])
         tid = task_id(checkpoint.id, parent_ns, record["name"], path)
         out.append(Task(tid, record["name"], path, task_ns(parent_ns, record["name"], tid), record.get("arg", NO_ARG)))
@@ -88,9 +92,9 @@ def path_sort_key(task: Task) -> tuple[Any, ...]:
     return (1, "", task.path[1])
 
 
-def step_tasks(checkpoint: Checkpoint, ns: str) -> list[Task]:
+def step_tasks(spec: GraphSpec, checkpoint: Checkpoint, ns: str) -> list[Task]:
     """The tasks of the step: the checkpoint's own plus those Command inputs sent there (added to it)."""
-    tasks = build_tasks(checkpoint, ns)
+    tasks = build_tasks(spec, checkpoint, ns)
     names = {t.name for t in tasks if t.path[0] == PULL}
     extra: list[dict[str, Any]] = []
     for record in checkpoint.commands():
@@ -103,7 +107,7 @@ def step_tasks(checkpoint: Checkpoint, ns: str) -> list[Task]:
                 extra.append({"name": target["send"], "path": [PUSH, 1000 + len(extra)], "arg": target["arg"]})
     if extra:
         checkpoint.tasks = list(checkpoint.tasks) + extra
-        tasks = build_tasks(checkpoint, ns)
+        tasks = build_tasks(spec, checkpoint, ns)
     return tasks
 
 
@@ -141,13 +145,14 @@ def read_values(schema: StateSchema, checkpoint: Checkpoint) -> dict[str, Any]:
     return values
 
 
-def live_values(schema: StateSchema, checkpoint: Checkpoint, ns: str, include_done: bool = True,
+def live_values(spec: GraphSpec, checkpoint: Checkpoint, ns: str, include_done: bool = True,
                 tasks: Sequence[Task] | None = None) -> dict[str, Any]:
     """The values as of now: read values plus the writes of tasks that finished in a paused step
     (`tasks`: the checkpoint's, when the caller built them already)."""
+    schema = spec.schema
     values = read_values(schema, checkpoint)
     if include_done and checkpoint.writes:  # no pending write, no finished task
-        tasks = sorted(build_tasks(checkpoint, ns) if tasks is None else tasks, key=path_sort_key)
+        tasks = sorted(build_tasks(spec, checkpoint, ns) if tasks is None else tasks, key=path_sort_key)
         writes = [tuple(w) for t in tasks for w in (checkpoint.outcome(t.id) or {}).get("writes", ())]
         if writes:
             schema.apply(values, writes)

@@ -116,7 +116,7 @@ class ThreadStateAPI:
         `tasks`: its tasks, when the caller built them already (step.build_tasks); `raised_by`: the
         pauses some of them raised, by task id, as the run that wrote their records holds them."""
         if tasks is None:
-            tasks = step.build_tasks(cp, ns)
+            tasks = step.build_tasks(self.spec, cp, ns)
         writes = bool(cp.writes)  # none (a head as a step leaves it): no task finished, failed or paused
         records: list[PregelTask] = []
         nxt: list[str] = []
@@ -148,7 +148,7 @@ class ThreadStateAPI:
             if not (live and finished):
                 nxt.append(task.name)
         schema = self.spec.schema
-        values = schema.output(step.live_values(schema, cp, ns, tasks=tasks) if live else cp.values)
+        values = schema.output(step.live_values(self.spec, cp, ns, tasks=tasks) if live else cp.values)
         return StateSnapshot(
             values=values,
             next=tuple(nxt),

@@ -52,7 +52,7 @@ async def superstep(spec: GraphSpec, chain: ThreadChain, base: Checkpoint | None
 async def _clear(spec: GraphSpec, chain: ThreadChain, base: Checkpoint | None, updates: list[Update]) -> Checkpoint:
     if len(updates) > 1:
         raise InvalidUpdateError("Cannot apply multiple updates when clearing state")
-    values = step.live_values(spec.schema, base, chain.ns) if base else spec.schema.initial_values()
+    values = step.live_values(spec, base, chain.ns) if base else spec.schema.initial_values()
     checkpoint = chain.new(base, values, [], {}, base.step + 1 if base else 0, "update", list(base.last) if base else [])
     await chain.save(checkpoint)
     return checkpoint
@@ -102,7 +102,7 @@ async def _as_nodes(spec: GraphSpec, chain: ThreadChain, base: Checkpoint | None
     new_values = dict(current)
     finished: list[tuple[str, list[Any]]] = []
     results: dict[str, Any] = {}
-    open_tasks = [t for t in step.build_tasks(base, chain.ns) if not base.is_done(t.id)] if base else []
+    open_tasks = [t for t in step.build_tasks(spec, base, chain.ns) if not base.is_done(t.id)] if base else []
     all_writes: list[tuple[str, Any]] = []
     for values, as_node, task_id in valid:
         assert as_node is not None

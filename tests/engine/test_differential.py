@@ -12,6 +12,7 @@ import pytest
 
 from .harness import Api, Trace, run_both
 from .scenarios_fidelity import FIDELITY_SCENARIOS
+from .scenarios_records import RECORD_SCENARIOS
 from .scenarios_run_control import RUN_CONTROL_SCENARIOS
 from .scenarios_sends import SEND_SCENARIOS
 from .scenarios_sync_calls import SYNC_CALL_SCENARIOS
@@ -775,6 +776,7 @@ SCENARIOS += FIDELITY_SCENARIOS
 SCENARIOS += SYNC_CALL_SCENARIOS
 SCENARIOS += RUN_CONTROL_SCENARIOS
 SCENARIOS += SEND_SCENARIOS
+SCENARIOS += RECORD_SCENARIOS
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__)

