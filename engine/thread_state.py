@@ -205,11 +205,19 @@ class ThreadStateAPI:
 
     async def _state_at(self, saver: Checkpointer, thread_id: str, ns: str, checkpoint_id: str | None,
                         subgraphs: bool) -> StateSnapshot | None:
-        saved = await saver.load(thread_id, ns, checkpoint_id)
-        if saved is None:
-            return None
-        # The head as it stands now; a checkpoint asked for by id is the record of its step.
-        snapshot = self._snapshot(Checkpoint.decode(saved), thread_id, ns, live=checkpoint_id is None)
+        snapshot: StateSnapshot | None
+        if checkpoint_id is None:  # the head as it stands now
+            saved = await saver.load(thread_id, ns)
+            if saved is None:
+                return None
+            snapshot = self._snapshot(Checkpoint.decode(saved), thread_id, ns, live=True)
+        else:
+            # A checkpoint asked for by id is the record of its step, as its history entry shows it: with
+            # what its tasks returned, which the checkpoints after it keep.
+            found = [s async for s in self._history_at(saver, thread_id, ns, None, None, 1, checkpoint_id)]
+            if not found:
+                return None
+            snapshot = found[0]
         if subgraphs:
             snapshot = await self._with_subgraph_states(snapshot, saver, thread_id)
         return snapshot

@@ -180,13 +180,7 @@ class RunManager:
             configurable["checkpoint_id"] = checkpoint_id
         if checkpoint_ns:
             configurable["checkpoint_ns"] = checkpoint_ns
-        graph = self.thread_graph(record)
-        if checkpoint_id and not subgraphs:
-            # A past checkpoint as its history shows it, with what its tasks returned (kept with the step
-            # after it), as LangGraph shows it; the engine's get_state of a past checkpoint leaves them out.
-            async for snapshot in graph.aget_state_history({"configurable": configurable}, limit=1):
-                return snapshot
-        return await graph.aget_state({"configurable": configurable}, subgraphs=subgraphs)
+        return await self.thread_graph(record).aget_state({"configurable": configurable}, subgraphs=subgraphs)
 
     async def update_state(
         self, thread_id: str, values: Any, *, as_node: str | None = None, checkpoint_id: str | None = None

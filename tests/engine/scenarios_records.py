@@ -62,3 +62,33 @@ def _run_after(api: Api, t: Trace, first: Any, other: Any, thread: str) -> None:
 
 RECORD_SCENARIOS = [tasks_of_another_graph]
 
+
+def _tasks(snapshot: Any) -> list[Any]:
+    return [(task.name, task.result, task.error is not None) for task in snapshot.tasks]
+
+
+def past_checkpoint_task_results(api: Api, t: Trace) -> None:
+    """get_state at a past checkpoint shows what each of its tasks returned, as its history entry does,
+    on the main line and on a fork made by an update at an old checkpoint."""
+    def ask(state: Log) -> dict[str, Any]:
+        return {"log": [f"ask:{api.interrupt('q')}"]}
+
+    b = api.StateGraph(Log)
+    b.add_node("a", lambda s: {"log": ["a"]})
+    b.add_node("b", lambda s: {"log": ["b"]})
+    b.add_node("ask", ask)
+    b.add_edge(api.START, "a")
+    b.add_edge(api.START, "b")
+    b.add_edge(["a", "b"], "ask")
+    g = b.compile(checkpointer=api.InMemorySaver())
+    g.invoke({"log": ["in"]}, cfg("t"))
+    g.invoke(api.Command(resume="yes"), cfg("t"))
+    history = list(g.get_state_history(cfg("t")))
+    t.add("by id", [_tasks(g.get_state(s.config)) for s in history])
+    t.add("history", [_tasks(s) for s in history])
+    fork = g.update_state(history[-2].config, {"log": ["forked"]})
+    t.call("fork", lambda: g.invoke(None, fork))
+    t.add("by id after fork", [_tasks(g.get_state(s.config)) for s in g.get_state_history(cfg("t"))])
+
+
+RECORD_SCENARIOS.append(past_checkpoint_task_results)
