@@ -6,9 +6,10 @@ A failed post never raises into the caller's flow: the pause stays pending (and 
 The calls every click makes (chat.update, chat.postMessage, chat.getPermalink, chat.postEphemeral)
 are sent here on kept connections of a lean HTTP/1.1 client (`bot.slack.http1`), with the retries
 `tune` gives slack_sdk's client (a 429 after its Retry-After, three times; a refused connection
-twice, backing off), except that a connection lost after the request went out is retried for a
-read alone: Slack may have acted on a post whose answer was lost, and a second chat.postMessage is
-a second message (of a pause: two sets of buttons). That post is reported failed like a refused one:
+twice, backing off), except that a connection lost after the request went out is retried only for
+a call whose repetition changes nothing (a read; a chat.update, which sets the message to the same
+content again): Slack may have acted on a post whose answer was lost, and a second chat.postMessage
+is a second message (of a pause: two sets of buttons). That post is reported failed like a refused one:
 the pause stays pending and `/sluice pending` lists it. slack_sdk's own per-call work (URL joins, header and argument
 building, its response object, the stdlib JSON) was about as much CPU as aiohttp's request, and
 aiohttp's request about three times the lean client's, on five calls a click. The rarer ones
@@ -116,9 +117,12 @@ class SlackCalls:
             self._targets = {}
         return self._http
 
-    async def _api(self, method: str, args: dict[str, Any], read: bool = False) -> dict[str, Any]:
+    async def _api(self, method: str, args: dict[str, Any], read: bool = False,
+                   repeatable: bool = False) -> dict[str, Any]:
         """One Web API call (arguments that are None left out, as slack_sdk does): JSON in a POST, or
-        for a read (`read`) the query of a GET; its answer, or WebApiError after the retries."""
+        for a read (`read`) the query of a GET; its answer, or WebApiError after the retries.
+        `repeatable`: sending it twice does no more than once, so it is sent again after a connection
+        lost once it went out, as a read is."""
         http = self._origin()
         target = self._targets.get(method) or self._targets.setdefault(
             method, urllib.parse.urlsplit(urllib.parse.urljoin(http.base_url, method)).path
@@ -133,8 +137,8 @@ class SlackCalls:
             try:
                 answer = await outside(http.call(request))  # the job's lane slot serves others meanwhile
             except Dropped as exc:  # refused, reset, closed before the whole answer
-                # sent again only if Slack cannot have had it, or the call only reads
-                if dropped < DROPPED_RETRIES and (read or isinstance(exc, NotSent)):
+                # sent again only if Slack cannot have had it, or having it twice changes nothing
+                if dropped < DROPPED_RETRIES and (read or repeatable or isinstance(exc, NotSent)):
                     await outside(asyncio.sleep(BACKOFF_S * 2**dropped))
                     dropped += 1
                     continue
@@ -190,7 +194,8 @@ class SlackCalls:
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]], thread_id: str) -> bool:
         try:
             await self._api(
-                "chat.update", {"channel": channel, "ts": ts, "text": limits.clip(text, limits.MESSAGE_TEXT), "blocks": blocks}
+                "chat.update", {"channel": channel, "ts": ts, "text": limits.clip(text, limits.MESSAGE_TEXT), "blocks": blocks},
+                repeatable=True,
             )
         except WebApiError as exc:
             log.error("chat.update %s/%s for thread %s failed: %s", channel, ts, thread_id, _why(exc))

@@ -256,6 +256,22 @@ async def test_a_post_whose_answer_was_lost_is_not_sent_again_a_read_is(raw: Raw
     assert b"Authorization: Bearer xoxb-t\r\n" in raw.requests[2]
 
 
+async def test_an_update_whose_answer_was_lost_is_sent_again(raw: Raw) -> None:
+    """chat.update sets the message to the given content: sent twice, the message is the same, so a
+    connection lost after it went out does not lose the update (the decided message keeps no buttons)."""
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.transport.abort()
+        return False
+
+    raw.answers = [drop, sends(length(b'{"ok":true,"ts":"1.2"}'))]
+    calls = SlackCalls(make_client("xoxb-t", raw.url))
+    assert await calls.update("C1", "1.2", "decided", [], "thread-1") is True
+    await calls.aclose()
+    assert len(raw.requests) == 2
+    assert all(r.startswith(b"POST /api/chat.update HTTP/1.1\r\n") for r in raw.requests)
+    assert raw.requests[0].split(b"\r\n\r\n", 1)[1] == raw.requests[1].split(b"\r\n\r\n", 1)[1]
+
+
 class ThreadServer:
     """An HTTP server on its own thread answering one request a connection, closing it once
     `close_kept` is set: the close reaches the client whatever the client's loop is doing."""
