@@ -134,6 +134,7 @@ def build(settings: Settings, url: str) -> web.Application:
         commands=(SLASH_COMMAND,),
     )
     slack.public_url = url + SLACK_API_PREFIX.rstrip("/")
+    slack.page_url = url + "/"
     app.add_subapp(SLACK_API_PREFIX, slack.app())
     launcher = Launcher(url, CHANNEL_ID, settings.api_key_value)
     bridge = SlackApiBridge(slack, channel=CHANNEL_ID, user=USER_ID)

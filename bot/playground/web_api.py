@@ -65,6 +65,9 @@ class SlackWebApi(Workspace):
         self.bot_token = bot_token
         self.app_token = app_token
         self.public_url: str | None = None  # where this API is reached, e.g. http://127.0.0.1:8123
+        # Where a permalink leads: the playground's page (which scrolls to the message), else a
+        # Slack-shaped link that leads nowhere.
+        self.page_url: str | None = None
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.observers: list[Callable[[str, dict[str, Any]], None]] = []  # told of every Web API call
         self._failures: dict[str, list[tuple[str, int, float | None]]] = {}
@@ -266,7 +269,9 @@ class SlackWebApi(Workspace):
             self.message(channel, ts)
         except LocalSlackError as exc:
             raise _ApiError("message_not_found") from exc
-        return {"channel": channel, "permalink": f"https://local.slack/archives/{channel}/p{ts.replace('.', '')}"}
+        path = f"archives/{channel}/p{ts.replace('.', '')}"
+        link = f"{self.page_url}#/{path}" if self.page_url else f"https://local.slack/{path}"
+        return {"channel": channel, "permalink": link}
 
     async def _post_ephemeral(self, args: dict[str, Any], url: str) -> dict[str, Any]:
         channel = self._channel(args)

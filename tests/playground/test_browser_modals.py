@@ -4,6 +4,7 @@ typed form drawn and read back as Slack sends it, and the page's smaller manners
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,22 @@ def test_consecutive_quoted_lines_are_one_quote_without_empty_lines(shared_page:
     assert html == (
         'Asks:<span class="quote">Ship 2.4.0?<br>• Faster search</span>End<span class="quote">again</span>'
     )
+
+
+def test_a_permalink_leads_to_its_message_in_the_page(shared_page: Page) -> None:
+    # `/sluice pending` links each pause ('open the message'); the local Slack's permalinks led to
+    # https://local.slack/..., a new tab with nothing in it.
+    page = shared_page
+    page.fill("#composer-input", "/sluice text_revision Linked draft")
+    page.press("#composer-input", "Enter")
+    paused = page.locator(".message", has_text="Linked draft", has=page.locator("button.bk-button", has_text="Approve"))
+    expect(paused).to_have_count(1)
+    ts = str(paused.get_attribute("data-ts"))
+    page.fill("#composer-input", "/sluice pending")
+    page.press("#composer-input", "Enter")
+    link = page.locator(f'.message.ephemeral a[href$="p{ts.replace(".", "")}"]').last
+    expect(link).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/#/archives/C\w+/p\d+$"))
+    link.click()
+    expect(paused).to_have_class(re.compile(r"\blinked\b"))
+    expect(paused).to_be_in_viewport()
+    assert len(page.context.pages) == 1  # followed in this tab, not a new one

@@ -16,6 +16,7 @@
   };
 
   let state = { messages: [], views: [], users: {}, me: { id: "", name: "you" } };
+  let linked = null; // { channel, ts } of the message a permalink led to
   let version = -1;
   // This tab's id: a modal opened by a gesture here shows here only, and not after a reload.
   const TAB = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).replace(/-/g, "");
@@ -45,6 +46,7 @@
     node.dataset.ts = message.ts;
     node.dataset.channel = message.channel;
     if (message.updated) node.dataset.updated = "1";
+    if (linked && linked.ts === message.ts && linked.channel === message.channel) node.classList.add("linked");
     node.appendChild(avatar(message));
     const body = document.createElement("div");
     body.className = "message-body";
@@ -258,12 +260,39 @@
     }
   }
 
+  // A permalink (`/#/archives/<channel>/p<ts digits>`) scrolls to its message and marks it, in
+  // this tab; one opened in a new tab does the same once the channel is drawn.
+  function showLinked(hash) {
+    const m = /^#\/archives\/([^/]+)\/p(\d{7,})$/.exec(hash || "");
+    if (!m) return false;
+    const ts = `${m[2].slice(0, -6)}.${m[2].slice(-6)}`;
+    const node = document.querySelector(`.message[data-channel="${CSS.escape(m[1])}"][data-ts="${CSS.escape(ts)}"]`);
+    if (!node) {
+      toast("That message is no longer in the channel.", true);
+      return true;
+    }
+    for (const old of document.querySelectorAll(".message.linked")) old.classList.remove("linked");
+    linked = { channel: m[1], ts };
+    node.classList.add("linked");
+    node.scrollIntoView({ block: "center" });
+    return true;
+  }
+
+  $("message-list").addEventListener("click", (event) => {
+    const link = event.target.closest("a[href]");
+    if (!link || link.origin !== location.origin || link.pathname !== "/") return;
+    if (showLinked(link.hash)) event.preventDefault();
+  });
+
+  let linkedOnLoad = location.hash;
+
   function render() {
     $("me").textContent = state.me.name;
     $("channel-name").textContent = state.channel_name;
     $("channel-title").textContent = state.channel_name;
     renderMessages();
     renderModal();
+    if (linkedOnLoad && state.messages.length) showLinked(linkedOnLoad), (linkedOnLoad = "");
   }
 
   async function refresh() {
