@@ -203,3 +203,20 @@ def test_a_permalink_leads_to_its_message_in_the_page(shared_page: Page) -> None
     expect(paused).to_have_class(re.compile(r"\blinked\b"))
     expect(paused).to_be_in_viewport()
     assert len(page.context.pages) == 1  # followed in this tab, not a new one
+
+
+def test_escape_closes_a_modal_as_its_cancel_does(shared_page: Page) -> None:
+    page = shared_page
+    page.fill("#composer-input", "/sluice text_revision Escaped draft")
+    page.press("#composer-input", "Enter")
+    paused = page.locator(".message", has_text="Escaped draft", has=page.locator("button.bk-button", has_text="Edit"))
+    paused.locator("button.bk-button", has_text="Edit").click()
+    modal = page.locator(".modal")
+    expect(modal).to_be_visible()
+    page.keyboard.press("Escape")  # the modal stayed open: only Cancel and x closed it
+    expect(modal).to_have_count(0)
+    expect(paused.locator("button.bk-button", has_text="Edit")).to_be_visible()  # nothing decided
+    paused.locator("button.bk-button", has_text="Edit").click()  # and it opens again
+    expect(modal).to_be_visible()
+    modal.locator(".modal-cancel").click()
+    expect(modal).to_have_count(0)

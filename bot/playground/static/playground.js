@@ -278,6 +278,14 @@
     return true;
   }
 
+  // Escape closes the open modal, as in Slack (the same as its Cancel).
+  document.addEventListener("keydown", (event) => {
+    const top = state.views[state.views.length - 1];
+    if (event.key !== "Escape" || event.defaultPrevented || !top || $("modal-root").hidden) return;
+    event.preventDefault();
+    closeView(top);
+  });
+
   $("message-list").addEventListener("click", (event) => {
     const link = event.target.closest("a[href]");
     if (!link || link.origin !== location.origin || link.pathname !== "/") return;
