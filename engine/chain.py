@@ -27,6 +27,29 @@ if TYPE_CHECKING:
     from .checkpoint.base import Checkpointer
 
 
+# Configurable keys that say where a checkpoint or task is: a checkpoint's metadata never repeats them.
+LOCATING_KEYS = frozenset({
+    "thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map", "langgraph_step", "langgraph_node",
+    "langgraph_triggers", "langgraph_path", "langgraph_checkpoint_ns",
+})
+
+
+def checkpoint_metadata(config: dict[str, Any]) -> dict[str, Any]:
+    """What a run's or an update's config adds to the metadata of each checkpoint it writes, as LangGraph's
+    savers add it: all of `config["metadata"]`, then the scalar values (str, int, float, bool) of
+    `configurable`, except keys starting with "__" and LOCATING_KEYS, NUL characters dropped from strings.
+    A key in both keeps the metadata's value."""
+    added: dict[str, Any] = {}
+    for key, value in (config.get("configurable") or {}).items():
+        if key.startswith("__") or key in LOCATING_KEYS:
+            continue
+        if isinstance(value, str):
+            added[key] = value.replace("\x00", "")
+        elif isinstance(value, (int, float)):  # bool is an int
+            added[key] = value
+    return {**added, **(config.get("metadata") or {})}
+
+
 class ThreadChain:
     def __init__(self, saver: Checkpointer | None, thread_id: str | None, ns: str,
                  metadata: dict[str, Any] | None = None, parents: dict[str, str] | None = None) -> None:

@@ -16,7 +16,7 @@ from contextlib import aclosing
 from typing import Any
 
 from . import step
-from .chain import ThreadChain
+from .chain import ThreadChain, checkpoint_metadata
 from .commands import apply_command
 from .errors import (
     CheckpointConflict,
@@ -54,7 +54,7 @@ class GraphExecution:
         self.schema = spec.schema
         self.opts = options
         self.saver = options.checkpointer
-        self.chain = ThreadChain(options.checkpointer, options.thread_id, options.ns, options.metadata,
+        self.chain = ThreadChain(options.checkpointer, options.thread_id, options.ns, checkpoint_metadata(options.config),
                                  options.parents)
         self.interrupts: list[Interrupt] = []
         self.interrupt_groups: list[tuple[Interrupt, ...]] = []

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import step
-from .chain import ThreadChain
+from .chain import ThreadChain, checkpoint_metadata
 from .errors import ConfigError
 from .record import Checkpoint
 from .run_end import RunEnd
@@ -284,7 +284,9 @@ class ThreadStateAPI:
             raise ConfigError("No updates provided")
         for updates in supersteps:
             graph, saver, thread_id, ns, checkpoint_id = self._thread(config)
-            chain = ThreadChain(saver, thread_id, ns)
+            # As in LangGraph, the caller's config adds to the first checkpoint's metadata; each later
+            # superstep goes on from the config of the checkpoint before it, which adds nothing.
+            chain = ThreadChain(saver, thread_id, ns, checkpoint_metadata(config))
             base = await chain.load(checkpoint_id)
             chain.parents = dict(base.parents) if base else {}  # a subgraph's checkpoint keeps its callers'
             checkpoint = await superstep(graph.spec, chain, base, as_updates(updates))

@@ -92,3 +92,36 @@ def past_checkpoint_task_results(api: Api, t: Trace) -> None:
 
 
 RECORD_SCENARIOS.append(past_checkpoint_task_results)
+
+
+class Opaque:
+    """A configurable value that is no scalar: checkpoints' metadata leaves it out."""
+
+
+def _metadata(graph: Any, thread: str) -> list[dict[str, Any]]:
+    return [dict(s.metadata) for s in graph.get_state_history(cfg(thread))]
+
+
+def metadata_from_configs(api: Api, t: Trace) -> None:
+    """A run's config adds its `metadata` and the scalar values of its `configurable` to every checkpoint
+    it writes (not keys starting with "__" nor those locating a checkpoint; NULs dropped from strings;
+    the metadata's value wins); an update's config does the same for the checkpoint it writes."""
+    g = api.StateGraph(Log).add_node("a", lambda s: {"log": ["a"]}).add_edge(api.START, "a").compile(
+        checkpointer=api.InMemorySaver())
+    configurable = {
+        "thread_id": "t", "checkpoint_ns": "", "checkpoint_id": None, "foo": 1, "s": "x\x00y", "f": 1.5,
+        "b": True, "n": None, "l": [1], "d": {"a": 1}, "o": Opaque(), "__hidden": 1, "_under": 2, "api_key": "k",
+        "shared": "from configurable", "langgraph_node": "n", "run_id": "r", "user_id": "u",
+    }
+    t.call("run", lambda: g.invoke({"log": []}, {"configurable": configurable, "metadata": {"shared": "meta"}}))
+    t.add("run metadata", _metadata(g, "t"))
+    t.call("update", lambda: g.update_state(
+        {"configurable": {"thread_id": "t", "foo": 2, "bar": "b"}, "metadata": {"mm": 2, "source": "x", "step": 9}},
+        {"log": ["u"]}, as_node="a") and None)
+    t.call("update without", lambda: g.update_state(cfg("t"), {"log": ["v"]}) and None)
+    t.call("bulk", lambda: g.bulk_update_state({"configurable": {"thread_id": "t", "foo": 3}, "metadata": {"k": 1}},
+                                               [[({"log": ["u1"]}, "a", None)], [({"log": ["u2"]}, "a", None)]]) and None)
+    t.add("update metadata", _metadata(g, "t")[:4])
+
+
+RECORD_SCENARIOS.append(metadata_from_configs)
