@@ -119,7 +119,7 @@ class CompiledGraph(ThreadStateAPI):
             checkpointer=saver,
             interrupt_before=self._breakpoints(self.interrupt_before_nodes, interrupt_before),
             interrupt_after=self._breakpoints(self.interrupt_after_nodes, interrupt_after),
-            recursion_limit=int(config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)),
+            recursion_limit=recursion_limit(config),
             max_concurrency=max_concurrency(config),
             inline_sync=inline_sync,
             nested=nested,
@@ -272,6 +272,19 @@ class CompiledGraph(ThreadStateAPI):
         if interrupts:
             raise GraphInterrupt(tuple(interrupts))
         return result
+
+
+def recursion_limit(config: dict[str, Any]) -> int:
+    """The config's `recursion_limit` (None: the default); below 1 it is refused before anything runs or
+    is stored, with LangGraph's words."""
+    limit = config.get("recursion_limit")
+    if limit is None:
+        return DEFAULT_RECURSION_LIMIT
+    if not isinstance(limit, (int, float)):
+        raise TypeError(f"recursion_limit must be a number, not {limit!r}")  # as LangGraph, a TypeError
+    if limit < 1:
+        raise ConfigError("recursion_limit must be at least 1")
+    return int(limit)
 
 
 def max_concurrency(config: dict[str, Any]) -> int | None:

@@ -125,3 +125,17 @@ def metadata_from_configs(api: Api, t: Trace) -> None:
 
 
 RECORD_SCENARIOS.append(metadata_from_configs)
+
+
+def recursion_limit_below_one(api: Api, t: Trace) -> None:
+    """A recursion_limit below 1 is refused before the run stores anything; None is the default."""
+    g = api.StateGraph(Log).add_node("a", lambda s: {"log": ["a"]}).add_edge(api.START, "a").compile(
+        checkpointer=api.InMemorySaver())
+    for limit in (0, -1, None, 1, 2):
+        config = {**cfg(f"limit {limit}"), "recursion_limit": limit}
+        t.call(f"{limit}: invoke", lambda config=config: g.invoke({"log": []}, config))
+        t.call(f"{limit}: stream", lambda config=config: list(g.stream({"log": []}, config)))
+        t.call(f"{limit}: checkpoints", lambda limit=limit: len(list(g.get_state_history(cfg(f"limit {limit}")))))
+
+
+RECORD_SCENARIOS.append(recursion_limit_below_one)
