@@ -220,3 +220,21 @@ def test_escape_closes_a_modal_as_its_cancel_does(shared_page: Page) -> None:
     expect(modal).to_be_visible()
     modal.locator(".modal-cancel").click()
     expect(modal).to_have_count(0)
+
+
+def test_a_click_the_server_does_not_answer_says_so(shared_page: Page) -> None:
+    # The connection fails at the click (as when the playground was stopped): the toast said only
+    # the browser's 'Failed to fetch'.
+    page = shared_page
+    page.fill("#composer-input", "/sluice text_revision Unanswered click")
+    page.press("#composer-input", "Enter")
+    paused = page.locator(".message", has_text="Unanswered click", has=page.locator("button.bk-button", has_text="Approve"))
+    expect(paused).to_have_count(1)
+    message = page.locator(f'.message[data-ts="{paused.get_attribute("data-ts")}"]')
+    page.route("**/playground/api/click", lambda route: route.abort("connectionrefused"))
+    paused.locator("button.bk-button", has_text="Approve").click()
+    expect(page.locator("#toast")).to_contain_text("The playground is not answering")
+    expect(page.locator("#toast")).to_have_class(re.compile(r"\berror\b"))
+    page.unroute("**/playground/api/click")
+    message.locator("button.bk-button", has_text="Approve").click()  # once it answers, the click works
+    expect(message).to_contain_text("Approved by")

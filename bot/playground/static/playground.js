@@ -4,12 +4,18 @@
 
 (function () {
   const $ = (id) => document.getElementById(id);
+  const NOT_ANSWERING = "The playground is not answering; is `python -m bot playground` still running? Try again once it is.";
   const api = async (path, body) => {
-    const response = await fetch(path, {
-      method: body === undefined ? "GET" : "POST",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch(path, {
+        method: body === undefined ? "GET" : "POST",
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new Error(NOT_ANSWERING); // the browser's own words ("Failed to fetch") say nothing
+    }
     const data = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(data.error || data.detail || `${response.status} ${response.statusText}`);
     return data;
