@@ -3,6 +3,7 @@ message's new headline, and the error details modal (pure functions of their inp
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.slack import limits
@@ -11,6 +12,7 @@ from bot.slack.failures import Failure
 from bot.slack.kit import Block, code, context, escape, modal_title, section
 
 OUTCOME_PREFIX = "sluice_outcome"
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 RETRY = f"{OUTCOME_PREFIX}.retry"
 DETAILS = f"{OUTCOME_PREFIX}.details"
 MESSAGE_SHOWN = 1500  # of an error message, in the thread (the modal shows the traceback)
@@ -117,7 +119,12 @@ def finished_blocks(assistant_id: str, values: Any, with_answer: bool) -> list[B
     return blocks
 
 
-def paused_again_blocks(assistant_id: str, link: str | None) -> list[Block]:
+def paused_again_blocks(assistant_id: str, link: str | None, unposted_in: str | None = None) -> list[Block]:
+    """`unposted_in`: the channel whose Slack refused the next pause's message (it stays pending there)."""
+    if unposted_in is not None:  # a channel's id is a link; a configured name is shown as it is
+        channel = f"<#{unposted_in}>" if CHANNEL_ID.match(unposted_in) else escape("#" + unposted_in.lstrip("#"))
+        return [section(f"⏸️ *{escape(assistant_id)}* is waiting for the next decision, but Slack did not take its "
+                        f"message: `/sluice pending` in {channel} posts it again.")]
     where = f"<{link}|the next decision>" if link else "the next decision (posted in the channel)"
     return [section(f"⏸️ *{escape(assistant_id)}* is waiting for {where}.")]
 

@@ -69,11 +69,15 @@ class Outcomes:
         elif others_open:
             pass  # one typed pause of several was answered; the others are still waiting in their messages
         elif event.kind == "paused":
-            link = None
-            if next_pause is not None and next_pause.placement is not None and next_pause.ts:
-                link = await self.deps.calls.permalink(next_pause.placement.channel, next_pause.ts, event.thread_id)
+            link = unposted_in = None
+            if next_pause is not None and next_pause.placement is not None:
+                if next_pause.ts:
+                    link = await self.deps.calls.permalink(next_pause.placement.channel, next_pause.ts, event.thread_id)
+                else:  # Slack refused its message: it stays pending, and `/sluice pending` posts it again
+                    unposted_in = next_pause.placement.channel
             text = f"{event.assistant_id} is waiting for the next decision"
-            await self.deps.calls.post(where, text, ob.paused_again_blocks(event.assistant_id, link), event.thread_id)
+            body = ob.paused_again_blocks(event.assistant_id, link, unposted_in)
+            await self.deps.calls.post(where, text, body, event.thread_id)
         else:
             from_slack = bool(event.metadata.get(SLACK_ORIGIN))
             notify = policy.of(pause).notify_on_finish if pause.policy else self.deps.assistants.notify_on_finish(

@@ -55,3 +55,19 @@ async def test_a_question_asked_at_a_breakpoint_it_continued_is_posted(env: Env)
     await env.slack.say(APPROVER, CHANNEL, '{"pick": 1}', thread_ts=question.ts)
     await env.settle()
     assert (await env.state(thread, "question")).values == {"answer": {"pick": 1}}
+
+
+async def test_a_next_question_slack_did_not_take_is_told_with_the_way_to_post_it_again(env: Env) -> None:
+    thread = await env.start("asked_again", {})
+    first = env.pause_message(thread)
+    env.slack.fail("chat.postMessage", "channel_not_found")  # the next question's message is refused
+    await env.slack.click(APPROVER, CHANNEL, first.ts, button(first, "Approve"))
+    await env.settle()
+    assert env.pause_message(thread).ts == first.ts  # not posted
+    told = [m for m in env.slack.thread(CHANNEL, first.ts) if m.ts != first.ts][-1]
+    shown = json.dumps(told.blocks)
+    assert "did not take" in shown and "/sluice pending" in shown and "posted in the channel" not in shown, shown
+    await env.slack.slash_command(APPROVER, CHANNEL, "/sluice", "pending")  # as it says: posted again
+    await env.settle()
+    again = env.pause_message(thread)
+    assert again.ts != first.ts and "draft 2" in json.dumps(again.blocks) and action_ids(again)
