@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .checkpoint.base import Checkpointer
 
 DEFAULT_RECURSION_LIMIT = 25
+LOCATING = frozenset({"checkpoint_id", "checkpoint_ns", "checkpoint_map"})  # a subgraph's own, not its caller's
 
 
 class CompiledGraph(ThreadStateAPI):
@@ -92,6 +93,9 @@ class CompiledGraph(ThreadStateAPI):
             inline_sync = scope.inline_sync if scope.inline_sync is not None else inline_sync
             if context is None:
                 context = scope.context  # a subgraph sees its parent's run context
+            # Its nodes see, and its checkpoints record, its caller's configurable values and metadata.
+            inherited = {k: v for k, v in (scope.config.get("configurable") or {}).items() if k not in LOCATING}
+            config = merge_configs({"configurable": inherited, "metadata": scope.config.get("metadata") or {}}, config)
             if "tags" not in config and scope.config.get("tags"):
                 config["tags"] = list(scope.config["tags"])  # and its parent's tags
             if "max_concurrency" not in config and "max_concurrency" in scope.config:

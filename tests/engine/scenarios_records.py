@@ -139,3 +139,38 @@ def recursion_limit_below_one(api: Api, t: Trace) -> None:
 
 
 RECORD_SCENARIOS.append(recursion_limit_below_one)
+
+
+def subgraphs_see_and_record_the_callers_config(api: Api, t: Trace) -> None:
+    """A subgraph (a node, or called by one) runs with its caller's configurable values and metadata: its
+    nodes see them and its checkpoints record them, as the root graph's do."""
+    seen: list[Any] = []
+
+    def look(state: Log, config: dict[str, Any]) -> dict[str, Any]:
+        seen.append((config["configurable"].get("foo"), config["metadata"].get("m")))
+        return {"log": ["look"]}
+
+    def ask(state: Log) -> dict[str, Any]:
+        return {"log": [f"ask:{api.interrupt('q')}"]}
+
+    inner = (api.StateGraph(Log).add_node("look", look).add_node("ask", ask)
+             .add_edge(api.START, "look").add_edge("look", "ask").compile())
+    middle = api.StateGraph(Log).add_node("inner", inner).add_edge(api.START, "inner").compile()
+
+    def call(state: Log) -> Any:
+        return middle.invoke(state)
+
+    g = api.StateGraph(Log).add_node("call", call).add_edge(api.START, "call").compile(checkpointer=api.InMemorySaver())
+
+    def metadata() -> list[Any]:
+        outer = g.get_state(cfg("t"), subgraphs=True)
+        mid = outer.tasks[0].state
+        return [{k: v for k, v in s.metadata.items() if k != "parents"} for s in (outer, mid, mid.tasks[0].state)]
+
+    t.call("run", lambda: g.invoke({"log": []}, {"configurable": {"thread_id": "t", "foo": 1}, "metadata": {"m": "x"}}))
+    t.call("paused", metadata)
+    t.call("resume", lambda: g.invoke(api.Command(resume="ok"), {"configurable": {"thread_id": "t", "foo": 2}}))
+    t.add("seen", seen)
+
+
+RECORD_SCENARIOS.append(subgraphs_see_and_record_the_callers_config)
