@@ -85,8 +85,12 @@ def when(ts: float) -> str:
 
 def pause_text(pause: Pause) -> str:
     """The notification text (also what clients without Block Kit show)."""
-    what = "Continue?" if pause.breakpoint and not pause.interrupts else "a decision"
-    return limits.clip(f"{escape(pause.assistant_id)} is waiting for {what}", limits.MESSAGE_TEXT)
+    if pause.breakpoint is not None and not pause.interrupts:
+        when, nodes = pause.breakpoint
+        waits = f"paused {when} {', '.join(nodes)}: Continue?"
+    else:
+        waits = "is waiting for a decision"
+    return limits.clip(f"{escape(pause.assistant_id)} {escape(waits)}", limits.MESSAGE_TEXT)
 
 
 def decided_text(pause: Pause, what: str = "decided") -> str:

@@ -103,6 +103,14 @@ def test_breakpoint_message() -> None:
     assert "Paused before `node_b`" in all_text(rendered)
 
 
+def test_a_pause_notification_says_what_it_waits_for() -> None:
+    """The message's text (notifications, clients without Block Kit) names the breakpoint's node."""
+    at_breakpoint = pause_of(breakpoint=("after", ("draft", "review")), summary="{}")
+    assert blocks.pause_text(at_breakpoint) == f"{at_breakpoint.assistant_id} paused after draft, review: Continue?"
+    asking = pause_of({"text_to_revise": "a"})
+    assert blocks.pause_text(asking) == f"{asking.assistant_id} is waiting for a decision"
+
+
 def test_other_values_are_code_and_respond() -> None:
     rendered = blocks.pause_blocks(pause_of({"question": 1, "options": [1, 2]}))
     assert labels(rendered) == ["Respond"]
