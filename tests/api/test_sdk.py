@@ -68,6 +68,17 @@ async def test_node_error_is_reported_in_wait_result(client: Any) -> None:
     assert run["status"] == "error"
 
 
+async def test_a_run_of_another_graph_on_a_failed_thread_skips_the_tasks_it_lacks(client: Any) -> None:
+    """As langgraph dev answers: resuming a thread that graph `failing` left failing, with graph `agent`
+    (which has no node `fail`), returns the thread's values as `agent` reads them (none: it has no `log`);
+    it answered __error__ KeyError 'fail'."""
+    thread_id = (await client.threads.create())["thread_id"]
+    await client.runs.wait(thread_id, "failing", input={"log": ["in"]}, raise_error=False)
+    result = await client.runs.wait(thread_id, "agent", command={"resume": 1}, raise_error=False)
+    assert result == {}
+    assert [run["status"] for run in await client.runs.list(thread_id)] == ["success", "error"]
+
+
 async def test_unknown_breakpoint_node_is_422(client: Any) -> None:
     thread_id = (await client.threads.create())["thread_id"]
     with pytest.raises(httpx.HTTPStatusError) as info:
