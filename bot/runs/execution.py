@@ -291,6 +291,10 @@ class Executor:
             # with the resume, as on the server: its interrupt() returns the value.)
             run.status = "success"
             run.result = before.values
+            # A run that ended well leaves its thread idle, its error cleared (a thread left failing by
+            # another graph stayed 'error' here), with no state change to stamp.
+            local.thread_changes = {"status": "idle", "values": to_wire(before.values), "interrupts": {},
+                                    "error": None}
             return RunEvent("finished", checkpoint_id=checkpoint_id_of(before), values=before.values, **base)
         if claimed:
             assert before is not None

@@ -77,6 +77,8 @@ async def test_a_run_of_another_graph_on_a_failed_thread_skips_the_tasks_it_lack
     result = await client.runs.wait(thread_id, "agent", command={"resume": 1}, raise_error=False)
     assert result == {}
     assert [run["status"] for run in await client.runs.list(thread_id)] == ["success", "error"]
+    thread = await client.threads.get(thread_id)  # as langgraph dev leaves it after a run that ended well
+    assert (thread["status"], thread["error"], thread["values"], thread["interrupts"]) == ("idle", None, {}, {})
 
 
 async def test_unknown_breakpoint_node_is_422(client: Any) -> None:
