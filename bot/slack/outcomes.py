@@ -94,7 +94,8 @@ class Outcomes:
         # Groups resumed on their own earlier (typed pauses) learn how the run ended too.
         done = [g for g in range(len(pause.groups)) if all(s in decided for s in pause.group_slots(g))]
         for g in [group] if others_open else sorted({group, *done}):
-            at = decided_at if g == group else 0.0  # an earlier group was decided at another time
+            # An earlier group was decided at another time: when its last slot was.
+            at = decided_at if g == group else max((decided[s].at for s in pause.group_slots(g)), default=0.0)
             body = decided_blocks(pause, decided, at, headline=headline, group=g)
             for channel, ts, k in pause.page_refs(g):  # its copies and its escalation too
                 await self.deps.calls.update(channel, ts, headline, page(body, k), pause.thread_id)

@@ -7,8 +7,9 @@ of tool calls one per call). The pause is resumed once every slot of every promp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.slack import decision_schema
@@ -209,18 +210,22 @@ def _inbox(value: Sequence[Any]) -> ToolPrompt | None:
 
 @dataclass(frozen=True)
 class SlotDecision:
-    """One decided slot: what, the value it carries (edited text/args, reason, reply), by whom."""
+    """One decided slot: what, the value it carries (edited text/args, reason, reply), by whom, and when
+    (epoch seconds: when it was made, kept with it so a message redrawn later still says when; not
+    part of what a decision is, so two alike decisions compare equal)."""
 
     decision: Decision
     value: Any = None
     user: str = ""
+    at: float = field(default_factory=time.time, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"decision": self.decision, "value": self.value, "user": self.user}
+        return {"decision": self.decision, "value": self.value, "user": self.user, "at": self.at}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SlotDecision:
-        return cls(data["decision"], data.get("value"), data.get("user", ""))
+        at = data.get("at")  # decisions stored before it was kept have no time: 0, shown without one
+        return cls(data["decision"], data.get("value"), data.get("user", ""), at if isinstance(at, (int, float)) else 0.0)
 
 
 def resume_value(prompt: Prompt, decisions: Sequence[SlotDecision]) -> Any:

@@ -127,7 +127,9 @@ async def test_per_call_approvals_are_one_message_each_resumed_alone_by_interrup
     ]
     text = json.dumps(env.slack.message(CHANNEL, email.ts).blocks)
     assert "Edited" in text and "*To:* bo@example.com" in text and "the run finished" in text
-    assert "the run finished" in json.dumps(env.slack.message(CHANNEL, delete.ts).blocks)  # told too
+    told = json.dumps(env.slack.message(CHANNEL, delete.ts).blocks)
+    assert "the run finished" in told  # told too, still saying when it was decided
+    assert "Decided by" in told and "<!date^" in told
 
 
 async def test_real_langchain_pauses_get_their_decisions_and_langchain_accepts_what_slack_sent(env: Env) -> None:
