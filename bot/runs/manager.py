@@ -395,8 +395,10 @@ class RunManager:
         checkpoint_id: str | None = None,
         run_id: str | None = None,
         on_queued: Callable[[], Awaitable[None]] | None = None,
+        interrupt_ids: tuple[str, ...] = (),
     ) -> None:
-        """Resumes a pause and waits for the run to end; `PauseGone` if it was no longer pending,
+        """Resumes a pause and waits for the run to end; `PauseGone` if it was no longer pending (with
+        `interrupt_ids`: if any of those interrupts is no longer pending),
         `AnswerRefused` if the graph refused the answer (the pause stays open). With `run_id`,
         resuming twice (two processes) queues one run; `on_queued` runs once it is queued."""
         request = RunRequest(
@@ -406,6 +408,7 @@ class RunManager:
             config=config,
             metadata=metadata,
             expected_checkpoint=checkpoint_id,
+            expected_interrupts=interrupt_ids,
         )
         await self._submit_and_join(thread_id, request, run_id, on_queued)
 

@@ -26,6 +26,9 @@ class RunRequest:
     stream_subgraphs: bool = False  # subgraphs' chunks too, as events named "<mode>|<namespace>"
     context: dict[str, Any] | None = None  # the run context nodes see as `runtime.context`
     expected_checkpoint: str | None = None  # resume only while the thread is still at this pause
+    # ... and only while these interrupts are still pending there: a node that asks again waits at the
+    # same checkpoint with new interrupt ids, and an answer to its first question must not answer those
+    expected_interrupts: tuple[str, ...] = ()
     adopted: bool = False  # continues the run of a process that died
     audit_as: str | None = None  # the actor the resume it carries is audited as ("api"), once it runs
 

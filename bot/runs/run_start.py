@@ -61,12 +61,14 @@ class RunStart:
             expected = request.expected_checkpoint
             if claims_pause(recalled, (request.command or {}).get("resume")) and (
                 expected is None or checkpoint_id_of(recalled) == expected
-            ) and (not request.audit_as or hasattr(self.audit, "commands")):
+            ) and still_pending(recalled, request) and (not request.audit_as or hasattr(self.audit, "commands")):
                 return recalled, True
         before = await self.ended_states.current(run.thread_id, graph, lambda: graph.aget_state(head))
         if request.expected_checkpoint is not None:
             if checkpoint_id_of(before) != request.expected_checkpoint or not before.next:
                 raise PauseGone(PAUSE_GONE)
+        if not still_pending(before, request):
+            raise PauseGone(PAUSE_GONE)
         return before, False
 
     def ride_claims(self, run: RunRecord, request: RunRequest, assistant: Assistant, graph: CompiledGraph,
@@ -77,15 +79,21 @@ class RunStart:
         one script, or not at all (no decision without its audit line, none for a refused claim).
         Until `stop_riding`."""
         expected = request.expected_checkpoint
+        asked = [0]
 
         async def rider(checkpoint_id: str) -> list[tuple[Any, ...]]:
             if expected is not None and checkpoint_id != expected:
                 raise PauseGone(PAUSE_GONE)
+            asked[0] += 1
+            state = before
+            if checkpoint_id_of(state) != checkpoint_id or asked[0] > 1:
+                # A refused claim brought back the head (remembered): at the same checkpoint its pending
+                # interrupts may be others (the node asked again), so it is read again.
+                state = await graph.aget_state_recalled(head)
+            if not still_pending(state, request):
+                raise PauseGone(PAUSE_GONE)
             if not request.audit_as or request.command is None:
                 return []
-            state = before
-            if checkpoint_id_of(state) != checkpoint_id:  # a refused claim brought back the head: remembered
-                state = await graph.aget_state_recalled(head)
             commands = getattr(self.audit, "commands")  # noqa: B009 (checked by state_before)
             return [command for entry in _entries(run, request, assistant, state) for command in commands(entry)]
 
@@ -129,6 +137,11 @@ def claims_pause(state: StateSnapshot, resume: Any) -> bool:
     if isinstance(resume, dict) and resume and all(is_interrupt_id(k) for k in resume):
         return bool(pending & set(resume))
     return len(pending) == 1
+
+
+def still_pending(state: StateSnapshot, request: RunRequest) -> bool:
+    """Whether every interrupt the request expects to answer is still pending in `state`."""
+    return set(request.expected_interrupts) <= {i.id for i in state.interrupts}
 
 
 def checkpoint_id_of(state: StateSnapshot) -> str:

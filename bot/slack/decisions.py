@@ -310,6 +310,7 @@ class Decisions:
                     checkpoint_id=pause.at,
                     run_id=resume_run_id(pause.thread_id, pause.checkpoint_id, attempt, claimed),
                     on_queued=queued,
+                    interrupt_ids=tuple(pause.interrupt_id(p) for p in pause.groups[group] if p < len(pause.interrupts)),
                 )
             except ResumeConflict:
                 # Overtaken (e.g. a resume over the API at the same moment): the run that moved the thread

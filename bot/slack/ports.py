@@ -29,9 +29,11 @@ class Runs(Protocol):
         checkpoint_id: str | None = None,
         run_id: str | None = None,
         on_queued: Callable[[], Awaitable[None]] | None = None,
+        interrupt_ids: tuple[str, ...] = (),
     ) -> None:
         """Resumes the thread's pending pause (the one at `checkpoint_id` when given); raises
-        `ResumeConflict` when it was already answered or the thread moved on. With `run_id`, a
+        `ResumeConflict` when it was already answered or the thread moved on (or, with `interrupt_ids`,
+        when any of them is no longer pending: a node asking again at the same checkpoint). With `run_id`, a
         second call (another process) queues nothing more and waits for that run; `on_queued` is
         awaited once the run is queued."""
 

@@ -28,6 +28,15 @@ async def ask(state: State) -> State:
 gated = StateGraph(State).add_node("ask", ask).add_edge(START, "ask").compile()
 
 
+async def ask_twice(state: State) -> State:
+    first = interrupt({"text_to_revise": state["some_text"]})
+    await GATE["open"].wait()  # answered over the API: held here until the click is queued behind it
+    return {"some_text": interrupt({"text_to_revise": f"{first}, checked again"})}
+
+
+asks_twice = StateGraph(State).add_node("ask", ask_twice).add_edge(START, "ask").compile()
+
+
 async def _until(predicate: Any) -> None:
     for _ in range(400):
         if await predicate():
@@ -68,5 +77,42 @@ async def test_a_click_overtaken_by_an_api_resume_is_told_and_the_message_shows_
         assert "was answered elsewhere" in text and "is waiting for you" not in text
         assert "was not applied" in text and "then finished" in text, text
         assert "Approved" not in text  # the decision made here did not count
+    finally:
+        await close()
+
+
+async def test_a_click_on_a_question_the_api_answered_does_not_answer_the_nodes_next_one(redis_client: Any) -> None:
+    """The node asks again at the same checkpoint (new interrupt id) after the API answered its first
+    question: the click queued meanwhile on that first question must not answer the second one."""
+    GATE["open"] = asyncio.Event()
+    env, close = await make_env(redis_client, extra_graphs={"asks_twice": asks_twice})
+    try:
+        thread = await env.start("asks_twice", {"some_text": "draft"})
+        message = env.pause_message(thread)
+        api_run = await env.runs.submit(thread, RunRequest(assistant_id="asks_twice", input=None,
+                                                           command={"resume": "from the API"}))
+
+        async def api_running() -> bool:
+            return (await env.runs.get_run(thread, api_run.run_id)).status == "running"
+
+        await _until(api_running)
+        await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+
+        async def click_queued() -> bool:
+            return len(await env.runs.records.list_runs(thread)) == 3  # the first run, the API's, the click's
+
+        await _until(click_queued)
+        GATE["open"].set()
+        await env.settle()
+
+        state = await env.state(thread, "asks_twice")
+        assert state.next == ("ask",) and [i.value for i in state.interrupts] == [
+            {"text_to_revise": "from the API, checked again"}
+        ]  # the second question still waits
+        assert state.values == {"some_text": "draft"}  # the node has not finished with the click's answer
+        told = env.slack.ephemerals(APPROVER)
+        assert len(told) == 1 and "not applied" in told[0].text
+        shown = env.slack.message(CHANNEL, message.ts)
+        assert action_ids(shown) == [] and "was answered elsewhere" in json.dumps(shown.blocks)
     finally:
         await close()

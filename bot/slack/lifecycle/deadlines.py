@@ -227,7 +227,8 @@ class Deadlines:
         try:
             await self.deps.runs.resume(pause.thread_id, pause.assistant_id, value, is_breakpoint=is_breakpoint,
                                         config=run_config(pause), metadata=metadata,
-                                        checkpoint_id=pause.at, run_id=run_id, on_queued=queued)
+                                        checkpoint_id=pause.at, run_id=run_id, on_queued=queued,
+                                        interrupt_ids=tuple(i.id for i in pause.interrupts))
         except ResumeConflict:
             await self.deps.store.close(pause, "answered_elsewhere")
         except Exception:  # claimed and not started: a sweep adopts it after its grace (`bot.slack.resumption`)
