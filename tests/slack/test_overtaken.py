@@ -8,9 +8,10 @@ import asyncio
 import json
 from typing import Any, TypedDict
 
+from bot.playground.workspace import Message
 from bot.runs import RunRequest
 from engine import START, StateGraph, interrupt
-from tests.slack.harness import APPROVER, CHANNEL, action_ids, button, make_env
+from tests.slack.harness import APPROVER, CHANNEL, Env, action_ids, button, make_env
 
 GATE: dict[str, asyncio.Event] = {}
 
@@ -45,27 +46,35 @@ async def _until(predicate: Any) -> None:
     raise AssertionError("condition not reached")
 
 
+async def _click_behind_an_api_resume(env: Env, graph: str) -> tuple[str, Message]:
+    """Starts `graph` to its pause, resumes it over the API (held at the gate), clicks Approve on the
+    pause's message while that run holds the thread, and opens the gate once the click's run is
+    queued behind it; returns the thread and the message clicked, everything settled."""
+    thread = await env.start(graph, {"some_text": "draft"})
+    message = env.pause_message(thread)
+    api_run = await env.runs.submit(thread, RunRequest(assistant_id=graph, input=None,
+                                                       command={"resume": "from the API"}))
+
+    async def api_running() -> bool:
+        return (await env.runs.get_run(thread, api_run.run_id)).status == "running"
+
+    await _until(api_running)
+    await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
+
+    async def click_queued() -> bool:
+        return len(await env.runs.records.list_runs(thread)) == 3  # the first run, the API's, the click's
+
+    await _until(click_queued)
+    GATE["open"].set()
+    await env.settle()
+    return thread, message
+
+
 async def test_a_click_overtaken_by_an_api_resume_is_told_and_the_message_shows_the_outcome(redis_client: Any) -> None:
     GATE["open"] = asyncio.Event()
     env, close = await make_env(redis_client, extra_graphs={"gated": gated})
     try:
-        thread = await env.start("gated", {"some_text": "draft"})
-        message = env.pause_message(thread)
-        api_run = await env.runs.submit(thread, RunRequest(assistant_id="gated", input=None,
-                                                           command={"resume": "from the API"}))
-
-        async def api_running() -> bool:
-            return (await env.runs.get_run(thread, api_run.run_id)).status == "running"
-
-        await _until(api_running)
-        await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
-
-        async def click_queued() -> bool:
-            return len(await env.runs.records.list_runs(thread)) == 3  # the first run, the API's, the click's
-
-        await _until(click_queued)
-        GATE["open"].set()
-        await env.settle()
+        thread, message = await _click_behind_an_api_resume(env, "gated")
 
         assert [v for _, v in await env.resumes()][0] == "from the API"
         assert (await env.state(thread, "gated")).values == {"some_text": "from the API"}
@@ -87,23 +96,7 @@ async def test_a_click_on_a_question_the_api_answered_does_not_answer_the_nodes_
     GATE["open"] = asyncio.Event()
     env, close = await make_env(redis_client, extra_graphs={"asks_twice": asks_twice})
     try:
-        thread = await env.start("asks_twice", {"some_text": "draft"})
-        message = env.pause_message(thread)
-        api_run = await env.runs.submit(thread, RunRequest(assistant_id="asks_twice", input=None,
-                                                           command={"resume": "from the API"}))
-
-        async def api_running() -> bool:
-            return (await env.runs.get_run(thread, api_run.run_id)).status == "running"
-
-        await _until(api_running)
-        await env.slack.click(APPROVER, CHANNEL, message.ts, button(message, "Approve"))
-
-        async def click_queued() -> bool:
-            return len(await env.runs.records.list_runs(thread)) == 3  # the first run, the API's, the click's
-
-        await _until(click_queued)
-        GATE["open"].set()
-        await env.settle()
+        thread, message = await _click_behind_an_api_resume(env, "asks_twice")
 
         state = await env.state(thread, "asks_twice")
         assert state.next == ("ask",) and [i.value for i in state.interrupts] == [
