@@ -79,11 +79,14 @@ class RunStart:
         one script, or not at all (no decision without its audit line, none for a refused claim).
         Until `stop_riding`."""
         expected = request.expected_checkpoint
+        audited = request.audit_as is not None and request.command is not None
         asked = [0]
 
         async def rider(checkpoint_id: str) -> list[tuple[Any, ...]]:
             if expected is not None and checkpoint_id != expected:
                 raise PauseGone(PAUSE_GONE)
+            if not audited and not request.expected_interrupts:
+                return []  # nothing here depends on the state the claim is made on
             asked[0] += 1
             state = before
             if checkpoint_id_of(state) != checkpoint_id or asked[0] > 1:
@@ -92,7 +95,7 @@ class RunStart:
                 state = await graph.aget_state_recalled(head)
             if not still_pending(state, request):
                 raise PauseGone(PAUSE_GONE)
-            if not request.audit_as or request.command is None:
+            if not audited:
                 return []
             commands = getattr(self.audit, "commands")  # noqa: B009 (checked by state_before)
             return [command for entry in _entries(run, request, assistant, state) for command in commands(entry)]
