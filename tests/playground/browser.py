@@ -70,6 +70,18 @@ def shared_page(browser: Browser, shared_playground: Playground) -> Iterator[Pag
         yield opened
 
 
+def send(page: Page, text: str) -> None:
+    """Types `text` in the composer (a message, or a slash command) and sends it."""
+    page.fill("#composer-input", text)
+    page.press("#composer-input", "Enter")
+
+
+def revision_paused(page: Page, draft: str, button: str) -> Locator:
+    """Starts text_revision on `draft` with the slash command; its pause's message, offering `button`."""
+    send(page, f"/sluice text_revision {draft}")
+    return page.locator(".message", has_text=draft, has=page.locator("button.bk-button", has_text=button))
+
+
 def pending_message(page: Page, button: str) -> Locator:
     """The newest bot message that offers `button`."""
     return page.locator(".message", has=page.locator("button.bk-button", has_text=button)).last

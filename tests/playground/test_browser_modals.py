@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bot.playground.view_state import state_values
-from tests.playground.browser import browser, finished_state, page, pending_message, shared_page
+from tests.playground.browser import browser, finished_state, page, pending_message, revision_paused, send, shared_page
 from tests.playground.conftest import Playground
 from tests.playground.forms import form_blocks
 
@@ -80,8 +80,7 @@ def test_a_modal_belongs_to_the_tab_that_opened_it(page: Page, browser: Browser,
 
 def test_an_unknown_slash_command_gets_a_friendly_note(shared_page: Page) -> None:
     page = shared_page
-    page.fill("#composer-input", "/deploy now")
-    page.press("#composer-input", "Enter")
+    send(page, "/deploy now")
     note = page.locator(".message.ephemeral", has_text="is not a valid command")
     expect(note).to_contain_text("/deploy")
     expect(note).to_contain_text("/sluice help")
@@ -190,13 +189,10 @@ def test_a_permalink_leads_to_its_message_in_the_page(shared_page: Page) -> None
     # `/sluice pending` links each pause ('open the message'); the local Slack's permalinks led to
     # https://local.slack/..., a new tab with nothing in it.
     page = shared_page
-    page.fill("#composer-input", "/sluice text_revision Linked draft")
-    page.press("#composer-input", "Enter")
-    paused = page.locator(".message", has_text="Linked draft", has=page.locator("button.bk-button", has_text="Approve"))
+    paused = revision_paused(page, "Linked draft", "Approve")
     expect(paused).to_have_count(1)
     ts = str(paused.get_attribute("data-ts"))
-    page.fill("#composer-input", "/sluice pending")
-    page.press("#composer-input", "Enter")
+    send(page, "/sluice pending")
     link = page.locator(f'.message.ephemeral a[href$="p{ts.replace(".", "")}"]').last
     expect(link).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/#/archives/C\w+/p\d+$"))
     link.click()
@@ -207,9 +203,7 @@ def test_a_permalink_leads_to_its_message_in_the_page(shared_page: Page) -> None
 
 def test_escape_closes_a_modal_as_its_cancel_does(shared_page: Page) -> None:
     page = shared_page
-    page.fill("#composer-input", "/sluice text_revision Escaped draft")
-    page.press("#composer-input", "Enter")
-    paused = page.locator(".message", has_text="Escaped draft", has=page.locator("button.bk-button", has_text="Edit"))
+    paused = revision_paused(page, "Escaped draft", "Edit")
     paused.locator("button.bk-button", has_text="Edit").click()
     modal = page.locator(".modal")
     expect(modal).to_be_visible()
@@ -226,9 +220,7 @@ def test_a_click_the_server_does_not_answer_says_so(shared_page: Page) -> None:
     # The connection fails at the click (as when the playground was stopped): the toast said only
     # the browser's 'Failed to fetch'.
     page = shared_page
-    page.fill("#composer-input", "/sluice text_revision Unanswered click")
-    page.press("#composer-input", "Enter")
-    paused = page.locator(".message", has_text="Unanswered click", has=page.locator("button.bk-button", has_text="Approve"))
+    paused = revision_paused(page, "Unanswered click", "Approve")
     expect(paused).to_have_count(1)
     message = page.locator(f'.message[data-ts="{paused.get_attribute("data-ts")}"]')
     page.route("**/playground/api/click", lambda route: route.abort("connectionrefused"))
